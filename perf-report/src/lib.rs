@@ -1,0 +1,13 @@
+//! Statistics, the baseline schema, and terminal output for `cargo xtask perf`.
+//!
+//! This crate never runs a workload: it turns raw samples into summaries,
+//! defines the files and messages the other crates exchange, and renders them.
+
+pub mod atomic;
+pub mod context;
+pub mod environment;
+pub mod plan;
+pub mod protocol;
+pub mod schema;
+pub mod stats;
+pub mod table;

@@ -1,0 +1,62 @@
+//! Messages the workloads process prints on stdout, one JSON object a line.
+//!
+//! Front end and workloads never share memory (rustc-perf's collector does the
+//! same): a crash, a debug build or a stray allocation in the front end cannot
+//! touch a measurement, and the stream is a plain record of what happened.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    context::RunContext,
+    plan::WorkloadName,
+    schema::{Better, Unit},
+};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Message {
+    /// What the run measured on: models, corpus, index. Sent once, before results.
+    Context(RunContext),
+    /// Work done so far in the current phase of a workload.
+    Progress {
+        workload: WorkloadName,
+        phase: String,
+        done: u64,
+        total: u64,
+    },
+    /// Something the user should read (cache rebuilt, model downloaded, ...).
+    Note { text: String },
+    /// Raw samples of one finished workload.
+    Result(WorkloadSamples),
+    /// The run failed; `message` is the one line to show.
+    Error { message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadSamples {
+    pub workload: WorkloadName,
+    pub metrics: Vec<RawMetric>,
+}
+
+/// One metric's raw samples, before any statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawMetric {
+    /// Dotted name, unique within the workload, e.g. `stage.embed`.
+    pub name: String,
+    pub unit: Unit,
+    pub better: Better,
+    /// What one sample is, in words ("one question, end to end").
+    pub description: String,
+    pub samples: Vec<f64>,
+}
+
+impl Message {
+    pub fn to_line(&self) -> String {
+        // Serialising these plain structs cannot fail.
+        serde_json::to_string(self).expect("message serialises")
+    }
+
+    pub fn from_line(line: &str) -> Result<Message, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+}

@@ -1,0 +1,256 @@
+//! The baseline file: a versioned, self-describing record of one run.
+//!
+//! `baselines/performance_baselines.json` holds the environment, the resolved
+//! plan, the run context and, per workload, every metric's summary *and* raw
+//! samples, so later comparisons and reports can be rebuilt from the file alone.
+
+use std::{collections::BTreeMap, fmt, fs, path::Path};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    atomic::write_atomic,
+    context::RunContext,
+    environment::Environment,
+    plan::{Plan, WorkloadName},
+    protocol::{RawMetric, WorkloadSamples},
+    stats::Summary,
+};
+
+/// Bumped on any change that older readers would misread.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Milliseconds,
+    Microseconds,
+    Seconds,
+    DocsPerSecond,
+    Bytes,
+    /// A fraction in 0..=1 (recall).
+    Ratio,
+    Count,
+}
+
+impl Unit {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Unit::Milliseconds => "ms",
+            Unit::Microseconds => "µs",
+            Unit::Seconds => "s",
+            Unit::DocsPerSecond => "docs/s",
+            Unit::Bytes => "B",
+            Unit::Ratio => "",
+            Unit::Count => "",
+        }
+    }
+}
+
+/// Which direction of change is an improvement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Lower,
+    Higher,
+    /// Informational (a size, a count): reported, never judged.
+    Neither,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub unit: Unit,
+    pub better: Better,
+    pub description: String,
+    pub summary: Summary,
+    pub samples: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadResult {
+    pub metrics: BTreeMap<String, Metric>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub schema_version: u32,
+    pub created_at: DateTime<Utc>,
+    /// `Environment::fingerprint` at the time of the run, kept explicitly so
+    /// readers need not recompute it.
+    pub machine_fingerprint: String,
+    pub environment: Environment,
+    pub plan: Plan,
+    pub context: RunContext,
+    pub workloads: BTreeMap<WorkloadName, WorkloadResult>,
+}
+
+/// Why a baseline file could not be used; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read baseline file {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("baseline file {path} is not valid JSON (line {line}, column {column}): {message}; fix or delete it, or run with --update")]
+    Json {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("baseline file {path} has schema version {found}, this tool reads version {SCHEMA_VERSION}; re-record it with --update")]
+    Version { path: String, found: u32 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("metric {workload}.{metric} has no usable samples")]
+    NoSamples { workload: String, metric: String },
+    #[error("metric {workload}.{metric} was reported twice")]
+    Duplicate { workload: String, metric: String },
+}
+
+impl WorkloadResult {
+    pub fn from_samples(raw: WorkloadSamples) -> Result<WorkloadResult, BuildError> {
+        let mut metrics = BTreeMap::new();
+        for RawMetric {
+            name,
+            unit,
+            better,
+            description,
+            samples,
+        } in raw.metrics
+        {
+            let summary = Summary::from_samples(&samples).ok_or_else(|| BuildError::NoSamples {
+                workload: raw.workload.to_string(),
+                metric: name.clone(),
+            })?;
+            let metric = Metric {
+                unit,
+                better,
+                description,
+                summary,
+                samples,
+            };
+            if metrics.insert(name.clone(), metric).is_some() {
+                return Err(BuildError::Duplicate {
+                    workload: raw.workload.to_string(),
+                    metric: name,
+                });
+            }
+        }
+        Ok(WorkloadResult { metrics })
+    }
+}
+
+impl Baseline {
+    pub fn load(path: &Path) -> Result<Baseline, LoadError> {
+        let text = fs::read_to_string(path).map_err(|source| LoadError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Baseline::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses baseline JSON; `name` only labels errors.
+    pub fn parse(text: &str, name: &str) -> Result<Baseline, LoadError> {
+        let json_err = |e: serde_json::Error| LoadError::Json {
+            path: name.to_string(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        };
+        // Check the version before the full shape, so an old file gets the
+        // helpful message rather than a missing-field error.
+        #[derive(Deserialize)]
+        struct Versioned {
+            schema_version: u32,
+        }
+        let v: Versioned = serde_json::from_str(text).map_err(json_err)?;
+        if v.schema_version != SCHEMA_VERSION {
+            return Err(LoadError::Version {
+                path: name.to_string(),
+                found: v.schema_version,
+            });
+        }
+        serde_json::from_str(text).map_err(json_err)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("baseline serialises") + "\n"
+    }
+
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        write_atomic(path, self.to_json().as_bytes())
+    }
+}
+
+impl fmt::Display for Better {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Better::Lower => "lower is better",
+            Better::Higher => "higher is better",
+            Better::Neither => "informational",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_json_names_file_and_line() {
+        let err = Baseline::parse("{\n  \"schema_version\": 1,\n  oops\n}", "b.json").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("baseline file b.json is not valid JSON (line 3"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn other_schema_version_is_refused() {
+        let err = Baseline::parse(r#"{"schema_version": 99}"#, "b.json").unwrap_err();
+        assert!(matches!(err, LoadError::Version { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn raw_samples_become_summaries() {
+        let raw = WorkloadSamples {
+            workload: WorkloadName::RagQuery,
+            metrics: vec![RawMetric {
+                name: "latency".into(),
+                unit: Unit::Milliseconds,
+                better: Better::Lower,
+                description: "one question".into(),
+                samples: vec![3.0, 1.0, 2.0],
+            }],
+        };
+        let r = WorkloadResult::from_samples(raw).unwrap();
+        let m = &r.metrics["latency"];
+        assert_eq!(m.summary.median, 2.0);
+        assert_eq!(
+            m.samples,
+            vec![3.0, 1.0, 2.0],
+            "raw samples kept in run order"
+        );
+    }
+
+    #[test]
+    fn empty_samples_are_an_error() {
+        let raw = WorkloadSamples {
+            workload: WorkloadName::Embedding,
+            metrics: vec![RawMetric {
+                name: "x".into(),
+                unit: Unit::Count,
+                better: Better::Higher,
+                description: String::new(),
+                samples: vec![],
+            }],
+        };
+        assert!(WorkloadResult::from_samples(raw).is_err());
+    }
+}

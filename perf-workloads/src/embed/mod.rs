@@ -1,0 +1,10 @@
+//! Sentence embeddings: all-MiniLM-L6-v2 run in-process with candle, its
+//! provisioning, and the on-disk cache of corpus embeddings.
+
+mod cache;
+mod model;
+mod provision;
+
+pub use cache::{embed_with_cache, EmbeddingCache};
+pub use model::{cosine, Embedder, TokenBatch};
+pub use provision::{provision_minilm, ModelFiles, MINILM_ID};

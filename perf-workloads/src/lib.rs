@@ -1,0 +1,16 @@
+//! The RAG stack under test and the workloads that drive it.
+//!
+//! A real corpus ([`corpus`]), a real sentence-embedding model run with candle
+//! ([`embed`]), a real ANN index beside exact search ([`index`]), the
+//! retrieval path that joins them ([`rag`]), and the named workloads that
+//! measure them ([`workloads`]), reporting over the line-JSON protocol
+//! ([`report`]).
+
+pub mod corpus;
+pub mod embed;
+pub mod error;
+pub mod index;
+pub mod rag;
+pub mod report;
+pub mod stage;
+pub mod workloads;

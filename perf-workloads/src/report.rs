@@ -1,0 +1,99 @@
+//! The workloads process's side of the message protocol: every message goes
+//! to stdout as one JSON line, flushed at once so the front end's progress
+//! bar moves in real time.
+
+use std::io::{self, Write};
+
+use perf_report::{
+    plan::WorkloadName,
+    protocol::{Message, RawMetric, WorkloadSamples},
+    schema::{Better, Unit},
+};
+
+/// Where messages go: stdout in the binary, a vector in tests.
+pub trait Sink {
+    fn send(&mut self, msg: Message);
+}
+
+pub struct StdoutSink;
+
+impl Sink for StdoutSink {
+    fn send(&mut self, msg: Message) {
+        let mut out = io::stdout().lock();
+        // A closed pipe means the front end is gone; nothing left to tell it.
+        let _ = writeln!(out, "{}", msg.to_line());
+        let _ = out.flush();
+    }
+}
+
+impl Sink for Vec<Message> {
+    fn send(&mut self, msg: Message) {
+        self.push(msg);
+    }
+}
+
+pub struct Reporter<'a> {
+    sink: &'a mut dyn Sink,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(sink: &'a mut dyn Sink) -> Self {
+        Reporter { sink }
+    }
+
+    pub fn send(&mut self, msg: Message) {
+        self.sink.send(msg);
+    }
+
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.send(Message::Note { text: text.into() });
+    }
+
+    pub fn progress(&mut self, workload: WorkloadName, phase: &str, done: usize, total: usize) {
+        self.send(Message::Progress {
+            workload,
+            phase: phase.to_string(),
+            done: done as u64,
+            total: total as u64,
+        });
+    }
+}
+
+/// Collects one workload's metrics before they are sent as a result.
+pub struct MetricSet {
+    workload: WorkloadName,
+    metrics: Vec<RawMetric>,
+}
+
+impl MetricSet {
+    pub fn new(workload: WorkloadName) -> Self {
+        MetricSet {
+            workload,
+            metrics: Vec::new(),
+        }
+    }
+
+    pub fn push(
+        &mut self,
+        name: impl Into<String>,
+        unit: Unit,
+        better: Better,
+        description: impl Into<String>,
+        samples: Vec<f64>,
+    ) {
+        self.metrics.push(RawMetric {
+            name: name.into(),
+            unit,
+            better,
+            description: description.into(),
+            samples,
+        });
+    }
+
+    pub fn finish(self) -> Message {
+        Message::Result(WorkloadSamples {
+            workload: self.workload,
+            metrics: self.metrics,
+        })
+    }
+}

@@ -1,0 +1,122 @@
+//! The command line, as clap-derive types. Parsing only: no defaults are
+//! resolved here, so that `resolve` can merge flags with `perf.toml` and
+//! tell which one set a value.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use perf_report::plan::WorkloadName;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    about = "Project tasks"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure, profile and guard the performance of the RAG stack.
+    #[command(subcommand)]
+    Perf(PerfCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PerfCommand {
+    /// Run the workloads in a release build and record a baseline.
+    ///
+    /// Writes baselines/performance_baselines.json when none exists (or with
+    /// --update, keeping the replaced file under baselines/history/). Every
+    /// run is also saved under target/perf-runs/.
+    Baseline(BaselineArgs),
+}
+
+/// Settings shared by every command that runs workloads.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Use the quick profile: a corpus subset and few iterations (for CI).
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Workload to run; repeat for several [default: all].
+    #[arg(long = "workload", value_name = "NAME", value_parser = parse_workload)]
+    pub workloads: Vec<WorkloadName>,
+
+    /// Measured passes over the query set (overrides the profile).
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<u32>,
+
+    /// Unmeasured warm-up passes before measuring (overrides the profile).
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u32>,
+
+    /// Folder of .md/.txt/.html documents [default: the Rust book from rust-docs].
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+
+    /// Keep only the first N chunks of the corpus (overrides the profile).
+    #[arg(long, value_name = "N")]
+    pub max_chunks: Option<usize>,
+
+    /// File of questions, one per line [default: perf-workloads/data/queries.txt].
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<PathBuf>,
+
+    /// Folder holding the embedding model (model.safetensors, tokenizer.json,
+    /// config.json) [default: Hugging Face cache, else downloaded once].
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+
+    /// Compute threads for the model; 0 means all logical cores.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Configuration file [default: perf.toml at the project root, if present].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Baseline file to write [default: baselines/performance_baselines.json].
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Replace an existing baseline (the old one moves to baselines/history/).
+    #[arg(long)]
+    pub update: bool,
+
+    /// Print the resolved plan as JSON and stop, without building or running.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_workload(s: &str) -> Result<WorkloadName, String> {
+    s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unknown_workload_is_rejected_by_name() {
+        let err = Cli::try_parse_from(["cargo xtask", "perf", "baseline", "--workload", "rag"])
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown workload `rag`"), "{err}");
+    }
+}

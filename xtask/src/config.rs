@@ -1,0 +1,192 @@
+//! `perf.toml`: the user's configuration. Every field is optional; what is
+//! left out falls back to the profile defaults in `resolve`. Unknown keys are
+//! errors, so a typo never silently measures the wrong thing.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result};
+use perf_report::plan::WorkloadName;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PerfConfig {
+    pub corpus: CorpusConfig,
+    pub embedding: EmbeddingConfig,
+    pub index: IndexConfig,
+    pub rag: RagConfig,
+    pub baseline: BaselineConfig,
+    pub profile: ProfilesConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorpusConfig {
+    pub dir: Option<PathBuf>,
+    pub exclude: Option<Vec<String>>,
+    pub chunk_size: Option<usize>,
+    pub chunk_overlap: Option<usize>,
+    pub queries: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddingConfig {
+    pub model_dir: Option<PathBuf>,
+    pub model_cache_dir: Option<PathBuf>,
+    pub vector_cache_dir: Option<PathBuf>,
+    pub threads: Option<usize>,
+    pub batch_sizes: Option<Vec<usize>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    pub connectivity: Option<usize>,
+    pub expansion_add: Option<usize>,
+    pub expansion_search: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RagConfig {
+    pub top_k: Option<usize>,
+    pub max_context_chars: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BaselineConfig {
+    pub path: Option<PathBuf>,
+    pub workloads: Option<Vec<WorkloadName>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProfilesConfig {
+    pub quick: ProfileConfig,
+    pub full: ProfileConfig,
+}
+
+/// Iteration counts and corpus limit of one profile.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProfileConfig {
+    pub max_chunks: Option<usize>,
+    pub warmup_passes: Option<u32>,
+    pub passes: Option<u32>,
+    pub index_builds: Option<u32>,
+    pub docs_per_batch_size: Option<usize>,
+    pub min_batches: Option<usize>,
+    pub warmup_batches: Option<usize>,
+}
+
+/// A loaded configuration and the folder its relative paths are relative to.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedConfig {
+    pub config: PerfConfig,
+    pub base_dir: PathBuf,
+}
+
+impl PerfConfig {
+    pub fn parse(text: &str, name: &Path) -> Result<PerfConfig> {
+        // toml's message spans several lines (it quotes the source); keep the
+        // one that says what is wrong and where.
+        toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            anyhow::anyhow!("{}{at}: {}", name.display(), e.message())
+        })
+    }
+}
+
+/// Reads `explicit` (which must exist) or else `default_path` when present.
+pub fn load(explicit: Option<&Path>, default_path: &Path) -> Result<LoadedConfig> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None if default_path.exists() => default_path.to_path_buf(),
+        None => {
+            return Ok(LoadedConfig {
+                base_dir: default_path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+                ..LoadedConfig::default()
+            })
+        }
+    };
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let config = PerfConfig::parse(&text, &path)?;
+    let base_dir = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    Ok(LoadedConfig { config, base_dir })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        assert_eq!(
+            PerfConfig::parse("", Path::new("perf.toml")).unwrap(),
+            PerfConfig::default()
+        );
+    }
+
+    #[test]
+    fn fields_are_read() {
+        let c = PerfConfig::parse(
+            "[corpus]\ndir = \"docs\"\nchunk_size = 300\n[profile.quick]\npasses = 2\n[baseline]\nworkloads = [\"embedding\"]\n",
+            Path::new("perf.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.corpus.dir, Some(PathBuf::from("docs")));
+        assert_eq!(c.corpus.chunk_size, Some(300));
+        assert_eq!(c.profile.quick.passes, Some(2));
+        assert_eq!(c.baseline.workloads, Some(vec![WorkloadName::Embedding]));
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = PerfConfig::parse(
+            "[corpus]\nchunk_size = 300\nchunk_sise = 3\n",
+            Path::new("perf.toml"),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("perf.toml (line 3): unknown field `chunk_sise`"),
+            "{msg}"
+        );
+        assert!(!msg.contains('\n'), "one line: {msg}");
+    }
+
+    #[test]
+    fn wrong_type_is_an_error() {
+        let err = PerfConfig::parse("[rag]\ntop_k = \"five\"\n", Path::new("p.toml")).unwrap_err();
+        assert!(err.to_string().starts_with("p.toml (line 2)"), "{err}");
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        let err = load(
+            Some(Path::new("/nonexistent/perf.toml")),
+            Path::new("perf.toml"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/perf.toml"), "{err}");
+    }
+}

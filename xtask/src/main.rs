@@ -1,0 +1,49 @@
+//! `cargo xtask`: the project's task runner (the rust-analyzer xtask
+//! pattern). Parse the command line, resolve a plan, hand the measuring to
+//! the release-built `perf-workloads` process, and record what it reports.
+
+mod baseline;
+mod cli;
+mod config;
+mod machine;
+mod progress;
+mod resolve;
+mod runner;
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use clap::Parser;
+use xshell::Shell;
+
+use crate::cli::{Cli, Command, PerfCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` joins the context chain on one line: the one line to read.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let sh = Shell::new()?;
+    let root = project_root();
+    match cli.command {
+        Command::Perf(PerfCommand::Baseline(args)) => baseline::run(&sh, &root, &args),
+    }
+}
+
+/// The workspace root: xtask's manifest sits one level below it.
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}

@@ -1,0 +1,316 @@
+//! Flags + `perf.toml` + profile defaults → the [`Plan`] the workloads run.
+//!
+//! Pure: no file is read and nothing is run here (the caller passes in what
+//! it found on disk), so precedence is tested directly. Precedence, highest
+//! first: command-line flag, `perf.toml` (paths relative to the file),
+//! profile default (paths relative to the project root).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use perf_report::plan::{
+    CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, ModelPlan, Plan, ProfileName, RagPlan,
+    WorkloadName,
+};
+
+use crate::{
+    cli::RunArgs,
+    config::{LoadedConfig, ProfileConfig},
+};
+
+/// Where the defaults live on this machine.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    pub root: PathBuf,
+    /// The Rust book from the `rust-docs` component, when rustc reports a sysroot.
+    pub rust_book: Option<PathBuf>,
+}
+
+/// Relative path of the default question file.
+pub const DEFAULT_QUERIES: &str = "perf-workloads/data/queries.txt";
+
+/// mdBook output that would double-count the book: `print.html` is every
+/// chapter on one page, `2018-edition/` an older copy of it, and the
+/// remaining pages are navigation.
+pub const DEFAULT_EXCLUDE: [&str; 5] = [
+    "print.html",
+    "toc.html",
+    "404.html",
+    "2018-edition/**",
+    "searchindex*",
+];
+
+/// The built-in iteration counts of a profile. Quick: the first 300 chunks
+/// of the corpus (files in path order) and few passes, a couple of minutes
+/// on two cores. Full: the whole corpus and enough passes that p99 rests on
+/// hundreds of samples.
+pub fn profile_defaults(profile: ProfileName) -> ProfileConfig {
+    match profile {
+        ProfileName::Quick => ProfileConfig {
+            max_chunks: Some(300),
+            warmup_passes: Some(1),
+            passes: Some(3),
+            index_builds: Some(3),
+            docs_per_batch_size: Some(100),
+            min_batches: Some(3),
+            warmup_batches: Some(1),
+        },
+        ProfileName::Full => ProfileConfig {
+            max_chunks: None,
+            warmup_passes: Some(2),
+            passes: Some(10),
+            index_builds: Some(5),
+            docs_per_batch_size: Some(500),
+            min_batches: Some(10),
+            warmup_batches: Some(2),
+        },
+    }
+}
+
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+pub fn resolve(
+    args: &RunArgs,
+    loaded: &LoadedConfig,
+    defaults: &Defaults,
+    cwd: &Path,
+) -> Result<Plan> {
+    let cfg = &loaded.config;
+    let cfg_dir = loaded.base_dir.as_path();
+    let root = defaults.root.as_path();
+    let profile = if args.quick {
+        ProfileName::Quick
+    } else {
+        ProfileName::Full
+    };
+    let builtin = profile_defaults(profile);
+    let user = match profile {
+        ProfileName::Quick => &cfg.profile.quick,
+        ProfileName::Full => &cfg.profile.full,
+    };
+    // Flag → perf.toml → built-in, for a path-free setting.
+    macro_rules! pick {
+        ($flag:expr, $user:expr, $builtin:expr) => {
+            $flag.or($user).or($builtin)
+        };
+    }
+
+    let path_setting = |flag: &Option<PathBuf>, user: &Option<PathBuf>| -> Option<PathBuf> {
+        flag.as_deref()
+            .map(|p| absolute(cwd, p))
+            .or_else(|| user.as_deref().map(|p| absolute(cfg_dir, p)))
+    };
+
+    let corpus_dir = match path_setting(&args.corpus, &cfg.corpus.dir) {
+        Some(dir) => dir,
+        None => match &defaults.rust_book {
+            Some(book) => book.clone(),
+            None => bail!(
+                "cannot locate the default corpus (rustc reported no sysroot): pass --corpus DIR or set [corpus] dir in perf.toml"
+            ),
+        },
+    };
+
+    let workloads = if !args.workloads.is_empty() {
+        dedup(&args.workloads)
+    } else if let Some(w) = &cfg.baseline.workloads {
+        dedup(w)
+    } else {
+        WorkloadName::ALL.to_vec()
+    };
+
+    let plan = Plan {
+        profile,
+        workloads,
+        corpus: CorpusPlan {
+            dir: corpus_dir,
+            exclude: cfg
+                .corpus
+                .exclude
+                .clone()
+                .unwrap_or_else(|| DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect()),
+            chunk_size: cfg.corpus.chunk_size.unwrap_or(400),
+            chunk_overlap: cfg.corpus.chunk_overlap.unwrap_or(0),
+            max_chunks: pick!(args.max_chunks, user.max_chunks, builtin.max_chunks),
+        },
+        queries: path_setting(&args.queries, &cfg.corpus.queries)
+            .unwrap_or_else(|| root.join(DEFAULT_QUERIES)),
+        embedding_model: ModelPlan {
+            path: path_setting(&args.model_dir, &cfg.embedding.model_dir),
+            cache_dir: path_setting(&None, &cfg.embedding.model_cache_dir)
+                .unwrap_or_else(|| root.join("target/perf-models")),
+        },
+        threads: pick!(args.threads, cfg.embedding.threads, Some(0)).unwrap_or(0),
+        embedding_cache_dir: path_setting(&None, &cfg.embedding.vector_cache_dir)
+            .unwrap_or_else(|| root.join("target/perf-cache/embeddings")),
+        index: IndexPlan {
+            connectivity: cfg.index.connectivity.unwrap_or(16),
+            expansion_add: cfg.index.expansion_add.unwrap_or(128),
+            expansion_search: cfg.index.expansion_search.unwrap_or(64),
+        },
+        rag: RagPlan {
+            top_k: cfg.rag.top_k.unwrap_or(5),
+            max_context_chars: cfg.rag.max_context_chars.unwrap_or(8000),
+        },
+        harness: HarnessPlan {
+            warmup_passes: pick!(args.warmup, user.warmup_passes, builtin.warmup_passes)
+                .unwrap_or(1),
+            passes: pick!(args.iterations, user.passes, builtin.passes).unwrap_or(1),
+            index_builds: pick!(None, user.index_builds, builtin.index_builds).unwrap_or(1),
+        },
+        embedding: EmbeddingPlan {
+            batch_sizes: cfg
+                .embedding
+                .batch_sizes
+                .clone()
+                .unwrap_or_else(|| vec![1, 10, 50]),
+            docs_per_batch_size: pick!(None, user.docs_per_batch_size, builtin.docs_per_batch_size)
+                .unwrap_or(1),
+            min_batches: pick!(None, user.min_batches, builtin.min_batches).unwrap_or(1),
+            warmup_batches: pick!(None, user.warmup_batches, builtin.warmup_batches).unwrap_or(0),
+        },
+    };
+    if let Err(e) = plan.validate() {
+        bail!("invalid settings: {e}");
+    }
+    Ok(plan)
+}
+
+fn dedup(w: &[WorkloadName]) -> Vec<WorkloadName> {
+    let mut out = Vec::new();
+    for &x in w {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PerfConfig;
+
+    fn defaults() -> Defaults {
+        Defaults {
+            root: "/proj".into(),
+            rust_book: Some("/sysroot/share/doc/rust/html/book".into()),
+        }
+    }
+
+    fn loaded(toml: &str) -> LoadedConfig {
+        LoadedConfig {
+            config: PerfConfig::parse(toml, Path::new("perf.toml")).unwrap(),
+            base_dir: "/cfg".into(),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_full_profile_on_the_rust_book() {
+        let plan = resolve(
+            &RunArgs::default(),
+            &loaded(""),
+            &defaults(),
+            Path::new("/cwd"),
+        )
+        .unwrap();
+        assert_eq!(plan.profile, ProfileName::Full);
+        assert_eq!(plan.workloads, WorkloadName::ALL.to_vec());
+        assert_eq!(
+            plan.corpus.dir,
+            PathBuf::from("/sysroot/share/doc/rust/html/book")
+        );
+        assert_eq!(plan.corpus.max_chunks, None);
+        assert_eq!(
+            plan.queries,
+            PathBuf::from("/proj/perf-workloads/data/queries.txt")
+        );
+        assert_eq!(
+            plan.embedding_model.cache_dir,
+            PathBuf::from("/proj/target/perf-models")
+        );
+        assert_eq!(plan.rag.top_k, 5);
+        assert_eq!(plan.embedding.batch_sizes, vec![1, 10, 50]);
+    }
+
+    #[test]
+    fn quick_profile_uses_a_subset() {
+        let args = RunArgs {
+            quick: true,
+            ..RunArgs::default()
+        };
+        let plan = resolve(&args, &loaded(""), &defaults(), Path::new("/cwd")).unwrap();
+        assert_eq!(plan.profile, ProfileName::Quick);
+        assert_eq!(plan.corpus.max_chunks, Some(300));
+        assert_eq!(plan.harness.passes, 3);
+    }
+
+    #[test]
+    fn flag_beats_config_beats_builtin() {
+        let cfg = loaded("[corpus]\ndir = \"docs\"\nqueries = \"q.txt\"\n[profile.full]\npasses = 7\nwarmup_passes = 4\n");
+        let plan = resolve(&RunArgs::default(), &cfg, &defaults(), Path::new("/cwd")).unwrap();
+        assert_eq!(
+            plan.corpus.dir,
+            PathBuf::from("/cfg/docs"),
+            "config paths are relative to the file"
+        );
+        assert_eq!(plan.queries, PathBuf::from("/cfg/q.txt"));
+        assert_eq!(plan.harness.passes, 7);
+        let args = RunArgs {
+            corpus: Some("mine".into()),
+            iterations: Some(2),
+            ..RunArgs::default()
+        };
+        let plan = resolve(&args, &cfg, &defaults(), Path::new("/cwd")).unwrap();
+        assert_eq!(
+            plan.corpus.dir,
+            PathBuf::from("/cwd/mine"),
+            "flag paths are relative to the cwd"
+        );
+        assert_eq!(plan.harness.passes, 2);
+        assert_eq!(plan.harness.warmup_passes, 4);
+    }
+
+    #[test]
+    fn workloads_are_deduplicated_in_order() {
+        let args = RunArgs {
+            workloads: vec![
+                WorkloadName::VectorQuery,
+                WorkloadName::RagQuery,
+                WorkloadName::VectorQuery,
+            ],
+            ..RunArgs::default()
+        };
+        let plan = resolve(&args, &loaded(""), &defaults(), Path::new("/")).unwrap();
+        assert_eq!(
+            plan.workloads,
+            vec![WorkloadName::VectorQuery, WorkloadName::RagQuery]
+        );
+    }
+
+    #[test]
+    fn zero_iterations_is_refused_naming_the_flag() {
+        let args = RunArgs {
+            iterations: Some(0),
+            ..RunArgs::default()
+        };
+        let err = resolve(&args, &loaded(""), &defaults(), Path::new("/")).unwrap_err();
+        assert!(err.to_string().contains("--iterations"), "{err}");
+    }
+
+    #[test]
+    fn no_sysroot_and_no_corpus_says_what_to_do() {
+        let d = Defaults {
+            rust_book: None,
+            ..defaults()
+        };
+        let err = resolve(&RunArgs::default(), &loaded(""), &d, Path::new("/")).unwrap_err();
+        assert!(err.to_string().contains("--corpus DIR"), "{err}");
+    }
+}

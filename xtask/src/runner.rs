@@ -1,0 +1,139 @@
+//! Builds the workloads binary in release mode and runs a plan in it as a
+//! separate process, turning its stdout line protocol into a [`RunOutcome`].
+//!
+//! Measurements never come from the front end's (possibly debug) build:
+//! xtask only orchestrates, the optimised `perf-workloads` binary measures.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+};
+
+use anyhow::{bail, Context, Result};
+use perf_report::{
+    atomic::write_atomic,
+    context::RunContext,
+    plan::Plan,
+    protocol::{Message, WorkloadSamples},
+};
+use xshell::{cmd, Shell};
+
+use crate::progress::Progress;
+
+/// Everything the workloads process reported for one plan.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    pub context: RunContext,
+    pub results: Vec<WorkloadSamples>,
+    pub notes: Vec<String>,
+}
+
+/// `cargo build --release -p perf-workloads`, returning the binary's path as
+/// cargo reports it (so `CARGO_TARGET_DIR` and friends are honoured).
+pub fn build_workloads(sh: &Shell, root: &Path) -> Result<PathBuf> {
+    let _dir = sh.push_dir(root);
+    let out = cmd!(
+        sh,
+        "cargo build --release --package perf-workloads --bin perf-workloads --message-format=json-render-diagnostics"
+    )
+    .read()
+    .context("building perf-workloads in release mode failed (see cargo's output above)")?;
+    executable_from_messages(&out).context("cargo did not report the perf-workloads executable")
+}
+
+fn executable_from_messages(out: &str) -> Option<PathBuf> {
+    out.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "perf-workloads")
+        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+}
+
+/// Runs `plan` in `binary`, feeding progress to `progress`. The plan goes
+/// through a file (beside the run output) so it can be inspected or re-run
+/// by hand: `perf-workloads --plan FILE`.
+pub fn run_plan(
+    binary: &Path,
+    plan: &Plan,
+    plan_file: &Path,
+    progress: &mut Progress,
+) -> Result<RunOutcome> {
+    let json = serde_json::to_string_pretty(plan).expect("plan serialises");
+    write_atomic(plan_file, json.as_bytes())
+        .with_context(|| format!("cannot write plan file {}", plan_file.display()))?;
+
+    let mut child = Command::new(binary)
+        .arg("--plan")
+        .arg(plan_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot start {}", binary.display()))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut outcome = RunOutcome::default();
+    let mut error = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading the workloads process output")?;
+        match Message::from_line(&line) {
+            Ok(Message::Context(c)) => outcome.context = c,
+            Ok(Message::Progress {
+                workload,
+                phase,
+                done,
+                total,
+            }) => progress.update(workload, &phase, done, total),
+            Ok(Message::Note { text }) => {
+                progress.note(&text);
+                outcome.notes.push(text);
+            }
+            Ok(Message::Result(r)) => {
+                progress.finish_workload(r.workload);
+                outcome.results.push(r);
+            }
+            Ok(Message::Error { message }) => error = Some(message),
+            // Stray output (a dependency printing to stdout) is shown, not fatal.
+            Err(_) => progress.note(&line),
+        }
+    }
+    let status = child.wait().context("waiting for the workloads process")?;
+    progress.clear();
+    if let Some(message) = error {
+        bail!("{message}");
+    }
+    if !status.success() {
+        bail!(
+            "the workloads process ({}) failed: {status}",
+            binary.display()
+        );
+    }
+    let missing: Vec<_> = plan
+        .workloads
+        .iter()
+        .filter(|w| !outcome.results.iter().any(|r| r.workload == **w))
+        .map(|w| w.as_str())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the workloads process ended without results for: {}",
+            missing.join(", ")
+        );
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executable_is_read_from_cargo_messages() {
+        let out = r#"{"reason":"compiler-artifact","target":{"name":"serde"},"executable":null}
+{"reason":"compiler-artifact","target":{"name":"perf-workloads"},"executable":"/t/release/perf-workloads"}
+{"reason":"build-finished","success":true}"#;
+        assert_eq!(
+            executable_from_messages(out),
+            Some(PathBuf::from("/t/release/perf-workloads"))
+        );
+        assert_eq!(executable_from_messages("{}"), None);
+    }
+}
