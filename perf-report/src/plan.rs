@@ -53,6 +53,20 @@ impl FromStr for WorkloadName {
     }
 }
 
+/// Default corpus exclusions. mdBook output that would double-count the book or is not content:
+/// `print.html` is every chapter on one page, `2018-edition/` an older copy,
+/// `first-edition/` and `second-edition/` pages that only say the edition
+/// moved, and the rest navigation.
+pub const DEFAULT_EXCLUDE: [&str; 7] = [
+    "print.html",
+    "toc.html",
+    "404.html",
+    "2018-edition/**",
+    "first-edition/**",
+    "second-edition/**",
+    "searchindex*",
+];
+
 /// Named set of iteration counts and corpus limits; runs are only compared
 /// within the same profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,8 @@ mod machine;
 mod progress;
 mod resolve;
 mod runner;
+#[cfg(test)]
+mod tidy;
 
 use std::{
     path::{Path, PathBuf},

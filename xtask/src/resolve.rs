@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use perf_report::plan::{
     CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, ModelPlan, Plan, ProfileName, RagPlan,
-    WorkloadName,
+    WorkloadName, DEFAULT_EXCLUDE,
 };
 
 use crate::{
@@ -29,17 +29,6 @@ pub struct Defaults {
 /// Relative path of the default question file.
 pub const DEFAULT_QUERIES: &str = "perf-workloads/data/queries.txt";
 
-/// mdBook output that would double-count the book: `print.html` is every
-/// chapter on one page, `2018-edition/` an older copy of it, and the
-/// remaining pages are navigation.
-pub const DEFAULT_EXCLUDE: [&str; 5] = [
-    "print.html",
-    "toc.html",
-    "404.html",
-    "2018-edition/**",
-    "searchindex*",
-];
-
 /// The built-in iteration counts of a profile. Quick: the first 300 chunks
 /// of the corpus (files in path order) and few passes, a couple of minutes
 /// on two cores. Full: the whole corpus and enough passes that p99 rests on
@@ -52,7 +41,7 @@ pub fn profile_defaults(profile: ProfileName) -> ProfileConfig {
             passes: Some(3),
             index_builds: Some(3),
             docs_per_batch_size: Some(100),
-            min_batches: Some(3),
+            min_batches: Some(5),
             warmup_batches: Some(1),
         },
         ProfileName::Full => ProfileConfig {

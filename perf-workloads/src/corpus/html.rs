@@ -10,12 +10,9 @@ use scraper::{ElementRef, Html, Node, Selector};
 const SKIP: [&str; 7] = [
     "script", "style", "nav", "noscript", "template", "head", "button",
 ];
-/// Elements that end a line of text.
-const BLOCK: [&str; 16] = [
+/// Elements that end a paragraph (a blank line: the splitter's best cut).
+const PARAGRAPH: [&str; 12] = [
     "p",
-    "div",
-    "br",
-    "li",
     "h1",
     "h2",
     "h3",
@@ -23,15 +20,27 @@ const BLOCK: [&str; 16] = [
     "h5",
     "h6",
     "pre",
-    "tr",
     "section",
     "table",
     "blockquote",
-    "dt",
+    "article",
 ];
+/// Elements that end a line.
+const LINE: [&str; 7] = ["div", "br", "li", "tr", "dt", "dd", "figcaption"];
 
+/// The page's readable text; empty for a redirect stub (a page whose
+/// `<meta http-equiv="refresh">` sends the reader elsewhere has no content
+/// of its own, and mdBook leaves one behind for every moved chapter).
 pub fn html_to_text(html: &str) -> String {
     let doc = Html::parse_document(html);
+    let refresh = Selector::parse("meta[http-equiv]").expect("static selector");
+    if doc.select(&refresh).any(|m| {
+        m.value()
+            .attr("http-equiv")
+            .is_some_and(|v| v.eq_ignore_ascii_case("refresh"))
+    }) {
+        return String::new();
+    }
     let root = ["main", "article", "body"]
         .iter()
         .find_map(|tag| {
@@ -40,23 +49,28 @@ pub fn html_to_text(html: &str) -> String {
         })
         .unwrap_or_else(|| doc.root_element());
     let mut out = String::new();
-    walk(root, &mut out);
+    walk(root, false, &mut out);
     normalise_whitespace(&out)
 }
 
-fn walk(el: ElementRef<'_>, out: &mut String) {
+/// Appends the text under `el`. Outside `<pre>` a newline in the source is
+/// just whitespace (as a browser renders it); only elements break lines.
+fn walk(el: ElementRef<'_>, in_pre: bool, out: &mut String) {
     for child in el.children() {
         match child.value() {
-            Node::Text(t) => out.push_str(t),
+            Node::Text(t) if in_pre => out.push_str(t),
+            Node::Text(t) => out.extend(t.chars().map(|c| if c == '\n' { ' ' } else { c })),
             Node::Element(e) => {
                 let name = e.name();
                 if SKIP.contains(&name) {
                     continue;
                 }
                 if let Some(child_el) = ElementRef::wrap(child) {
-                    walk(child_el, out);
+                    walk(child_el, in_pre || name == "pre", out);
                 }
-                if BLOCK.contains(&name) {
+                if PARAGRAPH.contains(&name) {
+                    out.push_str("\n\n");
+                } else if LINE.contains(&name) {
                     out.push('\n');
                 }
             }
@@ -96,11 +110,27 @@ mod tests {
             <main><h1>Ownership</h1><p>Each value has an   <code>owner</code>.</p>
             <script>alert(1)</script><p>Second &amp; last.</p></main></body></html>"#;
         let text = html_to_text(html);
-        assert_eq!(text, "Ownership\nEach value has an owner.\nSecond & last.");
+        assert_eq!(
+            text,
+            "Ownership\n\nEach value has an owner.\n\nSecond & last."
+        );
+    }
+
+    #[test]
+    fn redirect_stubs_have_no_text() {
+        let html = r#"<html><head><meta http-equiv="refresh" content="0; URL=ch20.html"></head>
+            <body><p>Redirecting to... <a href="ch20.html">ch20.html</a>.</p></body></html>"#;
+        assert_eq!(html_to_text(html), "");
     }
 
     #[test]
     fn falls_back_to_body() {
-        assert_eq!(html_to_text("<body><p>a</p><p>b</p></body>"), "a\nb");
+        assert_eq!(html_to_text("<body><p>a</p><p>b</p></body>"), "a\n\nb");
+    }
+
+    #[test]
+    fn pre_keeps_its_lines_and_other_source_newlines_are_spaces() {
+        let text = html_to_text("<body><p>one\ntwo</p><pre>fn main() {\n    x();\n}</pre><ul><li>a</li><li>b</li></ul></body>");
+        assert_eq!(text, "one two\n\nfn main() {\nx();\n}\n\na\nb");
     }
 }

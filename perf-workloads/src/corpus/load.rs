@@ -22,7 +22,7 @@ const EXTENSIONS: [&str; 5] = ["md", "markdown", "txt", "html", "htm"];
 
 /// Reads every supported file under `dir` (sorted by path, so runs are
 /// reproducible), skipping `exclude` globs and files with no text.
-/// Returns the documents and the bytes read.
+/// Returns the documents and the bytes of the files they came from.
 pub fn load_documents(
     dir: &Path,
     exclude: &[String],
@@ -62,7 +62,7 @@ pub fn load_documents(
             path: path.clone(),
             message: e.to_string(),
         })?;
-        bytes += raw.len() as u64;
+        let size = raw.len() as u64;
         let raw = String::from_utf8_lossy(&raw);
         let is_html = path
             .extension()
@@ -76,6 +76,7 @@ pub fn load_documents(
         if text.is_empty() {
             continue;
         }
+        bytes += size;
         let id = path
             .strip_prefix(dir)
             .unwrap_or(&path)

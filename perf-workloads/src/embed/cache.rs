@@ -167,7 +167,7 @@ pub fn embed_with_cache(
     batch_size: usize,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Vec<Vec<f32>>, usize), WorkloadError> {
-    let missing: Vec<&str> = {
+    let mut missing: Vec<&str> = {
         let mut seen = std::collections::HashSet::new();
         texts
             .iter()
@@ -175,6 +175,10 @@ pub fn embed_with_cache(
             .filter(|t| cache.get(t).is_none() && seen.insert(*t))
             .collect()
     };
+    // Longest first, as sentence-transformers' encode() does: a batch is
+    // padded to its longest member, so batching similar lengths together
+    // wastes far fewer padded positions. Vectors are identical either way.
+    missing.sort_by_key(|t| std::cmp::Reverse(t.len()));
     let hits = texts.iter().filter(|t| cache.get(t).is_some()).count();
     for (i, batch) in missing.chunks(batch_size.max(1)).enumerate() {
         let vectors = embedder.embed(batch)?;

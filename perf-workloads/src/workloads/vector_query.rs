@@ -98,7 +98,7 @@ pub fn run(
         "index_memory",
         Unit::Bytes,
         Better::Lower,
-        "memory held by the HNSW index (graph + vectors), usearch's own accounting",
+        "memory reserved by the HNSW index (graph + vectors), usearch memory_usage(); it grows in arena steps, so small indexes show the arena size",
         vec![hnsw.memory_bytes() as f64],
     );
     Ok(m.finish())

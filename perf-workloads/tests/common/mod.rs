@@ -1,0 +1,95 @@
+//! Shared set-up of the integration tests: the workspace's model cache (the
+//! same one `cargo xtask perf` uses, so the real model is fetched at most
+//! once per checkout), the default corpus, and a plan builder.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use perf_report::plan::{
+    CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, ModelPlan, Plan, ProfileName, RagPlan,
+    WorkloadName, DEFAULT_EXCLUDE,
+};
+use perf_workloads::embed::{provision_minilm, ModelFiles};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn model_cache_dir() -> PathBuf {
+    workspace_root().join("target/perf-models")
+}
+
+/// The real all-MiniLM-L6-v2, provisioned as the tool does it.
+pub fn real_model() -> ModelFiles {
+    provision_minilm(None, &model_cache_dir(), &mut |n| eprintln!("note: {n}"))
+        .unwrap_or_else(|e| panic!("the real embedding model is needed for this test: {e}"))
+}
+
+/// The Rust book from rust-docs, the default corpus.
+pub fn rust_book() -> PathBuf {
+    let out = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
+    let sysroot = String::from_utf8(out.stdout).unwrap();
+    let book = PathBuf::from(sysroot.trim()).join("share/doc/rust/html/book");
+    assert!(
+        book.is_dir(),
+        "default corpus {} missing: run `rustup component add rust-docs`",
+        book.display()
+    );
+    book
+}
+
+pub fn default_queries() -> PathBuf {
+    workspace_root().join("perf-workloads/data/queries.txt")
+}
+
+/// A small, fast plan over `corpus`; tests adjust what they need.
+pub fn plan(corpus: &Path, queries: &Path, workloads: Vec<WorkloadName>) -> Plan {
+    Plan {
+        profile: ProfileName::Quick,
+        workloads,
+        corpus: CorpusPlan {
+            dir: corpus.to_path_buf(),
+            exclude: DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect(),
+            chunk_size: 400,
+            chunk_overlap: 0,
+            max_chunks: None,
+        },
+        queries: queries.to_path_buf(),
+        embedding_model: ModelPlan {
+            path: None,
+            cache_dir: model_cache_dir(),
+        },
+        threads: 0,
+        embedding_cache_dir: workspace_root().join("target/perf-cache/embeddings"),
+        index: IndexPlan {
+            connectivity: 16,
+            expansion_add: 128,
+            expansion_search: 64,
+        },
+        rag: RagPlan {
+            top_k: 5,
+            max_context_chars: 8000,
+        },
+        harness: HarnessPlan {
+            warmup_passes: 1,
+            passes: 1,
+            index_builds: 1,
+        },
+        embedding: EmbeddingPlan {
+            batch_sizes: vec![1, 4],
+            docs_per_batch_size: 4,
+            min_batches: 1,
+            warmup_batches: 0,
+        },
+    }
+}

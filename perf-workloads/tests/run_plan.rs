@@ -1,0 +1,187 @@
+//! A whole plan run in-process on a small real corpus with the real model,
+//! and the bad inputs the workloads process must reject with one clear line.
+
+mod common;
+
+use std::{fs, path::Path};
+
+use perf_report::{
+    plan::WorkloadName,
+    protocol::{Message, WorkloadSamples},
+};
+use perf_workloads::{error::WorkloadError, workloads::run_plan};
+
+/// Three chapters of the book (real HTML) and a Markdown note.
+fn small_corpus(dir: &Path) {
+    let book = common::rust_book();
+    for page in [
+        "ch04-01-what-is-ownership.html",
+        "ch08-01-vectors.html",
+        "ch16-01-threads.html",
+    ] {
+        fs::copy(book.join(page), dir.join(page)).unwrap();
+    }
+    fs::write(
+        dir.join("notes.md"),
+        "# Notes\n\nA vector database stores embeddings.\n\nHNSW is a graph index for nearest neighbours.\n",
+    )
+    .unwrap();
+}
+
+fn run(plan: &perf_report::plan::Plan) -> (Result<(), WorkloadError>, Vec<Message>) {
+    let mut sink = Vec::new();
+    let r = run_plan(plan, &mut sink);
+    (r, sink)
+}
+
+#[test]
+fn all_workloads_report_real_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    small_corpus(dir.path());
+    let mut plan = common::plan(
+        dir.path(),
+        &common::default_queries(),
+        WorkloadName::ALL.to_vec(),
+    );
+    plan.embedding_cache_dir = dir.path().join("cache");
+    let (r, messages) = run(&plan);
+    r.unwrap();
+
+    let context = messages
+        .iter()
+        .find_map(|m| match m {
+            Message::Context(c) => Some(c.clone()),
+            _ => None,
+        })
+        .expect("a context message");
+    let corpus = context.corpus.unwrap();
+    assert_eq!(corpus.files, 4);
+    assert!(corpus.chunks > 20, "{} chunks", corpus.chunks);
+    assert_eq!(corpus.cache_hits, 0, "cold cache");
+    assert_eq!(context.models[0].weights_sha256.len(), 64);
+
+    let results: Vec<&WorkloadSamples> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Result(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results.len(), 3);
+    let metric = |w: WorkloadName, name: &str| {
+        results
+            .iter()
+            .find(|r| r.workload == w)
+            .and_then(|r| r.metrics.iter().find(|m| m.name == name))
+            .unwrap_or_else(|| panic!("{w}.{name} missing"))
+            .samples
+            .clone()
+    };
+    let questions = 54;
+    let latency = metric(WorkloadName::RagQuery, "latency");
+    assert_eq!(
+        latency.len(),
+        questions,
+        "one measured pass: one sample per question"
+    );
+    assert!(latency.iter().all(|&ms| ms > 0.0));
+    for stage in [
+        "tokenize",
+        "embed",
+        "search",
+        "fetch_parents",
+        "assemble_context",
+    ] {
+        assert_eq!(
+            metric(WorkloadName::RagQuery, &format!("stage.{stage}")).len(),
+            questions
+        );
+    }
+    assert!(metric(WorkloadName::Embedding, "chunks.batch_4.docs_per_s")
+        .iter()
+        .all(|&d| d > 0.0));
+    assert!(!metric(WorkloadName::Embedding, "sentences.batch_1.docs_per_s").is_empty());
+    let recall = metric(WorkloadName::VectorQuery, "recall_at_5");
+    assert_eq!(recall.len(), questions);
+    assert!(recall.iter().all(|r| (0.0..=1.0).contains(r)));
+
+    // Second run: the corpus vectors come from the cache.
+    let (r, messages) = run(&plan);
+    r.unwrap();
+    let hits = messages.iter().find_map(|m| match m {
+        Message::Context(c) => Some(c.corpus.as_ref().unwrap().cache_hits),
+        _ => None,
+    });
+    assert_eq!(hits, Some(corpus.chunks), "warm cache serves every chunk");
+}
+
+#[test]
+fn missing_and_empty_corpus_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = common::plan(
+        &dir.path().join("nope"),
+        &common::default_queries(),
+        vec![WorkloadName::RagQuery],
+    );
+    let err = run(&plan).0.unwrap_err().to_string();
+    assert!(
+        err.contains("nope") && err.contains("does not exist"),
+        "{err}"
+    );
+
+    fs::write(dir.path().join("image.png"), b"\x89PNG").unwrap();
+    let plan = common::plan(
+        dir.path(),
+        &common::default_queries(),
+        vec![WorkloadName::RagQuery],
+    );
+    let err = run(&plan).0.unwrap_err().to_string();
+    assert!(err.contains("has no .md, .txt or .html file"), "{err}");
+}
+
+#[test]
+fn corrupt_model_is_named_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    small_corpus(dir.path());
+    let real = common::real_model();
+    let model = dir.path().join("model");
+    fs::create_dir(&model).unwrap();
+    fs::copy(&real.tokenizer, model.join("tokenizer.json")).unwrap();
+    fs::copy(&real.config, model.join("config.json")).unwrap();
+    // A truncated download: the first 1000 bytes of the real weights.
+    let weights = fs::read(&real.weights).unwrap();
+    fs::write(model.join("model.safetensors"), &weights[..1000]).unwrap();
+    let mut plan = common::plan(
+        dir.path(),
+        &common::default_queries(),
+        vec![WorkloadName::Embedding],
+    );
+    plan.embedding_model.path = Some(model.clone());
+    let err = run(&plan).0.unwrap_err().to_string();
+    assert!(
+        err.contains("model.safetensors is not valid safetensors"),
+        "{err}"
+    );
+    assert!(err.contains("--model-dir"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+}
+
+#[test]
+fn zero_iterations_and_empty_queries_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    small_corpus(dir.path());
+    let mut plan = common::plan(
+        dir.path(),
+        &common::default_queries(),
+        vec![WorkloadName::RagQuery],
+    );
+    plan.harness.passes = 0;
+    let err = run(&plan).0.unwrap_err().to_string();
+    assert!(err.contains("--iterations"), "{err}");
+
+    let queries = dir.path().join("q.txt");
+    fs::write(&queries, "# only a comment\n\n").unwrap();
+    let plan = common::plan(dir.path(), &queries, vec![WorkloadName::RagQuery]);
+    let err = run(&plan).0.unwrap_err().to_string();
+    assert!(err.contains("q.txt has no questions"), "{err}");
+}

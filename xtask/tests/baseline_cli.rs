@@ -1,0 +1,300 @@
+//! `cargo xtask perf baseline` as a user runs it: the xtask binary, a small
+//! real corpus, the release-built workloads process and the real model.
+//! Bad inputs must fail with one line naming the culprit and leave the
+//! baseline file alone.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use perf_report::{plan::WorkloadName, schema::Baseline};
+
+fn xtask(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env("CI", "1") // plain progress lines, as in CI
+        .output()
+        .expect("xtask runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn rust_book() -> PathBuf {
+    let out = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap();
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("share/doc/rust/html/book")
+}
+
+/// Two chapters of the book and a Markdown note.
+fn small_corpus(dir: &Path) -> PathBuf {
+    let corpus = dir.join("corpus");
+    fs::create_dir_all(&corpus).unwrap();
+    for page in [
+        "ch04-01-what-is-ownership.html",
+        "ch16-03-shared-state.html",
+    ] {
+        fs::copy(rust_book().join(page), corpus.join(page)).unwrap();
+    }
+    fs::write(
+        corpus.join("notes.md"),
+        "# Notes\n\nHNSW is a graph index for approximate nearest neighbours.\n",
+    )
+    .unwrap();
+    corpus
+}
+
+/// Asserts a failed run: exit code, one `error:` line containing `needle`,
+/// and the sentinel baseline untouched.
+fn assert_refused(o: &Output, code: i32, needle: &str, sentinel: &Path) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "{err}");
+    let error_lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(error_lines.len(), 1, "exactly one error line: {err}");
+    assert!(error_lines[0].contains(needle), "`{needle}` not in: {err}");
+    assert_eq!(
+        fs::read_to_string(sentinel).unwrap(),
+        "sentinel",
+        "baseline untouched"
+    );
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let o = xtask(&["perf", "baseline", "--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    for flag in [
+        "--quick",
+        "--workload",
+        "--iterations",
+        "--warmup",
+        "--corpus",
+        "--max-chunks",
+        "--queries",
+        "--model-dir",
+        "--threads",
+        "--config",
+        "--output",
+        "--update",
+        "--dry-run",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
+    }
+}
+
+#[test]
+fn bad_inputs_fail_fast_with_one_line_and_touch_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.json");
+    fs::write(&out, "sentinel").unwrap();
+    let out_s = out.to_str().unwrap();
+    let corpus = small_corpus(dir.path());
+    let corpus_s = corpus.to_str().unwrap();
+
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--update",
+        "--output",
+        out_s,
+        "--corpus",
+        "/no/such/dir",
+    ]);
+    assert_refused(
+        &o,
+        1,
+        "corpus folder /no/such/dir (--corpus) does not exist",
+        &out,
+    );
+
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--update",
+        "--output",
+        out_s,
+        "--workload",
+        "rag",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "clap usage error");
+    assert!(
+        stderr(&o).contains("unknown workload `rag`"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--update",
+        "--output",
+        out_s,
+        "--corpus",
+        corpus_s,
+        "--iterations",
+        "0",
+    ]);
+    assert_refused(&o, 1, "--iterations", &out);
+
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--update",
+        "--output",
+        out_s,
+        "--queries",
+        "/no/q.txt",
+    ]);
+    assert_refused(&o, 1, "query file /no/q.txt", &out);
+
+    let bad_toml = dir.path().join("bad.toml");
+    fs::write(&bad_toml, "[corpus]\nchunk_size = \"big\"\n").unwrap();
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--update",
+        "--output",
+        out_s,
+        "--config",
+        bad_toml.to_str().unwrap(),
+    ]);
+    assert_refused(&o, 1, "bad.toml (line 2)", &out);
+}
+
+#[test]
+fn dry_run_prints_the_resolved_plan() {
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--quick",
+        "--dry-run",
+        "--workload",
+        "embedding",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan: perf_report::plan::Plan = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(plan.workloads, vec![WorkloadName::Embedding]);
+    assert_eq!(plan.corpus.max_chunks, Some(300));
+}
+
+#[test]
+fn records_a_baseline_and_keeps_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = small_corpus(dir.path());
+    let out = dir.path().join("baselines/b.json");
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "perf",
+            "baseline",
+            "--quick",
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--corpus",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.push(corpus.to_str().unwrap().into());
+        v.push("--output".into());
+        v.push(out.to_str().unwrap().into());
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        xtask(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = Baseline::load(&out).unwrap();
+    assert_eq!(first.workloads.len(), 3);
+    let rag = &first.workloads[&WorkloadName::RagQuery].metrics["latency"];
+    assert_eq!(
+        rag.summary.count, 54,
+        "one pass over the 54 default questions"
+    );
+    assert!(rag.summary.median > 0.0);
+    assert_eq!(first.context.corpus.as_ref().unwrap().files, 3);
+    assert!(first.environment.logical_cores >= 1);
+    assert!(first.environment.rustc.starts_with("rustc "));
+    assert_eq!(first.context.models[0].weights_sha256.len(), 64);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("rag_query") && stdout.contains("median"),
+        "summary table printed:\n{stdout}"
+    );
+
+    // Without --update the existing baseline stays as it was.
+    let before = fs::read_to_string(&out).unwrap();
+    let o = run(&["--workload", "vector_query"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&out).unwrap(), before);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kept the existing baseline"));
+
+    // With --update it is replaced and the old one moves to history/.
+    let o = run(&["--workload", "vector_query", "--update"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let now = Baseline::load(&out).unwrap();
+    assert_eq!(
+        now.workloads.keys().copied().collect::<Vec<_>>(),
+        vec![WorkloadName::VectorQuery]
+    );
+    let history: Vec<_> = fs::read_dir(dir.path().join("baselines/history"))
+        .unwrap()
+        .collect();
+    assert_eq!(history.len(), 1);
+    let old = history[0].as_ref().unwrap().path();
+    assert_eq!(fs::read_to_string(old).unwrap(), before);
+}
+
+#[test]
+fn failures_inside_the_workloads_process_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.json");
+    fs::write(&out, "sentinel").unwrap();
+    let out_s = out.to_str().unwrap();
+
+    // A folder with no documents in it.
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    fs::write(empty.join("logo.png"), b"\x89PNG").unwrap();
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--update",
+        "--output",
+        out_s,
+        "--corpus",
+        empty.to_str().unwrap(),
+    ]);
+    assert_refused(&o, 1, "has no .md, .txt or .html file", &out);
+
+    // A model folder whose weights are not safetensors.
+    let corpus = small_corpus(dir.path());
+    let model = dir.path().join("model");
+    fs::create_dir(&model).unwrap();
+    fs::write(model.join("model.safetensors"), b"not a model").unwrap();
+    fs::write(model.join("tokenizer.json"), b"{}").unwrap();
+    fs::write(model.join("config.json"), b"{}").unwrap();
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--update",
+        "--output",
+        out_s,
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--model-dir",
+        model.to_str().unwrap(),
+    ]);
+    assert_refused(&o, 1, "embedding model at", &out);
+}
