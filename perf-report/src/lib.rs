@@ -4,6 +4,8 @@
 //! defines the files and messages the other crates exchange, and renders them.
 
 pub mod atomic;
+pub mod compare;
+pub mod compare_render;
 pub mod context;
 pub mod environment;
 pub mod plan;

@@ -16,7 +16,7 @@ use crate::{
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     /// What the run measured on: models, corpus, index. Sent once, before results.
-    Context(RunContext),
+    Context(Box<RunContext>),
     /// Work done so far in the current phase of a workload.
     Progress {
         workload: WorkloadName,

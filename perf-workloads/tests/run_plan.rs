@@ -50,7 +50,7 @@ fn all_workloads_report_real_samples() {
     let context = messages
         .iter()
         .find_map(|m| match m {
-            Message::Context(c) => Some(c.clone()),
+            Message::Context(c) => Some((**c).clone()),
             _ => None,
         })
         .expect("a context message");

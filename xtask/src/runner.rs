@@ -75,7 +75,7 @@ pub fn run_plan(
     for line in BufReader::new(stdout).lines() {
         let line = line.context("reading the workloads process output")?;
         match Message::from_line(&line) {
-            Ok(Message::Context(c)) => outcome.context = c,
+            Ok(Message::Context(c)) => outcome.context = *c,
             Ok(Message::Progress {
                 workload,
                 phase,

@@ -143,11 +143,11 @@ pub fn run_plan(plan: &Plan, sink: &mut dyn Sink) -> Result<(), WorkloadError> {
     } else {
         Some(HnswIndex::build(&prepared.chunk_vectors, &plan.index)?)
     };
-    reporter.send(Message::Context(context_of(
+    reporter.send(Message::Context(Box::new(context_of(
         plan,
         &prepared,
         index.as_ref(),
-    )));
+    ))));
     for &workload in &plan.workloads {
         let result = match workload {
             WorkloadName::RagQuery => {

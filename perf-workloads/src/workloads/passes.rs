@@ -25,7 +25,7 @@ pub fn run_passes(
         for item in 0..items {
             f(item, measured)?;
             let done = pass * items + item + 1;
-            if done % step == 0 || done == total {
+            if done.is_multiple_of(step) || done == total {
                 let phase = if measured { "measure" } else { "warm-up" };
                 reporter.progress(workload, phase, done, total);
             }

@@ -1,0 +1,581 @@
+//! Statistical comparison of two runs: the regression gate's judgement.
+//!
+//! A metric regressed only when its median moved beyond its threshold in the
+//! worse direction *and* a 95% percentile-bootstrap interval of the ratio of
+//! medians (current / baseline) lies entirely on the worse side of 1: the
+//! threshold says how much change matters, the interval whether it is more
+//! than run-to-run noise. Improvements mirror the rule. Medians, because
+//! latency samples are skewed and outliers would otherwise decide. Metrics
+//! with fewer than [`MIN_BOOTSTRAP_SAMPLES`] on a side (index memory, build
+//! time) are judged on medians alone, see [`Basis`]. The Mann-Whitney p-value
+//! is reported, not used: it asks whether one whole distribution tends to be
+//! larger, not whether the median moved.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    plan::WorkloadName,
+    schema::{Better, Metric, Unit, WorkloadResult},
+    stats::{percentile_sorted, Interval, CONFIDENCE},
+};
+
+/// Bootstrap resamples per metric: enough that the 2.5th and 97.5th
+/// percentiles of the ratio are stable to well under a percent, while a
+/// metric with thousands of samples still compares in milliseconds.
+pub const RESAMPLES: usize = 2000;
+
+/// Fewer samples than this on either side: judge by medians alone.
+pub const MIN_BOOTSTRAP_SAMPLES: usize = 5;
+
+/// Fewer samples than this on either side: no Mann-Whitney p-value, since
+/// its normal approximation is meaningless there.
+pub const MIN_RANK_TEST_SAMPLES: usize = 3;
+
+/// What a verdict rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Median change plus a bootstrap interval of the ratio of medians.
+    Bootstrap,
+    /// Medians alone: too few samples on a side for an interval.
+    PointEstimate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Beyond the threshold on the worse side, and significant.
+    Regressed,
+    /// Beyond the threshold on the better side, and significant.
+    Improved,
+    /// Beyond the threshold, but the interval still reaches 1 (or the worse
+    /// side, for an apparent improvement).
+    NotSignificant,
+    /// The median moved no more than the threshold.
+    WithinNoise,
+    /// The metric is never judged (`Better::Neither`).
+    Informational,
+    /// No relative change can be stated honestly.
+    Incomparable { reason: String },
+}
+
+/// How one metric moved between two runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricChange {
+    /// `None` when that side has no usable samples.
+    pub baseline_median: Option<f64>,
+    pub current_median: Option<f64>,
+    /// `(current - baseline) / baseline * 100`: positive when the value rose,
+    /// whichever direction is better. `None` when incomparable.
+    pub change_pct: Option<f64>,
+    pub threshold_pct: f64,
+    pub n_baseline: usize,
+    pub n_current: usize,
+    /// 95% percentile-bootstrap interval of current median / baseline median.
+    pub ratio_ci: Option<Interval>,
+    /// Two-sided Mann-Whitney U p-value (normal approximation, tie and
+    /// continuity corrected, as scipy's default).
+    pub p_value: Option<f64>,
+    pub basis: Basis,
+    pub verdict: Verdict,
+}
+
+/// Whether a metric was in both runs or only one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Compared,
+    /// In the baseline only: the current run did not report it.
+    Missing,
+    /// In the current run only: nothing to compare against yet.
+    New,
+}
+
+/// One row of a comparison; `change` is present exactly when `status` is
+/// `Compared`. `unit` and `better` come from the current run when it has
+/// the metric, otherwise from the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub workload: WorkloadName,
+    pub metric: String,
+    pub unit: Unit,
+    pub better: Better,
+    pub change: Option<MetricChange>,
+    pub status: Status,
+}
+
+/// Compares one metric's raw samples; deterministic for a given `seed`.
+pub fn compare_metric(
+    baseline: &Metric,
+    current: &Metric,
+    threshold_pct: f64,
+    seed: u64,
+) -> MetricChange {
+    let (n_baseline, n_current) = (baseline.samples.len(), current.samples.len());
+    let base = sorted_finite(&baseline.samples);
+    let cur = sorted_finite(&current.samples);
+    let mut change = MetricChange {
+        baseline_median: base.as_deref().ok().map(median),
+        current_median: cur.as_deref().ok().map(median),
+        change_pct: None,
+        threshold_pct,
+        n_baseline,
+        n_current,
+        ratio_ci: None,
+        p_value: None,
+        basis: if n_baseline.min(n_current) < MIN_BOOTSTRAP_SAMPLES {
+            Basis::PointEstimate
+        } else {
+            Basis::Bootstrap
+        },
+        verdict: Verdict::Informational,
+    };
+    let incomparable = |mut change: MetricChange, reason: String| {
+        change.verdict = Verdict::Incomparable { reason };
+        change
+    };
+    let (base, cur) = match (base, cur) {
+        (Ok(b), Ok(c)) => (b, c),
+        (Err(why), _) => return incomparable(change, format!("baseline {why}")),
+        (_, Err(why)) => return incomparable(change, format!("current run {why}")),
+    };
+    // A metric whose definition changed is a different metric.
+    if (baseline.unit, baseline.better) != (current.unit, current.better) {
+        let reason = format!(
+            "unit or direction changed from {:?}, {} to {:?}, {}",
+            baseline.unit, baseline.better, current.unit, current.better
+        );
+        return incomparable(change, reason);
+    }
+    if !(threshold_pct.is_finite() && threshold_pct >= 0.0) {
+        let reason = format!("threshold {threshold_pct}% is not a non-negative percentage");
+        return incomparable(change, reason);
+    }
+    let (bm, cm) = (median(&base), median(&cur));
+    // A ratio to a zero or negative median has no meaning as a change (every
+    // metric here is a time, rate, size or fraction, so this is an empty or
+    // broken measurement, not a real value to compare against).
+    if !(bm.is_finite() && bm > 0.0 && cm.is_finite()) {
+        let reason = format!("baseline median {bm} is not positive, so no relative change");
+        return incomparable(change, reason);
+    }
+    let change_pct = (cm - bm) / bm * 100.0;
+    change.change_pct = Some(change_pct);
+    change.p_value = mann_whitney_p(&base, &cur);
+    if change.basis == Basis::Bootstrap {
+        change.ratio_ci = bootstrap_ratio_ci(&base, &cur, seed);
+    }
+    change.verdict = judge(current.better, change_pct, &change);
+    change
+}
+
+/// The rule itself, on figures already computed.
+fn judge(better: Better, change_pct: f64, figures: &MetricChange) -> Verdict {
+    // Turn every quantity into "positive is worse" so one rule serves both
+    // directions.
+    let worse_sign = match better {
+        Better::Lower => 1.0,
+        Better::Higher => -1.0,
+        Better::Neither => return Verdict::Informational,
+    };
+    let worse_pct = worse_sign * change_pct;
+    if worse_pct.abs() <= figures.threshold_pct {
+        return Verdict::WithinNoise;
+    }
+    let significant = match figures.basis {
+        Basis::PointEstimate => true,
+        // No interval although there were enough samples: a resample hit a
+        // zero median. Not knowing is not evidence, so do not judge.
+        Basis::Bootstrap => figures.ratio_ci.is_some_and(|ci| {
+            let (a, b) = (worse_sign * (ci.low - 1.0), worse_sign * (ci.high - 1.0));
+            if worse_pct > 0.0 {
+                a.min(b) > 0.0
+            } else {
+                a.max(b) < 0.0
+            }
+        }),
+    };
+    match (significant, worse_pct > 0.0) {
+        (false, _) => Verdict::NotSignificant,
+        (true, true) => Verdict::Regressed,
+        (true, false) => Verdict::Improved,
+    }
+}
+
+/// Compares every metric of every workload in either run, ordered by
+/// workload then metric name. `threshold_for` gives the allowed change in
+/// percent for a metric; each metric gets its own seed derived from `seed`
+/// and its name, so metrics do not share resampling patterns and adding one
+/// does not change another's interval.
+pub fn compare_results(
+    baseline: &BTreeMap<WorkloadName, WorkloadResult>,
+    current: &BTreeMap<WorkloadName, WorkloadResult>,
+    threshold_for: &dyn Fn(WorkloadName, &str) -> f64,
+    seed: u64,
+) -> Vec<Comparison> {
+    let workloads: BTreeSet<WorkloadName> =
+        baseline.keys().chain(current.keys()).copied().collect();
+    let mut out = Vec::new();
+    for workload in workloads {
+        let no_metrics = BTreeMap::new();
+        let base = baseline.get(&workload).map_or(&no_metrics, |r| &r.metrics);
+        let cur = current.get(&workload).map_or(&no_metrics, |r| &r.metrics);
+        let names: BTreeSet<&String> = base.keys().chain(cur.keys()).collect();
+        for name in names {
+            let (shown, change, status) = match (base.get(name), cur.get(name)) {
+                (Some(b), Some(c)) => {
+                    let threshold = threshold_for(workload, name);
+                    let change = compare_metric(b, c, threshold, metric_seed(seed, workload, name));
+                    (c, Some(change), Status::Compared)
+                }
+                (Some(b), None) => (b, None, Status::Missing),
+                (None, Some(c)) => (c, None, Status::New),
+                (None, None) => unreachable!("{name} came from one of the two maps"),
+            };
+            out.push(Comparison {
+                workload,
+                metric: name.clone(),
+                unit: shown.unit,
+                better: shown.better,
+                change,
+                status,
+            });
+        }
+    }
+    out
+}
+
+/// True when any compared metric regressed: the gate's exit condition.
+pub fn any_regression(comparisons: &[Comparison]) -> bool {
+    comparisons
+        .iter()
+        .filter_map(|c| c.change.as_ref())
+        .any(|m| m.verdict == Verdict::Regressed)
+}
+
+/// Two-sided Mann-Whitney U p-value of `a` against `b` (normal
+/// approximation, average ranks for ties with the tie-corrected variance,
+/// continuity correction); `None` below [`MIN_RANK_TEST_SAMPLES`] per side.
+pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> Option<f64> {
+    let (n1, n2) = (a.len(), b.len());
+    if n1.min(n2) < MIN_RANK_TEST_SAMPLES {
+        return None;
+    }
+    let mut all: Vec<(f64, bool)> = a
+        .iter()
+        .map(|&x| (x, true))
+        .chain(b.iter().map(|&x| (x, false)))
+        .collect();
+    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let (mut rank_sum_a, mut tie_term, mut i) = (0.0, 0.0, 0);
+    while i < all.len() {
+        let mut j = i;
+        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        let t = (j - i + 1) as f64;
+        let mean_rank = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum_a += mean_rank * all[i..=j].iter().filter(|e| e.1).count() as f64;
+        tie_term += t * t * t - t;
+        i = j + 1;
+    }
+    let (n1, n2) = (n1 as f64, n2 as f64);
+    let n = n1 + n2;
+    let u1 = rank_sum_a - n1 * (n1 + 1.0) / 2.0;
+    let u = u1.max(n1 * n2 - u1);
+    let var = n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
+    if var <= 0.0 {
+        // Every value tied: no evidence of any difference.
+        return Some(1.0);
+    }
+    let z = (u - n1 * n2 / 2.0 - 0.5) / var.sqrt();
+    Some((2.0 * normal_sf(z)).min(1.0))
+}
+
+/// Upper tail of the standard normal distribution.
+fn normal_sf(z: f64) -> f64 {
+    0.5 * erfc(z / std::f64::consts::SQRT_2)
+}
+
+/// Complementary error function, Chebyshev fit with relative error below
+/// 1.2e-7 everywhere (Numerical Recipes `erfcc`): far finer than any
+/// decision a p-value feeds, and std has no stable `erfc`.
+fn erfc(x: f64) -> f64 {
+    #[rustfmt::skip]
+    const COEFFS: [f64; 10] = [
+        -1.265_512_23, 1.000_023_68, 0.374_091_96, 0.096_784_18, -0.186_288_06,
+        0.278_868_07, -1.135_203_98, 1.488_515_87, -0.822_152_23, 0.170_872_77,
+    ];
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = COEFFS.iter().rev().fold(0.0, |acc, c| c + t * acc);
+    let r = t * (-z * z + poly).exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+/// Sorted copy of the samples, or why they cannot be compared.
+fn sorted_finite(samples: &[f64]) -> Result<Vec<f64>, &'static str> {
+    if samples.is_empty() {
+        return Err("has no samples");
+    }
+    if samples.iter().any(|s| !s.is_finite()) {
+        return Err("has a non-finite sample");
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Ok(sorted)
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    percentile_sorted(sorted, 50.0)
+}
+
+/// 95% percentile-bootstrap interval of median(current) / median(baseline),
+/// each side resampled independently with replacement.
+fn bootstrap_ratio_ci(base: &[f64], cur: &[f64], seed: u64) -> Option<Interval> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut counts = Vec::new();
+    let mut ratios: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            let b = resampled_median(base, &mut rng, &mut counts);
+            resampled_median(cur, &mut rng, &mut counts) / b
+        })
+        .collect();
+    // Dropping resamples whose baseline median is 0 would bias the interval;
+    // better to have none and leave the metric unjudged.
+    if ratios.iter().any(|r| !r.is_finite()) {
+        return None;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let tail = (1.0 - CONFIDENCE) / 2.0 * 100.0;
+    Some(Interval {
+        low: percentile_sorted(&ratios, tail),
+        high: percentile_sorted(&ratios, 100.0 - tail),
+    })
+}
+
+/// Median of one resample with replacement of `sorted`, in O(n) rather than
+/// a sort per resample: as `sorted` is ordered, the k-th smallest resampled
+/// value is `sorted[i]` for the k-th smallest drawn index, which a count of
+/// draws per index finds directly.
+fn resampled_median(sorted: &[f64], rng: &mut StdRng, counts: &mut Vec<usize>) -> f64 {
+    let n = sorted.len();
+    counts.clear();
+    counts.resize(n, 0);
+    for _ in 0..n {
+        counts[rng.random_range(0..n)] += 1;
+    }
+    let value_at_rank = |k: usize| {
+        let mut seen = 0;
+        for (i, &c) in counts.iter().enumerate() {
+            seen += c;
+            if seen > k {
+                return sorted[i];
+            }
+        }
+        sorted[n - 1]
+    };
+    // Same interpolation as `percentile_sorted` at 50%.
+    let (lo, hi) = (value_at_rank((n - 1) / 2), value_at_rank(n / 2));
+    lo + 0.5 * (hi - lo)
+}
+
+/// A per-metric seed: FNV-1a of `workload/metric` mixed into `seed`, since
+/// std's hashers are not promised to be stable across releases.
+fn metric_seed(seed: u64, workload: WorkloadName, metric: &str) -> u64 {
+    let bytes = workload
+        .as_str()
+        .bytes()
+        .chain([b'/'])
+        .chain(metric.bytes());
+    let hash = bytes.fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    seed ^ hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Summary;
+
+    fn metric(better: Better, samples: Vec<f64>) -> Metric {
+        let summary = Summary::from_samples(&samples).unwrap();
+        let (unit, description) = (Unit::Milliseconds, String::new());
+        Metric {
+            unit,
+            better,
+            description,
+            summary,
+            samples,
+        }
+    }
+
+    /// `n` log-normal samples with spread `sigma`, rescaled so the median is
+    /// exactly `median`: the tests control the true change, the rng the noise.
+    fn synthetic(seed: u64, n: usize, sigma: f64, median: f64) -> Vec<f64> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let raw: Vec<f64> = (0..n)
+            .map(|_| {
+                let (u1, u2): (f64, f64) = (rng.random(), rng.random());
+                let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                (sigma * z).exp()
+            })
+            .collect();
+        let m = super::median(&sorted_finite(&raw).unwrap());
+        raw.iter().map(|x| x * median / m).collect()
+    }
+
+    /// Baseline median 10, current median `to`, threshold 10%.
+    fn run(better: Better, n: usize, sigma: f64, to: f64) -> MetricChange {
+        let b = metric(better, synthetic(1, n, sigma, 10.0));
+        let c = metric(better, synthetic(2, n, sigma, to));
+        compare_metric(&b, &c, 10.0, 42)
+    }
+
+    #[test]
+    fn five_percent_is_within_noise_even_when_significant() {
+        let m = run(Better::Lower, 40, 0.02, 10.5);
+        assert!((m.change_pct.unwrap() - 5.0).abs() < 1e-9);
+        assert!(m.ratio_ci.unwrap().low > 1.0, "real but small: {m:?}");
+        assert_eq!(m.verdict, Verdict::WithinNoise);
+    }
+
+    #[test]
+    fn twenty_percent_with_low_noise_regresses() {
+        let m = run(Better::Lower, 40, 0.02, 12.0);
+        let ci = m.ratio_ci.unwrap();
+        assert!(ci.low > 1.15 && ci.high < 1.25, "{ci:?}");
+        assert_eq!((m.basis, m.verdict), (Basis::Bootstrap, Verdict::Regressed));
+        assert!(m.p_value.unwrap() < 1e-6);
+    }
+
+    #[test]
+    fn twenty_percent_with_huge_noise_is_not_significant() {
+        let m = run(Better::Lower, 6, 1.0, 12.0);
+        let ci = m.ratio_ci.unwrap();
+        assert!(ci.low < 1.0 && ci.high > 1.0, "{ci:?}");
+        assert_eq!(m.verdict, Verdict::NotSignificant);
+    }
+
+    #[test]
+    fn twenty_percent_faster_improves() {
+        assert_eq!(run(Better::Lower, 40, 0.02, 8.0).verdict, Verdict::Improved);
+    }
+
+    #[test]
+    fn throughput_falling_twenty_percent_regresses() {
+        let m = run(Better::Higher, 40, 0.02, 8.0);
+        assert!((m.change_pct.unwrap() + 20.0).abs() < 1e-9);
+        assert_eq!(m.verdict, Verdict::Regressed);
+        assert_eq!(
+            run(Better::Higher, 40, 0.02, 12.0).verdict,
+            Verdict::Improved
+        );
+    }
+
+    #[test]
+    fn neither_is_never_judged() {
+        let m = run(Better::Neither, 40, 0.02, 20.0);
+        assert_eq!(m.verdict, Verdict::Informational);
+        assert!(m.ratio_ci.is_some(), "figures are still reported");
+    }
+
+    #[test]
+    fn few_samples_compare_medians_alone() {
+        let one = |x: f64| metric(Better::Lower, vec![x]);
+        let m = compare_metric(&one(10.0), &one(13.0), 10.0, 0);
+        assert_eq!(
+            (m.basis, m.verdict),
+            (Basis::PointEstimate, Verdict::Regressed)
+        );
+        assert_eq!((m.ratio_ci, m.p_value, m.n_baseline), (None, None, 1));
+        let m = compare_metric(&one(10.0), &one(10.5), 10.0, 0);
+        assert_eq!(m.verdict, Verdict::WithinNoise);
+        // The bootstrap starts at MIN_BOOTSTRAP_SAMPLES on both sides.
+        assert_eq!(
+            run(Better::Lower, 4, 0.02, 12.0).basis,
+            Basis::PointEstimate
+        );
+        assert_eq!(run(Better::Lower, 5, 0.02, 12.0).basis, Basis::Bootstrap);
+    }
+
+    #[test]
+    fn same_seed_gives_same_interval() {
+        let b = metric(Better::Lower, synthetic(1, 30, 0.3, 10.0));
+        let c = metric(Better::Lower, synthetic(2, 30, 0.3, 11.0));
+        let ci = |seed| compare_metric(&b, &c, 5.0, seed).ratio_ci.unwrap();
+        assert_eq!(ci(7), ci(7));
+        assert_ne!(ci(7), ci(8), "the seed does drive the resampling");
+    }
+
+    #[test]
+    fn mann_whitney_matches_hand_computation() {
+        // U = 9, mu = 4.5, var = 9/12 * 7; z = (9 - 4.5 - 0.5) / sqrt(5.25).
+        let p = mann_whitney_p(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]).unwrap();
+        assert!((p - 0.080_855_598).abs() < 1e-6, "{p}");
+        // Ties {2,2,2} and {3,3}: ranks 1, 3, 3, 5.5 for the first sample so
+        // U = 13.5, var = 16/12 * (9 - 30/56).
+        let p = mann_whitney_p(&[1.0, 2.0, 2.0, 3.0], &[2.0, 3.0, 4.0, 5.0]).unwrap();
+        assert!((p - 0.136_658_248).abs() < 1e-6, "{p}");
+        assert_eq!(mann_whitney_p(&[1.0; 4], &[1.0; 4]), Some(1.0));
+        assert_eq!(mann_whitney_p(&[1.0, 2.0], &[3.0, 4.0, 5.0]), None);
+    }
+
+    #[test]
+    fn zero_baseline_or_changed_unit_is_incomparable() {
+        let zeros = metric(Better::Lower, vec![0.0; 10]);
+        let some = metric(Better::Lower, vec![1.0; 10]);
+        let m = compare_metric(&zeros, &some, 5.0, 0);
+        assert!(matches!(m.verdict, Verdict::Incomparable { .. }) && m.change_pct.is_none());
+        let mut micros = some.clone();
+        micros.unit = Unit::Microseconds;
+        let m = compare_metric(&some, &micros, 5.0, 0);
+        assert!(matches!(m.verdict, Verdict::Incomparable { reason } if reason.contains("unit")));
+    }
+
+    #[test]
+    fn results_cover_both_runs_in_order() {
+        use WorkloadName::{RagQuery, VectorQuery};
+        let lat = |to| metric(Better::Lower, synthetic(to as u64, 20, 0.01, to));
+        let result = |ms: &[(&str, f64)]| WorkloadResult {
+            metrics: ms.iter().map(|&(k, v)| (k.to_string(), lat(v))).collect(),
+        };
+        let base = BTreeMap::from([
+            (VectorQuery, result(&[("latency", 10.0)])),
+            (RagQuery, result(&[("latency", 10.0), ("old", 1.0)])),
+        ]);
+        let cur = BTreeMap::from([
+            (VectorQuery, result(&[("latency", 12.0)])),
+            (RagQuery, result(&[("latency", 12.0), ("new", 1.0)])),
+        ]);
+        // rag_query allows 30%, so only vector_query's 20% counts.
+        let threshold = |w, _: &str| if w == RagQuery { 30.0 } else { 10.0 };
+        let cs = compare_results(&base, &cur, &threshold, 1);
+        let row = |c: &Comparison| (c.workload, c.metric.clone(), c.status);
+        let expected = [
+            (RagQuery, "latency", Status::Compared),
+            (RagQuery, "new", Status::New),
+            (RagQuery, "old", Status::Missing),
+            (VectorQuery, "latency", Status::Compared),
+        ];
+        let expected: Vec<_> = expected.map(|(w, m, s)| (w, m.to_string(), s)).into();
+        assert_eq!(cs.iter().map(row).collect::<Vec<_>>(), expected);
+        let verdict = |c: &Comparison| c.change.as_ref().map(|m| m.verdict.clone());
+        let verdicts: Vec<_> = cs.iter().map(verdict).collect();
+        let (within, regressed) = (Verdict::WithinNoise, Verdict::Regressed);
+        assert_eq!(verdicts, [Some(within), None, None, Some(regressed)]);
+        assert!(any_regression(&cs) && !any_regression(&cs[..3]));
+        // serde_json may shift a float by one ulp, so compare the judgements.
+        let back: Vec<Comparison> =
+            serde_json::from_str(&serde_json::to_string(&cs).unwrap()).unwrap();
+        assert_eq!(back.iter().map(verdict).collect::<Vec<_>>(), verdicts);
+    }
+}

@@ -1,0 +1,258 @@
+//! Text renderings of a comparison: a terminal table and a GitHub markdown
+//! table.
+//!
+//! Both are built from the same rows, so the terminal and a pull-request
+//! comment cannot disagree about a figure. Pure functions of their input: no
+//! clock, no environment, so the output is reproducible and snapshot-tested.
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, ContentArrangement, Table};
+
+use crate::{
+    compare::{Basis, Comparison, MetricChange, Status, Verdict},
+    schema::Better,
+    table::format_value,
+};
+
+const HEADER: [&str; 8] = [
+    "workload",
+    "metric",
+    "baseline (median)",
+    "current (median)",
+    "change",
+    "threshold",
+    "verdict",
+    "n (base / cur)",
+];
+
+/// Columns holding figures, aligned right so digits line up.
+const NUMERIC: [usize; 5] = [2, 3, 4, 5, 7];
+
+/// Shown where a figure does not exist (missing side, unjudged metric).
+const NONE: &str = "–";
+
+/// One row per comparison, in the order given.
+pub fn comparison_table(comparisons: &[Comparison]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(HEADER.to_vec());
+    for c in comparisons {
+        table.add_row(row(c).to_vec());
+    }
+    for i in NUMERIC {
+        if let Some(col) = table.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
+
+/// The same table as GitHub-flavoured markdown, one line per row and a
+/// trailing newline.
+pub fn comparison_markdown(comparisons: &[Comparison]) -> String {
+    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    let mut out = line(HEADER.iter().map(|h| h.to_string()).collect());
+    let rule = (0..HEADER.len())
+        .map(|i| if NUMERIC.contains(&i) { "--:" } else { "---" }.to_string())
+        .collect();
+    out.push_str(&line(rule));
+    for c in comparisons {
+        out.push_str(&line(row(c).iter().map(|s| escape_markdown(s)).collect()));
+    }
+    out
+}
+
+fn row(c: &Comparison) -> [String; 8] {
+    let none = || NONE.to_string();
+    let (workload, metric) = (c.workload.to_string(), c.metric.clone());
+    let Some(m) = &c.change else {
+        let verdict = match c.status {
+            Status::Missing => "missing from current run",
+            Status::New => "new (no baseline)",
+            Status::Compared => "not compared",
+        };
+        return [
+            workload,
+            metric,
+            none(),
+            none(),
+            none(),
+            none(),
+            verdict.into(),
+            none(),
+        ];
+    };
+    let value = |v: Option<f64>| v.map_or_else(none, |v| format_value(v, c.unit));
+    // An unjudged metric has no threshold worth showing.
+    let threshold = match c.better {
+        Better::Neither => none(),
+        Better::Lower | Better::Higher => format!("±{:.1}%", m.threshold_pct),
+    };
+    [
+        workload,
+        metric,
+        value(m.baseline_median),
+        value(m.current_median),
+        m.change_pct.map_or_else(none, |p| format!("{p:+.1}%")),
+        threshold,
+        verdict_label(m),
+        format!("{} / {}", m.n_baseline, m.n_current),
+    ]
+}
+
+fn verdict_label(m: &MetricChange) -> String {
+    let label = match &m.verdict {
+        Verdict::Regressed => "regressed",
+        Verdict::Improved => "improved",
+        Verdict::NotSignificant => "not significant",
+        Verdict::WithinNoise => "within noise",
+        Verdict::Informational => return "informational".into(),
+        Verdict::Incomparable { reason } => return format!("incomparable: {reason}"),
+    };
+    // A reader must see that a judgement rests on two numbers, not on an
+    // interval.
+    match m.basis {
+        Basis::Bootstrap => label.to_string(),
+        Basis::PointEstimate => format!("{label} (medians only)"),
+    }
+}
+
+/// Keeps a cell from breaking the table: `|` ends a cell and a newline the row.
+fn escape_markdown(cell: &str) -> String {
+    cell.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{plan::WorkloadName, schema::Unit};
+
+    fn compared(
+        workload: WorkloadName,
+        metric: &str,
+        (unit, better): (Unit, Better),
+        (base, cur, n): (f64, f64, usize),
+        (basis, verdict): (Basis, Verdict),
+    ) -> Comparison {
+        let change = MetricChange {
+            baseline_median: Some(base),
+            current_median: Some(cur),
+            change_pct: Some((cur - base) / base * 100.0),
+            threshold_pct: 10.0,
+            n_baseline: n,
+            n_current: n,
+            ratio_ci: None,
+            p_value: None,
+            basis,
+            verdict,
+        };
+        let (metric, change) = (metric.to_string(), Some(change));
+        let status = Status::Compared;
+        Comparison {
+            workload,
+            metric,
+            unit,
+            better,
+            change,
+            status,
+        }
+    }
+
+    fn fixture() -> Vec<Comparison> {
+        use {Basis::*, Better::*, Unit::*, WorkloadName::*};
+        let mut incomparable = compared(
+            RagQuery,
+            "p95",
+            (Milliseconds, Lower),
+            (1.0, 1.0, 9),
+            (Bootstrap, Verdict::WithinNoise),
+        );
+        let m = incomparable.change.as_mut().unwrap();
+        (m.baseline_median, m.change_pct) = (None, None);
+        m.verdict = Verdict::Incomparable {
+            reason: "baseline has no samples | fix".into(),
+        };
+        let mut missing = compared(
+            Embedding,
+            "old",
+            (Count, Neither),
+            (1.0, 1.0, 1),
+            (PointEstimate, Verdict::Informational),
+        );
+        (missing.change, missing.status) = (None, Status::Missing);
+        let mut new = missing.clone();
+        (new.metric, new.status) = ("fresh".into(), Status::New);
+        vec![
+            compared(
+                RagQuery,
+                "latency",
+                (Milliseconds, Lower),
+                (10.0, 12.0, 30),
+                (Bootstrap, Verdict::Regressed),
+            ),
+            incomparable,
+            compared(
+                RagQuery,
+                "index_memory",
+                (Bytes, Neither),
+                (2048.0, 2048.0, 1),
+                (PointEstimate, Verdict::Informational),
+            ),
+            compared(
+                Embedding,
+                "throughput",
+                (DocsPerSecond, Higher),
+                (500.0, 400.0, 6),
+                (Bootstrap, Verdict::NotSignificant),
+            ),
+            compared(
+                VectorQuery,
+                "build_time",
+                (Seconds, Lower),
+                (2.0, 1.5, 1),
+                (PointEstimate, Verdict::Improved),
+            ),
+            missing,
+            new,
+        ]
+    }
+
+    #[test]
+    fn markdown_of_a_fixed_comparison() {
+        let expected = "\
+| workload | metric | baseline (median) | current (median) | change | threshold | verdict | n (base / cur) |
+| --- | --- | --: | --: | --: | --: | --- | --: |
+| rag_query | latency | 10.00 ms | 12.00 ms | +20.0% | ±10.0% | regressed | 30 / 30 |
+| rag_query | p95 | – | 1.000 ms | – | ±10.0% | incomparable: baseline has no samples \\| fix | 9 / 9 |
+| rag_query | index_memory | 2.0 KiB | 2.0 KiB | +0.0% | – | informational | 1 / 1 |
+| embedding | throughput | 500.0 docs/s | 400.0 docs/s | -20.0% | ±10.0% | not significant | 6 / 6 |
+| vector_query | build_time | 2.000 s | 1.500 s | -25.0% | ±10.0% | improved (medians only) | 1 / 1 |
+| embedding | old | – | – | – | – | missing from current run | – |
+| embedding | fresh | – | – | – | – | new (no baseline) | – |
+";
+        assert_eq!(comparison_markdown(&fixture()), expected);
+    }
+
+    #[test]
+    fn table_has_one_row_per_comparison_with_the_same_cells() {
+        let cs = fixture();
+        let table = comparison_table(&cs);
+        let header: Vec<String> = table
+            .header()
+            .unwrap()
+            .cell_iter()
+            .map(|c| c.content())
+            .collect();
+        assert_eq!(header, HEADER);
+        assert_eq!(table.row_count(), cs.len());
+        let first: Vec<String> = table
+            .row(0)
+            .unwrap()
+            .cell_iter()
+            .map(|c| c.content())
+            .collect();
+        assert_eq!(first, row(&cs[0]));
+        assert!(table.to_string().contains("improved (medians only)"));
+    }
+}
