@@ -8,6 +8,7 @@ pub mod compare;
 pub mod compare_render;
 pub mod context;
 pub mod environment;
+pub mod guards;
 pub mod plan;
 pub mod protocol;
 pub mod schema;

@@ -103,6 +103,35 @@ pub struct Plan {
     pub rag: RagPlan,
     pub harness: HarnessPlan,
     pub embedding: EmbeddingPlan,
+    /// Test-only slowdown: a busy-wait added inside one stage's timed region,
+    /// so the regression gate can be shown to fire. Never set by users'
+    /// configuration; a run carrying it says so in its plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inject_delay: Option<InjectDelay>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InjectDelay {
+    /// Stage name as in the baseline (`embed`, `search`, ...).
+    pub stage: String,
+    pub micros: u64,
+}
+
+impl std::str::FromStr for InjectDelay {
+    type Err = String;
+    /// `STAGE:MICROS`, e.g. `embed:3000`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (stage, micros) = s
+            .split_once(':')
+            .ok_or_else(|| format!("expected STAGE:MICROS, got `{s}`"))?;
+        let micros = micros
+            .parse()
+            .map_err(|_| format!("expected STAGE:MICROS, `{micros}` is not a whole number"))?;
+        Ok(InjectDelay {
+            stage: stage.to_string(),
+            micros,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,11 +2,12 @@
 //! and prints one JSON message per line on stdout. Exit code 1 on error,
 //! after an `error` message carrying the one line to show.
 
-use std::{fs, path::PathBuf, process::ExitCode};
+use std::{fs, path::PathBuf, process::ExitCode, time::Duration};
 
 use perf_report::{plan::Plan, protocol::Message};
 use perf_workloads::{
     report::{Sink, StdoutSink},
+    stage::{inject_delay, Stage},
     workloads::run_plan,
 };
 
@@ -39,6 +40,10 @@ fn run(sink: &mut StdoutSink) -> Result<(), String> {
         // candle sizes its CPU thread pool from this variable on first use;
         // nothing has started a thread yet.
         std::env::set_var("RAYON_NUM_THREADS", plan.threads.to_string());
+    }
+    if let Some(inject) = &plan.inject_delay {
+        let stage: Stage = inject.stage.parse()?;
+        inject_delay(stage, Duration::from_micros(inject.micros));
     }
     run_plan(&plan, sink).map_err(|e| e.to_string())
 }

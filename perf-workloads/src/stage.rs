@@ -4,7 +4,11 @@
 //! attach here too, so latency, CPU and memory attribution share one set of
 //! names.
 
-use std::time::{Duration, Instant};
+use std::{
+    str::FromStr,
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stage {
@@ -41,6 +45,29 @@ impl Stage {
     }
 }
 
+impl FromStr for Stage {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Stage::RETRIEVAL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<_> = Stage::RETRIEVAL.iter().map(|s| s.as_str()).collect();
+                format!("unknown stage `{s}` (known: {})", known.join(", "))
+            })
+    }
+}
+
+/// The test-only slowdown of one stage, set once per process from the plan.
+static INJECTED: OnceLock<(Stage, Duration)> = OnceLock::new();
+
+/// Makes every later [`timed`] call of `stage` busy-wait `delay` inside its
+/// timed region (a busy-wait, not a sleep, so the added time is exact and
+/// shows up as CPU, like a real slowdown would). Only the first call counts.
+pub fn inject_delay(stage: Stage, delay: Duration) {
+    let _ = INJECTED.set((stage, delay));
+}
+
 /// Durations of the stages one operation went through, in order.
 #[derive(Debug, Clone, Default)]
 pub struct StageTimes(pub Vec<(Stage, Duration)>);
@@ -59,6 +86,14 @@ impl StageTimes {
 pub fn timed<T>(times: &mut StageTimes, stage: Stage, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
     let out = f();
+    if let Some(&(slow, delay)) = INJECTED.get() {
+        if slow == stage {
+            let until = start.elapsed() + delay;
+            while start.elapsed() < until {
+                std::hint::spin_loop();
+            }
+        }
+    }
     times.0.push((stage, start.elapsed()));
     out
 }

@@ -145,7 +145,7 @@ fn stamp(t: DateTime<Utc>) -> String {
 
 /// Every run is kept under target/perf-runs/, whatever happens to the
 /// baseline, so a measurement is never thrown away.
-fn save_run(root: &Path, baseline: &Baseline) -> Result<PathBuf> {
+pub fn save_run(root: &Path, baseline: &Baseline) -> Result<PathBuf> {
     let dir = root.join("target/perf-runs");
     let name = format!(
         "{}-{}.json",
@@ -164,7 +164,7 @@ fn save_run(root: &Path, baseline: &Baseline) -> Result<PathBuf> {
 
 /// Moves an existing baseline into `history/` beside it, named by the time it
 /// was recorded. A file that no longer parses is kept too, named by now.
-fn retire(output: &Path) -> Result<Option<PathBuf>> {
+pub fn retire(output: &Path) -> Result<Option<PathBuf>> {
     if !output.exists() {
         return Ok(None);
     }

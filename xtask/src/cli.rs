@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use perf_report::plan::WorkloadName;
+use perf_report::plan::{InjectDelay, WorkloadName};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +34,66 @@ pub enum PerfCommand {
     /// --update, keeping the replaced file under baselines/history/). Every
     /// run is also saved under target/perf-runs/.
     Baseline(BaselineArgs),
+
+    /// Compare a fresh run with the baseline: exit 0 (no regression),
+    /// 1 (regression), 2 (error or nothing comparable).
+    ///
+    /// A metric regresses only when its median moves beyond its threshold in
+    /// the worse direction AND the 95% bootstrap interval of the ratio of
+    /// medians excludes no-change; a regressed workload is re-run once and
+    /// only a confirmed regression counts. Recall and embedding parity are
+    /// guarded absolutely.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// comfy-table tables on the terminal.
+    #[default]
+    Table,
+    /// A GitHub-flavoured markdown table.
+    Markdown,
+    /// Machine-readable result.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Baseline to compare with [default: baselines/performance_baselines.json].
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+
+    /// Compare this saved run (e.g. target/perf-runs/latest.json) instead of running.
+    #[arg(long, value_name = "PATH")]
+    pub run_file: Option<PathBuf>,
+
+    /// Default allowed change in percent (overrides [check] threshold_pct; default 10).
+    #[arg(long, value_name = "PCT")]
+    pub threshold: Option<f64>,
+
+    /// Compare with a baseline recorded on a different machine fingerprint
+    /// (the result is labelled as such).
+    #[arg(long)]
+    pub allow_foreign_baseline: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+
+    /// Make a passing run the new baseline (the old one moves to history/).
+    #[arg(long)]
+    pub update: bool,
+
+    /// Do not re-run a workload whose metrics regressed before reporting.
+    #[arg(long)]
+    pub no_rerun: bool,
+
+    /// Test-only: busy-wait MICROS inside STAGE (e.g. embed:3000) to prove the gate fires.
+    #[arg(long, value_name = "STAGE:MICROS", hide = true)]
+    pub inject_delay: Option<InjectDelay>,
 }
 
 /// Settings shared by every command that runs workloads.

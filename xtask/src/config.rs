@@ -20,6 +20,20 @@ pub struct PerfConfig {
     pub rag: RagConfig,
     pub baseline: BaselineConfig,
     pub profile: ProfilesConfig,
+    pub check: CheckConfig,
+}
+
+/// Regression-gate thresholds. A metric's threshold is the most specific of
+/// `thresholds."workload.metric"`, `thresholds."workload"`, `threshold_pct`,
+/// raised to the absolute floor (`min_abs_ms`, `min_abs_us`) for metrics so
+/// small that timer and scheduler jitter alone exceed a percentage.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckConfig {
+    pub threshold_pct: Option<f64>,
+    pub min_abs_ms: Option<f64>,
+    pub min_abs_us: Option<f64>,
+    pub thresholds: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

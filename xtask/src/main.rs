@@ -3,12 +3,14 @@
 //! the release-built `perf-workloads` process, and record what it reports.
 
 mod baseline;
+mod check;
 mod cli;
 mod config;
 mod machine;
 mod progress;
 mod resolve;
 mod runner;
+mod thresholds;
 #[cfg(test)]
 mod tidy;
 
@@ -24,21 +26,29 @@ use crate::cli::{Cli, Command, PerfCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `check` reserves exit code 1 for "regression found"; its errors are 2.
+    let error_code = match &cli.command {
+        Command::Perf(PerfCommand::Check(_)) => 2,
+        _ => 1,
+    };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // `{:#}` joins the context chain on one line: the one line to read.
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(error_code)
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let sh = Shell::new()?;
     let root = project_root();
     match cli.command {
-        Command::Perf(PerfCommand::Baseline(args)) => baseline::run(&sh, &root, &args),
+        Command::Perf(PerfCommand::Baseline(args)) => {
+            baseline::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Perf(PerfCommand::Check(args)) => check::run(&sh, &root, &args),
     }
 }
 

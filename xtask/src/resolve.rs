@@ -164,6 +164,7 @@ pub fn resolve(
             min_batches: pick!(None, user.min_batches, builtin.min_batches).unwrap_or(1),
             warmup_batches: pick!(None, user.warmup_batches, builtin.warmup_batches).unwrap_or(0),
         },
+        inject_delay: None,
     };
     if let Err(e) = plan.validate() {
         bail!("invalid settings: {e}");

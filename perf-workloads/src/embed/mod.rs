@@ -4,6 +4,7 @@
 mod cache;
 mod model;
 mod provision;
+pub mod reference;
 
 pub use cache::{embed_with_cache, EmbeddingCache};
 pub use model::{cosine, Embedder, TokenBatch};

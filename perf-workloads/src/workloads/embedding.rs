@@ -11,6 +11,7 @@ use perf_report::{
 };
 
 use crate::{
+    embed::reference::{parity, reference},
     error::WorkloadError,
     report::{MetricSet, Reporter},
     workloads::Prepared,
@@ -83,5 +84,15 @@ pub fn run(
             );
         }
     }
+    // Quality guard: a faster model that no longer matches the reference
+    // implementation is not an improvement. One sample per sentence.
+    let cosines = parity(&p.embedder, &reference())?;
+    m.push(
+        "quality.parity_cosine",
+        Unit::Ratio,
+        Better::Higher,
+        "cosine similarity with sentence-transformers' reference vector, one sample per reference sentence (must stay >= 0.999)",
+        cosines,
+    );
     Ok(m.finish())
 }

@@ -91,5 +91,6 @@ pub fn plan(corpus: &Path, queries: &Path, workloads: Vec<WorkloadName>) -> Plan
             min_batches: 1,
             warmup_batches: 0,
         },
+        inject_delay: None,
     }
 }

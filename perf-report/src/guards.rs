@@ -1,0 +1,148 @@
+//! Quality guards and like-for-like checks of the regression gate.
+//!
+//! Speed is judged relative to a threshold; quality is not: a recall drop of
+//! 3 points or an embedding that no longer matches the reference model is a
+//! failure however small in percent. And two runs are only compared when they
+//! measured the same thing (profile, corpus, queries, model, index settings).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{plan::WorkloadName, schema::Baseline};
+
+/// Absolute drop in mean recall@k (in 0..=1) tolerated between runs. HNSW
+/// construction is deterministic for the same vectors, so any drop larger
+/// than rounding is a real change of index behaviour.
+pub const RECALL_TOLERANCE: f64 = 0.01;
+/// Lowest acceptable cosine similarity with the reference embedding.
+pub const PARITY_FLOOR: f64 = 0.999;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardResult {
+    /// `workload.metric` the guard looked at.
+    pub metric: String,
+    pub baseline: Option<f64>,
+    pub current: f64,
+    /// The rule in words, e.g. "mean >= baseline mean - 0.01".
+    pub rule: String,
+    pub passed: bool,
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len().max(1) as f64
+}
+
+fn min(xs: &[f64]) -> f64 {
+    xs.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+/// Applies every quality guard whose metric the current run has.
+pub fn quality_guards(baseline: &Baseline, current: &Baseline) -> Vec<GuardResult> {
+    let mut out = Vec::new();
+    if let Some(vq) = current.workloads.get(&WorkloadName::VectorQuery) {
+        for (name, metric) in vq
+            .metrics
+            .iter()
+            .filter(|(n, _)| n.starts_with("recall_at_"))
+        {
+            let before = baseline
+                .workloads
+                .get(&WorkloadName::VectorQuery)
+                .and_then(|w| w.metrics.get(name))
+                .map(|m| mean(&m.samples));
+            let now = mean(&metric.samples);
+            out.push(GuardResult {
+                metric: format!("vector_query.{name}"),
+                baseline: before,
+                current: now,
+                rule: format!("mean >= baseline mean - {RECALL_TOLERANCE}"),
+                passed: before.is_none_or(|b| now >= b - RECALL_TOLERANCE),
+            });
+        }
+    }
+    if let Some(m) = current
+        .workloads
+        .get(&WorkloadName::Embedding)
+        .and_then(|w| w.metrics.get("quality.parity_cosine"))
+    {
+        let before = baseline
+            .workloads
+            .get(&WorkloadName::Embedding)
+            .and_then(|w| w.metrics.get("quality.parity_cosine"))
+            .map(|m| min(&m.samples));
+        let now = min(&m.samples);
+        out.push(GuardResult {
+            metric: "embedding.quality.parity_cosine".into(),
+            baseline: before,
+            current: now,
+            rule: format!("min >= {PARITY_FLOOR}"),
+            passed: now >= PARITY_FLOOR,
+        });
+    }
+    out
+}
+
+/// Why two runs did not measure the same thing, or `None` when they did.
+/// Iteration counts may differ (they change sample counts, not what one
+/// sample is); anything that changes the work of one sample may not.
+pub fn incomparable_reason(baseline: &Baseline, current: &Baseline) -> Option<String> {
+    let (b, c) = (&baseline.plan, &current.plan);
+    let differs = |what: &str, x: String, y: String| {
+        (x != y).then(|| format!("{what} differs: baseline {x}, current {y}"))
+    };
+    let corpus_chunks = |r: &Baseline| r.context.corpus.as_ref().map(|c| c.chunks);
+    let query_sha = |r: &Baseline| r.context.queries.as_ref().map(|q| q.sha256.clone());
+    let model_sha = |r: &Baseline| {
+        r.context
+            .models
+            .iter()
+            .map(|m| m.weights_sha256.clone())
+            .collect::<Vec<_>>()
+    };
+    [
+        differs(
+            "profile",
+            b.profile.as_str().into(),
+            c.profile.as_str().into(),
+        ),
+        differs(
+            "chunking (size/overlap/max)",
+            format!(
+                "{}/{}/{:?}",
+                b.corpus.chunk_size, b.corpus.chunk_overlap, b.corpus.max_chunks
+            ),
+            format!(
+                "{}/{}/{:?}",
+                c.corpus.chunk_size, c.corpus.chunk_overlap, c.corpus.max_chunks
+            ),
+        ),
+        differs(
+            "corpus chunk count",
+            format!("{:?}", corpus_chunks(baseline)),
+            format!("{:?}", corpus_chunks(current)),
+        ),
+        differs(
+            "query set sha256",
+            format!("{:?}", query_sha(baseline)),
+            format!("{:?}", query_sha(current)),
+        ),
+        differs(
+            "model weights sha256",
+            format!("{:?}", model_sha(baseline)),
+            format!("{:?}", model_sha(current)),
+        ),
+        differs(
+            "index settings",
+            format!("{:?}", b.index),
+            format!("{:?}", c.index),
+        ),
+        differs(
+            "rag settings",
+            format!("{:?}", b.rag),
+            format!("{:?}", c.rag),
+        ),
+        differs("threads", b.threads.to_string(), c.threads.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+}

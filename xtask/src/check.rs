@@ -1,0 +1,287 @@
+//! `cargo xtask perf check`: the regression gate. Runs the workloads (or
+//! reads a saved run), compares every metric with the baseline through
+//! `perf_report::compare`, re-runs what looks regressed once, applies the
+//! quality guards, and exits 0 / 1 / 2.
+
+use std::{fs::OpenOptions, io::Write, path::Path, process::ExitCode};
+
+use anyhow::{bail, Context, Result};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use perf_report::{
+    compare::{any_regression, compare_results, Comparison, Verdict},
+    compare_render::{comparison_markdown, comparison_table},
+    guards::{incomparable_reason, quality_guards, GuardResult},
+    plan::{ProfileName, WorkloadName},
+    schema::Baseline,
+};
+use serde::Serialize;
+use xshell::Shell;
+
+use crate::{
+    baseline::{measure, plan_for, retire, save_run, BASELINE_FILE},
+    cli::{CheckArgs, Format},
+    config,
+    thresholds::Thresholds,
+};
+
+/// Fixed so that a check of the same files always gives the same intervals.
+const BOOTSTRAP_SEED: u64 = 0x5EED_CAFE;
+
+#[derive(Debug, Serialize)]
+struct CheckReport {
+    passed: bool,
+    baseline: String,
+    baseline_fingerprint: String,
+    current_fingerprint: String,
+    /// Set when `--allow-foreign-baseline` let unlike machines be compared.
+    foreign_baseline: bool,
+    comparisons: Vec<Comparison>,
+    guards: Vec<GuardResult>,
+    notes: Vec<String>,
+}
+
+pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let baseline_path = args
+        .baseline
+        .as_ref()
+        .map_or_else(|| root.join(BASELINE_FILE), |p| cwd.join(p));
+    if !baseline_path.exists() {
+        bail!(
+            "no baseline at {}: record one with `cargo xtask perf baseline`",
+            baseline_path.display()
+        );
+    }
+    let baseline = Baseline::load(&baseline_path)?;
+    let loaded = config::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
+    let thresholds = Thresholds::new(&loaded.config.check, args.threshold);
+    let mut notes = Vec::new();
+
+    // The fresh run repeats the baseline's profile and workloads unless told
+    // otherwise, so that like is compared with like.
+    let mut run_args = args.run.clone();
+    run_args.quick |= baseline.plan.profile == ProfileName::Quick;
+    if run_args.workloads.is_empty() {
+        run_args.workloads = baseline.workloads.keys().copied().collect();
+    }
+    let mut plan = None;
+    let current = match &args.run_file {
+        Some(f) => Baseline::load(&cwd.join(f))?,
+        None => {
+            let mut p = plan_for(sh, root, &cwd, &run_args)?;
+            p.inject_delay = args.inject_delay.clone();
+            let r = measure(sh, root, &p)?;
+            notes.push(format!("this run: {}", save_run(root, &r)?.display()));
+            plan = Some(p);
+            r
+        }
+    };
+
+    let foreign = baseline.machine_fingerprint != current.machine_fingerprint;
+    if foreign && !args.allow_foreign_baseline {
+        bail!(
+            "baseline {} was recorded on another machine ({}); this run is on ({}): re-record it here with `cargo xtask perf baseline --update`, or pass --allow-foreign-baseline",
+            baseline_path.display(),
+            baseline.machine_fingerprint,
+            current.machine_fingerprint
+        );
+    }
+    if foreign {
+        notes.push(
+            "FOREIGN BASELINE: recorded on a different machine; changes mix code and hardware"
+                .into(),
+        );
+    }
+    if let Some(reason) = incomparable_reason(&baseline, &current) {
+        bail!(
+            "this run and baseline {} did not measure the same thing ({reason}): re-record the baseline or match its settings",
+            baseline_path.display()
+        );
+    }
+
+    let threshold_for = |w: WorkloadName, m: &str| {
+        let base = baseline.workloads.get(&w).and_then(|r| r.metrics.get(m));
+        thresholds.pct_for(w, m, base)
+    };
+    // Only the workloads this run measured are judged; the rest of the
+    // baseline is not "missing", just not selected.
+    let mut judged = baseline.workloads.clone();
+    judged.retain(|w, _| current.workloads.contains_key(w));
+    let mut comparisons =
+        compare_results(&judged, &current.workloads, &threshold_for, BOOTSTRAP_SEED);
+
+    if let (Some(plan), false) = (&plan, args.no_rerun) {
+        let suspects: Vec<WorkloadName> = regressed(&comparisons)
+            .map(|c| c.workload)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !suspects.is_empty() {
+            let names: Vec<&str> = suspects.iter().map(|w| w.as_str()).collect();
+            eprintln!(
+                "possible regression in {}: re-running once to rule out noise",
+                names.join(", ")
+            );
+            let mut again = plan.clone();
+            again.workloads = suspects;
+            let rerun = measure(sh, root, &again)?;
+            let second = compare_results(&judged, &rerun.workloads, &threshold_for, BOOTSTRAP_SEED);
+            for c in comparisons.iter_mut().filter(|c| is_regressed(c)) {
+                let Some(r) = second
+                    .iter()
+                    .find(|r| r.workload == c.workload && r.metric == c.metric)
+                else {
+                    continue;
+                };
+                let outcome = if is_regressed(r) {
+                    "confirmed"
+                } else {
+                    "not confirmed"
+                };
+                notes.push(format!(
+                    "re-ran {}: {} regression {outcome}",
+                    c.workload, c.metric
+                ));
+                *c = r.clone();
+            }
+        }
+    }
+
+    let guards = quality_guards(&baseline, &current);
+    let passed = !any_regression(&comparisons) && guards.iter().all(|g| g.passed);
+    let report = CheckReport {
+        passed,
+        baseline: baseline_path.display().to_string(),
+        baseline_fingerprint: baseline.machine_fingerprint.clone(),
+        current_fingerprint: current.machine_fingerprint.clone(),
+        foreign_baseline: foreign,
+        comparisons,
+        guards,
+        notes,
+    };
+    let markdown = render_markdown(&report);
+    match args.format {
+        Format::Table => print_tables(&report),
+        Format::Markdown => print!("{markdown}"),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serialises")
+        ),
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .with_context(|| {
+                format!(
+                    "cannot append to GITHUB_STEP_SUMMARY ({})",
+                    Path::new(&summary).display()
+                )
+            })?;
+        f.write_all(markdown.as_bytes())
+            .context("writing GITHUB_STEP_SUMMARY")?;
+    }
+    if args.update {
+        if passed {
+            if let Some(moved) = retire(&baseline_path)? {
+                eprintln!("previous baseline kept as {}", moved.display());
+            }
+            current
+                .save(&baseline_path)
+                .with_context(|| format!("cannot write baseline {}", baseline_path.display()))?;
+            eprintln!("baseline updated: {}", baseline_path.display());
+        } else {
+            eprintln!("not updating the baseline: the check failed");
+        }
+    }
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn is_regressed(c: &Comparison) -> bool {
+    c.change
+        .as_ref()
+        .is_some_and(|ch| ch.verdict == Verdict::Regressed)
+}
+
+fn regressed(cs: &[Comparison]) -> impl Iterator<Item = &Comparison> {
+    cs.iter().filter(|c| is_regressed(c))
+}
+
+fn verdict_line(r: &CheckReport) -> String {
+    let failed_guards = r.guards.iter().filter(|g| !g.passed).count();
+    let regressions = regressed(&r.comparisons).count();
+    if r.passed {
+        "PASS: no confirmed regression, quality guards hold".into()
+    } else {
+        format!("FAIL: {regressions} regressed metric(s), {failed_guards} failed quality guard(s)")
+    }
+}
+
+fn guards_table(guards: &[GuardResult]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "quality guard",
+        "baseline",
+        "current",
+        "rule",
+        "result",
+    ]);
+    for g in guards {
+        t.add_row(vec![
+            g.metric.clone(),
+            g.baseline.map_or("–".into(), |b| format!("{b:.4}")),
+            format!("{:.4}", g.current),
+            g.rule.clone(),
+            if g.passed {
+                "pass".into()
+            } else {
+                "FAIL".into()
+            },
+        ]);
+    }
+    t
+}
+
+fn print_tables(r: &CheckReport) {
+    println!("{}", comparison_table(&r.comparisons));
+    if !r.guards.is_empty() {
+        println!("{}", guards_table(&r.guards));
+    }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+    println!("{}", verdict_line(r));
+}
+
+fn render_markdown(r: &CheckReport) -> String {
+    let mut out = String::from("### cargo xtask perf check\n\n");
+    if r.foreign_baseline {
+        out.push_str("> **Foreign baseline**: recorded on a different machine.\n\n");
+    }
+    out.push_str(&comparison_markdown(&r.comparisons));
+    if !r.guards.is_empty() {
+        out.push_str(
+            "\n| quality guard | baseline | current | rule | result |\n|---|---:|---:|---|---|\n",
+        );
+        for g in &r.guards {
+            out.push_str(&format!(
+                "| {} | {} | {:.4} | {} | {} |\n",
+                g.metric,
+                g.baseline.map_or("–".into(), |b| format!("{b:.4}")),
+                g.current,
+                g.rule,
+                if g.passed { "pass" } else { "**FAIL**" }
+            ));
+        }
+    }
+    for n in &r.notes {
+        out.push_str(&format!("\n- {n}"));
+    }
+    out.push_str(&format!("\n\n**{}**\n", verdict_line(r)));
+    out
+}

@@ -1,0 +1,120 @@
+//! The regression suite (the seed's `test_baseline_regression`, in Rust):
+//! record a quick baseline on this machine, check a clean second run against
+//! it through the same comparison code as `cargo xtask perf check`, and
+//! prove the gate fires: the same run with a measured delay injected into
+//! one stage must fail.
+//!
+//! The baseline is recorded here rather than taken from the repository
+//! because CI machines differ from the one that recorded the committed file.
+
+use std::{
+    path::Path,
+    process::{Command, Output},
+};
+
+use perf_report::schema::Baseline;
+
+fn xtask(args: &[&str]) -> Output {
+    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env("CI", "1")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("xtask runs");
+    eprintln!(
+        "$ xtask {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn check(baseline: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "perf",
+        "check",
+        "--format",
+        "json",
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    xtask(&args)
+}
+
+#[test]
+fn clean_run_passes_and_injected_slowdown_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--quick",
+        "--workload",
+        "rag_query",
+        "--workload",
+        "vector_query",
+        "--output",
+        baseline.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let recorded = Baseline::load(&baseline).unwrap();
+    let embed_ms = recorded.workloads[&perf_report::plan::WorkloadName::RagQuery].metrics
+        ["stage.embed"]
+        .summary
+        .median;
+
+    let clean = check(&baseline, &[]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "an unchanged tree must pass the gate"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&clean.stdout).unwrap();
+    assert_eq!(report["passed"], true);
+
+    // Half the embed stage's median again as busy time: well beyond 10% of
+    // the query, far inside what noise could explain away.
+    let delay_us = ((embed_ms * 1000.0) * 0.5).max(2000.0) as u64;
+    let inject = format!("embed:{delay_us}");
+    let slow = check(&baseline, &["--inject-delay", &inject]);
+    assert_eq!(
+        slow.status.code(),
+        Some(1),
+        "an injected {delay_us} µs slowdown must fail the gate"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&slow.stdout).unwrap();
+    let regressed: Vec<String> = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"]["verdict"] == "regressed")
+        .map(|c| {
+            format!(
+                "{}.{}",
+                c["workload"].as_str().unwrap(),
+                c["metric"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        regressed.contains(&"rag_query.stage.embed".to_string()),
+        "{regressed:?}"
+    );
+    assert!(
+        regressed.contains(&"rag_query.latency".to_string()),
+        "{regressed:?}"
+    );
+    assert!(
+        regressed.iter().all(|m| m.starts_with("rag_query.")),
+        "only the slowed path regresses: {regressed:?}"
+    );
+    let notes = report["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("regression confirmed")),
+        "the suspect was re-run before calling it: {notes:?}"
+    );
+}
