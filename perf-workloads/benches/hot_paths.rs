@@ -1,0 +1,73 @@
+//! Micro-benchmarks of the RAG stack's hot functions with criterion:
+//! tokenize, embed one batch, HNSW search, exact search, chunking.
+//!
+//! `cargo bench -p perf-workloads` measures; `cargo bench -p perf-workloads
+//! -- --profile-time 5` instead samples each benchmark with pprof (criterion's
+//! profiler hook) and writes `target/criterion/<group>/<bench>/profile/flamegraph.svg`.
+//! The real model and the first 300 chunks of the default corpus are used,
+//! prepared once (model and vectors come from the same caches as the tool).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use perf_report::plan::WorkloadName;
+use perf_workloads::{
+    corpus::chunk_documents,
+    index::{FlatIndex, HnswIndex, VectorSearch},
+    report::Reporter,
+    workloads::{prepare, Prepared},
+};
+use pprof::criterion::{Output, PProfProfiler};
+
+fn prepared() -> (perf_report::plan::Plan, Prepared) {
+    let mut plan = common::plan(&common::rust_book(), &common::default_queries(), vec![WorkloadName::RagQuery]);
+    plan.corpus.max_chunks = Some(300);
+    let mut sink = Vec::new();
+    let p = prepare(&plan, &mut Reporter::new(&mut sink)).expect("prepare the default corpus");
+    (plan, p)
+}
+
+fn hot_paths(c: &mut Criterion) {
+    let (plan, p) = prepared();
+    let chunks: Vec<&str> = p.corpus.chunks.iter().map(|c| c.text.as_str()).collect();
+    let question = p.queries.questions[0].as_str();
+
+    let mut g = c.benchmark_group("embedding");
+    g.bench_function("tokenize/10_chunks", |b| b.iter(|| p.embedder.tokenize(black_box(&chunks[..10])).unwrap()));
+    g.bench_function("tokenize/question", |b| b.iter(|| p.embedder.tokenize(black_box(&[question])).unwrap()));
+    for n in [1usize, 10] {
+        let batch = p.embedder.tokenize(&chunks[..n]).unwrap();
+        g.bench_with_input(BenchmarkId::new("forward_chunks", n), &batch, |b, batch| {
+            b.iter(|| p.embedder.forward(black_box(batch)).unwrap())
+        });
+    }
+    g.finish();
+
+    let hnsw = HnswIndex::build(&p.chunk_vectors, &plan.index).unwrap();
+    let flat = FlatIndex::build(&p.chunk_vectors).unwrap();
+    let q = &p.query_vectors[0];
+    let mut g = c.benchmark_group("search");
+    g.bench_function("hnsw/top5", |b| b.iter(|| hnsw.search(black_box(q), 5).unwrap()));
+    g.bench_function("exact/top5", |b| b.iter(|| flat.search(black_box(q), 5).unwrap()));
+    g.finish();
+
+    let mut g = c.benchmark_group("corpus");
+    let docs = &p.corpus.documents[..p.corpus.parents_used()];
+    g.bench_function("chunk/400_chars", |b| {
+        b.iter(|| chunk_documents(black_box(docs), 400, 0, None).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // 997 Hz: a prime, so sampling does not lock onto periodic work.
+    config = Criterion::default()
+        .sample_size(20)
+        .with_profiler(PProfProfiler::new(997, Output::Flamegraph(None)));
+    targets = hot_paths
+}
+criterion_main!(benches);
