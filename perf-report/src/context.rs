@@ -13,6 +13,9 @@ pub struct RunContext {
     pub queries: Option<QuerySetInfo>,
     /// Compute threads the model actually used.
     pub threads: usize,
+    /// What the run counted: time only, or instructions as well (and why not).
+    #[serde(default)]
+    pub counting: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

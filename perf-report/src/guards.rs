@@ -87,7 +87,7 @@ pub fn quality_guards(baseline: &Baseline, current: &Baseline) -> Vec<GuardResul
 pub fn incomparable_reason(baseline: &Baseline, current: &Baseline) -> Option<String> {
     let (b, c) = (&baseline.plan, &current.plan);
     let differs = |what: &str, x: String, y: String| {
-        (x != y).then(|| format!("{what} differs: baseline {x}, current {y}"))
+        (x != y).then(|| format!("{what} changed: baseline {x}, current {y}"))
     };
     let corpus_chunks = |r: &Baseline| r.context.corpus.as_ref().map(|c| c.chunks);
     let query_sha = |r: &Baseline| r.context.queries.as_ref().map(|q| q.sha256.clone());
@@ -145,4 +145,81 @@ pub fn incomparable_reason(baseline: &Baseline, current: &Baseline) -> Option<St
     .into_iter()
     .flatten()
     .next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        fixture::baseline,
+        schema::{Better, Unit},
+    };
+
+    fn with_recall(r: Vec<f64>, parity: Vec<f64>) -> Baseline {
+        baseline(&[
+            (
+                WorkloadName::VectorQuery,
+                "recall_at_5",
+                Unit::Ratio,
+                Better::Higher,
+                r,
+            ),
+            (
+                WorkloadName::Embedding,
+                "quality.parity_cosine",
+                Unit::Ratio,
+                Better::Higher,
+                parity,
+            ),
+        ])
+    }
+
+    #[test]
+    fn recall_drop_beyond_tolerance_fails_even_when_small_in_percent() {
+        let base = with_recall(vec![1.0; 10], vec![1.0; 3]);
+        let same = quality_guards(&base, &with_recall(vec![1.0; 10], vec![1.0; 3]));
+        assert!(same.iter().all(|g| g.passed), "{same:?}");
+        // One question in ten loses one of five hits: mean 0.98, a 2% drop.
+        let mut r = vec![1.0; 10];
+        r[0] = 0.8;
+        let dropped = quality_guards(&base, &with_recall(r, vec![1.0; 3]));
+        let g = dropped
+            .iter()
+            .find(|g| g.metric == "vector_query.recall_at_5")
+            .unwrap();
+        assert!(!g.passed);
+        assert_eq!(g.baseline, Some(1.0));
+    }
+
+    #[test]
+    fn parity_below_the_floor_fails() {
+        let base = with_recall(vec![1.0], vec![1.0; 3]);
+        let broken = quality_guards(&base, &with_recall(vec![1.0], vec![1.0, 0.998, 1.0]));
+        let g = broken
+            .iter()
+            .find(|g| g.metric.ends_with("parity_cosine"))
+            .unwrap();
+        assert!(!g.passed);
+        assert_eq!(g.current, 0.998);
+    }
+
+    #[test]
+    fn unlike_runs_are_named() {
+        let a = with_recall(vec![1.0], vec![1.0]);
+        assert_eq!(incomparable_reason(&a, &a.clone()), None);
+        let mut b = a.clone();
+        b.plan.profile = crate::plan::ProfileName::Full;
+        assert!(incomparable_reason(&a, &b)
+            .unwrap()
+            .starts_with("profile changed: baseline quick, current full"));
+        let mut c = a.clone();
+        c.plan.rag.top_k = 10;
+        assert!(incomparable_reason(&a, &c)
+            .unwrap()
+            .starts_with("rag settings changed"));
+        // Iteration counts only change sample counts: still comparable.
+        let mut d = a.clone();
+        d.plan.harness.passes = 10;
+        assert_eq!(incomparable_reason(&a, &d), None);
+    }
 }

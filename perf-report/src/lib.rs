@@ -8,6 +8,8 @@ pub mod compare;
 pub mod compare_render;
 pub mod context;
 pub mod environment;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod guards;
 pub mod plan;
 pub mod protocol;

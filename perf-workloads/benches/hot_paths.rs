@@ -23,7 +23,11 @@ use perf_workloads::{
 use pprof::criterion::{Output, PProfProfiler};
 
 fn prepared() -> (perf_report::plan::Plan, Prepared) {
-    let mut plan = common::plan(&common::rust_book(), &common::default_queries(), vec![WorkloadName::RagQuery]);
+    let mut plan = common::plan(
+        &common::rust_book(),
+        &common::default_queries(),
+        vec![WorkloadName::RagQuery],
+    );
     plan.corpus.max_chunks = Some(300);
     let mut sink = Vec::new();
     let p = prepare(&plan, &mut Reporter::new(&mut sink)).expect("prepare the default corpus");
@@ -36,8 +40,12 @@ fn hot_paths(c: &mut Criterion) {
     let question = p.queries.questions[0].as_str();
 
     let mut g = c.benchmark_group("embedding");
-    g.bench_function("tokenize/10_chunks", |b| b.iter(|| p.embedder.tokenize(black_box(&chunks[..10])).unwrap()));
-    g.bench_function("tokenize/question", |b| b.iter(|| p.embedder.tokenize(black_box(&[question])).unwrap()));
+    g.bench_function("tokenize/10_chunks", |b| {
+        b.iter(|| p.embedder.tokenize(black_box(&chunks[..10])).unwrap())
+    });
+    g.bench_function("tokenize/question", |b| {
+        b.iter(|| p.embedder.tokenize(black_box(&[question])).unwrap())
+    });
     for n in [1usize, 10] {
         let batch = p.embedder.tokenize(&chunks[..n]).unwrap();
         g.bench_with_input(BenchmarkId::new("forward_chunks", n), &batch, |b, batch| {
@@ -50,8 +58,12 @@ fn hot_paths(c: &mut Criterion) {
     let flat = FlatIndex::build(&p.chunk_vectors).unwrap();
     let q = &p.query_vectors[0];
     let mut g = c.benchmark_group("search");
-    g.bench_function("hnsw/top5", |b| b.iter(|| hnsw.search(black_box(q), 5).unwrap()));
-    g.bench_function("exact/top5", |b| b.iter(|| flat.search(black_box(q), 5).unwrap()));
+    g.bench_function("hnsw/top5", |b| {
+        b.iter(|| hnsw.search(black_box(q), 5).unwrap())
+    });
+    g.bench_function("exact/top5", |b| {
+        b.iter(|| flat.search(black_box(q), 5).unwrap())
+    });
     g.finish();
 
     let mut g = c.benchmark_group("corpus");

@@ -7,6 +7,7 @@
 //! ([`report`]).
 
 pub mod corpus;
+pub mod counters;
 pub mod embed;
 pub mod error;
 pub mod index;

@@ -19,7 +19,7 @@ use xshell::Shell;
 
 use crate::{
     baseline::{measure, plan_for, retire, save_run, BASELINE_FILE},
-    cli::{CheckArgs, Format},
+    cli::{CheckArgs, Format, Mode},
     config,
     thresholds::Thresholds,
 };
@@ -109,6 +109,17 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
     judged.retain(|w, _| current.workloads.contains_key(w));
     let mut comparisons =
         compare_results(&judged, &current.workloads, &threshold_for, BOOTSTRAP_SEED);
+    if args.mode == Mode::Instructions {
+        comparisons.retain(|c| c.metric.ends_with("instructions"));
+        if comparisons.is_empty() {
+            bail!(
+                "--mode instructions: no instruction counts to compare (baseline: {}; this run: {})",
+                describe_counting(&baseline),
+                describe_counting(&current)
+            );
+        }
+        notes.push("deterministic mode: only retired-instruction counts were judged".into());
+    }
 
     if let (Some(plan), false) = (&plan, args.no_rerun) {
         let suspects: Vec<WorkloadName> = regressed(&comparisons)
@@ -125,7 +136,11 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
             let mut again = plan.clone();
             again.workloads = suspects;
             let rerun = measure(sh, root, &again)?;
-            let second = compare_results(&judged, &rerun.workloads, &threshold_for, BOOTSTRAP_SEED);
+            let mut second =
+                compare_results(&judged, &rerun.workloads, &threshold_for, BOOTSTRAP_SEED);
+            if args.mode == Mode::Instructions {
+                second.retain(|c| c.metric.ends_with("instructions"));
+            }
             for c in comparisons.iter_mut().filter(|c| is_regressed(c)) {
                 let Some(r) = second
                     .iter()
@@ -200,6 +215,13 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn describe_counting(run: &Baseline) -> &str {
+    match run.context.counting.as_str() {
+        "" => "not recorded",
+        s => s,
+    }
 }
 
 fn is_regressed(c: &Comparison) -> bool {

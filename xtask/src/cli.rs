@@ -57,6 +57,15 @@ pub enum Format {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Every metric of the runs.
+    #[default]
+    Time,
+    /// Only `*instructions` metrics (deterministic mode).
+    Instructions,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
@@ -86,6 +95,12 @@ pub struct CheckArgs {
     /// Make a passing run the new baseline (the old one moves to history/).
     #[arg(long)]
     pub update: bool,
+
+    /// What to judge: wall time and throughput (default), or only the
+    /// retired-instruction counts, which barely move on a noisy machine
+    /// (needs hardware perf counters; refused where there are none).
+    #[arg(long, value_enum, default_value_t)]
+    pub mode: Mode,
 
     /// Do not re-run a workload whose metrics regressed before reporting.
     #[arg(long)]

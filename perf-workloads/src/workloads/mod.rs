@@ -17,6 +17,7 @@ use perf_report::{
 
 use crate::{
     corpus::{chunk_documents, load_documents, load_queries, Corpus, QuerySet},
+    counters,
     embed::{embed_with_cache, provision_minilm, Embedder, EmbeddingCache, MINILM_ID},
     error::WorkloadError,
     index::HnswIndex,
@@ -98,7 +99,12 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
     })
 }
 
-fn context_of(plan: &Plan, p: &Prepared, index: Option<&HnswIndex>) -> RunContext {
+fn context_of(
+    plan: &Plan,
+    p: &Prepared,
+    index: Option<&HnswIndex>,
+    counting: String,
+) -> RunContext {
     let files = p.embedder.files();
     RunContext {
         models: vec![ModelInfo {
@@ -129,6 +135,7 @@ fn context_of(plan: &Plan, p: &Prepared, index: Option<&HnswIndex>) -> RunContex
             sha256: p.queries.sha256.clone(),
         }),
         threads: candle_core::utils::get_num_threads(),
+        counting,
     }
 }
 
@@ -136,6 +143,9 @@ fn context_of(plan: &Plan, p: &Prepared, index: Option<&HnswIndex>) -> RunContex
 /// `sink`. An error stops the run; results already sent stay valid.
 pub fn run_plan(plan: &Plan, sink: &mut dyn Sink) -> Result<(), WorkloadError> {
     plan.validate().map_err(WorkloadError::Config)?;
+    // Before prepare(): the model's worker threads must start after the
+    // counter exists to be counted.
+    let counting = counters::mode_description(&counters::open());
     let mut reporter = Reporter::new(sink);
     let prepared = prepare(plan, &mut reporter)?;
     let index = if prepared.chunk_vectors.is_empty() {
@@ -147,6 +157,7 @@ pub fn run_plan(plan: &Plan, sink: &mut dyn Sink) -> Result<(), WorkloadError> {
         plan,
         &prepared,
         index.as_ref(),
+        counting,
     ))));
     for &workload in &plan.workloads {
         let result = match workload {

@@ -10,6 +10,7 @@ use perf_report::{
 };
 
 use crate::{
+    counters,
     error::WorkloadError,
     index::HnswIndex,
     rag::RagPipeline,
@@ -34,6 +35,7 @@ pub fn run(
     let mut total = Vec::new();
     let mut per_stage: Vec<Vec<f64>> = vec![Vec::new(); Stage::RETRIEVAL.len()];
     let mut context_chars = Vec::new();
+    let mut instructions = Vec::new();
     let questions = &p.queries.questions;
     run_passes(
         reporter,
@@ -42,10 +44,12 @@ pub fn run(
         questions.len(),
         |i, measured| {
             let start = Instant::now();
-            let r = pipeline.retrieve(&questions[i])?;
+            let (r, count) = counters::counted(|| pipeline.retrieve(&questions[i]));
             let elapsed = start.elapsed();
+            let r = r?;
             if measured {
                 total.push(elapsed.as_secs_f64() * 1e3);
+                instructions.extend(count.map(|c| c as f64));
                 for (slot, stage) in per_stage.iter_mut().zip(Stage::RETRIEVAL) {
                     slot.push(r.stages.get(stage).as_secs_f64() * 1e3);
                 }
@@ -73,6 +77,15 @@ pub fn run(
             Better::Lower,
             format!("the {} stage of one question", stage.as_str()),
             samples,
+        );
+    }
+    if !instructions.is_empty() {
+        m.push(
+            "instructions",
+            Unit::Count,
+            Better::Lower,
+            "instructions retired (user space, all threads) by one question end to end: the deterministic twin of latency",
+            instructions,
         );
     }
     m.push(

@@ -1,0 +1,128 @@
+//! Test-only builders of plans and baselines, so unit tests state only the
+//! fields they are about.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    context::{CorpusStats, QuerySetInfo, RunContext},
+    environment::Environment,
+    plan::{
+        CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, ModelPlan, Plan, ProfileName, RagPlan,
+        WorkloadName,
+    },
+    protocol::{RawMetric, WorkloadSamples},
+    schema::{Baseline, Better, Unit, WorkloadResult, SCHEMA_VERSION},
+};
+
+pub fn plan() -> Plan {
+    Plan {
+        profile: ProfileName::Quick,
+        workloads: WorkloadName::ALL.to_vec(),
+        corpus: CorpusPlan {
+            dir: "/corpus".into(),
+            exclude: vec![],
+            chunk_size: 400,
+            chunk_overlap: 0,
+            max_chunks: Some(300),
+        },
+        queries: "/q.txt".into(),
+        embedding_model: ModelPlan {
+            path: None,
+            cache_dir: "/models".into(),
+        },
+        threads: 0,
+        embedding_cache_dir: "/cache".into(),
+        index: IndexPlan {
+            connectivity: 16,
+            expansion_add: 128,
+            expansion_search: 64,
+        },
+        rag: RagPlan {
+            top_k: 5,
+            max_context_chars: 8000,
+        },
+        harness: HarnessPlan {
+            warmup_passes: 1,
+            passes: 3,
+            index_builds: 3,
+        },
+        embedding: EmbeddingPlan {
+            batch_sizes: vec![1, 10, 50],
+            docs_per_batch_size: 100,
+            min_batches: 5,
+            warmup_batches: 1,
+        },
+        inject_delay: None,
+    }
+}
+
+pub fn environment() -> Environment {
+    Environment {
+        timestamp: "2026-11-25T12:00:00Z".parse().unwrap(),
+        hostname: "test".into(),
+        cpu_model: "Test CPU".into(),
+        logical_cores: 2,
+        physical_cores: Some(2),
+        memory_bytes: 24 << 30,
+        os: "Test OS".into(),
+        kernel: "6.0".into(),
+        arch: "x86_64".into(),
+        rustc: "rustc 1.95.0".into(),
+        git_commit: Some("abc".into()),
+        git_dirty: Some(false),
+    }
+}
+
+/// A baseline holding `metrics` as `(workload, name, unit, better, samples)`.
+pub fn baseline(metrics: &[(WorkloadName, &str, Unit, Better, Vec<f64>)]) -> Baseline {
+    let environment = environment();
+    let mut workloads = BTreeMap::new();
+    for w in WorkloadName::ALL {
+        let raw: Vec<RawMetric> = metrics
+            .iter()
+            .filter(|m| m.0 == w)
+            .map(|(_, name, unit, better, samples)| RawMetric {
+                name: name.to_string(),
+                unit: *unit,
+                better: *better,
+                description: String::new(),
+                samples: samples.clone(),
+            })
+            .collect();
+        if !raw.is_empty() {
+            let r = WorkloadResult::from_samples(WorkloadSamples {
+                workload: w,
+                metrics: raw,
+            })
+            .unwrap();
+            workloads.insert(w, r);
+        }
+    }
+    Baseline {
+        schema_version: SCHEMA_VERSION,
+        created_at: environment.timestamp,
+        machine_fingerprint: environment.fingerprint(),
+        environment,
+        plan: plan(),
+        context: RunContext {
+            corpus: Some(CorpusStats {
+                dir: "/corpus".into(),
+                files: 3,
+                parents: 3,
+                chunks: 300,
+                bytes: 1000,
+                chunk_chars: 120_000,
+                subset: true,
+                cache_hits: 0,
+                cache_misses: 300,
+            }),
+            queries: Some(QuerySetInfo {
+                path: "/q.txt".into(),
+                count: 54,
+                sha256: "q".into(),
+            }),
+            ..RunContext::default()
+        },
+        workloads,
+    }
+}
