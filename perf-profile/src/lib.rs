@@ -1,3 +1,35 @@
-//! CPU and memory profiling of the workloads (sampling profiles, allocation
-//! accounting per stage, ranked bottlenecks). Filled in by the profiling
-//! work; nothing depends on it yet.
+//! CPU and memory profiling of the workloads: sampling CPU profiles
+//! (pprof-rs) with flamegraph, pprof and top-function output; allocation
+//! accounting through a counting global allocator; resident-set size from
+//! `/proc`; and a bottleneck ranking computed from that evidence.
+//!
+//! The crate measures and summarises; it knows nothing of the RAG stack or
+//! the baseline format, so workloads attach it as a hook and reports read
+//! what it returns.
+//!
+//! - [`alloc`]: [`CountingAllocator`], [`Region`], [`AllocStats`].
+//! - [`rss`]: [`read_rss`], [`reset_peak_rss`].
+//! - [`cpu`]: [`CpuProfiler`] → [`CpuSession`] → [`CpuProfile`].
+//! - [`stack`] and [`top`]: [`StackSample`], [`top_functions`], [`TopReport`].
+//! - [`bottlenecks`]: [`rank_bottlenecks`], [`bottleneck_table`].
+//! - [`function_family`]: names of hot functions to families.
+
+pub mod alloc;
+pub mod bottlenecks;
+pub mod cpu;
+mod error;
+pub mod function_family;
+pub mod rss;
+pub mod stack;
+pub mod top;
+
+pub use alloc::{AllocSnapshot, AllocStats, CountingAllocator, Region};
+pub use bottlenecks::{
+    bottleneck_table, rank_bottlenecks, Bottleneck, StageEvidence, DEFAULT_TOP_N,
+};
+pub use cpu::{CpuProfile, CpuProfiler, CpuSession};
+pub use error::ProfileError;
+pub use function_family::FunctionFamily;
+pub use rss::{read_rss, reset_peak_rss, Rss};
+pub use stack::StackSample;
+pub use top::{top_functions, FunctionSamples, TopReport};
