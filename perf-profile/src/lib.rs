@@ -13,6 +13,7 @@
 //! - [`stack`] and [`top`]: [`StackSample`], [`top_functions`], [`TopReport`].
 //! - [`bottlenecks`]: [`rank_bottlenecks`], [`bottleneck_table`].
 //! - [`function_family`]: names of hot functions to families.
+//! - [`summary`]: the `summary.json` a profile run writes.
 
 pub mod alloc;
 pub mod bottlenecks;
@@ -21,6 +22,7 @@ mod error;
 pub mod function_family;
 pub mod rss;
 pub mod stack;
+pub mod summary;
 pub mod top;
 
 pub use alloc::{AllocSnapshot, AllocStats, CountingAllocator, Region};
@@ -32,4 +34,5 @@ pub use error::ProfileError;
 pub use function_family::FunctionFamily;
 pub use rss::{read_rss, reset_peak_rss, Rss};
 pub use stack::StackSample;
+pub use summary::{ProfileSummary, StageProfile, WorkloadProfile};
 pub use top::{top_functions, FunctionSamples, TopReport};

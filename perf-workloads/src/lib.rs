@@ -11,6 +11,7 @@ pub mod counters;
 pub mod embed;
 pub mod error;
 pub mod index;
+pub mod profiling;
 pub mod rag;
 pub mod report;
 pub mod stage;

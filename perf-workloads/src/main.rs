@@ -1,15 +1,30 @@
-//! `perf-workloads --plan FILE`: executes a plan written by `cargo xtask perf`
-//! and prints one JSON message per line on stdout. Exit code 1 on error,
+//! `perf-workloads --plan FILE [--profile DIR]`: executes (or profiles) a
+//! plan written by `cargo xtask perf` and prints one JSON message per line
+//! on stdout. Exit code 1 on error,
 //! after an `error` message carrying the one line to show.
 
 use std::{fs, path::PathBuf, process::ExitCode, time::Duration};
 
+#[cfg(not(feature = "dhat-heap"))]
+use perf_profile::CountingAllocator;
 use perf_report::{plan::Plan, protocol::Message};
+#[cfg(not(feature = "dhat-heap"))]
+use perf_workloads::profiling::profile_plan;
 use perf_workloads::{
     report::{Sink, StdoutSink},
     stage::{inject_delay, Stage},
     workloads::run_plan,
 };
+
+/// Counts allocations only while a profile asks it to; otherwise its cost
+/// is one relaxed atomic load per allocation.
+#[cfg(not(feature = "dhat-heap"))]
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator::new();
+
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static DHAT: dhat::Alloc = dhat::Alloc;
 
 fn main() -> ExitCode {
     let mut sink = StdoutSink;
@@ -23,15 +38,26 @@ fn main() -> ExitCode {
 }
 
 fn run(sink: &mut StdoutSink) -> Result<(), String> {
+    const USAGE: &str = "usage: perf-workloads --plan FILE [--profile DIR [--frequency HZ]] (normally run by `cargo xtask perf`)";
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = match args.as_slice() {
-        [flag, path] if flag == "--plan" => PathBuf::from(path),
-        _ => {
-            return Err(
-                "usage: perf-workloads --plan FILE (normally run by `cargo xtask perf`)".into(),
-            )
+    let mut path = None;
+    let mut profile_dir = None;
+    let mut frequency = 997;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(USAGE)?;
+        match flag.as_str() {
+            "--plan" => path = Some(PathBuf::from(value)),
+            "--profile" => profile_dir = Some(PathBuf::from(value)),
+            "--frequency" => {
+                frequency = value
+                    .parse()
+                    .map_err(|_| format!("--frequency {value}: not a whole number of Hz"))?
+            }
+            _ => return Err(USAGE.into()),
         }
-    };
+    }
+    let path = path.ok_or(USAGE)?;
     let text = fs::read_to_string(&path)
         .map_err(|e| format!("cannot read plan {}: {e}", path.display()))?;
     let plan: Plan = serde_json::from_str(&text)
@@ -45,5 +71,35 @@ fn run(sink: &mut StdoutSink) -> Result<(), String> {
         let stage: Stage = inject.stage.parse()?;
         inject_delay(stage, Duration::from_micros(inject.micros));
     }
-    run_plan(&plan, sink).map_err(|e| e.to_string())
+    execute(&plan, profile_dir.as_deref(), frequency, sink).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "dhat-heap"))]
+fn execute(
+    plan: &Plan,
+    profile_dir: Option<&std::path::Path>,
+    frequency: i32,
+    sink: &mut StdoutSink,
+) -> Result<(), perf_workloads::error::WorkloadError> {
+    match profile_dir {
+        Some(dir) => profile_plan(plan, dir, frequency, &ALLOC, sink),
+        None => run_plan(plan, sink),
+    }
+}
+
+/// The dhat build: a plain run of the plan under dhat's heap profiler, which
+/// writes `dhat-heap.json` into the profile folder when it is dropped.
+#[cfg(feature = "dhat-heap")]
+fn execute(
+    plan: &Plan,
+    profile_dir: Option<&std::path::Path>,
+    _frequency: i32,
+    sink: &mut StdoutSink,
+) -> Result<(), perf_workloads::error::WorkloadError> {
+    let _dhat = profile_dir.map(|dir| {
+        dhat::Profiler::builder()
+            .file_name(dir.join("dhat-heap.json"))
+            .build()
+    });
+    run_plan(plan, sink)
 }

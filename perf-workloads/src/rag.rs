@@ -50,7 +50,7 @@ impl RagPipeline<'_> {
         })
     }
 
-    fn parents_of(&self, hits: &[Hit]) -> Vec<usize> {
+    pub fn parents_of(&self, hits: &[Hit]) -> Vec<usize> {
         let mut parents = Vec::with_capacity(hits.len());
         for hit in hits {
             let parent = self.corpus.chunks[hit.id].parent;
@@ -62,7 +62,7 @@ impl RagPipeline<'_> {
     }
 
     /// Parent texts under their ids, cut at `max_context_chars` characters.
-    fn assemble(&self, parents: &[usize]) -> String {
+    pub fn assemble(&self, parents: &[usize]) -> String {
         let mut context = String::new();
         for &p in parents {
             let doc = &self.corpus.documents[p];

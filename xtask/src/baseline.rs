@@ -122,7 +122,7 @@ pub fn measure(sh: &Shell, root: &Path, plan: &Plan) -> Result<Baseline> {
     let binary = runner::build_workloads(sh, root)?;
     let plan_file = root.join("target/perf-runs/plan.json");
     let mut progress = Progress::auto();
-    let outcome = runner::run_plan(&binary, plan, &plan_file, &mut progress)?;
+    let outcome = runner::run_plan(&binary, plan, &plan_file, None, &mut progress)?;
     let mut workloads = std::collections::BTreeMap::new();
     for raw in outcome.results {
         let name = raw.workload;

@@ -44,6 +44,36 @@ pub enum PerfCommand {
     /// only a confirmed regression counts. Recall and embedding parity are
     /// guarded absolutely.
     Check(CheckArgs),
+
+    /// Profile the workloads: CPU (flamegraph SVG, pprof protobuf, top
+    /// functions), memory (allocations, peak heap, peak RSS) per workload and
+    /// per stage, and the top 5 bottlenecks ranked from that evidence.
+    ///
+    /// Files go to profiles/<time>/ (profiles/latest points at the newest).
+    Profile(ProfileArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProfileArgs {
+    /// Workloads to profile [default: all].
+    #[arg(value_name = "WORKLOAD", value_parser = parse_workload)]
+    pub workload_names: Vec<WorkloadName>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// CPU sampling frequency in Hz (a prime avoids locking onto periodic work).
+    #[arg(long, value_name = "HZ", default_value_t = 997)]
+    pub frequency: i32,
+
+    /// Also record a dhat heap profile (dhat-heap.json, for DHAT's viewer):
+    /// an extra run in a build whose global allocator is dhat's.
+    #[arg(long)]
+    pub dhat: bool,
+
+    /// Folder for the profile files [default: profiles/<time>/].
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

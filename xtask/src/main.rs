@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod config;
 mod machine;
+mod profile;
 mod progress;
 mod resolve;
 mod runner;
@@ -49,6 +50,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
         }
         Command::Perf(PerfCommand::Check(args)) => check::run(&sh, &root, &args),
+        Command::Perf(PerfCommand::Profile(args)) => {
+            profile::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 

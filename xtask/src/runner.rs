@@ -32,10 +32,20 @@ pub struct RunOutcome {
 /// `cargo build --release -p perf-workloads`, returning the binary's path as
 /// cargo reports it (so `CARGO_TARGET_DIR` and friends are honoured).
 pub fn build_workloads(sh: &Shell, root: &Path) -> Result<PathBuf> {
+    build_workloads_with(sh, root, &[])
+}
+
+/// The same with cargo features of perf-workloads switched on (`dhat-heap`).
+pub fn build_workloads_with(sh: &Shell, root: &Path, features: &[&str]) -> Result<PathBuf> {
     let _dir = sh.push_dir(root);
+    let feature_args: Vec<String> = if features.is_empty() {
+        Vec::new()
+    } else {
+        vec!["--features".into(), features.join(",")]
+    };
     let out = cmd!(
         sh,
-        "cargo build --release --package perf-workloads --bin perf-workloads --message-format=json-render-diagnostics"
+        "cargo build --release --package perf-workloads --bin perf-workloads --message-format=json-render-diagnostics {feature_args...}"
     )
     .read()
     .context("building perf-workloads in release mode failed (see cargo's output above)")?;
@@ -52,19 +62,29 @@ fn executable_from_messages(out: &str) -> Option<PathBuf> {
 /// Runs `plan` in `binary`, feeding progress to `progress`. The plan goes
 /// through a file (beside the run output) so it can be inspected or re-run
 /// by hand: `perf-workloads --plan FILE`.
+/// With `profile = Some((dir, hz))` the process profiles instead of
+/// measuring: it writes its files into `dir` and reports no results.
 pub fn run_plan(
     binary: &Path,
     plan: &Plan,
     plan_file: &Path,
+    profile: Option<(&Path, i32)>,
     progress: &mut Progress,
 ) -> Result<RunOutcome> {
     let json = serde_json::to_string_pretty(plan).expect("plan serialises");
     write_atomic(plan_file, json.as_bytes())
         .with_context(|| format!("cannot write plan file {}", plan_file.display()))?;
 
-    let mut child = Command::new(binary)
-        .arg("--plan")
-        .arg(plan_file)
+    let mut command = Command::new(binary);
+    command.arg("--plan").arg(plan_file);
+    if let Some((dir, hz)) = profile {
+        command
+            .arg("--profile")
+            .arg(dir)
+            .arg("--frequency")
+            .arg(hz.to_string());
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -105,6 +125,9 @@ pub fn run_plan(
             "the workloads process ({}) failed: {status}",
             binary.display()
         );
+    }
+    if profile.is_some() {
+        return Ok(outcome);
     }
     let missing: Vec<_> = plan
         .workloads

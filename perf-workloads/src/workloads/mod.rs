@@ -147,12 +147,7 @@ pub fn run_plan(plan: &Plan, sink: &mut dyn Sink) -> Result<(), WorkloadError> {
     // counter exists to be counted.
     let counting = counters::mode_description(&counters::open());
     let mut reporter = Reporter::new(sink);
-    let prepared = prepare(plan, &mut reporter)?;
-    let index = if prepared.chunk_vectors.is_empty() {
-        None
-    } else {
-        Some(HnswIndex::build(&prepared.chunk_vectors, &plan.index)?)
-    };
+    let (prepared, index) = prepare_with_index(plan, &mut reporter)?;
     reporter.send(Message::Context(Box::new(context_of(
         plan,
         &prepared,
@@ -160,15 +155,40 @@ pub fn run_plan(plan: &Plan, sink: &mut dyn Sink) -> Result<(), WorkloadError> {
         counting,
     ))));
     for &workload in &plan.workloads {
-        let result = match workload {
-            WorkloadName::RagQuery => {
-                let index = index.as_ref().expect("index built for rag_query");
-                rag_query::run(plan, &prepared, index, &mut reporter)?
-            }
-            WorkloadName::Embedding => embedding::run(plan, &prepared, &mut reporter)?,
-            WorkloadName::VectorQuery => vector_query::run(plan, &prepared, &mut reporter)?,
-        };
+        let result = run_workload(plan, &prepared, index.as_ref(), workload, &mut reporter)?;
         reporter.send(result);
     }
     Ok(())
+}
+
+/// Preparation for `plan`, plus the index when a workload needs one.
+pub fn prepare_with_index(
+    plan: &Plan,
+    reporter: &mut Reporter<'_>,
+) -> Result<(Prepared, Option<HnswIndex>), WorkloadError> {
+    let prepared = prepare(plan, reporter)?;
+    let index = if prepared.chunk_vectors.is_empty() {
+        None
+    } else {
+        Some(HnswIndex::build(&prepared.chunk_vectors, &plan.index)?)
+    };
+    Ok((prepared, index))
+}
+
+/// Runs one workload over prepared state, returning its result message.
+pub fn run_workload(
+    plan: &Plan,
+    prepared: &Prepared,
+    index: Option<&HnswIndex>,
+    workload: WorkloadName,
+    reporter: &mut Reporter<'_>,
+) -> Result<Message, WorkloadError> {
+    match workload {
+        WorkloadName::RagQuery => {
+            let index = index.expect("index built for rag_query");
+            rag_query::run(plan, prepared, index, reporter)
+        }
+        WorkloadName::Embedding => embedding::run(plan, prepared, reporter),
+        WorkloadName::VectorQuery => vector_query::run(plan, prepared, reporter),
+    }
 }
