@@ -35,6 +35,15 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// Times and rates: figures the machine's state moves between runs, as
+    /// opposed to sizes, counts and fractions.
+    pub fn is_timing(self) -> bool {
+        matches!(
+            self,
+            Unit::Milliseconds | Unit::Microseconds | Unit::Seconds | Unit::DocsPerSecond
+        )
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             Unit::Milliseconds => "ms",

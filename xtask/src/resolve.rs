@@ -39,7 +39,7 @@ pub fn profile_defaults(profile: ProfileName) -> ProfileConfig {
             max_chunks: Some(300),
             warmup_passes: Some(1),
             passes: Some(3),
-            index_builds: Some(3),
+            index_builds: Some(5),
             docs_per_batch_size: Some(100),
             min_batches: Some(5),
             warmup_batches: Some(1),

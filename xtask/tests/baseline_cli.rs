@@ -3,51 +3,12 @@
 //! Bad inputs must fail with one line naming the culprit and leave the
 //! baseline file alone.
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-    process::{Command, Output},
-};
+mod support;
+
+use std::{fs, path::Path, process::Output};
 
 use perf_report::{plan::WorkloadName, schema::Baseline};
-
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .env("CI", "1") // plain progress lines, as in CI
-        .output()
-        .expect("xtask runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn rust_book() -> PathBuf {
-    let out = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .unwrap();
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("share/doc/rust/html/book")
-}
-
-/// Two chapters of the book and a Markdown note.
-fn small_corpus(dir: &Path) -> PathBuf {
-    let corpus = dir.join("corpus");
-    fs::create_dir_all(&corpus).unwrap();
-    for page in [
-        "ch04-01-what-is-ownership.html",
-        "ch16-03-shared-state.html",
-    ] {
-        fs::copy(rust_book().join(page), corpus.join(page)).unwrap();
-    }
-    fs::write(
-        corpus.join("notes.md"),
-        "# Notes\n\nHNSW is a graph index for approximate nearest neighbours.\n",
-    )
-    .unwrap();
-    corpus
-}
+use support::{small_corpus, stderr, xtask};
 
 /// Asserts a failed run: exit code, one `error:` line containing `needle`,
 /// and the sentinel baseline untouched.

@@ -2,39 +2,12 @@
 //! per workload, a `.pb` that `go tool pprof` accepts (when Go is
 //! installed), the ranked bottlenecks, and the bad-input cases.
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-    process::{Command, Output},
-};
+mod support;
+
+use std::{fs, process::Command};
 
 use perf_profile::{Bottleneck, ProfileSummary};
-
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .env("CI", "1")
-        .output()
-        .expect("xtask runs")
-}
-
-fn small_corpus(dir: &Path) -> PathBuf {
-    let out = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .unwrap();
-    let book = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-        .join("share/doc/rust/html/book");
-    let corpus = dir.join("corpus");
-    fs::create_dir_all(&corpus).unwrap();
-    for page in [
-        "ch04-01-what-is-ownership.html",
-        "ch16-03-shared-state.html",
-    ] {
-        fs::copy(book.join(page), corpus.join(page)).unwrap();
-    }
-    corpus
-}
+use support::{small_corpus, xtask};
 
 #[test]
 fn profiles_workloads_and_ranks_bottlenecks() {

@@ -7,28 +7,12 @@
 //! The baseline is recorded here rather than taken from the repository
 //! because CI machines differ from the one that recorded the committed file.
 
-use std::{
-    path::Path,
-    process::{Command, Output},
-};
+mod support;
+
+use std::{path::Path, process::Output};
 
 use perf_report::schema::Baseline;
-
-fn xtask(args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .env("CI", "1")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .expect("xtask runs");
-    eprintln!(
-        "$ xtask {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+use support::xtask;
 
 fn check(baseline: &Path, extra: &[&str]) -> Output {
     let mut args = vec![

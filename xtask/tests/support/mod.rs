@@ -1,0 +1,58 @@
+//! Shared by the xtask integration tests: running the built `xtask` binary
+//! the way CI does, and a small real corpus cut from the Rust book.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+/// Runs `cargo xtask` (the built binary) with plain progress lines, as in
+/// CI; its output is echoed, which the test harness shows on failure.
+pub fn xtask(args: &[&str]) -> Output {
+    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env("CI", "1")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("xtask runs");
+    eprintln!(
+        "$ cargo xtask {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn rust_book() -> PathBuf {
+    let out = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap();
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("share/doc/rust/html/book")
+}
+
+/// `dir/corpus`: two chapters of the book and a Markdown note.
+pub fn small_corpus(dir: &Path) -> PathBuf {
+    let corpus = dir.join("corpus");
+    fs::create_dir_all(&corpus).unwrap();
+    for page in [
+        "ch04-01-what-is-ownership.html",
+        "ch16-03-shared-state.html",
+    ] {
+        fs::copy(rust_book().join(page), corpus.join(page)).unwrap();
+    }
+    fs::write(
+        corpus.join("notes.md"),
+        "# Notes\n\nHNSW is a graph index for approximate nearest neighbours.\n",
+    )
+    .unwrap();
+    corpus
+}
