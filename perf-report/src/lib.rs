@@ -11,6 +11,7 @@ pub mod environment;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod guards;
+pub mod noise;
 pub mod plan;
 pub mod protocol;
 pub mod schema;

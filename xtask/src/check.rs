@@ -3,7 +3,12 @@
 //! `perf_report::compare`, re-runs what looks regressed once, applies the
 //! quality guards, and exits 0 / 1 / 2.
 
-use std::{fs::OpenOptions, io::Write, path::Path, process::ExitCode};
+use std::{
+    fs::OpenOptions,
+    io::Write,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use anyhow::{bail, Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
@@ -11,6 +16,7 @@ use perf_report::{
     compare::{any_regression, compare_results, Comparison, Verdict},
     compare_render::{comparison_markdown, comparison_table},
     guards::{incomparable_reason, quality_guards, GuardResult},
+    noise::{RunNoise, MIN_RUNS},
     plan::{ProfileName, WorkloadName},
     schema::Baseline,
 };
@@ -65,13 +71,16 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
         run_args.workloads = baseline.workloads.keys().copied().collect();
     }
     let mut plan = None;
+    let mut this_run: Option<PathBuf> = args.run_file.as_ref().map(|f| cwd.join(f));
     let current = match &args.run_file {
         Some(f) => Baseline::load(&cwd.join(f))?,
         None => {
             let mut p = plan_for(sh, root, &cwd, &run_args)?;
             p.inject_delay = args.inject_delay.clone();
             let r = measure(sh, root, &p)?;
-            notes.push(format!("this run: {}", save_run(root, &r)?.display()));
+            let saved = save_run(root, &r)?;
+            notes.push(format!("this run: {}", saved.display()));
+            this_run = Some(saved);
             plan = Some(p);
             r
         }
@@ -99,10 +108,43 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
         );
     }
 
+    let history = earlier_runs(
+        root,
+        &baseline_path,
+        &baseline,
+        &current,
+        this_run.as_deref(),
+    );
+    let noise = RunNoise::from_runs(&history.iter().collect::<Vec<_>>());
+    let mut widened = Vec::new();
     let threshold_for = |w: WorkloadName, m: &str| {
         let base = baseline.workloads.get(&w).and_then(|r| r.metrics.get(m));
-        thresholds.pct_for(w, m, base)
+        let configured = thresholds.pct_for(w, m, base);
+        configured.max(noise.threshold_pct(w, m).unwrap_or(0.0))
     };
+    for (w, result) in &current.workloads {
+        for name in result.metrics.keys() {
+            let base = baseline.workloads.get(w).and_then(|r| r.metrics.get(name));
+            let configured = thresholds.pct_for(*w, name, base);
+            if let Some(t) = noise.threshold_pct(*w, name).filter(|t| *t > configured) {
+                widened.push(format!("{w}.{name} ±{t:.0}%"));
+            }
+        }
+    }
+    if noise.runs >= MIN_RUNS {
+        if !widened.is_empty() {
+            notes.push(format!(
+                "between-run noise of {} earlier comparable runs on this machine widened: {}",
+                noise.runs,
+                widened.join(", ")
+            ));
+        }
+    } else {
+        notes.push(format!(
+            "{} earlier comparable run(s) on this machine (need {MIN_RUNS} to measure between-run noise): thresholds as configured",
+            noise.runs
+        ));
+    }
     // Only the workloads this run measured are judged; the rest of the
     // baseline is not "missing", just not selected.
     let mut judged = baseline.workloads.clone();
@@ -215,6 +257,46 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// How many of the most recent comparable runs estimate between-run noise.
+const RECENT_RUNS: usize = 10;
+
+/// Earlier runs measured like `current` on the same machine, without an
+/// injected delay: the saved runs and the baseline history, each once, the
+/// most recent `RECENT_RUNS` of them.
+fn earlier_runs(
+    root: &Path,
+    baseline_path: &Path,
+    baseline: &Baseline,
+    current: &Baseline,
+    this_run: Option<&Path>,
+) -> Vec<Baseline> {
+    let history = baseline_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("history");
+    let mut paths: Vec<PathBuf> = [root.join("target/perf-runs"), history]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("latest.json"))
+        .filter(|p| Some(p.as_path()) != this_run)
+        .collect();
+    paths.sort();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut runs: Vec<Baseline> = std::iter::once(baseline.clone())
+        .chain(paths.iter().filter_map(|p| Baseline::load(p).ok()))
+        .filter(|r| r.created_at != current.created_at && seen.insert(r.created_at))
+        .filter(|r| r.machine_fingerprint == current.machine_fingerprint)
+        .filter(|r| r.plan.inject_delay.is_none() && incomparable_reason(current, r).is_none())
+        .collect();
+    // The machine's recent mood, not its whole past: runs made while it
+    // was compiling or shared would otherwise widen thresholds for good.
+    runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    runs.truncate(RECENT_RUNS);
+    runs
 }
 
 fn describe_counting(run: &Baseline) -> &str {

@@ -105,9 +105,10 @@ fn clean_run_passes_and_injected_slowdown_fails() {
     let report: serde_json::Value = serde_json::from_slice(&clean.stdout).unwrap();
     assert_eq!(report["passed"], true);
 
-    // Half the embed stage's median again as busy time: well beyond 10% of
-    // the query, far inside what noise could explain away.
-    let delay_us = ((embed_ms * 1000.0) * 0.5).max(2000.0) as u64;
+    // The embed stage's median again as busy time: the query doubles, well
+    // beyond 10% and beyond the between-run noise this machine's earlier
+    // runs may have widened the threshold to.
+    let delay_us = (embed_ms * 1000.0).max(5000.0) as u64;
     let inject = format!("embed:{delay_us}");
     let slow = check(&baseline, &["--inject-delay", &inject]);
     assert_eq!(
