@@ -22,6 +22,10 @@ pub enum Stage {
     FetchParents,
     /// Parent documents joined into the context string.
     AssembleContext,
+    /// Brute-force search, the ground truth of `vector_query`.
+    ExactSearch,
+    /// Building the HNSW graph from the corpus vectors.
+    BuildIndex,
 }
 
 impl Stage {
@@ -34,6 +38,17 @@ impl Stage {
         Stage::AssembleContext,
     ];
 
+    /// Every stage any workload times.
+    pub const ALL: [Stage; 7] = [
+        Stage::Tokenize,
+        Stage::Embed,
+        Stage::Search,
+        Stage::FetchParents,
+        Stage::AssembleContext,
+        Stage::ExactSearch,
+        Stage::BuildIndex,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Tokenize => "tokenize",
@@ -41,6 +56,8 @@ impl Stage {
             Stage::Search => "search",
             Stage::FetchParents => "fetch_parents",
             Stage::AssembleContext => "assemble_context",
+            Stage::ExactSearch => "exact_search",
+            Stage::BuildIndex => "build_index",
         }
     }
 }
@@ -48,11 +65,11 @@ impl Stage {
 impl FromStr for Stage {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Stage::RETRIEVAL
+        Stage::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
             .ok_or_else(|| {
-                let known: Vec<_> = Stage::RETRIEVAL.iter().map(|s| s.as_str()).collect();
+                let known: Vec<_> = Stage::ALL.iter().map(|s| s.as_str()).collect();
                 format!("unknown stage `{s}` (known: {})", known.join(", "))
             })
     }

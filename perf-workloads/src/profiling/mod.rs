@@ -30,6 +30,7 @@ use crate::{
     index::FlatIndex,
     rag::RagPipeline,
     report::{Reporter, Sink},
+    stage::{timed, StageTimes},
     workloads::{prepare_with_index, run_workload},
 };
 
@@ -211,15 +212,15 @@ fn profile_stages(
     for probe in &mut probe_list {
         let mut per_op = Vec::with_capacity(probe.ops);
         let mut passes = 0;
-        let ops = probe.ops;
+        let (ops, stage) = (probe.ops, probe.stage);
         let run = &mut probe.run;
         let (_, cpu, stats, _) = sampled(alloc, frequency_hz, || {
             let start = Instant::now();
             while passes == 0 || start.elapsed() < MIN_STAGE_TIME {
                 for i in 0..ops {
-                    let t = Instant::now();
-                    run(i)?;
-                    per_op.push(t.elapsed().as_secs_f64() * 1e3);
+                    let mut times = StageTimes::default();
+                    timed(&mut times, stage, || run(i))?;
+                    per_op.push(times.get(stage).as_secs_f64() * 1e3);
                 }
                 passes += 1;
             }
@@ -227,7 +228,7 @@ fn profile_stages(
         })?;
         let summary = perf_report::stats::Summary::from_samples(&per_op);
         out.push(StageProfile {
-            stage: probe.stage.to_string(),
+            stage: stage.as_str().to_string(),
             ops,
             passes,
             wall_ms_total: per_op.iter().sum(),

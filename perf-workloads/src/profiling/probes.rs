@@ -15,13 +15,13 @@ use perf_report::plan::Plan;
 
 /// One stage, as `ops` separate operations (`run(i)` performs the i-th).
 pub struct Probe<'a> {
-    pub stage: &'static str,
+    pub stage: Stage,
     pub ops: usize,
     pub run: Box<dyn FnMut(usize) -> Result<(), WorkloadError> + 'a>,
 }
 
 fn probe<'a>(
-    stage: &'static str,
+    stage: Stage,
     ops: usize,
     run: impl FnMut(usize) -> Result<(), WorkloadError> + 'a,
 ) -> Probe<'a> {
@@ -66,22 +66,22 @@ pub fn rag_query<'a>(
     let n = p.queries.questions.len();
     let qv = &p.query_vectors;
     vec![
-        probe(Stage::Tokenize.as_str(), n, move |i| {
+        probe(Stage::Tokenize, n, move |i| {
             p.embedder
                 .tokenize(&[p.queries.questions[i].as_str()])
                 .map(drop)
         }),
-        probe(Stage::Embed.as_str(), n, move |i| {
+        probe(Stage::Embed, n, move |i| {
             p.embedder.forward(&inputs.tokens[i]).map(drop)
         }),
-        probe(Stage::Search.as_str(), n, move |i| {
+        probe(Stage::Search, n, move |i| {
             pipeline.index.search(&qv[i], top_k).map(drop)
         }),
-        probe(Stage::FetchParents.as_str(), n, move |i| {
+        probe(Stage::FetchParents, n, move |i| {
             std::hint::black_box(pipeline.parents_of(&inputs.hits[i]));
             Ok(())
         }),
-        probe(Stage::AssembleContext.as_str(), n, move |i| {
+        probe(Stage::AssembleContext, n, move |i| {
             std::hint::black_box(pipeline.assemble(&inputs.parents[i]));
             Ok(())
         }),
@@ -99,10 +99,10 @@ pub fn embedding<'a>(p: &'a Prepared, batches: &'a [TokenBatch]) -> Vec<Probe<'a
         .collect();
     let n = batches.len();
     vec![
-        probe(Stage::Tokenize.as_str(), n, move |i| {
+        probe(Stage::Tokenize, n, move |i| {
             p.embedder.tokenize(&texts[i]).map(drop)
         }),
-        probe(Stage::Embed.as_str(), n, move |i| {
+        probe(Stage::Embed, n, move |i| {
             p.embedder.forward(&batches[i]).map(drop)
         }),
     ]
@@ -129,13 +129,13 @@ pub fn vector_query<'a>(
     let n = p.query_vectors.len();
     let k = plan.rag.top_k;
     vec![
-        probe(Stage::Search.as_str(), n, move |i| {
+        probe(Stage::Search, n, move |i| {
             hnsw.search(&p.query_vectors[i], k).map(drop)
         }),
-        probe("exact_search", n, move |i| {
+        probe(Stage::ExactSearch, n, move |i| {
             flat.search(&p.query_vectors[i], k).map(drop)
         }),
-        probe("build_index", 1, move |_| {
+        probe(Stage::BuildIndex, 1, move |_| {
             HnswIndex::build(&p.chunk_vectors, &plan.index).map(drop)
         }),
     ]

@@ -1,8 +1,6 @@
 //! `vector_query`: HNSW build time and memory at the corpus size, query
 //! latency of HNSW and of exact search, and recall@k of HNSW against exact.
 
-use std::time::Instant;
-
 use perf_report::{
     plan::{Plan, WorkloadName},
     protocol::Message,
@@ -13,6 +11,7 @@ use crate::{
     error::WorkloadError,
     index::{recall_at_k, FlatIndex, HnswIndex, VectorSearch},
     report::{MetricSet, Reporter},
+    stage::{timed, Stage, StageTimes},
     workloads::{passes::run_passes, Prepared},
 };
 
@@ -32,9 +31,11 @@ pub fn run(
     let mut flats = Vec::new();
     let builds = plan.harness.index_builds as usize;
     for i in 0..builds {
-        let start = Instant::now();
-        let built = HnswIndex::build(&p.chunk_vectors, &plan.index)?;
-        build_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        let mut times = StageTimes::default();
+        let built = timed(&mut times, Stage::BuildIndex, || {
+            HnswIndex::build(&p.chunk_vectors, &plan.index)
+        })?;
+        build_ms.push(times.get(Stage::BuildIndex).as_secs_f64() * 1e3);
         hnsws.push(built);
         flats.push(FlatIndex::build(&p.chunk_vectors)?);
         reporter.progress(WorkloadName::VectorQuery, "build index", i + 1, builds);
@@ -55,15 +56,14 @@ pub fn run(
             let b = calls % builds;
             calls += 1;
             let (hnsw, flat) = (&hnsws[b], &flats[b]);
-            let start = Instant::now();
-            let approx = hnsw.search(&queries[i], k)?;
-            let t_hnsw = start.elapsed();
-            let start = Instant::now();
-            let exact = flat.search(&queries[i], k)?;
-            let t_exact = start.elapsed();
+            let mut times = StageTimes::default();
+            let approx = timed(&mut times, Stage::Search, || hnsw.search(&queries[i], k))?;
+            let exact = timed(&mut times, Stage::ExactSearch, || {
+                flat.search(&queries[i], k)
+            })?;
             if measured {
-                hnsw_us.push(t_hnsw.as_secs_f64() * 1e6);
-                exact_us.push(t_exact.as_secs_f64() * 1e6);
+                hnsw_us.push(times.get(Stage::Search).as_secs_f64() * 1e6);
+                exact_us.push(times.get(Stage::ExactSearch).as_secs_f64() * 1e6);
                 recall[i].get_or_insert_with(|| recall_at_k(&approx, &exact));
             }
             Ok(())
