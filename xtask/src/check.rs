@@ -108,13 +108,17 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
         );
     }
 
-    let history = earlier_runs(
-        root,
-        &baseline_path,
-        &baseline,
-        &current,
-        this_run.as_deref(),
-    );
+    let history = if args.noise_history {
+        earlier_runs(
+            root,
+            &baseline_path,
+            &baseline,
+            &current,
+            this_run.as_deref(),
+        )
+    } else {
+        Vec::new()
+    };
     let noise = RunNoise::from_runs(&history.iter().collect::<Vec<_>>());
     let mut widened = Vec::new();
     let threshold_for = |w: WorkloadName, m: &str| {
@@ -131,7 +135,9 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
             }
         }
     }
-    if noise.runs >= MIN_RUNS {
+    if !args.noise_history {
+        // Thresholds as configured: nothing to say.
+    } else if noise.runs >= MIN_RUNS {
         if !widened.is_empty() {
             notes.push(format!(
                 "between-run noise of {} earlier comparable runs on this machine widened: {}",

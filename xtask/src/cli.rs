@@ -132,6 +132,12 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t)]
     pub mode: Mode,
 
+    /// Widen each metric's threshold to the between-run noise (3 robust σ of
+    /// the medians) of the 10 most recent comparable runs on this machine,
+    /// for shared machines whose runs drift more than the threshold.
+    #[arg(long)]
+    pub noise_history: bool,
+
     /// Do not re-run a workload whose metrics regressed before reporting.
     #[arg(long)]
     pub no_rerun: bool,
