@@ -14,12 +14,18 @@ use std::{path::Path, process::Output};
 use perf_report::schema::Baseline;
 use support::xtask;
 
+/// The check as CI would run it, with a 25% threshold: the machine running
+/// the suite is shared and its runs drift (up to ~20% over minutes on the
+/// development VM), while the injected slowdown doubles the query, so the
+/// test stays about the gate's logic rather than the machine's mood.
 fn check(baseline: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "perf",
         "check",
         "--format",
         "json",
+        "--threshold",
+        "25",
         "--baseline",
         baseline.to_str().unwrap(),
     ];
