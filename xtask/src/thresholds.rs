@@ -15,7 +15,7 @@ pub const DEFAULT_THRESHOLD_PCT: f64 = 10.0;
 /// Below these absolute changes a timing difference is jitter, whatever
 /// its percentage (a 1 µs stage moving by 0.3 µs is not a regression). The
 /// µs floor was set from ten identical quick runs on a shared 2-core VM,
-/// where 20-30 µs searches moved by up to 5 µs from run to run.
+/// where 20-31 µs searches moved by 3.4-6.3 µs in the runs that flagged.
 pub const DEFAULT_MIN_ABS_MS: f64 = 0.02;
 pub const DEFAULT_MIN_ABS_US: f64 = 5.0;
 
