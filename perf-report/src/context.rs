@@ -16,6 +16,27 @@ pub struct RunContext {
     /// What the run counted: time only, or instructions as well (and why not).
     #[serde(default)]
     pub counting: String,
+    /// The LLM engines a run generated with (empty without LLM workloads).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub llm_engines: Vec<LlmEngineInfo>,
+}
+
+/// One LLM engine as it ran: which implementation, which build, how many
+/// threads, and which weights (by checksum), so results name their engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmEngineInfo {
+    /// `llamacpp`, `candle` or `openai`.
+    pub engine: String,
+    /// The library (and its version) or the server that generated.
+    pub version: String,
+    /// Compute threads (0 where the engine runs out of process).
+    pub threads: usize,
+    /// sha256 of the GGUF file (in-process engines), else empty.
+    pub model_sha256: String,
+    /// The GGUF file, or the server's model name.
+    pub model: String,
+    /// Anything else that changes the numbers (kernels, base URL).
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

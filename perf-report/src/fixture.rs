@@ -52,6 +52,7 @@ pub fn plan() -> Plan {
             min_batches: 5,
             warmup_batches: 1,
         },
+        llm: Default::default(),
         inject_delay: None,
     }
 }

@@ -16,10 +16,26 @@ pub enum WorkloadName {
     RagQuery,
     Embedding,
     VectorQuery,
+    /// LLM prefill, decode, TTFT and inter-token latency per engine.
+    Inference,
+    /// The full answer path: retrieval, prompt, generation, per engine.
+    RagAnswer,
 }
 
 impl WorkloadName {
-    pub const ALL: [WorkloadName; 3] = [
+    pub const ALL: [WorkloadName; 5] = [
+        WorkloadName::RagQuery,
+        WorkloadName::Embedding,
+        WorkloadName::VectorQuery,
+        WorkloadName::Inference,
+        WorkloadName::RagAnswer,
+    ];
+
+    /// What runs when no workload is named: the retrieval stack. The LLM
+    /// workloads need a 253 MB model and minutes per engine, so they are
+    /// asked for by name (`--workload inference`), and baselines recorded
+    /// before they existed stay comparable with a default run.
+    pub const DEFAULT: [WorkloadName; 3] = [
         WorkloadName::RagQuery,
         WorkloadName::Embedding,
         WorkloadName::VectorQuery,
@@ -30,7 +46,14 @@ impl WorkloadName {
             WorkloadName::RagQuery => "rag_query",
             WorkloadName::Embedding => "embedding",
             WorkloadName::VectorQuery => "vector_query",
+            WorkloadName::Inference => "inference",
+            WorkloadName::RagAnswer => "rag_answer",
         }
+    }
+
+    /// Whether the workload generates text (needs the LLM engines).
+    pub fn uses_llm(self) -> bool {
+        matches!(self, WorkloadName::Inference | WorkloadName::RagAnswer)
     }
 }
 
@@ -103,11 +126,119 @@ pub struct Plan {
     pub rag: RagPlan,
     pub harness: HarnessPlan,
     pub embedding: EmbeddingPlan,
+    /// LLM engines and generation settings (`inference`, `rag_answer`).
+    /// Absent from plans recorded before LLM workloads existed.
+    #[serde(default)]
+    pub llm: LlmPlan,
     /// Test-only slowdown: a busy-wait added inside one stage's timed region,
     /// so the regression gate can be shown to fire. Never set by users'
     /// configuration; a run carrying it says so in its plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inject_delay: Option<InjectDelay>,
+}
+
+/// The LLM engines, by the name users type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineName {
+    /// llama.cpp in-process (llama-cpp-2).
+    Llamacpp,
+    /// candle's quantized Gemma 3 in-process.
+    Candle,
+    /// Any OpenAI-compatible HTTP server, streamed.
+    Openai,
+}
+
+impl EngineName {
+    pub const ALL: [EngineName; 3] = [EngineName::Llamacpp, EngineName::Candle, EngineName::Openai];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineName::Llamacpp => "llamacpp",
+            EngineName::Candle => "candle",
+            EngineName::Openai => "openai",
+        }
+    }
+}
+
+impl fmt::Display for EngineName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EngineName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EngineName::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<_> = EngineName::ALL.iter().map(|e| e.as_str()).collect();
+                format!("unknown engine `{s}` (known: {})", known.join(", "))
+            })
+    }
+}
+
+/// Generation settings shared by the LLM workloads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmPlan {
+    pub engines: Vec<EngineName>,
+    /// Explicit GGUF file; when `None` Gemma 3 270M Q4_K_M is provisioned
+    /// into `cache_dir`.
+    pub model: Option<PathBuf>,
+    pub cache_dir: PathBuf,
+    /// Prompt lengths (tokens, BOS included) of the prefill measurement.
+    pub prompt_lengths: Vec<usize>,
+    /// Tokens generated per prompt (greedy, stop tokens ignored).
+    pub max_new_tokens: usize,
+    /// Questions of the query set used per pass (`None`: all of them).
+    pub questions: Option<usize>,
+    /// Leading generated tokens compared between llamacpp and candle.
+    pub agreement_tokens: usize,
+    /// Context window allocated per engine, in tokens.
+    pub context_tokens: usize,
+    /// Retrieved context in a `rag_answer` prompt, in characters (about a
+    /// quarter as many tokens: 2000 keeps the prompt inside Gemma 3's
+    /// 512-token sliding window).
+    pub rag_context_chars: usize,
+    pub openai: Option<OpenAiPlan>,
+}
+
+impl Default for LlmPlan {
+    fn default() -> Self {
+        LlmPlan {
+            engines: vec![EngineName::Llamacpp, EngineName::Candle],
+            model: None,
+            cache_dir: PathBuf::from("target/perf-models"),
+            prompt_lengths: vec![128, 512],
+            max_new_tokens: 64,
+            questions: None,
+            agreement_tokens: 16,
+            context_tokens: 4096,
+            rag_context_chars: 2000,
+            openai: None,
+        }
+    }
+}
+
+/// An OpenAI-compatible server. The API key itself is never in the plan:
+/// only the name of the environment variable that holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenAiPlan {
+    /// e.g. `http://127.0.0.1:8000` (the `/v1/...` paths are appended).
+    pub base_url: String,
+    pub model: String,
+    pub api_key_env: Option<String>,
+    /// Concurrency levels of the open-loop load test.
+    pub concurrency: Vec<usize>,
+    /// Requests sent per concurrency level and pass.
+    pub requests_per_level: usize,
+    pub connect_timeout_ms: u64,
+    /// Longest wait for the next byte of a response.
+    pub read_timeout_ms: u64,
+    /// Extra attempts after a failed connection (never after a reply began).
+    pub retries: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -227,6 +358,52 @@ impl Plan {
         if self.corpus.max_chunks == Some(0) {
             return Err("max_chunks must be at least 1".into());
         }
+        if self.workloads.iter().any(|w| w.uses_llm()) {
+            self.llm.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl LlmPlan {
+    fn validate(&self) -> Result<(), String> {
+        if self.engines.is_empty() {
+            return Err("no LLM engine selected: name one with --engine".into());
+        }
+        if self.prompt_lengths.is_empty() || self.prompt_lengths.iter().any(|&n| n < 2) {
+            return Err("[llm] prompt_lengths must be a non-empty list of lengths of at least 2 tokens".into());
+        }
+        if self.max_new_tokens < 2 {
+            return Err("[llm] max_new_tokens must be at least 2 (inter-token latency needs two tokens)".into());
+        }
+        if self.questions == Some(0) {
+            return Err("[llm] questions must be at least 1".into());
+        }
+        if let Some(longest) = self.prompt_lengths.iter().max() {
+            if longest + self.max_new_tokens > self.context_tokens {
+                return Err(format!(
+                    "[llm] context_tokens ({}) must hold the longest prompt ({longest}) plus max_new_tokens ({})",
+                    self.context_tokens, self.max_new_tokens
+                ));
+            }
+        }
+        if self.engines.contains(&EngineName::Openai) {
+            let Some(o) = &self.openai else {
+                return Err("engine openai needs a server: pass --openai-url URL or set [llm.openai] base_url in perf.toml".into());
+            };
+            if !o.base_url.starts_with("http://") {
+                return Err(format!(
+                    "[llm.openai] base_url `{}` must start with http:// (plain HTTP to a local or trusted server)",
+                    o.base_url
+                ));
+            }
+            if o.concurrency.is_empty() || o.concurrency.contains(&0) {
+                return Err("[llm.openai] concurrency must be a non-empty list of positive levels".into());
+            }
+            if o.requests_per_level == 0 {
+                return Err("[llm.openai] requests_per_level must be at least 1".into());
+            }
+        }
         Ok(())
     }
 }
@@ -243,5 +420,15 @@ mod tests {
         }
         let err = "rag".parse::<WorkloadName>().unwrap_err();
         assert!(err.contains("unknown workload `rag`"), "{err}");
+    }
+
+    #[test]
+    fn engine_names_round_trip() {
+        for e in EngineName::ALL {
+            assert_eq!(e.as_str().parse::<EngineName>().unwrap(), e);
+            assert_eq!(serde_json::to_string(&e).unwrap(), format!("\"{e}\""));
+        }
+        let err = "vllm".parse::<EngineName>().unwrap_err();
+        assert!(err.contains("unknown engine `vllm`"), "{err}");
     }
 }

@@ -28,6 +28,8 @@ pub enum Unit {
     Microseconds,
     Seconds,
     DocsPerSecond,
+    /// Generated or processed tokens per second (LLM workloads).
+    TokensPerSecond,
     Bytes,
     /// A fraction in 0..=1 (recall).
     Ratio,
@@ -40,7 +42,11 @@ impl Unit {
     pub fn is_timing(self) -> bool {
         matches!(
             self,
-            Unit::Milliseconds | Unit::Microseconds | Unit::Seconds | Unit::DocsPerSecond
+            Unit::Milliseconds
+                | Unit::Microseconds
+                | Unit::Seconds
+                | Unit::DocsPerSecond
+                | Unit::TokensPerSecond
         )
     }
 
@@ -50,6 +56,7 @@ impl Unit {
             Unit::Microseconds => "µs",
             Unit::Seconds => "s",
             Unit::DocsPerSecond => "docs/s",
+            Unit::TokensPerSecond => "tok/s",
             Unit::Bytes => "B",
             Unit::Ratio => "",
             Unit::Count => "",

@@ -23,6 +23,14 @@ pub enum WorkloadError {
     Inference(String),
     #[error("vector index: {0}")]
     Index(String),
+    #[error("GGUF model {path} is unusable: {message}; delete it to re-provision, or pass --llm-model with a good GGUF file")]
+    Gguf { path: PathBuf, message: String },
+    #[error("LLM model is not available: {0}")]
+    LlmUnavailable(String),
+    #[error("engine {engine}: {message}")]
+    Engine { engine: String, message: String },
+    #[error("openai server {url}: {message}")]
+    Server { url: String, message: String },
 }
 
 impl From<candle_core::Error> for WorkloadError {

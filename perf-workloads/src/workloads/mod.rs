@@ -5,9 +5,13 @@
 //! then measures only its own operation.
 
 mod embedding;
+mod inference;
 mod passes;
+mod rag_answer;
 mod rag_query;
 mod vector_query;
+
+use std::cell::RefCell;
 
 use perf_report::{
     context::{CorpusStats, ModelInfo, QuerySetInfo, RunContext},
@@ -21,6 +25,7 @@ use crate::{
     embed::{embed_with_cache, provision_minilm, Embedder, EmbeddingCache, MINILM_ID},
     error::WorkloadError,
     index::HnswIndex,
+    llm::{open_engines, LlmSet},
     report::{Reporter, Sink},
 };
 
@@ -34,6 +39,9 @@ pub struct Prepared {
     /// Unit vectors of `queries.questions`.
     pub query_vectors: Vec<Vec<f32>>,
     pub cache_hits: usize,
+    /// The GGUF model and engines, when an LLM workload is planned. The
+    /// engines keep per-prompt state (their KV caches), hence the cell.
+    pub llm: Option<RefCell<LlmSet>>,
 }
 
 /// Batch size used to embed the corpus during preparation.
@@ -63,10 +71,12 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
     )?;
     let embedder = Embedder::load(&files)?;
 
-    let needs_vectors = plan
-        .workloads
-        .iter()
-        .any(|w| matches!(w, WorkloadName::RagQuery | WorkloadName::VectorQuery));
+    let needs_vectors = plan.workloads.iter().any(|w| {
+        matches!(
+            w,
+            WorkloadName::RagQuery | WorkloadName::VectorQuery | WorkloadName::RagAnswer
+        )
+    });
     let (chunk_vectors, cache_hits) = if needs_vectors {
         let mut cache = EmbeddingCache::open(
             &plan.embedding_cache_dir,
@@ -89,6 +99,13 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
     };
     let question_refs: Vec<&str> = queries.questions.iter().map(String::as_str).collect();
     let query_vectors = embedder.embed(&question_refs)?;
+    let llm = if plan.workloads.iter().any(|w| w.uses_llm()) {
+        Some(RefCell::new(open_engines(&plan.llm, plan.threads, &mut |n| {
+            reporter.note(n)
+        })?))
+    } else {
+        None
+    };
     Ok(Prepared {
         corpus,
         queries,
@@ -96,6 +113,7 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
         chunk_vectors,
         query_vectors,
         cache_hits,
+        llm,
     })
 }
 
@@ -106,8 +124,7 @@ fn context_of(
     counting: String,
 ) -> RunContext {
     let files = p.embedder.files();
-    RunContext {
-        models: vec![ModelInfo {
+    let mut models = vec![ModelInfo {
             role: "embedding".into(),
             id: MINILM_ID.into(),
             source: files.source.clone(),
@@ -116,7 +133,28 @@ fn context_of(
             runtime: "candle 0.11 (cpu, f32)".into(),
             max_seq_length: p.embedder.max_seq_length(),
             dimensions: p.embedder.dims(),
-        }],
+    }];
+    let mut llm_engines = Vec::new();
+    if let Some(llm) = &p.llm {
+        let llm = llm.borrow();
+        models.push(ModelInfo {
+            role: "generation".into(),
+            id: if llm.gguf.sha256 == crate::llm::gguf_provision::GEMMA_SHA256 {
+                crate::llm::gguf_provision::GEMMA_ID.into()
+            } else {
+                format!("{} ({})", llm.gguf.path.display(), llm.gguf.summary.architecture)
+            },
+            source: llm.gguf.source.clone(),
+            path: llm.gguf.path.clone(),
+            weights_sha256: llm.gguf.sha256.clone(),
+            runtime: plan.llm.engines.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "),
+            max_seq_length: plan.llm.context_tokens,
+            dimensions: llm.tokenizer.vocab_size(),
+        });
+        llm_engines = llm.engines.iter().map(|e| e.info()).collect();
+    }
+    RunContext {
+        models,
         corpus: Some(CorpusStats {
             dir: plan.corpus.dir.clone(),
             files: p.corpus.documents.len(),
@@ -136,6 +174,7 @@ fn context_of(
         }),
         threads: candle_core::utils::get_num_threads(),
         counting,
+        llm_engines,
     }
 }
 
@@ -190,5 +229,14 @@ pub fn run_workload(
         }
         WorkloadName::Embedding => embedding::run(plan, prepared, reporter),
         WorkloadName::VectorQuery => vector_query::run(plan, prepared, reporter),
+        WorkloadName::Inference => {
+            let mut llm = prepared.llm.as_ref().expect("engines opened for inference").borrow_mut();
+            inference::run(plan, prepared, &mut llm, reporter)
+        }
+        WorkloadName::RagAnswer => {
+            let index = index.expect("index built for rag_answer");
+            let mut llm = prepared.llm.as_ref().expect("engines opened for rag_answer").borrow_mut();
+            rag_answer::run(plan, prepared, index, &mut llm, reporter)
+        }
     }
 }

@@ -10,7 +10,8 @@ use std::{
 };
 
 use perf_report::plan::{
-    CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, ModelPlan, Plan, ProfileName, RagPlan,
+    CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, LlmPlan, ModelPlan, Plan, ProfileName,
+    RagPlan,
     WorkloadName, DEFAULT_EXCLUDE,
 };
 use perf_workloads::embed::{provision_minilm, ModelFiles};
@@ -91,6 +92,23 @@ pub fn plan(corpus: &Path, queries: &Path, workloads: Vec<WorkloadName>) -> Plan
             min_batches: 1,
             warmup_batches: 0,
         },
+        llm: LlmPlan {
+            cache_dir: model_cache_dir(),
+            ..LlmPlan::default()
+        },
         inject_delay: None,
     }
+}
+
+/// The real Gemma 3 270M Q4_K_M, provisioned as the tool does it.
+pub fn real_gguf() -> perf_workloads::llm::GgufFile {
+    perf_workloads::llm::provision_gguf(None, &model_cache_dir(), &mut |n| eprintln!("note: {n}"))
+        .unwrap_or_else(|e| panic!("the real GGUF model is needed for this test: {e}"))
+}
+
+/// The questions of the default query set.
+pub fn questions() -> Vec<String> {
+    perf_workloads::corpus::load_queries(&default_queries())
+        .unwrap()
+        .questions
 }

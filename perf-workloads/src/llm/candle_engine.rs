@@ -1,0 +1,146 @@
+//! The `candle` engine: candle's quantized Gemma 3 on the CPU, in-process,
+//! with the tokenizer read from the same GGUF file.
+
+use std::{fs, time::Instant};
+
+use candle_core::{Device, Tensor};
+use candle_transformers::models::quantized_gemma3::ModelWeights;
+use perf_report::{context::LlmEngineInfo, plan::EngineName};
+
+use crate::{
+    error::WorkloadError,
+    llm::{
+        engine::{argmax, Engine, Generation},
+        gguf_check::read_content,
+        gguf_provision::GgufFile,
+        gguf_tokenizer::GgufTokenizer,
+    },
+};
+
+pub const CANDLE_VERSION: &str = "candle-transformers 0.11 quantized_gemma3";
+
+pub struct CandleEngine {
+    model: ModelWeights,
+    tokenizer: GgufTokenizer,
+    device: Device,
+    gguf: GgufFile,
+    context_tokens: usize,
+}
+
+fn err(e: impl ToString) -> WorkloadError {
+    WorkloadError::Engine {
+        engine: "candle".into(),
+        message: e.to_string(),
+    }
+}
+
+impl CandleEngine {
+    pub fn load(gguf: &GgufFile, context_tokens: usize) -> Result<CandleEngine, WorkloadError> {
+        let content = read_content(&gguf.path)?;
+        let tokenizer = GgufTokenizer::from_gguf(&content).map_err(|message| WorkloadError::Gguf {
+            path: gguf.path.clone(),
+            message,
+        })?;
+        let device = Device::Cpu;
+        let mut file = fs::File::open(&gguf.path).map_err(|e| WorkloadError::Io {
+            path: gguf.path.clone(),
+            message: e.to_string(),
+        })?;
+        let model = ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| {
+            WorkloadError::Gguf {
+                path: gguf.path.clone(),
+                message: format!("candle cannot load it as Gemma 3 ({})", first_line(&e.to_string())),
+            }
+        })?;
+        Ok(CandleEngine {
+            model,
+            tokenizer,
+            device,
+            gguf: gguf.clone(),
+            context_tokens,
+        })
+    }
+
+    pub fn tokenizer(&self) -> &GgufTokenizer {
+        &self.tokenizer
+    }
+
+    fn logits_at(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>, WorkloadError> {
+        let input = Tensor::new(ids, &self.device)
+            .and_then(|t| t.unsqueeze(0))
+            .map_err(err)?;
+        let logits = self.model.forward(&input, pos).map_err(err)?;
+        logits
+            .squeeze(0)
+            .and_then(|l| l.to_dtype(candle_core::DType::F32))
+            .and_then(|l| l.to_vec1::<f32>())
+            .map_err(err)
+    }
+}
+
+/// Which k-quant dot products candle picks at run time on this CPU.
+fn simd_kernels() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            return "avx2+fma";
+        }
+    }
+    "generic"
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+impl Engine for CandleEngine {
+    fn name(&self) -> EngineName {
+        EngineName::Candle
+    }
+
+    fn info(&self) -> LlmEngineInfo {
+        LlmEngineInfo {
+            engine: "candle".into(),
+            version: CANDLE_VERSION.into(),
+            threads: candle_core::utils::get_num_threads(),
+            model_sha256: self.gguf.sha256.clone(),
+            model: self.gguf.path.display().to_string(),
+            detail: format!("cpu, k-quant kernels: {}", simd_kernels()),
+        }
+    }
+
+    fn generate(
+        &mut self,
+        prompt: &str,
+        max_new: usize,
+        stop: bool,
+    ) -> Result<Generation, WorkloadError> {
+        let start = Instant::now();
+        let ids = self.tokenizer.encode(prompt, true);
+        if ids.len() + max_new > self.context_tokens {
+            return Err(err(format!(
+                "prompt of {} tokens plus {max_new} new tokens exceeds the context of {} tokens ([llm] context_tokens)",
+                ids.len(),
+                self.context_tokens
+            )));
+        }
+        // A forward pass from position 0 replaces the KV cache of the last prompt.
+        let mut next = argmax(&self.logits_at(&ids, 0)?);
+        let mut tokens = vec![next];
+        let mut token_times = vec![start.elapsed()];
+        for step in 1..max_new {
+            if stop && self.tokenizer.is_end_of_generation(next) {
+                break;
+            }
+            next = argmax(&self.logits_at(&[next], ids.len() + step - 1)?);
+            tokens.push(next);
+            token_times.push(start.elapsed());
+        }
+        Ok(Generation {
+            prompt_tokens: ids.len(),
+            text: self.tokenizer.decode(&tokens),
+            tokens,
+            token_times,
+        })
+    }
+}

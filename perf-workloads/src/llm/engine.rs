@@ -1,0 +1,110 @@
+//! The one interface every LLM engine implements, and what a generation
+//! returns: the tokens and the time at which each one was available, from
+//! which time to first token, inter-token latency and decode rate follow
+//! (the definitions of llama-bench and vLLM's serving benchmark).
+
+use std::time::Duration;
+
+use perf_report::{context::LlmEngineInfo, plan::EngineName};
+
+use crate::error::WorkloadError;
+
+pub trait Engine {
+    fn name(&self) -> EngineName;
+
+    /// Library or server, version, threads and weights, for the baseline.
+    fn info(&self) -> LlmEngineInfo;
+
+    /// Greedy generation of `max_new` tokens after `prompt`, each timed from
+    /// the call. With `stop` false, end-of-generation tokens are ignored and
+    /// exactly `max_new` tokens come back (the benchmark's fixed count);
+    /// with `stop` true generation ends at the first one (a real answer). The engine tokenizes the
+    /// prompt itself (BOS as the model asks, special tokens such as
+    /// `<start_of_turn>` parsed), so the time to the first token includes
+    /// tokenization and prefill, as a server's would.
+    fn generate(
+        &mut self,
+        prompt: &str,
+        max_new: usize,
+        stop: bool,
+    ) -> Result<Generation, WorkloadError>;
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Generation {
+    /// Prompt length in tokens, as the engine counted it (0 if unknown).
+    pub prompt_tokens: usize,
+    /// Generated ids (empty for a server, which streams text).
+    pub tokens: Vec<u32>,
+    pub text: String,
+    /// When each generated token was available, measured from the call.
+    pub token_times: Vec<Duration>,
+}
+
+impl Generation {
+    pub fn ttft(&self) -> Option<Duration> {
+        self.token_times.first().copied()
+    }
+
+    /// Completion of the last token: end-to-end latency.
+    pub fn e2e(&self) -> Option<Duration> {
+        self.token_times.last().copied()
+    }
+
+    /// Gaps between consecutive tokens.
+    pub fn itl(&self) -> Vec<Duration> {
+        self.token_times
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]))
+            .collect()
+    }
+
+    /// Tokens after the first per second of decoding (llama-bench's `tg`
+    /// rate; the first token belongs to prefill).
+    pub fn decode_tokens_per_s(&self) -> Option<f64> {
+        let (first, last) = (self.ttft()?, self.e2e()?);
+        let span = last.saturating_sub(first).as_secs_f64();
+        (self.token_times.len() >= 2 && span > 0.0)
+            .then(|| (self.token_times.len() - 1) as f64 / span)
+    }
+}
+
+/// Index of the largest logit, the first one on ties (greedy decoding).
+pub fn argmax(logits: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &x) in logits.iter().enumerate() {
+        if x > logits[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// Length of the common prefix of two token sequences.
+pub fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timings_follow_the_definitions() {
+        let ms = Duration::from_millis;
+        let g = Generation {
+            token_times: vec![ms(100), ms(110), ms(130)],
+            ..Generation::default()
+        };
+        assert_eq!(g.ttft(), Some(ms(100)));
+        assert_eq!(g.e2e(), Some(ms(130)));
+        assert_eq!(g.itl(), vec![ms(10), ms(20)]);
+        assert!((g.decode_tokens_per_s().unwrap() - 2.0 / 0.030).abs() < 1e-6);
+    }
+
+    #[test]
+    fn argmax_takes_the_first_maximum() {
+        assert_eq!(argmax(&[0.0, 2.0, 2.0, -1.0]), 1);
+        assert_eq!(common_prefix(&[1, 2, 3], &[1, 2, 4, 5]), 2);
+    }
+}

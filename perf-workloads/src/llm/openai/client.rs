@@ -1,0 +1,199 @@
+//! A blocking client for an OpenAI-compatible `/v1/completions` endpoint
+//! with `stream: true`, timing every streamed token as it arrives.
+//!
+//! Connect and read timeouts are bounded (a silent server fails the run
+//! instead of hanging it), and only failures to connect are retried, a few
+//! times with a short back-off: once a request reached the server, repeating
+//! it would measure something else. The API key is read from the
+//! environment variable the configuration names and goes only into the
+//! `Authorization` header, never into any output.
+
+use std::{
+    io::BufReader,
+    thread,
+    time::{Duration, Instant},
+};
+
+use perf_report::plan::OpenAiPlan;
+
+use crate::{
+    error::WorkloadError,
+    llm::{
+        engine::Generation,
+        openai::sse::{next_event, SseError, SseEvent},
+    },
+};
+
+pub struct OpenAiClient {
+    agent: ureq::Agent,
+    base_url: String,
+    model: String,
+    api_key: Option<String>,
+    retries: u32,
+    read_timeout: Duration,
+}
+
+impl OpenAiClient {
+    pub fn new(plan: &OpenAiPlan) -> Result<OpenAiClient, WorkloadError> {
+        let base_url = plan.base_url.trim_end_matches('/').to_string();
+        let api_key = match &plan.api_key_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| WorkloadError::Server {
+                url: base_url.clone(),
+                message: format!(
+                    "environment variable {var} (named by [llm.openai] api_key_env) is not set"
+                ),
+            })?),
+            None => None,
+        };
+        let read_timeout = Duration::from_millis(plan.read_timeout_ms);
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_millis(plan.connect_timeout_ms)))
+            .timeout_recv_response(Some(read_timeout))
+            .timeout_per_read(Some(read_timeout))
+            .build();
+        Ok(OpenAiClient {
+            agent: config.into(),
+            base_url,
+            model: plan.model.clone(),
+            api_key,
+            retries: plan.retries,
+            read_timeout,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn fail(&self, message: String) -> WorkloadError {
+        WorkloadError::Server {
+            url: self.base_url.clone(),
+            message,
+        }
+    }
+
+    fn describe(&self, path: &str, e: &ureq::Error) -> String {
+        match e {
+            ureq::Error::Timeout(t) => format!(
+                "timed out ({t:?}) on {path}: no answer within {} ms ([llm.openai] read_timeout_ms / connect_timeout_ms)",
+                self.read_timeout.as_millis()
+            ),
+            ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => format!(
+                "unreachable ({e}) on {path}; start the server or fix --openai-url / [llm.openai] base_url"
+            ),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+                "unreachable (connection refused) on {path}; start the server or fix --openai-url / [llm.openai] base_url"
+            ),
+            other => format!("request to {path} failed: {other}"),
+        }
+    }
+
+    fn is_connect_failure(e: &ureq::Error) -> bool {
+        match e {
+            ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
+            ureq::Error::Timeout(ureq::Timeout::Connect) => true,
+            ureq::Error::Io(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
+            ),
+            _ => false,
+        }
+    }
+
+    /// `POST path` with a JSON body, retrying only connection failures.
+    fn post(&self, path: &str, body: &str) -> Result<ureq::http::Response<ureq::Body>, WorkloadError> {
+        let url = format!("{}{path}", self.base_url);
+        let mut attempt = 0;
+        loop {
+            let mut req = self
+                .agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .header("Accept", "text/event-stream");
+            if let Some(key) = &self.api_key {
+                req = req.header("Authorization", format!("Bearer {key}"));
+            }
+            match req.send(body) {
+                Ok(resp) => return Ok(resp),
+                Err(e) if Self::is_connect_failure(&e) && attempt < self.retries => {
+                    attempt += 1;
+                    thread::sleep(Duration::from_millis(200 * attempt as u64));
+                }
+                Err(e) => {
+                    let mut msg = self.describe(path, &e);
+                    if attempt > 0 {
+                        msg.push_str(&format!(" (after {} attempts)", attempt + 1));
+                    }
+                    return Err(self.fail(msg));
+                }
+            }
+        }
+    }
+
+    /// One streamed greedy completion of at most `max_tokens` tokens, timed
+    /// from the call; `ignore_eos` asks the server to ignore stop tokens
+    /// (vLLM and llama.cpp's server honour it, others may stop early).
+    pub fn stream_completion(
+        &self,
+        prompt: &str,
+        max_tokens: usize,
+        ignore_eos: bool,
+    ) -> Result<Generation, WorkloadError> {
+        const PATH: &str = "/v1/completions";
+        let body = serde_json::json!({
+            "model": self.model,
+            "prompt": prompt,
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "top_k": 1,
+            "stream": true,
+            "ignore_eos": ignore_eos,
+        })
+        .to_string();
+        let start = Instant::now();
+        let resp = self.post(PATH, &body)?;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        if status != 200 {
+            let text = body.read_to_string().unwrap_or_default();
+            let first = text.lines().next().unwrap_or("").chars().take(160).collect::<String>();
+            return Err(self.fail(format!("{PATH} answered HTTP {status}: {first}")));
+        }
+        let mut reader = BufReader::new(body.into_reader());
+        let mut g = Generation::default();
+        loop {
+            match next_event(&mut reader) {
+                Ok(Some(SseEvent::Chunk { text, finished })) => {
+                    // A closing chunk without text carries no token.
+                    if !(finished && text.is_empty()) {
+                        g.token_times.push(start.elapsed());
+                    }
+                    g.text.push_str(&text);
+                }
+                Ok(Some(SseEvent::Done)) | Ok(None) => break,
+                Err(SseError::Io(e)) => {
+                    let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                        || e.to_string().to_lowercase().contains("timeout");
+                    return Err(self.fail(if timed_out {
+                        format!(
+                            "timed out on {PATH}: the stream stalled for {} ms ([llm.openai] read_timeout_ms)",
+                            self.read_timeout.as_millis()
+                        )
+                    } else {
+                        format!("stream from {PATH} broke off: {e}")
+                    }));
+                }
+                Err(SseError::Malformed(m)) => {
+                    return Err(self.fail(format!("malformed stream from {PATH}: {m}")))
+                }
+            }
+        }
+        if g.token_times.is_empty() {
+            return Err(self.fail(format!(
+                "malformed stream from {PATH}: it ended without a single token"
+            )));
+        }
+        Ok(g)
+    }
+}

@@ -1,0 +1,185 @@
+//! `inference`: each engine's prefill rate at fixed prompt lengths, and its
+//! generation of a fixed number of tokens per question (greedy, stop tokens
+//! ignored): time to first token, inter-token latency, decode rate and
+//! end-to-end latency, as llama-bench (`pp`, `tg`) and vLLM's serving
+//! benchmark (TTFT, ITL, E2E) define them. Then the cross-engine quality
+//! guard (llamacpp vs candle greedy agreement) and, for the `openai`
+//! engine, the open-loop load test per concurrency level.
+
+use std::time::Duration;
+
+use perf_report::{
+    plan::{EngineName, Plan, WorkloadName},
+    protocol::Message,
+    schema::{Better, Unit},
+};
+
+use crate::{
+    error::WorkloadError,
+    llm::{
+        engine::common_prefix,
+        openai::{schedule::run_open_loop, OpenAiClient},
+        prompts::{fixed_length_prompt, question_prompt},
+        LlmSet,
+    },
+    report::{MetricSet, Reporter},
+    workloads::{passes::run_passes, Prepared},
+};
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The questions the LLM workloads use (the first `[llm] questions`).
+pub fn llm_questions<'a>(plan: &Plan, p: &'a Prepared) -> &'a [String] {
+    let all = &p.queries.questions;
+    &all[..plan.llm.questions.unwrap_or(all.len()).min(all.len())]
+}
+
+pub fn run(
+    plan: &Plan,
+    p: &Prepared,
+    llm: &mut LlmSet,
+    reporter: &mut Reporter<'_>,
+) -> Result<Message, WorkloadError> {
+    let questions = llm_questions(plan, p);
+    let filler = p.queries.questions.join(" ");
+    let max_new = plan.llm.max_new_tokens;
+    let mut prefill_prompts = Vec::new();
+    for &len in &plan.llm.prompt_lengths {
+        let prompts = (0..questions.len())
+            .map(|i| fixed_length_prompt(&llm.tokenizer, &filler, i * 37, len))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(WorkloadError::Config)?;
+        prefill_prompts.push((len, prompts));
+    }
+    let gen_prompts: Vec<String> = questions.iter().map(|q| question_prompt(q)).collect();
+
+    let mut m = MetricSet::new(WorkloadName::Inference);
+    // First measured generation of each question, per engine, for agreement.
+    let mut first_tokens: Vec<(EngineName, Vec<Vec<u32>>)> = Vec::new();
+    let mut openai_e2e = Vec::new();
+    for engine in llm.engines.iter_mut() {
+        let name = engine.name();
+        for (len, prompts) in &prefill_prompts {
+            let mut rates = Vec::new();
+            run_passes(reporter, WorkloadName::Inference, &plan.harness, prompts.len(), |i, measured| {
+                let g = engine.generate(&prompts[i], 1, false)?;
+                if measured {
+                    let ttft = g.ttft().expect("one token generated").as_secs_f64();
+                    rates.push(*len as f64 / ttft);
+                }
+                Ok(())
+            })?;
+            m.push(
+                format!("{name}.prefill_tokens_per_s.len{len}"),
+                Unit::TokensPerSecond,
+                Better::Higher,
+                format!("a {len}-token prompt (BOS included) over the time to its first token: tokenize, prefill, first greedy pick"),
+                rates,
+            );
+        }
+        let (mut ttft, mut itl, mut e2e, mut decode) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut firsts: Vec<Vec<u32>> = vec![Vec::new(); gen_prompts.len()];
+        run_passes(reporter, WorkloadName::Inference, &plan.harness, gen_prompts.len(), |i, measured| {
+            let g = engine.generate(&gen_prompts[i], max_new, false)?;
+            if measured {
+                ttft.push(ms(g.ttft().expect("tokens generated")));
+                e2e.push(ms(g.e2e().expect("tokens generated")));
+                itl.extend(g.itl().into_iter().map(ms));
+                decode.extend(g.decode_tokens_per_s());
+                if firsts[i].is_empty() {
+                    firsts[i] = g.tokens.clone();
+                }
+            }
+            Ok(())
+        })?;
+        if name == EngineName::Openai {
+            openai_e2e = e2e.clone();
+        }
+        first_tokens.push((name, firsts));
+        m.push(format!("{name}.decode_tokens_per_s"), Unit::TokensPerSecond, Better::Higher,
+            format!("one question's {max_new}-token greedy generation: tokens after the first over the time from first to last token"), decode);
+        m.push(format!("{name}.ttft"), Unit::Milliseconds, Better::Lower,
+            "time to first token of one question (chat-framed, a few dozen tokens)", ttft);
+        m.push(format!("{name}.itl"), Unit::Milliseconds, Better::Lower,
+            "one gap between consecutive generated tokens (inter-token latency)", itl);
+        m.push(format!("{name}.e2e"), Unit::Milliseconds, Better::Lower,
+            format!("one question, prompt to {max_new}th token"), e2e);
+    }
+    push_agreement(plan, &first_tokens, &mut m);
+    if let (Some(openai), true) = (&plan.llm.openai, plan.llm.engines.contains(&EngineName::Openai)) {
+        load_test(plan, openai, &gen_prompts, &openai_e2e, &mut m)?;
+    }
+    Ok(m.finish())
+}
+
+/// Greedy agreement of llamacpp and candle over the first
+/// `agreement_tokens` tokens of each question's generation.
+fn push_agreement(plan: &Plan, first: &[(EngineName, Vec<Vec<u32>>)], m: &mut MetricSet) {
+    let get = |e: EngineName| first.iter().find(|(n, _)| *n == e).map(|(_, t)| t);
+    let (Some(a), Some(b)) = (get(EngineName::Llamacpp), get(EngineName::Candle)) else {
+        return;
+    };
+    let k = plan.llm.agreement_tokens;
+    let prefixes: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| !x.is_empty() && !y.is_empty())
+        .map(|(x, y)| common_prefix(&x[..k.min(x.len())], &y[..k.min(y.len())]) as f64)
+        .collect();
+    if prefixes.is_empty() {
+        return;
+    }
+    let agree = prefixes.iter().filter(|&&n| n as usize >= k).count() as f64 / prefixes.len() as f64;
+    m.push("quality.greedy_agreement", Unit::Ratio, Better::Higher,
+        format!("share of questions whose first {k} greedy tokens are identical in llamacpp and candle (one sample per run)"),
+        vec![agree]);
+    m.push("quality.agreement_prefix_tokens", Unit::Count, Better::Neither,
+        format!("tokens llamacpp and candle agree on before their first difference, of {k}, per question"),
+        prefixes);
+}
+
+/// The open-loop test of every concurrency level: requests due every
+/// (single-request e2e / level), so a server that does not gain from
+/// batching queues them.
+fn load_test(
+    plan: &Plan,
+    openai: &perf_report::plan::OpenAiPlan,
+    prompts: &[String],
+    single_e2e_ms: &[f64],
+    m: &mut MetricSet,
+) -> Result<(), WorkloadError> {
+    let client = OpenAiClient::new(openai)?;
+    let mut sorted = single_e2e_ms.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let service = Duration::from_secs_f64(sorted.get(sorted.len() / 2).copied().unwrap_or(1000.0) / 1e3);
+    let requests: Vec<String> = (0..openai.requests_per_level)
+        .map(|i| prompts[i % prompts.len()].clone())
+        .collect();
+    for &level in &openai.concurrency {
+        let interval = service / level as u32;
+        let (mut ttft, mut e2e, mut itl, mut queue, mut tps, mut rps) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..plan.harness.passes {
+            let r = run_open_loop(&client, &requests, plan.llm.max_new_tokens, level, interval)?;
+            for g in &r.requests {
+                ttft.extend(g.ttft().map(ms));
+                e2e.extend(g.e2e().map(ms));
+                itl.extend(g.itl().into_iter().map(ms));
+            }
+            queue.extend(r.queue_delays.iter().copied().map(ms));
+            tps.push(r.output_tokens() as f64 / r.wall.as_secs_f64());
+            rps.push(r.requests.len() as f64 / r.wall.as_secs_f64());
+        }
+        let c = format!("openai.c{level}");
+        let load = format!("concurrency {level}, a request due every {:.0} ms (open loop)", ms(interval));
+        m.push(format!("{c}.ttft"), Unit::Milliseconds, Better::Lower, format!("time to first token of one request from when it was due; {load}"), ttft);
+        m.push(format!("{c}.e2e"), Unit::Milliseconds, Better::Lower, format!("one request from when it was due to its last token; {load}"), e2e);
+        m.push(format!("{c}.itl"), Unit::Milliseconds, Better::Lower, format!("one gap between streamed tokens; {load}"), itl);
+        m.push(format!("{c}.queue"), Unit::Milliseconds, Better::Lower, format!("wait for a free slot after a request was due; {load}"), queue);
+        m.push(format!("{c}.output_tokens_per_s"), Unit::TokensPerSecond, Better::Higher, format!("tokens streamed over one pass of {} requests; {load}", requests.len()), tps);
+        m.push(format!("{c}.requests_per_s"), Unit::Count, Better::Higher, format!("requests completed per second over one pass; {load}"), rps);
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! `rag_answer`: the whole query path per question — embed, search,
+//! parents, context — then the answer prompt and the answer itself from
+//! each engine (greedy, ending at the first end-of-turn token or after
+//! `[llm] max_new_tokens`). Retrieval stages are timed once per question;
+//! generation per engine.
+
+use std::time::{Duration, Instant};
+
+use perf_report::{
+    plan::{Plan, WorkloadName},
+    protocol::Message,
+    schema::{Better, Unit},
+};
+
+use crate::{
+    error::WorkloadError,
+    index::HnswIndex,
+    llm::{prompts::rag_prompt, LlmSet},
+    rag::RagPipeline,
+    report::{MetricSet, Reporter},
+    stage::{timed, Stage},
+    workloads::{inference::llm_questions, passes::run_passes, Prepared},
+};
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+pub fn run(
+    plan: &Plan,
+    p: &Prepared,
+    index: &HnswIndex,
+    llm: &mut LlmSet,
+    reporter: &mut Reporter<'_>,
+) -> Result<Message, WorkloadError> {
+    let pipeline = RagPipeline {
+        embedder: &p.embedder,
+        index,
+        corpus: &p.corpus,
+        top_k: plan.rag.top_k,
+        max_context_chars: plan.llm.rag_context_chars,
+    };
+    let questions = llm_questions(plan, p);
+    let stages: Vec<Stage> = Stage::RETRIEVAL.into_iter().chain([Stage::BuildPrompt]).collect();
+    let mut per_stage: Vec<Vec<f64>> = vec![Vec::new(); stages.len()];
+    let mut prompt_tokens = Vec::new();
+    let n = llm.engines.len();
+    let (mut latency, mut generate, mut ttft, mut answer_tokens, mut answer_chars) = (
+        vec![Vec::new(); n],
+        vec![Vec::new(); n],
+        vec![Vec::new(); n],
+        vec![Vec::new(); n],
+        vec![Vec::new(); n],
+    );
+    let max_new = plan.llm.max_new_tokens;
+    run_passes(reporter, WorkloadName::RagAnswer, &plan.harness, questions.len(), |i, measured| {
+        let start = Instant::now();
+        let mut r = pipeline.retrieve(&questions[i])?;
+        let prompt = timed(&mut r.stages, Stage::BuildPrompt, || rag_prompt(&r.context, &questions[i]));
+        let retrieval = start.elapsed();
+        if measured {
+            for (slot, stage) in per_stage.iter_mut().zip(&stages) {
+                slot.push(ms(r.stages.get(*stage)));
+            }
+            prompt_tokens.push(llm.tokenizer.encode(&prompt, true).len() as f64);
+        }
+        for (e, engine) in llm.engines.iter_mut().enumerate() {
+            let g = engine.generate(&prompt, max_new, true)?;
+            if measured {
+                let done = g.e2e().expect("at least one token");
+                latency[e].push(ms(retrieval + done));
+                generate[e].push(ms(done));
+                ttft[e].push(ms(retrieval + g.ttft().expect("at least one token")));
+                answer_tokens[e].push(g.token_times.len() as f64);
+                answer_chars[e].push(g.text.chars().count() as f64);
+            }
+        }
+        Ok(())
+    })?;
+
+    let mut m = MetricSet::new(WorkloadName::RagAnswer);
+    for (samples, stage) in per_stage.into_iter().zip(&stages) {
+        m.push(format!("stage.{}", stage.as_str()), Unit::Milliseconds, Better::Lower,
+            format!("the {} stage of one question", stage.as_str()), samples);
+    }
+    m.push("prompt_tokens", Unit::Count, Better::Neither,
+        format!("tokens of one answer prompt (context cut at {} characters)", plan.llm.rag_context_chars), prompt_tokens);
+    for (e, engine) in llm.engines.iter().enumerate() {
+        let name = engine.name();
+        m.push(format!("{name}.latency"), Unit::Milliseconds, Better::Lower,
+            "one question end to end: retrieval, prompt, the whole answer", std::mem::take(&mut latency[e]));
+        m.push(format!("{name}.ttft"), Unit::Milliseconds, Better::Lower,
+            "from the question to the answer's first token (retrieval included)", std::mem::take(&mut ttft[e]));
+        m.push(format!("{name}.stage.generate"), Unit::Milliseconds, Better::Lower,
+            "the generate stage: answer prompt to the answer's last token", std::mem::take(&mut generate[e]));
+        m.push(format!("{name}.answer_tokens"), Unit::Count, Better::Neither,
+            format!("tokens of one answer (stops at end of turn, at most {max_new})"), std::mem::take(&mut answer_tokens[e]));
+        m.push(format!("{name}.answer_chars"), Unit::Count, Better::Neither,
+            "characters of one answer", std::mem::take(&mut answer_chars[e]));
+    }
+    Ok(m.finish())
+}
