@@ -145,7 +145,14 @@ impl GgufTokenizer {
     /// EOS, or Gemma's `<end_of_turn>` (llama.cpp's end-of-generation set
     /// for this vocabulary).
     pub fn is_end_of_generation(&self, id: u32) -> bool {
-        Some(id) == self.eos || self.to_id.get("<end_of_turn>") == Some(&id)
+        self.end_of_generation_ids().contains(&id)
+    }
+
+    pub fn end_of_generation_ids(&self) -> Vec<u32> {
+        self.eos
+            .into_iter()
+            .chain(self.to_id.get("<end_of_turn>").copied())
+            .collect()
     }
 
     /// Token ids of `text`, BOS first when the model asks for it (llama.cpp's

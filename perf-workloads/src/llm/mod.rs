@@ -46,7 +46,7 @@ pub fn open_engines(
     drop(content);
     let mut engines: Vec<Box<dyn Engine>> = Vec::new();
     for &name in &plan.engines {
-        engines.push(open_engine(name, plan, &gguf, threads)?);
+        engines.push(open_engine(name, plan, &gguf, &tokenizer, threads)?);
     }
     Ok(LlmSet {
         gguf,
@@ -59,6 +59,7 @@ pub fn open_engine(
     name: EngineName,
     plan: &LlmPlan,
     gguf: &GgufFile,
+    tokenizer: &gguf_tokenizer::GgufTokenizer,
     threads: usize,
 ) -> Result<Box<dyn Engine>, WorkloadError> {
     Ok(match name {
@@ -81,7 +82,10 @@ pub fn open_engine(
             let openai = plan.openai.as_ref().ok_or_else(|| WorkloadError::Config(
                 "engine openai needs a server: pass --openai-url URL or set [llm.openai] base_url in perf.toml".into(),
             ))?;
-            Box::new(openai::OpenAiEngine::new(openai)?)
+            Box::new(openai::OpenAiEngine::new(
+                openai,
+                &tokenizer.end_of_generation_ids(),
+            )?)
         }
     })
 }

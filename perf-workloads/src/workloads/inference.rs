@@ -109,7 +109,8 @@ pub fn run(
     }
     push_agreement(plan, &first_tokens, &mut m);
     if let (Some(openai), true) = (&plan.llm.openai, plan.llm.engines.contains(&EngineName::Openai)) {
-        load_test(plan, openai, &gen_prompts, &openai_e2e, &mut m)?;
+        let eog = llm.tokenizer.end_of_generation_ids();
+        load_test(plan, openai, &eog, &gen_prompts, &openai_e2e, &mut m)?;
     }
     Ok(m.finish())
 }
@@ -146,11 +147,12 @@ fn push_agreement(plan: &Plan, first: &[(EngineName, Vec<Vec<u32>>)], m: &mut Me
 fn load_test(
     plan: &Plan,
     openai: &perf_report::plan::OpenAiPlan,
+    eog_ids: &[u32],
     prompts: &[String],
     single_e2e_ms: &[f64],
     m: &mut MetricSet,
 ) -> Result<(), WorkloadError> {
-    let client = OpenAiClient::new(openai)?;
+    let client = OpenAiClient::new(openai, eog_ids)?;
     let mut sorted = single_e2e_ms.to_vec();
     sorted.sort_by(f64::total_cmp);
     let service = Duration::from_secs_f64(sorted.get(sorted.len() / 2).copied().unwrap_or(1000.0) / 1e3);

@@ -31,10 +31,14 @@ pub struct OpenAiClient {
     api_key: Option<String>,
     retries: u32,
     read_timeout: Duration,
+    /// End-of-generation ids of the served model: biased away when stop
+    /// tokens are to be ignored, for servers without `ignore_eos`
+    /// (llama-cpp-python), as llama.cpp implements `ignore_eos` itself.
+    eog_ids: Vec<u32>,
 }
 
 impl OpenAiClient {
-    pub fn new(plan: &OpenAiPlan) -> Result<OpenAiClient, WorkloadError> {
+    pub fn new(plan: &OpenAiPlan, eog_ids: &[u32]) -> Result<OpenAiClient, WorkloadError> {
         let base_url = plan.base_url.trim_end_matches('/').to_string();
         let api_key = match &plan.api_key_env {
             Some(var) => Some(std::env::var(var).map_err(|_| WorkloadError::Server {
@@ -59,6 +63,7 @@ impl OpenAiClient {
             api_key,
             retries: plan.retries,
             read_timeout,
+            eog_ids: eog_ids.to_vec(),
         })
     }
 
@@ -141,7 +146,7 @@ impl OpenAiClient {
         ignore_eos: bool,
     ) -> Result<Generation, WorkloadError> {
         const PATH: &str = "/v1/completions";
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "model": self.model,
             "prompt": prompt,
             "max_tokens": max_tokens,
@@ -149,8 +154,16 @@ impl OpenAiClient {
             "top_k": 1,
             "stream": true,
             "ignore_eos": ignore_eos,
-        })
-        .to_string();
+        });
+        if ignore_eos && !self.eog_ids.is_empty() {
+            let bias: serde_json::Map<String, serde_json::Value> = self
+                .eog_ids
+                .iter()
+                .map(|id| (id.to_string(), serde_json::json!(-100)))
+                .collect();
+            body["logit_bias"] = serde_json::Value::Object(bias);
+        }
+        let body = body.to_string();
         let start = Instant::now();
         let resp = self.post(PATH, &body)?;
         let status = resp.status().as_u16();

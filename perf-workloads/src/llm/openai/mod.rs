@@ -24,9 +24,10 @@ pub struct OpenAiEngine {
 }
 
 impl OpenAiEngine {
-    pub fn new(plan: &OpenAiPlan) -> Result<OpenAiEngine, WorkloadError> {
+    /// `eog_ids`: the served model's end-of-generation tokens.
+    pub fn new(plan: &OpenAiPlan, eog_ids: &[u32]) -> Result<OpenAiEngine, WorkloadError> {
         Ok(OpenAiEngine {
-            client: OpenAiClient::new(plan)?,
+            client: OpenAiClient::new(plan, eog_ids)?,
             model: plan.model.clone(),
         })
     }
