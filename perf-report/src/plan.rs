@@ -371,10 +371,16 @@ impl LlmPlan {
             return Err("no LLM engine selected: name one with --engine".into());
         }
         if self.prompt_lengths.is_empty() || self.prompt_lengths.iter().any(|&n| n < 2) {
-            return Err("[llm] prompt_lengths must be a non-empty list of lengths of at least 2 tokens".into());
+            return Err(
+                "[llm] prompt_lengths must be a non-empty list of lengths of at least 2 tokens"
+                    .into(),
+            );
         }
         if self.max_new_tokens < 2 {
-            return Err("[llm] max_new_tokens must be at least 2 (inter-token latency needs two tokens)".into());
+            return Err(
+                "[llm] max_new_tokens must be at least 2 (inter-token latency needs two tokens)"
+                    .into(),
+            );
         }
         if self.questions == Some(0) {
             return Err("[llm] questions must be at least 1".into());
@@ -398,7 +404,9 @@ impl LlmPlan {
                 ));
             }
             if o.concurrency.is_empty() || o.concurrency.contains(&0) {
-                return Err("[llm.openai] concurrency must be a non-empty list of positive levels".into());
+                return Err(
+                    "[llm.openai] concurrency must be a non-empty list of positive levels".into(),
+                );
             }
             if o.requests_per_level == 0 {
                 return Err("[llm.openai] requests_per_level must be at least 1".into());

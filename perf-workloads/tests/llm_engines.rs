@@ -79,7 +79,10 @@ fn gguf_tokenizer_matches_llama_cpp_on_every_prompt() {
             tokens += ours.len();
         }
     }
-    eprintln!("token ids identical for {} prompts ({tokens} tokens)", prompts.len());
+    eprintln!(
+        "token ids identical for {} prompts ({tokens} tokens)",
+        prompts.len()
+    );
 }
 
 #[test]
@@ -110,14 +113,18 @@ fn llamacpp_and_candle_agree_greedily_on_most_questions() {
     let mut prefixes = Vec::new();
     for q in &questions {
         let p = question_prompt(q);
-        let a = llama.generate(&p, TOKENS, false).unwrap().tokens;
-        let b = candle.generate(&p, TOKENS, false).unwrap().tokens;
+        let ga = llama.generate(&p, TOKENS, false).unwrap();
+        let gb = candle.generate(&p, TOKENS, false).unwrap();
+        let (a, b) = (ga.tokens, gb.tokens);
         assert_eq!((a.len(), b.len()), (TOKENS, TOKENS));
         let n = common_prefix(&a, &b);
         full += usize::from(n == TOKENS);
         prefixes.push(n);
         if n < TOKENS {
-            eprintln!("differ after {n} tokens: {q:?}");
+            eprintln!(
+                "differ after {n} tokens: {q:?}\n  llamacpp {:?}\n  candle   {:?}",
+                ga.text, gb.text
+            );
         }
     }
     let rate = full as f64 / questions.len() as f64;
@@ -127,8 +134,14 @@ fn llamacpp_and_candle_agree_greedily_on_most_questions() {
         "greedy agreement: {full}/{} questions identical over {TOKENS} tokens ({rate:.3}), mean common prefix {mean:.1}, shortest {min}",
         questions.len()
     );
-    assert!(rate >= AGREEMENT_THRESHOLD, "agreement {rate:.3} < {AGREEMENT_THRESHOLD}");
-    assert!(mean >= MEAN_PREFIX_THRESHOLD, "mean common prefix {mean:.1} < {MEAN_PREFIX_THRESHOLD}");
+    assert!(
+        rate >= AGREEMENT_THRESHOLD,
+        "agreement {rate:.3} < {AGREEMENT_THRESHOLD}"
+    );
+    assert!(
+        mean >= MEAN_PREFIX_THRESHOLD,
+        "mean common prefix {mean:.1} < {MEAN_PREFIX_THRESHOLD}"
+    );
 }
 
 /// Set from what this machine measured (see the test's output).

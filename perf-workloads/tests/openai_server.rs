@@ -44,7 +44,10 @@ fn start_server(gguf: &std::path::Path, log: &std::path::Path) -> Result<(Server
         .output()
         .map_err(|e| format!("cannot run {}: {e}", python()))?;
     if !probe.status.success() {
-        return Err("llama-cpp-python[server] is not installed (pip install 'llama-cpp-python[server]')".into());
+        return Err(
+            "llama-cpp-python[server] is not installed (pip install 'llama-cpp-python[server]')"
+                .into(),
+        );
     }
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -55,7 +58,14 @@ fn start_server(gguf: &std::path::Path, log: &std::path::Path) -> Result<(Server
         .args(["-m", "llama_cpp.server", "--model"])
         .arg(gguf)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--n_threads", "2", "--n_ctx", "2048", "--model_alias", "gemma-3-270m"])
+        .args([
+            "--n_threads",
+            "2",
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "gemma-3-270m",
+        ])
         .stdout(Stdio::from(out.try_clone().map_err(|e| e.to_string())?))
         .stderr(Stdio::from(out))
         .spawn()
@@ -69,14 +79,20 @@ fn start_server(gguf: &std::path::Path, log: &std::path::Path) -> Result<(Server
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(120) {
         if let Ok(Some(status)) = server.0.try_wait() {
-            return Err(format!("the server exited ({status}); see {}", log.display()));
+            return Err(format!(
+                "the server exited ({status}); see {}",
+                log.display()
+            ));
         }
         if agent.get(format!("{url}/v1/models")).call().is_ok() {
             return Ok((server, url));
         }
         thread::sleep(Duration::from_millis(250));
     }
-    Err(format!("the server did not answer within 120 s; see {}", log.display()))
+    Err(format!(
+        "the server did not answer within 120 s; see {}",
+        log.display()
+    ))
 }
 
 #[test]
@@ -125,7 +141,11 @@ fn streams_from_a_real_local_server_open_loop_included() {
     let local = candle.generate(&prompt, 32, false).unwrap();
     let words = |s: &str| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     eprintln!("candle: {:?}", local.text);
-    assert_eq!(words(&g.text), words(&local.text), "server and candle disagree from the start");
+    assert_eq!(
+        words(&g.text),
+        words(&local.text),
+        "server and candle disagree from the start"
+    );
 
     // Open loop at concurrency 2: every request answered, latencies from due time.
     let client = OpenAiClient::new(&plan, &eog).unwrap();

@@ -220,7 +220,8 @@ mod tests {
         let o = c.llm.openai.unwrap();
         assert_eq!(o.api_key_env.as_deref(), Some("MY_KEY"));
         assert_eq!(o.concurrency, Some(vec![1, 4]));
-        let err = PerfConfig::parse("[llm]\nengines = [\"vllm\"]\n", Path::new("p.toml")).unwrap_err();
+        let err =
+            PerfConfig::parse("[llm]\nengines = [\"vllm\"]\n", Path::new("p.toml")).unwrap_err();
         assert!(err.to_string().starts_with("p.toml (line 2)"), "{err}");
     }
 

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use perf_report::plan::{
-    CorpusPlan, EmbeddingPlan, EngineName, HarnessPlan, IndexPlan, LlmPlan, ModelPlan,
-    OpenAiPlan, Plan, ProfileName, RagPlan, WorkloadName, DEFAULT_EXCLUDE,
+    CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, LlmPlan, ModelPlan, OpenAiPlan, Plan,
+    ProfileName, RagPlan, WorkloadName, DEFAULT_EXCLUDE,
 };
 
 use crate::{
@@ -250,6 +250,7 @@ fn dedup<T: Copy + PartialEq>(w: &[T]) -> Vec<T> {
 mod tests {
     use super::*;
     use crate::config::PerfConfig;
+    use perf_report::plan::EngineName;
 
     fn defaults() -> Defaults {
         Defaults {
@@ -276,7 +277,10 @@ mod tests {
         .unwrap();
         assert_eq!(plan.profile, ProfileName::Full);
         assert_eq!(plan.workloads, WorkloadName::DEFAULT.to_vec());
-        assert_eq!(plan.llm.engines, vec![EngineName::Llamacpp, EngineName::Candle]);
+        assert_eq!(
+            plan.llm.engines,
+            vec![EngineName::Llamacpp, EngineName::Candle]
+        );
         assert_eq!(plan.llm.openai, None);
         assert_eq!(
             plan.corpus.dir,

@@ -24,16 +24,31 @@ fn assert_refused(o: &Output, code: i32, needle: &str, sentinel: &Path) {
     let error_lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
     assert_eq!(error_lines.len(), 1, "exactly one error line: {err}");
     assert!(error_lines[0].contains(needle), "`{needle}` not in: {err}");
-    assert_eq!(fs::read_to_string(sentinel).unwrap(), "sentinel", "baseline untouched");
+    assert_eq!(
+        fs::read_to_string(sentinel).unwrap(),
+        "sentinel",
+        "baseline untouched"
+    );
 }
 
 /// `perf baseline --quick --workload inference` on a small corpus, plus `extra`.
 fn inference(dir: &Path, out: &Path, extra: &[&str]) -> Output {
     let corpus = small_corpus(dir);
     let mut args = vec![
-        "perf", "baseline", "--quick", "--update", "--iterations", "1", "--warmup", "0",
-        "--workload", "inference", "--corpus", corpus.to_str().unwrap(),
-        "--output", out.to_str().unwrap(),
+        "perf",
+        "baseline",
+        "--quick",
+        "--update",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--workload",
+        "inference",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
     xtask(&args)
@@ -69,7 +84,16 @@ fn wrong_and_truncated_gguf_files_are_named() {
 
     let not_gguf = dir.path().join("model.gguf");
     fs::write(&not_gguf, b"PK\x03\x04 a zip, not a model").unwrap();
-    let o = inference(dir.path(), &out, &["--engine", "candle", "--llm-model", not_gguf.to_str().unwrap()]);
+    let o = inference(
+        dir.path(),
+        &out,
+        &[
+            "--engine",
+            "candle",
+            "--llm-model",
+            not_gguf.to_str().unwrap(),
+        ],
+    );
     assert_refused(&o, 1, "model.gguf is unusable: not a GGUF file", &out);
 
     // A real header whose tensors are cut off: the header of a GGUF with
@@ -92,23 +116,43 @@ fn wrong_and_truncated_gguf_files_are_named() {
     b.extend(1024u64.to_le_bytes());
     b.extend(0u32.to_le_bytes()); // F32
     b.extend(0u64.to_le_bytes()); // offset
-    while b.len() % 32 != 0 {
+    while !b.len().is_multiple_of(32) {
         b.push(0);
     }
     b.extend([0u8; 16]);
     fs::write(&cut, b).unwrap();
-    let o = inference(dir.path(), &out, &["--engine", "candle", "--llm-model", cut.to_str().unwrap()]);
+    let o = inference(
+        dir.path(),
+        &out,
+        &["--engine", "candle", "--llm-model", cut.to_str().unwrap()],
+    );
     assert_refused(&o, 1, "cut.gguf is unusable: truncated", &out);
 
     let o = inference(dir.path(), &out, &["--llm-model", "/no/such.gguf"]);
-    assert_refused(&o, 1, "GGUF model /no/such.gguf (--llm-model) does not exist", &out);
+    assert_refused(
+        &o,
+        1,
+        "GGUF model /no/such.gguf (--llm-model) does not exist",
+        &out,
+    );
 }
 
 #[test]
 fn unknown_engine_is_a_usage_error() {
-    let o = xtask(&["perf", "baseline", "--workload", "inference", "--engine", "vllm"]);
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--workload",
+        "inference",
+        "--engine",
+        "vllm",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("unknown engine `vllm`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown engine `vllm`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -118,20 +162,45 @@ fn server_failures_name_the_url() {
     fs::write(&out, "sentinel").unwrap();
 
     // Nothing listens there (bound, then released).
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}");
-    let o = inference(dir.path(), &out, &["--engine", "openai", "--openai-url", &url]);
+    let o = inference(
+        dir.path(),
+        &out,
+        &["--engine", "openai", "--openai-url", &url],
+    );
     assert_refused(&o, 1, &format!("openai server {url}: unreachable"), &out);
 
     let silent = fake_server(None);
     let cfg = dir.path().join("perf.toml");
-    fs::write(&cfg, format!("[llm.openai]\nbase_url = \"{silent}\"\nread_timeout_ms = 500\nretries = 0\n")).unwrap();
-    let o = inference(dir.path(), &out, &["--engine", "openai", "--config", cfg.to_str().unwrap()]);
+    fs::write(
+        &cfg,
+        format!("[llm.openai]\nbase_url = \"{silent}\"\nread_timeout_ms = 500\nretries = 0\n"),
+    )
+    .unwrap();
+    let o = inference(
+        dir.path(),
+        &out,
+        &["--engine", "openai", "--config", cfg.to_str().unwrap()],
+    );
     assert_refused(&o, 1, &format!("openai server {silent}: timed out"), &out);
 
     let garbage = fake_server(Some(
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: {not json}\n\n",
     ));
-    let o = inference(dir.path(), &out, &["--engine", "openai", "--openai-url", &garbage]);
-    assert_refused(&o, 1, &format!("openai server {garbage}: malformed stream"), &out);
+    let o = inference(
+        dir.path(),
+        &out,
+        &["--engine", "openai", "--openai-url", &garbage],
+    );
+    assert_refused(
+        &o,
+        1,
+        &format!("openai server {garbage}: malformed stream"),
+        &out,
+    );
 }

@@ -37,10 +37,11 @@ fn err(e: impl ToString) -> WorkloadError {
 impl CandleEngine {
     pub fn load(gguf: &GgufFile, context_tokens: usize) -> Result<CandleEngine, WorkloadError> {
         let content = read_content(&gguf.path)?;
-        let tokenizer = GgufTokenizer::from_gguf(&content).map_err(|message| WorkloadError::Gguf {
-            path: gguf.path.clone(),
-            message,
-        })?;
+        let tokenizer =
+            GgufTokenizer::from_gguf(&content).map_err(|message| WorkloadError::Gguf {
+                path: gguf.path.clone(),
+                message,
+            })?;
         let device = Device::Cpu;
         let mut file = fs::File::open(&gguf.path).map_err(|e| WorkloadError::Io {
             path: gguf.path.clone(),
@@ -49,7 +50,10 @@ impl CandleEngine {
         let model = ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| {
             WorkloadError::Gguf {
                 path: gguf.path.clone(),
-                message: format!("candle cannot load it as Gemma 3 ({})", first_line(&e.to_string())),
+                message: format!(
+                    "candle cannot load it as Gemma 3 ({})",
+                    first_line(&e.to_string())
+                ),
             }
         })?;
         Ok(CandleEngine {

@@ -39,7 +39,8 @@ pub fn check_gguf(path: &Path) -> Result<GgufSummary, WorkloadError> {
     let mut required = content.tensor_data_offset;
     for (name, info) in &content.tensor_infos {
         let dtype = info.ggml_dtype;
-        let bytes = (info.shape.elem_count() / dtype.block_size()) as u64 * dtype.type_size() as u64;
+        let bytes =
+            (info.shape.elem_count() / dtype.block_size()) as u64 * dtype.type_size() as u64;
         let end = content
             .tensor_data_offset
             .checked_add(info.offset)
@@ -102,6 +103,9 @@ mod tests {
         bytes.extend(10u64.to_le_bytes());
         fs::write(&p, bytes).unwrap();
         let err = check_gguf(&p).unwrap_err().to_string();
-        assert!(err.contains("cut.gguf is unusable: header is malformed or truncated"), "{err}");
+        assert!(
+            err.contains("cut.gguf is unusable: header is malformed or truncated"),
+            "{err}"
+        );
     }
 }

@@ -174,7 +174,11 @@ fn hf_cache_candidates() -> Vec<PathBuf> {
         let mut repos: Vec<PathBuf> = repos.filter_map(|e| Some(e.ok()?.path())).collect();
         repos.sort();
         for repo in repos {
-            let name = repo.file_name().unwrap_or_default().to_string_lossy().to_lowercase();
+            let name = repo
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_lowercase();
             if !(name.starts_with("models--") && name.contains("gemma-3-270m")) {
                 continue;
             }
@@ -296,10 +300,17 @@ mod tests {
 
     #[test]
     fn missing_explicit_file_names_it() {
-        let err = provision_gguf(Some(Path::new("/no/such.gguf")), Path::new("/tmp"), &mut |_| {})
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("GGUF model /no/such.gguf is unusable: no such file"), "{err}");
+        let err = provision_gguf(
+            Some(Path::new("/no/such.gguf")),
+            Path::new("/tmp"),
+            &mut |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("GGUF model /no/such.gguf is unusable: no such file"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -93,7 +93,10 @@ impl GgufTokenizer {
             None => vec![1; n],
         };
         if scores.len() != n || types.len() != n {
-            return Err("tokenizer.ggml.scores/token_type do not match tokenizer.ggml.tokens in length".into());
+            return Err(
+                "tokenizer.ggml.scores/token_type do not match tokenizer.ggml.tokens in length"
+                    .into(),
+            );
         }
         // As llama.cpp's token_to_id map: a repeated text maps to its last id.
         let mut to_id = HashMap::with_capacity(n);
@@ -251,13 +254,24 @@ impl GgufTokenizer {
                 start,
                 n,
                 prev: i as isize - 1,
-                next: if start + n == text.len() { -1 } else { i as isize + 1 },
+                next: if start + n == text.len() {
+                    -1
+                } else {
+                    i as isize + 1
+                },
             });
         }
         let mut queue = BinaryHeap::new();
         let mut rev_merge: HashMap<String, (usize, usize)> = HashMap::new();
         for i in 1..symbols.len() {
-            self.try_bigram(text, &symbols, i as isize - 1, i as isize, &mut queue, &mut rev_merge);
+            self.try_bigram(
+                text,
+                &symbols,
+                i as isize - 1,
+                i as isize,
+                &mut queue,
+                &mut rev_merge,
+            );
         }
         while let Some(b) = queue.pop() {
             let (l, r) = (b.left, b.right);

@@ -157,10 +157,7 @@ impl Engine for LlamaCppEngine {
         stop: bool,
     ) -> Result<Generation, WorkloadError> {
         let start = Instant::now();
-        let ids: Vec<LlamaToken> = self
-            .model
-            .vocab()
-            .tokenize(prompt.as_bytes(), true, true);
+        let ids: Vec<LlamaToken> = self.model.vocab().tokenize(prompt.as_bytes(), true, true);
         if ids.len() + max_new > self.context_tokens {
             return Err(err(format!(
                 "prompt of {} tokens plus {max_new} new tokens exceeds the context of {} tokens ([llm] context_tokens)",
@@ -207,9 +204,12 @@ mod tests {
 
     #[test]
     fn version_constant_matches_cargo_lock() {
-        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
-            .unwrap();
+        let lock =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
         let entry = format!("name = \"llama-cpp-2\"\nversion = \"{LLAMA_CPP_2_VERSION}\"");
-        assert!(lock.contains(&entry), "update LLAMA_CPP_2_VERSION to Cargo.lock's llama-cpp-2");
+        assert!(
+            lock.contains(&entry),
+            "update LLAMA_CPP_2_VERSION to Cargo.lock's llama-cpp-2"
+        );
     }
 }

@@ -38,11 +38,12 @@ pub fn open_engines(
 ) -> Result<LlmSet, WorkloadError> {
     let gguf = provision_gguf(plan.model.as_deref(), &plan.cache_dir, note)?;
     let content = gguf_check::read_content(&gguf.path)?;
-    let tokenizer =
-        gguf_tokenizer::GgufTokenizer::from_gguf(&content).map_err(|message| WorkloadError::Gguf {
+    let tokenizer = gguf_tokenizer::GgufTokenizer::from_gguf(&content).map_err(|message| {
+        WorkloadError::Gguf {
             path: gguf.path.clone(),
             message,
-        })?;
+        }
+    })?;
     drop(content);
     let mut engines: Vec<Box<dyn Engine>> = Vec::new();
     for &name in &plan.engines {
@@ -63,7 +64,10 @@ pub fn open_engine(
     threads: usize,
 ) -> Result<Box<dyn Engine>, WorkloadError> {
     Ok(match name {
-        EngineName::Candle => Box::new(candle_engine::CandleEngine::load(gguf, plan.context_tokens)?),
+        EngineName::Candle => Box::new(candle_engine::CandleEngine::load(
+            gguf,
+            plan.context_tokens,
+        )?),
         #[cfg(feature = "llamacpp")]
         EngineName::Llamacpp => Box::new(llamacpp_engine::LlamaCppEngine::load(
             gguf,

@@ -50,5 +50,7 @@ pub fn fixed_length_prompt(
             std::cmp::Ordering::Less => take += 1,
         }
     }
-    Err(format!("cannot cut a prompt of exactly {len} tokens from the query set"))
+    Err(format!(
+        "cannot cut a prompt of exactly {len} tokens from the query set"
+    ))
 }

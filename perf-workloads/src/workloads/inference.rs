@@ -63,14 +63,20 @@ pub fn run(
         let name = engine.name();
         for (len, prompts) in &prefill_prompts {
             let mut rates = Vec::new();
-            run_passes(reporter, WorkloadName::Inference, &plan.harness, prompts.len(), |i, measured| {
-                let g = engine.generate(&prompts[i], 1, false)?;
-                if measured {
-                    let ttft = g.ttft().expect("one token generated").as_secs_f64();
-                    rates.push(*len as f64 / ttft);
-                }
-                Ok(())
-            })?;
+            run_passes(
+                reporter,
+                WorkloadName::Inference,
+                &plan.harness,
+                prompts.len(),
+                |i, measured| {
+                    let g = engine.generate(&prompts[i], 1, false)?;
+                    if measured {
+                        let ttft = g.ttft().expect("one token generated").as_secs_f64();
+                        rates.push(*len as f64 / ttft);
+                    }
+                    Ok(())
+                },
+            )?;
             m.push(
                 format!("{name}.prefill_tokens_per_s.len{len}"),
                 Unit::TokensPerSecond,
@@ -79,36 +85,61 @@ pub fn run(
                 rates,
             );
         }
-        let (mut ttft, mut itl, mut e2e, mut decode) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ttft, mut itl, mut e2e, mut decode) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut firsts: Vec<Vec<u32>> = vec![Vec::new(); gen_prompts.len()];
-        run_passes(reporter, WorkloadName::Inference, &plan.harness, gen_prompts.len(), |i, measured| {
-            let g = engine.generate(&gen_prompts[i], max_new, false)?;
-            if measured {
-                ttft.push(ms(g.ttft().expect("tokens generated")));
-                e2e.push(ms(g.e2e().expect("tokens generated")));
-                itl.extend(g.itl().into_iter().map(ms));
-                decode.extend(g.decode_tokens_per_s());
-                if firsts[i].is_empty() {
-                    firsts[i] = g.tokens.clone();
+        run_passes(
+            reporter,
+            WorkloadName::Inference,
+            &plan.harness,
+            gen_prompts.len(),
+            |i, measured| {
+                let g = engine.generate(&gen_prompts[i], max_new, false)?;
+                if measured {
+                    ttft.push(ms(g.ttft().expect("tokens generated")));
+                    e2e.push(ms(g.e2e().expect("tokens generated")));
+                    itl.extend(g.itl().into_iter().map(ms));
+                    decode.extend(g.decode_tokens_per_s());
+                    if firsts[i].is_empty() {
+                        firsts[i] = g.tokens.clone();
+                    }
                 }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
         if name == EngineName::Openai {
             openai_e2e = e2e.clone();
         }
         first_tokens.push((name, firsts));
         m.push(format!("{name}.decode_tokens_per_s"), Unit::TokensPerSecond, Better::Higher,
             format!("one question's {max_new}-token greedy generation: tokens after the first over the time from first to last token"), decode);
-        m.push(format!("{name}.ttft"), Unit::Milliseconds, Better::Lower,
-            "time to first token of one question (chat-framed, a few dozen tokens)", ttft);
-        m.push(format!("{name}.itl"), Unit::Milliseconds, Better::Lower,
-            "one gap between consecutive generated tokens (inter-token latency)", itl);
-        m.push(format!("{name}.e2e"), Unit::Milliseconds, Better::Lower,
-            format!("one question, prompt to {max_new}th token"), e2e);
+        m.push(
+            format!("{name}.ttft"),
+            Unit::Milliseconds,
+            Better::Lower,
+            "time to first token of one question (chat-framed, a few dozen tokens)",
+            ttft,
+        );
+        m.push(
+            format!("{name}.itl"),
+            Unit::Milliseconds,
+            Better::Lower,
+            "one gap between consecutive generated tokens (inter-token latency)",
+            itl,
+        );
+        m.push(
+            format!("{name}.e2e"),
+            Unit::Milliseconds,
+            Better::Lower,
+            format!("one question, prompt to {max_new}th token"),
+            e2e,
+        );
     }
     push_agreement(plan, &first_tokens, &mut m);
-    if let (Some(openai), true) = (&plan.llm.openai, plan.llm.engines.contains(&EngineName::Openai)) {
+    if let (Some(openai), true) = (
+        &plan.llm.openai,
+        plan.llm.engines.contains(&EngineName::Openai),
+    ) {
         let eog = llm.tokenizer.end_of_generation_ids();
         load_test(plan, openai, &eog, &gen_prompts, &openai_e2e, &mut m)?;
     }
@@ -132,7 +163,8 @@ fn push_agreement(plan: &Plan, first: &[(EngineName, Vec<Vec<u32>>)], m: &mut Me
     if prefixes.is_empty() {
         return;
     }
-    let agree = prefixes.iter().filter(|&&n| n as usize >= k).count() as f64 / prefixes.len() as f64;
+    let agree =
+        prefixes.iter().filter(|&&n| n as usize >= k).count() as f64 / prefixes.len() as f64;
     m.push("quality.greedy_agreement", Unit::Ratio, Better::Higher,
         format!("share of questions whose first {k} greedy tokens are identical in llamacpp and candle (one sample per run)"),
         vec![agree]);
@@ -155,14 +187,21 @@ fn load_test(
     let client = OpenAiClient::new(openai, eog_ids)?;
     let mut sorted = single_e2e_ms.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let service = Duration::from_secs_f64(sorted.get(sorted.len() / 2).copied().unwrap_or(1000.0) / 1e3);
+    let service =
+        Duration::from_secs_f64(sorted.get(sorted.len() / 2).copied().unwrap_or(1000.0) / 1e3);
     let requests: Vec<String> = (0..openai.requests_per_level)
         .map(|i| prompts[i % prompts.len()].clone())
         .collect();
     for &level in &openai.concurrency {
         let interval = service / level as u32;
-        let (mut ttft, mut e2e, mut itl, mut queue, mut tps, mut rps) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ttft, mut e2e, mut itl, mut queue, mut tps, mut rps) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         for _ in 0..plan.harness.passes {
             let r = run_open_loop(&client, &requests, plan.llm.max_new_tokens, level, interval)?;
             for g in &r.requests {
@@ -175,13 +214,55 @@ fn load_test(
             rps.push(r.requests.len() as f64 / r.wall.as_secs_f64());
         }
         let c = format!("openai.c{level}");
-        let load = format!("concurrency {level}, a request due every {:.0} ms (open loop)", ms(interval));
-        m.push(format!("{c}.ttft"), Unit::Milliseconds, Better::Lower, format!("time to first token of one request from when it was due; {load}"), ttft);
-        m.push(format!("{c}.e2e"), Unit::Milliseconds, Better::Lower, format!("one request from when it was due to its last token; {load}"), e2e);
-        m.push(format!("{c}.itl"), Unit::Milliseconds, Better::Lower, format!("one gap between streamed tokens; {load}"), itl);
-        m.push(format!("{c}.queue"), Unit::Milliseconds, Better::Lower, format!("wait for a free slot after a request was due; {load}"), queue);
-        m.push(format!("{c}.output_tokens_per_s"), Unit::TokensPerSecond, Better::Higher, format!("tokens streamed over one pass of {} requests; {load}", requests.len()), tps);
-        m.push(format!("{c}.requests_per_s"), Unit::Count, Better::Higher, format!("requests completed per second over one pass; {load}"), rps);
+        let load = format!(
+            "concurrency {level}, a request due every {:.0} ms (open loop)",
+            ms(interval)
+        );
+        m.push(
+            format!("{c}.ttft"),
+            Unit::Milliseconds,
+            Better::Lower,
+            format!("time to first token of one request from when it was due; {load}"),
+            ttft,
+        );
+        m.push(
+            format!("{c}.e2e"),
+            Unit::Milliseconds,
+            Better::Lower,
+            format!("one request from when it was due to its last token; {load}"),
+            e2e,
+        );
+        m.push(
+            format!("{c}.itl"),
+            Unit::Milliseconds,
+            Better::Lower,
+            format!("one gap between streamed tokens; {load}"),
+            itl,
+        );
+        m.push(
+            format!("{c}.queue"),
+            Unit::Milliseconds,
+            Better::Lower,
+            format!("wait for a free slot after a request was due; {load}"),
+            queue,
+        );
+        m.push(
+            format!("{c}.output_tokens_per_s"),
+            Unit::TokensPerSecond,
+            Better::Higher,
+            format!(
+                "tokens streamed over one pass of {} requests; {load}",
+                requests.len()
+            ),
+            tps,
+        );
+        m.push(
+            format!("{c}.requests_per_s"),
+            Unit::Count,
+            Better::Higher,
+            format!("requests completed per second over one pass; {load}"),
+            rps,
+        );
     }
     Ok(())
 }

@@ -100,9 +100,11 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
     let question_refs: Vec<&str> = queries.questions.iter().map(String::as_str).collect();
     let query_vectors = embedder.embed(&question_refs)?;
     let llm = if plan.workloads.iter().any(|w| w.uses_llm()) {
-        Some(RefCell::new(open_engines(&plan.llm, plan.threads, &mut |n| {
-            reporter.note(n)
-        })?))
+        Some(RefCell::new(open_engines(
+            &plan.llm,
+            plan.threads,
+            &mut |n| reporter.note(n),
+        )?))
     } else {
         None
     };
@@ -125,14 +127,14 @@ fn context_of(
 ) -> RunContext {
     let files = p.embedder.files();
     let mut models = vec![ModelInfo {
-            role: "embedding".into(),
-            id: MINILM_ID.into(),
-            source: files.source.clone(),
-            path: files.dir.clone(),
-            weights_sha256: files.weights_sha256.clone(),
-            runtime: "candle 0.11 (cpu, f32)".into(),
-            max_seq_length: p.embedder.max_seq_length(),
-            dimensions: p.embedder.dims(),
+        role: "embedding".into(),
+        id: MINILM_ID.into(),
+        source: files.source.clone(),
+        path: files.dir.clone(),
+        weights_sha256: files.weights_sha256.clone(),
+        runtime: "candle 0.11 (cpu, f32)".into(),
+        max_seq_length: p.embedder.max_seq_length(),
+        dimensions: p.embedder.dims(),
     }];
     let mut llm_engines = Vec::new();
     if let Some(llm) = &p.llm {
@@ -142,12 +144,22 @@ fn context_of(
             id: if llm.gguf.sha256 == crate::llm::gguf_provision::GEMMA_SHA256 {
                 crate::llm::gguf_provision::GEMMA_ID.into()
             } else {
-                format!("{} ({})", llm.gguf.path.display(), llm.gguf.summary.architecture)
+                format!(
+                    "{} ({})",
+                    llm.gguf.path.display(),
+                    llm.gguf.summary.architecture
+                )
             },
             source: llm.gguf.source.clone(),
             path: llm.gguf.path.clone(),
             weights_sha256: llm.gguf.sha256.clone(),
-            runtime: plan.llm.engines.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "),
+            runtime: plan
+                .llm
+                .engines
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             max_seq_length: plan.llm.context_tokens,
             dimensions: llm.tokenizer.vocab_size(),
         });
@@ -230,12 +242,20 @@ pub fn run_workload(
         WorkloadName::Embedding => embedding::run(plan, prepared, reporter),
         WorkloadName::VectorQuery => vector_query::run(plan, prepared, reporter),
         WorkloadName::Inference => {
-            let mut llm = prepared.llm.as_ref().expect("engines opened for inference").borrow_mut();
+            let mut llm = prepared
+                .llm
+                .as_ref()
+                .expect("engines opened for inference")
+                .borrow_mut();
             inference::run(plan, prepared, &mut llm, reporter)
         }
         WorkloadName::RagAnswer => {
             let index = index.expect("index built for rag_answer");
-            let mut llm = prepared.llm.as_ref().expect("engines opened for rag_answer").borrow_mut();
+            let mut llm = prepared
+                .llm
+                .as_ref()
+                .expect("engines opened for rag_answer")
+                .borrow_mut();
             rag_answer::run(plan, prepared, index, &mut llm, reporter)
         }
     }

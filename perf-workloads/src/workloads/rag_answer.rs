@@ -41,7 +41,10 @@ pub fn run(
         max_context_chars: plan.llm.rag_context_chars,
     };
     let questions = llm_questions(plan, p);
-    let stages: Vec<Stage> = Stage::RETRIEVAL.into_iter().chain([Stage::BuildPrompt]).collect();
+    let stages: Vec<Stage> = Stage::RETRIEVAL
+        .into_iter()
+        .chain([Stage::BuildPrompt])
+        .collect();
     let mut per_stage: Vec<Vec<f64>> = vec![Vec::new(); stages.len()];
     let mut prompt_tokens = Vec::new();
     let n = llm.engines.len();
@@ -53,50 +56,96 @@ pub fn run(
         vec![Vec::new(); n],
     );
     let max_new = plan.llm.max_new_tokens;
-    run_passes(reporter, WorkloadName::RagAnswer, &plan.harness, questions.len(), |i, measured| {
-        let start = Instant::now();
-        let mut r = pipeline.retrieve(&questions[i])?;
-        let prompt = timed(&mut r.stages, Stage::BuildPrompt, || rag_prompt(&r.context, &questions[i]));
-        let retrieval = start.elapsed();
-        if measured {
-            for (slot, stage) in per_stage.iter_mut().zip(&stages) {
-                slot.push(ms(r.stages.get(*stage)));
-            }
-            prompt_tokens.push(llm.tokenizer.encode(&prompt, true).len() as f64);
-        }
-        for (e, engine) in llm.engines.iter_mut().enumerate() {
-            let g = engine.generate(&prompt, max_new, true)?;
+    run_passes(
+        reporter,
+        WorkloadName::RagAnswer,
+        &plan.harness,
+        questions.len(),
+        |i, measured| {
+            let start = Instant::now();
+            let mut r = pipeline.retrieve(&questions[i])?;
+            let prompt = timed(&mut r.stages, Stage::BuildPrompt, || {
+                rag_prompt(&r.context, &questions[i])
+            });
+            let retrieval = start.elapsed();
             if measured {
-                let done = g.e2e().expect("at least one token");
-                latency[e].push(ms(retrieval + done));
-                generate[e].push(ms(done));
-                ttft[e].push(ms(retrieval + g.ttft().expect("at least one token")));
-                answer_tokens[e].push(g.token_times.len() as f64);
-                answer_chars[e].push(g.text.chars().count() as f64);
+                for (slot, stage) in per_stage.iter_mut().zip(&stages) {
+                    slot.push(ms(r.stages.get(*stage)));
+                }
+                prompt_tokens.push(llm.tokenizer.encode(&prompt, true).len() as f64);
             }
-        }
-        Ok(())
-    })?;
+            for (e, engine) in llm.engines.iter_mut().enumerate() {
+                let g = engine.generate(&prompt, max_new, true)?;
+                if measured {
+                    let done = g.e2e().expect("at least one token");
+                    latency[e].push(ms(retrieval + done));
+                    generate[e].push(ms(done));
+                    ttft[e].push(ms(retrieval + g.ttft().expect("at least one token")));
+                    answer_tokens[e].push(g.token_times.len() as f64);
+                    answer_chars[e].push(g.text.chars().count() as f64);
+                }
+            }
+            Ok(())
+        },
+    )?;
 
     let mut m = MetricSet::new(WorkloadName::RagAnswer);
     for (samples, stage) in per_stage.into_iter().zip(&stages) {
-        m.push(format!("stage.{}", stage.as_str()), Unit::Milliseconds, Better::Lower,
-            format!("the {} stage of one question", stage.as_str()), samples);
+        m.push(
+            format!("stage.{}", stage.as_str()),
+            Unit::Milliseconds,
+            Better::Lower,
+            format!("the {} stage of one question", stage.as_str()),
+            samples,
+        );
     }
-    m.push("prompt_tokens", Unit::Count, Better::Neither,
-        format!("tokens of one answer prompt (context cut at {} characters)", plan.llm.rag_context_chars), prompt_tokens);
+    m.push(
+        "prompt_tokens",
+        Unit::Count,
+        Better::Neither,
+        format!(
+            "tokens of one answer prompt (context cut at {} characters)",
+            plan.llm.rag_context_chars
+        ),
+        prompt_tokens,
+    );
     for (e, engine) in llm.engines.iter().enumerate() {
         let name = engine.name();
-        m.push(format!("{name}.latency"), Unit::Milliseconds, Better::Lower,
-            "one question end to end: retrieval, prompt, the whole answer", std::mem::take(&mut latency[e]));
-        m.push(format!("{name}.ttft"), Unit::Milliseconds, Better::Lower,
-            "from the question to the answer's first token (retrieval included)", std::mem::take(&mut ttft[e]));
-        m.push(format!("{name}.stage.generate"), Unit::Milliseconds, Better::Lower,
-            "the generate stage: answer prompt to the answer's last token", std::mem::take(&mut generate[e]));
-        m.push(format!("{name}.answer_tokens"), Unit::Count, Better::Neither,
-            format!("tokens of one answer (stops at end of turn, at most {max_new})"), std::mem::take(&mut answer_tokens[e]));
-        m.push(format!("{name}.answer_chars"), Unit::Count, Better::Neither,
-            "characters of one answer", std::mem::take(&mut answer_chars[e]));
+        m.push(
+            format!("{name}.latency"),
+            Unit::Milliseconds,
+            Better::Lower,
+            "one question end to end: retrieval, prompt, the whole answer",
+            std::mem::take(&mut latency[e]),
+        );
+        m.push(
+            format!("{name}.ttft"),
+            Unit::Milliseconds,
+            Better::Lower,
+            "from the question to the answer's first token (retrieval included)",
+            std::mem::take(&mut ttft[e]),
+        );
+        m.push(
+            format!("{name}.stage.generate"),
+            Unit::Milliseconds,
+            Better::Lower,
+            "the generate stage: answer prompt to the answer's last token",
+            std::mem::take(&mut generate[e]),
+        );
+        m.push(
+            format!("{name}.answer_tokens"),
+            Unit::Count,
+            Better::Neither,
+            format!("tokens of one answer (stops at end of turn, at most {max_new})"),
+            std::mem::take(&mut answer_tokens[e]),
+        );
+        m.push(
+            format!("{name}.answer_chars"),
+            Unit::Count,
+            Better::Neither,
+            "characters of one answer",
+            std::mem::take(&mut answer_chars[e]),
+        );
     }
     Ok(m.finish())
 }

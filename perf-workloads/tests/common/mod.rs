@@ -11,8 +11,7 @@ use std::{
 
 use perf_report::plan::{
     CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, LlmPlan, ModelPlan, Plan, ProfileName,
-    RagPlan,
-    WorkloadName, DEFAULT_EXCLUDE,
+    RagPlan, WorkloadName, DEFAULT_EXCLUDE,
 };
 use perf_workloads::embed::{provision_minilm, ModelFiles};
 

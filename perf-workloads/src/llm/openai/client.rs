@@ -107,7 +107,11 @@ impl OpenAiClient {
     }
 
     /// `POST path` with a JSON body, retrying only connection failures.
-    fn post(&self, path: &str, body: &str) -> Result<ureq::http::Response<ureq::Body>, WorkloadError> {
+    fn post(
+        &self,
+        path: &str,
+        body: &str,
+    ) -> Result<ureq::http::Response<ureq::Body>, WorkloadError> {
         let url = format!("{}{path}", self.base_url);
         let mut attempt = 0;
         loop {
@@ -170,7 +174,13 @@ impl OpenAiClient {
         let mut body = resp.into_body();
         if status != 200 {
             let text = body.read_to_string().unwrap_or_default();
-            let first = text.lines().next().unwrap_or("").chars().take(160).collect::<String>();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(160)
+                .collect::<String>();
             return Err(self.fail(format!("{PATH} answered HTTP {status}: {first}")));
         }
         let mut reader = BufReader::new(body.into_reader());

@@ -52,7 +52,12 @@ pub fn run_open_loop(
         for _ in 0..concurrency.max(1) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= prompts.len() || first_error.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+                if i >= prompts.len()
+                    || first_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .is_some()
+                {
                     return;
                 }
                 let due = interval * i as u32;
@@ -85,7 +90,12 @@ pub fn run_open_loop(
         wall,
         ..LevelResult::default()
     };
-    for (g, q) in results.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().flatten() {
+    for (g, q) in results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+    {
         out.requests.push(g);
         out.queue_delays.push(q);
     }

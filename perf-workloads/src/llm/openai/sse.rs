@@ -40,7 +40,10 @@ pub fn next_event(reader: &mut impl BufRead) -> Result<Option<SseEvent>, SseErro
                 data.push('\n');
             }
             data.push_str(value.strip_prefix(' ').unwrap_or(value));
-        } else if !(text.starts_with("event:") || text.starts_with("id:") || text.starts_with("retry:")) {
+        } else if !(text.starts_with("event:")
+            || text.starts_with("id:")
+            || text.starts_with("retry:"))
+        {
             return Err(SseError::Malformed(format!(
                 "line is not a server-sent event field: {}",
                 clip(text)
@@ -68,10 +71,14 @@ fn parse_data(data: &str) -> Result<SseEvent, SseError> {
     if data.trim() == "[DONE]" {
         return Ok(SseEvent::Done);
     }
-    let v: serde_json::Value = serde_json::from_str(data)
-        .map_err(|e| SseError::Malformed(format!("event data is not JSON ({e}): {}", clip(data))))?;
+    let v: serde_json::Value = serde_json::from_str(data).map_err(|e| {
+        SseError::Malformed(format!("event data is not JSON ({e}): {}", clip(data)))
+    })?;
     if let Some(err) = v.get("error") {
-        return Err(SseError::Malformed(format!("server sent an error event: {}", clip(&err.to_string()))));
+        return Err(SseError::Malformed(format!(
+            "server sent an error event: {}",
+            clip(&err.to_string())
+        )));
     }
     let choice = v
         .get("choices")
@@ -83,9 +90,7 @@ fn parse_data(data: &str) -> Result<SseEvent, SseError> {
         .and_then(|t| t.as_str())
         .unwrap_or_default()
         .to_string();
-    let finished = choice
-        .get("finish_reason")
-        .is_some_and(|f| !f.is_null());
+    let finished = choice.get("finish_reason").is_some_and(|f| !f.is_null());
     Ok(SseEvent::Chunk { text, finished })
 }
 
@@ -114,11 +119,17 @@ mod tests {
         let e = events(s);
         assert_eq!(
             e[0].as_ref().unwrap(),
-            &Some(SseEvent::Chunk { text: "Hi".into(), finished: false })
+            &Some(SseEvent::Chunk {
+                text: "Hi".into(),
+                finished: false
+            })
         );
         assert_eq!(
             e[1].as_ref().unwrap(),
-            &Some(SseEvent::Chunk { text: " there".into(), finished: true })
+            &Some(SseEvent::Chunk {
+                text: " there".into(),
+                finished: true
+            })
         );
         assert_eq!(e[2].as_ref().unwrap(), &Some(SseEvent::Done));
         assert_eq!(e[3].as_ref().unwrap(), &None);
@@ -129,7 +140,12 @@ mod tests {
         let e = events("data: {not json}\n\n");
         assert!(e[0].as_ref().unwrap_err().contains("not JSON"), "{e:?}");
         let e = events("<html>oops</html>\n");
-        assert!(e[0].as_ref().unwrap_err().contains("not a server-sent event"), "{e:?}");
+        assert!(
+            e[0].as_ref()
+                .unwrap_err()
+                .contains("not a server-sent event"),
+            "{e:?}"
+        );
         let e = events("data: {\"object\":\"x\"}\n\n");
         assert!(e[0].as_ref().unwrap_err().contains("no choices"), "{e:?}");
     }
