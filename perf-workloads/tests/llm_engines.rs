@@ -1,6 +1,6 @@
 //! The LLM engines on the real Gemma 3 270M GGUF: the GGUF tokenizer gives
 //! llama.cpp's token ids for every prompt the workloads send, and greedy
-//! decoding in llama.cpp and candle agrees on most questions.
+//! decoding in llama.cpp and candle starts alike on most questions.
 
 #![cfg(feature = "llamacpp")]
 
@@ -103,7 +103,7 @@ fn fixed_length_prompts_have_their_length() {
 /// in the logits can flip and the sequences then diverge; identical output
 /// for every question is not expected.
 #[test]
-fn llamacpp_and_candle_agree_greedily_on_most_questions() {
+fn llamacpp_and_candle_start_alike_on_most_questions() {
     const TOKENS: usize = 16;
     let gguf = common::real_gguf();
     let mut llama = LlamaCppEngine::load(&gguf, 0, 4096).unwrap();

@@ -168,6 +168,10 @@ fn push_agreement(plan: &Plan, first: &[(EngineName, Vec<Vec<u32>>)], m: &mut Me
     m.push("quality.greedy_agreement", Unit::Ratio, Better::Higher,
         format!("share of questions whose first {k} greedy tokens are identical in llamacpp and candle (one sample per run)"),
         vec![agree]);
+    let first_token = prefixes.iter().filter(|&&n| n >= 1.0).count() as f64 / prefixes.len() as f64;
+    m.push("quality.first_token_agreement", Unit::Ratio, Better::Higher,
+        "share of questions whose first greedy token is the same in llamacpp and candle (one sample per run)",
+        vec![first_token]);
     m.push("quality.agreement_prefix_tokens", Unit::Count, Better::Neither,
         format!("tokens llamacpp and candle agree on before their first difference, of {k}, per question"),
         prefixes);
