@@ -128,15 +128,16 @@ fn llamacpp_and_candle_start_alike_on_most_questions() {
         }
     }
     let rate = full as f64 / questions.len() as f64;
+    let first = prefixes.iter().filter(|&&n| n >= 1).count() as f64 / prefixes.len() as f64;
     let mean = prefixes.iter().sum::<usize>() as f64 / prefixes.len() as f64;
     let min = prefixes.iter().min().copied().unwrap_or(0);
     eprintln!(
-        "greedy agreement: {full}/{} questions identical over {TOKENS} tokens ({rate:.3}), mean common prefix {mean:.1}, shortest {min}",
+        "greedy agreement: {full}/{} questions identical over {TOKENS} tokens ({rate:.3}), first token {first:.3}, mean common prefix {mean:.1}, shortest {min}",
         questions.len()
     );
     assert!(
-        rate >= AGREEMENT_THRESHOLD,
-        "agreement {rate:.3} < {AGREEMENT_THRESHOLD}"
+        first >= FIRST_TOKEN_THRESHOLD,
+        "first-token agreement {first:.3} < {FIRST_TOKEN_THRESHOLD}"
     );
     assert!(
         mean >= MEAN_PREFIX_THRESHOLD,
@@ -144,6 +145,17 @@ fn llamacpp_and_candle_start_alike_on_most_questions() {
     );
 }
 
-/// Set from what this machine measured (see the test's output).
-const AGREEMENT_THRESHOLD: f64 = 0.0;
-const MEAN_PREFIX_THRESHOLD: f64 = 0.0;
+/// Thresholds from what was measured on the 2-core development VM (54
+/// questions, twice, identical): the first greedy token agreed for 49
+/// (0.907), the common prefix averaged 3.7 tokens (0 for 5 questions, 2-3
+/// for 29, up to 11), and no question agreed on all 16. Gemma 3 270M's
+/// next-token distributions are flat (llama.cpp itself drifts into
+/// repetition after a few words, and llama-cpp-python's build of llama.cpp
+/// already parts from ours within the first sentence), so once the
+/// kernels' rounding flips one near-tie the sequences part: whole-window
+/// agreement is reported (`quality.greedy_agreement`) but not guarded.
+/// What is guarded is what a broken engine (wrong rope, mask, norm or
+/// tokenizer) would destroy at once: the first token, and a common prefix
+/// of more than two tokens on average; the margins absorb a few flips.
+const FIRST_TOKEN_THRESHOLD: f64 = 0.8;
+const MEAN_PREFIX_THRESHOLD: f64 = 2.5;
