@@ -53,6 +53,8 @@ pub fn plan() -> Plan {
             warmup_batches: 1,
         },
         inject_delay: None,
+        callgrind: false,
+        max_queries: None,
     }
 }
 

@@ -108,6 +108,15 @@ pub struct Plan {
     /// configuration; a run carrying it says so in its plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inject_delay: Option<InjectDelay>,
+    /// Deterministic mode: the process runs under valgrind's callgrind on
+    /// one thread and reports instruction counts per measured operation
+    /// (its wall times are meaningless and discarded).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub callgrind: bool,
+    /// Use only the first N questions of the query file (callgrind's
+    /// reduced plan; the file's checksum still names the whole set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queries: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,6 +232,9 @@ impl Plan {
         }
         if self.embedding.batch_sizes.is_empty() || self.embedding.batch_sizes.contains(&0) {
             return Err("embedding batch_sizes must be a non-empty list of positive sizes".into());
+        }
+        if self.max_queries == Some(0) {
+            return Err("max_queries must be at least 1".into());
         }
         if self.corpus.max_chunks == Some(0) {
             return Err("max_chunks must be at least 1".into());

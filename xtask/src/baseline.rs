@@ -16,6 +16,7 @@ use perf_report::{
 use xshell::{cmd, Shell};
 
 use crate::{
+    callgrind,
     cli::{BaselineArgs, RunArgs},
     config, machine,
     progress::Progress,
@@ -40,7 +41,16 @@ pub fn run(sh: &Shell, root: &Path, args: &BaselineArgs) -> Result<()> {
         Some(p) => cwd.join(p),
         None => root.join(BASELINE_FILE),
     };
-    let baseline = measure(sh, root, &plan)?;
+    if args.instructions {
+        // Before the long timing run: a missing valgrind fails fast.
+        callgrind::valgrind_version(sh)?;
+    }
+    let mut baseline = measure(sh, root, &plan)?;
+    if args.instructions {
+        eprintln!("counting instructions: the plan again under callgrind (about 50x slower, reduced repetitions)");
+        let counted = callgrind::measure_instructions(sh, root, &plan)?;
+        merge_counts(&mut baseline, &counted);
+    }
     let run_file = save_run(root, &baseline)?;
 
     println!("{}", summary_table(&baseline));
@@ -118,11 +128,27 @@ fn preflight(plan: &Plan, args: &RunArgs, defaults: &Defaults) -> Result<()> {
 
 /// Builds and runs `plan`, returning a complete baseline record.
 pub fn measure(sh: &Shell, root: &Path, plan: &Plan) -> Result<Baseline> {
+    measure_with(
+        sh,
+        root,
+        plan,
+        &runner::Launch::Direct,
+        &mut Progress::auto(),
+    )
+}
+
+/// [`measure`] with the process started as `launch` says.
+pub fn measure_with(
+    sh: &Shell,
+    root: &Path,
+    plan: &Plan,
+    launch: &runner::Launch<'_>,
+    progress: &mut Progress,
+) -> Result<Baseline> {
     let environment = machine::probe(sh, root);
     let binary = runner::build_workloads(sh, root)?;
     let plan_file = root.join("target/perf-runs/plan.json");
-    let mut progress = Progress::auto();
-    let outcome = runner::run_plan(&binary, plan, &plan_file, None, &mut progress)?;
+    let outcome = runner::run_plan(&binary, plan, &plan_file, launch, progress)?;
     let mut workloads = std::collections::BTreeMap::new();
     for raw in outcome.results {
         let name = raw.workload;
@@ -137,6 +163,24 @@ pub fn measure(sh: &Shell, root: &Path, plan: &Plan) -> Result<Baseline> {
         context: outcome.context,
         workloads,
     })
+}
+
+/// Adds the callgrind counts of `counted` to the timing run `baseline`.
+fn merge_counts(baseline: &mut Baseline, counted: &Baseline) {
+    for (w, result) in &counted.workloads {
+        let Some(target) = baseline.workloads.get_mut(w) else {
+            continue;
+        };
+        for (name, metric) in &result.metrics {
+            if name.ends_with(callgrind::SUFFIX) {
+                target.metrics.insert(name.clone(), metric.clone());
+            }
+        }
+    }
+    baseline.context.counting = format!(
+        "{}; {}",
+        baseline.context.counting, counted.context.counting
+    );
 }
 
 fn stamp(t: DateTime<Utc>) -> String {

@@ -92,7 +92,9 @@ pub enum Mode {
     /// Every metric of the runs.
     #[default]
     Time,
-    /// Only `*instructions` metrics (deterministic mode).
+    /// Only instruction counts (deterministic mode): callgrind's when the
+    /// baseline has them (`baseline --instructions`), else the hardware
+    /// counter's.
     Instructions,
 }
 
@@ -126,9 +128,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub update: bool,
 
-    /// What to judge: wall time and throughput (default), or only the
-    /// retired-instruction counts, which barely move on a noisy machine
-    /// (needs hardware perf counters; refused where there are none).
+    /// What to judge: wall time and throughput (default), or only
+    /// instruction counts, which do not move with the machine's load:
+    /// counted by callgrind (a run under valgrind, about 50x slower, on a
+    /// reduced plan) when the baseline was recorded with --instructions,
+    /// else by the hardware counter where the machine has one.
     #[arg(long, value_enum, default_value_t)]
     pub mode: Mode,
 
@@ -208,6 +212,13 @@ pub struct BaselineArgs {
     /// Print the resolved plan as JSON and stop, without building or running.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also count instructions per operation under valgrind's callgrind (a
+    /// second, reduced run on one thread), so that `check --mode
+    /// instructions` can judge deterministic counts on machines without a
+    /// hardware counter.
+    #[arg(long)]
+    pub instructions: bool,
 }
 
 fn parse_workload(s: &str) -> Result<WorkloadName, String> {

@@ -3,6 +3,7 @@
 //! the release-built `perf-workloads` process, and record what it reports.
 
 mod baseline;
+mod callgrind;
 mod check;
 mod cli;
 mod config;

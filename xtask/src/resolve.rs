@@ -165,6 +165,8 @@ pub fn resolve(
             warmup_batches: pick!(None, user.warmup_batches, builtin.warmup_batches).unwrap_or(0),
         },
         inject_delay: None,
+        callgrind: false,
+        max_queries: None,
     };
     if let Err(e) = plan.validate() {
         bail!("invalid settings: {e}");

@@ -11,6 +11,7 @@ use perf_report::{
 };
 
 use crate::{
+    callgrind,
     embed::reference::{parity, reference},
     error::WorkloadError,
     report::{MetricSet, Reporter},
@@ -54,9 +55,14 @@ pub fn run(
             let measured = batches_for(b);
             for i in 0..e.warmup_batches + measured {
                 let batch = next_batch(b);
+                let embed = || {
+                    let tb = p.embedder.tokenize(&batch)?;
+                    let vectors = p.embedder.forward(&tb)?;
+                    Ok::<_, WorkloadError>((tb, vectors))
+                };
                 let start = Instant::now();
-                let tb = p.embedder.tokenize(&batch)?;
-                let vectors = p.embedder.forward(&tb)?;
+                let label = (i >= e.warmup_batches).then(|| format!("embedding/{kind}.batch_{b}"));
+                let (tb, vectors) = callgrind::region(label.as_deref(), embed)?;
                 let secs = start.elapsed().as_secs_f64();
                 debug_assert_eq!(vectors.len(), b);
                 if i >= e.warmup_batches {

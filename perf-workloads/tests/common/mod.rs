@@ -92,5 +92,7 @@ pub fn plan(corpus: &Path, queries: &Path, workloads: Vec<WorkloadName>) -> Plan
             warmup_batches: 0,
         },
         inject_delay: None,
+        callgrind: false,
+        max_queries: None,
     }
 }
