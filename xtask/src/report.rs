@@ -111,11 +111,7 @@ fn refresh(sh: &Shell, root: &Path, args: &ReportArgs) -> Result<()> {
         dry_run: false,
     };
     baseline::run(sh, root, &baseline_args)?;
-    // Parsed from nothing, so every profile flag keeps its own default.
-    let matches = ProfileArgs::augment_args(clap::Command::new("profile"))
-        .try_get_matches_from(["profile"])
-        .context("profile defaults")?;
-    let mut profile_args = ProfileArgs::from_arg_matches(&matches).context("profile defaults")?;
+    let mut profile_args = profile_defaults()?;
     profile_args.run = args.run_args.clone();
     // A custom --profiles folder receives the run; the default lets
     // `profile` create profiles/<time>/ and point profiles/latest at it.
@@ -124,10 +120,26 @@ fn refresh(sh: &Shell, root: &Path, args: &ReportArgs) -> Result<()> {
     Ok(())
 }
 
+/// `perf profile`'s arguments parsed from nothing, so every flag keeps the
+/// default its own definition gives it.
+fn profile_defaults() -> Result<ProfileArgs> {
+    let matches = ProfileArgs::augment_args(clap::Command::new("profile"))
+        .try_get_matches_from(["profile"])
+        .context("profile defaults")?;
+    ProfileArgs::from_arg_matches(&matches).context("profile defaults")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use perf_report::plan::WorkloadName;
+
+    #[test]
+    fn run_profiles_with_the_profile_commands_defaults() {
+        let p = profile_defaults().unwrap();
+        assert_eq!((p.frequency, p.dhat), (997, false));
+        assert!(p.workload_names.is_empty() && p.output_dir.is_none());
+    }
 
     #[test]
     fn library_default_seed_is_the_checks() {

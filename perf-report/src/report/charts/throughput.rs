@@ -60,7 +60,9 @@ fn draw(root: &Area, title: &str, s: &Series) -> DrawResult {
         .values()
         .flat_map(|m| m.values())
         .map(|m| m.summary.median_ci.map_or(m.summary.median, |ci| ci.high))
-        .fold(0.0_f64, f64::max);
+        .fold(0.0_f64, f64::max)
+        // An all-zero series still needs a non-empty axis.
+        .max(1e-9);
     let k = batches.len() as f64;
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 22))
