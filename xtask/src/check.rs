@@ -32,7 +32,7 @@ use crate::{
 };
 
 /// Fixed so that a check of the same files always gives the same intervals.
-const BOOTSTRAP_SEED: u64 = 0x5EED_CAFE;
+pub(crate) const BOOTSTRAP_SEED: u64 = 0x5EED_CAFE;
 
 #[derive(Debug, Serialize)]
 struct CheckReport {

@@ -51,6 +51,43 @@ pub enum PerfCommand {
     ///
     /// Files go to profiles/<time>/ (profiles/latest points at the newest).
     Profile(ProfileArgs),
+
+    /// Write the performance-analysis report (markdown + SVG charts) from the
+    /// baseline, its history and the latest profile run, without running
+    /// any workload unless --run is given.
+    ///
+    /// Writes reports/performance_analysis.md and reports/charts/*.svg, and
+    /// prints the same figures as tables.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Baseline to report on [default: baselines/performance_baselines.json].
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+
+    /// Profile run folder with summary.json and bottlenecks.json [default: profiles/latest].
+    #[arg(long, value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
+
+    /// Folder of earlier baselines [default: baselines/history].
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+
+    /// Markdown file to write; the charts go to charts/ beside it
+    /// [default: reports/performance_analysis.md].
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Refresh the inputs first: record a new baseline (`perf baseline
+    /// --update`, the old one moves to history) and a profile run (`perf
+    /// profile`), with the run settings below.
+    #[arg(long)]
+    pub run: bool,
+
+    #[command(flatten)]
+    pub run_args: RunArgs,
 }
 
 #[derive(Debug, Clone, Args)]

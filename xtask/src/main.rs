@@ -10,6 +10,7 @@ mod config;
 mod machine;
 mod profile;
 mod progress;
+mod report;
 mod resolve;
 mod runner;
 mod thresholds;
@@ -53,6 +54,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Perf(PerfCommand::Check(args)) => check::run(&sh, &root, &args),
         Command::Perf(PerfCommand::Profile(args)) => {
             profile::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Perf(PerfCommand::Report(args)) => {
+            report::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
         }
     }
 }
