@@ -109,6 +109,7 @@ fn refresh(sh: &Shell, root: &Path, args: &ReportArgs) -> Result<()> {
         output: args.baseline.clone(),
         update: true,
         dry_run: false,
+        instructions: false,
     };
     baseline::run(sh, root, &baseline_args)?;
     let mut profile_args = profile_defaults()?;
