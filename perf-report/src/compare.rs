@@ -40,7 +40,8 @@ pub const MIN_RANK_TEST_SAMPLES: usize = 3;
 pub enum Basis {
     /// Median change plus a bootstrap interval of the ratio of medians.
     Bootstrap,
-    /// Medians alone: too few samples on a side for an interval.
+    /// Medians alone: too few samples on a side for an interval, or a
+    /// deterministic unit (size, count, fraction) that needs none.
     PointEstimate,
 }
 
@@ -126,7 +127,11 @@ pub fn compare_metric(
         n_current,
         ratio_ci: None,
         p_value: None,
-        basis: if n_baseline.min(n_current) < MIN_BOOTSTRAP_SAMPLES {
+        // Sizes, counts and fractions do not vary with the machine's load:
+        // their samples differ by input (one question vs another), not by
+        // noise, so a resampled interval would only measure the inputs'
+        // spread. Their change is judged as is.
+        basis: if n_baseline.min(n_current) < MIN_BOOTSTRAP_SAMPLES || !current.unit.is_timing() {
             Basis::PointEstimate
         } else {
             Basis::Bootstrap
@@ -186,8 +191,8 @@ fn judge(better: Better, unit: Unit, change_pct: f64, figures: &MetricChange) ->
         return Verdict::WithinNoise;
     }
     let significant = match figures.basis {
-        // A size, count or fraction from a handful of samples is a
-        // deterministic figure: its change is real. A handful of timings is
+        // A size, count or fraction is a deterministic figure: its change
+        // is real. A handful of timings is
         // not enough to tell a change from the machine's mood (measured here:
         // 3-sample build times moved 11-21% between identical runs).
         Basis::PointEstimate => !unit.is_timing(),
@@ -523,6 +528,27 @@ mod tests {
             Basis::PointEstimate
         );
         assert_eq!(run(Better::Lower, 5, 0.02, 12.0).basis, Basis::Bootstrap);
+    }
+
+    #[test]
+    fn counts_spread_by_input_are_judged_on_medians() {
+        // Instruction counts of 8 different questions: a wide spread that
+        // is the inputs', not noise. Every question 15% dearer is a real
+        // regression, however wide a resampled interval would be; 0.7% is
+        // the run-to-run wobble of callgrind counts.
+        let counts = |scale: f64| {
+            let q = [83.0, 83.2, 100.1, 92.2, 70.5, 110.0, 88.8, 95.3];
+            let mut m = metric(Better::Lower, q.iter().map(|x| x * 1e6 * scale).collect());
+            m.unit = Unit::Count;
+            m
+        };
+        let m = compare_metric(&counts(1.0), &counts(1.15), 10.0, 0);
+        assert_eq!(
+            (m.basis, m.verdict),
+            (Basis::PointEstimate, Verdict::Regressed)
+        );
+        let m = compare_metric(&counts(1.0), &counts(1.007), 10.0, 0);
+        assert_eq!(m.verdict, Verdict::WithinNoise);
     }
 
     #[test]

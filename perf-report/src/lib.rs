@@ -8,8 +8,8 @@ pub mod compare;
 pub mod compare_render;
 pub mod context;
 pub mod environment;
-#[cfg(test)]
-pub(crate) mod fixture;
+#[doc(hidden)]
+pub mod fixture;
 pub mod guards;
 pub mod noise;
 pub mod plan;

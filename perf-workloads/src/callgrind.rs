@@ -85,6 +85,11 @@ pub fn enable() -> Result<(), String> {
     Ok(())
 }
 
+/// Whether this process counts instructions under callgrind.
+pub fn active() -> bool {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
 /// Runs `f`; in callgrind mode with a `label` (`<workload>/<stem>`), its
 /// instructions become one sample of `<stem>.callgrind_instructions`. Pass
 /// `None` for unmeasured (warm-up) calls.

@@ -12,7 +12,7 @@ use perf_report::{plan::Plan, protocol::Message};
 use perf_workloads::profiling::profile_plan;
 use perf_workloads::{
     report::{Sink, StdoutSink},
-    stage::{inject_delay, Stage},
+    stage::{inject_delay, Slowdown, Stage},
     workloads::run_plan,
 };
 
@@ -72,7 +72,7 @@ fn run(sink: &mut StdoutSink) -> Result<(), String> {
     }
     if let Some(inject) = &plan.inject_delay {
         let stage: Stage = inject.stage.parse()?;
-        inject_delay(stage, Duration::from_micros(inject.micros));
+        inject_delay(stage, Duration::from_micros(inject.micros), Slowdown::Wait);
     }
     execute(&plan, profile_dir.as_deref(), frequency, sink).map_err(|e| e.to_string())
 }
@@ -87,7 +87,7 @@ fn run_under_callgrind(plan: &Plan, sink: &mut StdoutSink) -> Result<(), String>
     std::env::set_var("RAYON_NUM_THREADS", "1");
     if let Some(inject) = &plan.inject_delay {
         let stage: Stage = inject.stage.parse()?;
-        inject_delay(stage, Duration::from_micros(inject.micros));
+        inject_delay(stage, Duration::from_micros(inject.micros), Slowdown::Work);
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)

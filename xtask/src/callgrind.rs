@@ -61,8 +61,9 @@ pub fn valgrind_version(sh: &Shell) -> Result<String> {
 }
 
 /// Runs `plan` under callgrind and returns a run record whose workloads hold
-/// the instruction counts and the metrics that do not depend on time
-/// (recall, parity, sizes); its wall times are dropped.
+/// only the instruction counts. Its wall times are meaningless, and its
+/// quality figures (recall over 8 questions) are not comparable with the
+/// timing run's, so both are dropped; quality is guarded by time checks.
 pub fn measure_instructions(sh: &Shell, root: &Path, plan: &Plan) -> Result<Baseline> {
     let version = valgrind_version(sh)?;
     let cg_plan = callgrind_plan(plan);
@@ -93,7 +94,7 @@ pub fn measure_instructions(sh: &Shell, root: &Path, plan: &Plan) -> Result<Base
     )?;
     let counts = read_dumps(&out_dir)?;
     for (w, result) in run.workloads.iter_mut() {
-        result.metrics.retain(|_, m| !m.unit.is_timing());
+        result.metrics.clear();
         for (stem, samples) in counts.get(w).into_iter().flatten() {
             result.metrics.insert(
                 format!("{stem}.{SUFFIX}"),

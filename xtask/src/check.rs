@@ -86,6 +86,7 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
             notes.push(
                 "instruction counts are deterministic: a regressed metric is not re-run".into(),
             );
+            notes.push("quality guards (recall, parity) are judged by time checks; a callgrind run measures 8 questions".into());
             r
         }
         None => {

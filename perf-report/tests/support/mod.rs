@@ -11,10 +11,7 @@ use perf_profile::{AllocStats, Bottleneck, ProfileSummary, StageProfile, Workloa
 use perf_report::{
     context::{CorpusStats, IndexInfo, ModelInfo, QuerySetInfo, RunContext},
     environment::Environment,
-    plan::{
-        CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, ModelPlan, Plan, ProfileName, RagPlan,
-        WorkloadName,
-    },
+    plan::{Plan, ProfileName, WorkloadName},
     protocol::{RawMetric, WorkloadSamples},
     report::{
         inputs::{load, InputPaths},
@@ -45,45 +42,17 @@ pub fn samples(seed: u64, n: usize, median: f64, spread: f64) -> Vec<f64> {
 }
 
 fn plan(profile: ProfileName) -> Plan {
-    Plan {
-        profile,
-        workloads: WorkloadName::ALL.to_vec(),
-        corpus: CorpusPlan {
-            dir: "/data/book".into(),
-            exclude: vec!["print.html".into()],
-            chunk_size: 400,
-            chunk_overlap: 0,
-            max_chunks: None,
-        },
-        queries: "/data/queries.txt".into(),
-        embedding_model: ModelPlan {
-            path: None,
-            cache_dir: "/models".into(),
-        },
-        threads: 0,
-        embedding_cache_dir: "/cache".into(),
-        index: IndexPlan {
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: 64,
-        },
-        rag: RagPlan {
-            top_k: 5,
-            max_context_chars: 8000,
-        },
-        harness: HarnessPlan {
-            warmup_passes: 1,
-            passes: 2,
-            index_builds: 3,
-        },
-        embedding: EmbeddingPlan {
-            batch_sizes: vec![1, 10],
-            docs_per_batch_size: 60,
-            min_batches: 6,
-            warmup_batches: 1,
-        },
-        inject_delay: None,
-    }
+    let mut p = perf_report::fixture::plan();
+    p.profile = profile;
+    p.corpus.dir = "/data/book".into();
+    p.corpus.exclude = vec!["print.html".into()];
+    p.corpus.max_chunks = None;
+    p.queries = "/data/queries.txt".into();
+    p.harness.passes = 2;
+    p.embedding.batch_sizes = vec![1, 10];
+    p.embedding.docs_per_batch_size = 60;
+    p.embedding.min_batches = 6;
+    p
 }
 
 fn environment(at: &str, commit: &str) -> Environment {
