@@ -47,7 +47,7 @@ pub fn run(sh: &Shell, root: &Path, args: &BaselineArgs) -> Result<()> {
     }
     let mut baseline = measure(sh, root, &plan)?;
     if args.instructions {
-        eprintln!("counting instructions: the plan again under callgrind (about 50x slower, reduced repetitions)");
+        eprintln!("counting instructions: a reduced plan under callgrind (valgrind runs the model ~300x slower; a few minutes)");
         let counted = callgrind::measure_instructions(sh, root, &plan)?;
         merge_counts(&mut baseline, &counted);
     }

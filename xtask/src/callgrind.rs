@@ -67,7 +67,11 @@ pub fn valgrind_version(sh: &Shell) -> Result<String> {
 pub fn measure_instructions(sh: &Shell, root: &Path, plan: &Plan) -> Result<Baseline> {
     let version = valgrind_version(sh)?;
     let cg_plan = callgrind_plan(plan);
-    let out_dir = root.join("target/perf-runs/callgrind");
+    // One folder per process, so concurrent checks (counts do not mind a
+    // busy machine) do not read each other's dumps.
+    let out_dir = root
+        .join("target/perf-runs/callgrind")
+        .join(std::process::id().to_string());
     if out_dir.exists() {
         fs::remove_dir_all(&out_dir)
             .with_context(|| format!("cannot clear {}", out_dir.display()))?;
@@ -93,6 +97,9 @@ pub fn measure_instructions(sh: &Shell, root: &Path, plan: &Plan) -> Result<Base
         &mut Progress::auto(),
     )?;
     let counts = read_dumps(&out_dir)?;
+    // The counts are in the record; the dumps (function-level profiles of
+    // single operations) would only pile up.
+    let _ = fs::remove_dir_all(&out_dir);
     for (w, result) in run.workloads.iter_mut() {
         result.metrics.clear();
         for (stem, samples) in counts.get(w).into_iter().flatten() {
