@@ -190,19 +190,26 @@ fn stamp(t: DateTime<Utc>) -> String {
 /// Every run is kept under target/perf-runs/, whatever happens to the
 /// baseline, so a measurement is never thrown away.
 pub fn save_run(root: &Path, baseline: &Baseline) -> Result<PathBuf> {
+    let path = save_run_as(root, baseline, "")?;
     let dir = root.join("target/perf-runs");
-    let name = format!(
-        "{}-{}.json",
-        stamp(baseline.created_at),
-        baseline.plan.profile.as_str()
-    );
-    let path = dir.join(name);
-    baseline
-        .save(&path)
-        .with_context(|| format!("cannot write run file {}", path.display()))?;
     baseline
         .save(&dir.join("latest.json"))
         .with_context(|| format!("cannot write {}", dir.join("latest.json").display()))?;
+    Ok(path)
+}
+
+/// A run saved as `target/perf-runs/<time>-<profile><suffix>.json`, without
+/// becoming `latest.json` (instruction-only runs have no times to reuse).
+pub fn save_run_as(root: &Path, baseline: &Baseline, suffix: &str) -> Result<PathBuf> {
+    let name = format!(
+        "{}-{}{suffix}.json",
+        stamp(baseline.created_at),
+        baseline.plan.profile.as_str()
+    );
+    let path = root.join("target/perf-runs").join(name);
+    baseline
+        .save(&path)
+        .with_context(|| format!("cannot write run file {}", path.display()))?;
     Ok(path)
 }
 

@@ -24,7 +24,7 @@ use serde::Serialize;
 use xshell::Shell;
 
 use crate::{
-    baseline::{measure, plan_for, retire, save_run, BASELINE_FILE},
+    baseline::{measure, plan_for, retire, save_run, save_run_as, BASELINE_FILE},
     callgrind,
     cli::{CheckArgs, Format, Mode},
     config,
@@ -83,6 +83,9 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
             let mut p = plan_for(sh, root, &cwd, &run_args)?;
             p.inject_delay = args.inject_delay.clone();
             let r = callgrind::measure_instructions(sh, root, &p)?;
+            let saved = save_run_as(root, &r, "-instructions")?;
+            notes.push(format!("this run: {}", saved.display()));
+            this_run = Some(saved);
             notes.push(
                 "instruction counts are deterministic: a regressed metric is not re-run".into(),
             );
