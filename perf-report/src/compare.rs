@@ -535,7 +535,7 @@ mod tests {
         // Instruction counts of 8 different questions: a wide spread that
         // is the inputs', not noise. Every question 15% dearer is a real
         // regression, however wide a resampled interval would be; 0.7% is
-        // the run-to-run wobble of callgrind counts.
+        // far more than callgrind counts wobble between runs (0.02%).
         let counts = |scale: f64| {
             let q = [83.0, 83.2, 100.1, 92.2, 70.5, 110.0, 88.8, 95.3];
             let mut m = metric(Better::Lower, q.iter().map(|x| x * 1e6 * scale).collect());
