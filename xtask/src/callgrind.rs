@@ -116,7 +116,13 @@ pub fn measure_instructions(sh: &Shell, root: &Path, plan: &Plan) -> Result<Base
         );
     }
     run.context.counting = format!(
-        "callgrind instruction counts ({version}, one thread, reduced plan: 1 warm-up + 1 measured pass, 1 index build, 1 batch per size); wall times of this run discarded"
+        "callgrind instruction counts ({version}, one thread, reduced plan: first {} questions, {} warm-up + {} measured pass, {} index build, batch sizes {:?} with {} batch each); wall times of this run discarded",
+        cg_plan.max_queries.unwrap_or_default(),
+        cg_plan.harness.warmup_passes,
+        cg_plan.harness.passes,
+        cg_plan.harness.index_builds,
+        cg_plan.embedding.batch_sizes,
+        cg_plan.embedding.min_batches,
     );
     // The record keeps the timing plan it was derived from, so it compares
     // with baselines by the same settings check as a timing run.
