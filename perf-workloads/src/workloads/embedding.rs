@@ -60,8 +60,9 @@ pub fn run(
                     let vectors = p.embedder.forward(&tb)?;
                     Ok::<_, WorkloadError>((tb, vectors))
                 };
-                let start = Instant::now();
+                // Formatted outside the timed region.
                 let label = (i >= e.warmup_batches).then(|| format!("embedding/{kind}.batch_{b}"));
+                let start = Instant::now();
                 let (tb, vectors) = callgrind::region(label.as_deref(), embed)?;
                 let secs = start.elapsed().as_secs_f64();
                 debug_assert_eq!(vectors.len(), b);

@@ -44,8 +44,8 @@ pub fn run(
         questions.len(),
         |i, measured| {
             let retrieve = || pipeline.retrieve(&questions[i]);
-            let start = Instant::now();
             let label = measured.then_some("rag_query/query");
+            let start = Instant::now();
             let (r, count) = callgrind::region(label, || counters::counted(retrieve));
             let elapsed = start.elapsed();
             let r = r?;
