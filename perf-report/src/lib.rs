@@ -14,6 +14,7 @@ pub mod guards;
 pub mod noise;
 pub mod plan;
 pub mod protocol;
+pub mod rank_test;
 pub mod report;
 pub mod schema;
 pub mod stats;
