@@ -47,7 +47,7 @@ pub fn run(sh: &Shell, root: &Path, args: &BaselineArgs) -> Result<()> {
     }
     let mut baseline = measure(sh, root, &plan)?;
     if args.instructions {
-        eprintln!("counting instructions: a reduced plan under callgrind (valgrind runs the model ~300x slower; a few minutes)");
+        eprintln!("counting instructions: a reduced plan under callgrind (one question takes seconds under valgrind; minutes in all)");
         let counted = callgrind::measure_instructions(sh, root, &plan)?;
         merge_counts(&mut baseline, &counted);
     }

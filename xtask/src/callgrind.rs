@@ -3,9 +3,9 @@
 //! profile (see `perf_workloads::callgrind`), and the dumps' totals become
 //! `<stem>.callgrind_instructions` metrics.
 //!
-//! Under valgrind the model's AVX2/FMA kernels run some 300x slower than
-//! natively (measured: 8-10 s for one question whose embedding executes
-//! ~85 million instructions), so the callgrind plan is a reduced copy of the
+//! Under valgrind one question took 8-10 s on the (loaded) development VM,
+//! against a native median of about 13 ms; it executes ~85 million
+//! instructions. So the callgrind plan is a reduced copy of the
 //! timing plan: the first 8 questions, one measured pass and no warm-up,
 //! one index build, one batch of one document per input kind. The counts
 //! need no repetitions to be stable, only the same inputs, which the
