@@ -1,5 +1,6 @@
-//! Test-only builders of plans and baselines, so unit tests state only the
-//! fields they are about.
+//! Builders of plans and baselines for tests (this crate's and the other
+//! crates'), so each test states only the fields it is about. Not part of
+//! the tool's behaviour; hidden from the docs.
 
 use std::collections::BTreeMap;
 
@@ -54,6 +55,8 @@ pub fn plan() -> Plan {
         },
         llm: Default::default(),
         inject_delay: None,
+        callgrind: false,
+        max_queries: None,
     }
 }
 

@@ -8,12 +8,14 @@ pub mod compare;
 pub mod compare_render;
 pub mod context;
 pub mod environment;
-#[cfg(test)]
-pub(crate) mod fixture;
+#[doc(hidden)]
+pub mod fixture;
 pub mod guards;
 pub mod noise;
 pub mod plan;
 pub mod protocol;
+pub mod rank_test;
+pub mod report;
 pub mod schema;
 pub mod stats;
 pub mod table;

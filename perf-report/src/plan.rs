@@ -135,6 +135,15 @@ pub struct Plan {
     /// configuration; a run carrying it says so in its plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inject_delay: Option<InjectDelay>,
+    /// Deterministic mode: the process runs under valgrind's callgrind on
+    /// one thread and reports instruction counts per measured operation
+    /// (its wall times are meaningless and discarded).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub callgrind: bool,
+    /// Use only the first N questions of the query file (callgrind's
+    /// reduced plan; the file's checksum still names the whole set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queries: Option<usize>,
 }
 
 /// The LLM engines, by the name users type.
@@ -199,10 +208,38 @@ pub struct LlmPlan {
     /// Context window allocated per engine, in tokens.
     pub context_tokens: usize,
     /// Retrieved context in a `rag_answer` prompt, in characters (about a
-    /// quarter as many tokens: 2000 keeps the prompt inside Gemma 3's
-    /// 512-token sliding window).
+    /// quarter as many tokens: 2000 gives prompts near the 512-token
+    /// prefill length of `inference`).
     pub rag_context_chars: usize,
+    /// How the `candle` engine holds the weights.
+    #[serde(default)]
+    pub candle_weights: CandleWeights,
     pub openai: Option<OpenAiPlan>,
+}
+
+/// How the `candle` engine holds the GGUF's weights. candle 0.11 multiplies
+/// Q5_0 blocks with a scalar loop (no SIMD kernel), and Gemma 3 270M's
+/// "Q4_K_M" file stores most layer weights as Q5_0 (its 640-wide rows do
+/// not fit K-quant blocks), so the choice decides candle's speed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CandleWeights {
+    /// As the file stores them, through candle's quantized kernels.
+    #[default]
+    #[serde(rename = "quantized")]
+    Quantized,
+    /// Q5_0 tensors expanded to f32 at load (about 250 MB more for the
+    /// 270M model), multiplied by candle's f32 GEMM.
+    #[serde(rename = "q5_0_as_f32")]
+    Q5AsF32,
+}
+
+impl CandleWeights {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CandleWeights::Quantized => "quantized",
+            CandleWeights::Q5AsF32 => "q5_0_as_f32",
+        }
+    }
 }
 
 impl Default for LlmPlan {
@@ -217,6 +254,7 @@ impl Default for LlmPlan {
             agreement_tokens: 16,
             context_tokens: 4096,
             rag_context_chars: 2000,
+            candle_weights: CandleWeights::Quantized,
             openai: None,
         }
     }
@@ -354,6 +392,9 @@ impl Plan {
         }
         if self.embedding.batch_sizes.is_empty() || self.embedding.batch_sizes.contains(&0) {
             return Err("embedding batch_sizes must be a non-empty list of positive sizes".into());
+        }
+        if self.max_queries == Some(0) {
+            return Err("max_queries must be at least 1".into());
         }
         if self.corpus.max_chunks == Some(0) {
             return Err("max_chunks must be at least 1".into());

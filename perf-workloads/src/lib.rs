@@ -7,6 +7,7 @@
 //! measure them ([`workloads`]), reporting over the line-JSON protocol
 //! ([`report`]).
 
+pub mod callgrind;
 pub mod corpus;
 pub mod counters;
 pub mod embed;

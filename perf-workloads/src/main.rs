@@ -12,7 +12,7 @@ use perf_report::{plan::Plan, protocol::Message};
 use perf_workloads::profiling::profile_plan;
 use perf_workloads::{
     report::{Sink, StdoutSink},
-    stage::{inject_delay, Stage},
+    stage::{inject_delay, Slowdown, Stage},
     workloads::run_plan,
 };
 
@@ -62,6 +62,9 @@ fn run(sink: &mut StdoutSink) -> Result<(), String> {
         .map_err(|e| format!("cannot read plan {}: {e}", path.display()))?;
     let plan: Plan = serde_json::from_str(&text)
         .map_err(|e| format!("plan {} is not valid: {e}", path.display()))?;
+    if plan.callgrind {
+        return run_under_callgrind(&plan, sink);
+    }
     if plan.threads > 0 {
         // candle sizes its CPU thread pool from this variable on first use;
         // nothing has started a thread yet.
@@ -69,9 +72,29 @@ fn run(sink: &mut StdoutSink) -> Result<(), String> {
     }
     if let Some(inject) = &plan.inject_delay {
         let stage: Stage = inject.stage.parse()?;
-        inject_delay(stage, Duration::from_micros(inject.micros));
+        inject_delay(stage, Duration::from_micros(inject.micros), Slowdown::Wait);
     }
     execute(&plan, profile_dir.as_deref(), frequency, sink).map_err(|e| e.to_string())
+}
+
+/// Callgrind collects per thread, so every instruction of a measured
+/// operation must run on the thread that switched collection on: candle is
+/// told to use one thread (its matmul then runs inline, not on rayon), and
+/// the whole run executes inside a one-thread pool, where rayon's parallel
+/// loops (candle's softmax and norms) run on the calling thread too.
+fn run_under_callgrind(plan: &Plan, sink: &mut StdoutSink) -> Result<(), String> {
+    perf_workloads::callgrind::enable()?;
+    std::env::set_var("RAYON_NUM_THREADS", "1");
+    if let Some(inject) = &plan.inject_delay {
+        let stage: Stage = inject.stage.parse()?;
+        inject_delay(stage, Duration::from_micros(inject.micros), Slowdown::Work);
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| format!("cannot start the one-thread pool: {e}"))?;
+    pool.install(|| run_plan(plan, sink))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "dhat-heap"))]

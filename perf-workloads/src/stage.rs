@@ -83,14 +83,25 @@ impl FromStr for Stage {
     }
 }
 
-/// The test-only slowdown of one stage, set once per process from the plan.
-static INJECTED: OnceLock<(Stage, Duration)> = OnceLock::new();
+/// How an injected slowdown is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slowdown {
+    /// Busy-wait until the delay has passed: exact in wall time.
+    Wait,
+    /// A fixed loop of about one nanosecond per iteration natively: the same
+    /// instructions every time, for callgrind runs, where wall time is
+    /// meaningless and a wait would add a load-dependent count.
+    Work,
+}
 
-/// Makes every later [`timed`] call of `stage` busy-wait `delay` inside its
-/// timed region (a busy-wait, not a sleep, so the added time is exact and
-/// shows up as CPU, like a real slowdown would). Only the first call counts.
-pub fn inject_delay(stage: Stage, delay: Duration) {
-    let _ = INJECTED.set((stage, delay));
+/// The test-only slowdown of one stage, set once per process from the plan.
+static INJECTED: OnceLock<(Stage, Duration, Slowdown)> = OnceLock::new();
+
+/// Makes every later [`timed`] call of `stage` spend `delay` inside its
+/// timed region (busy, not asleep, so it shows up as CPU, like a real
+/// slowdown would). Only the first call counts.
+pub fn inject_delay(stage: Stage, delay: Duration, how: Slowdown) {
+    let _ = INJECTED.set((stage, delay, how));
 }
 
 /// Durations of the stages one operation went through, in order.
@@ -111,13 +122,21 @@ impl StageTimes {
 pub fn timed<T>(times: &mut StageTimes, stage: Stage, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
     let out = f();
-    if let Some(&(slow, delay)) = INJECTED.get() {
-        if slow == stage {
+    match INJECTED.get() {
+        Some(&(slow, delay, Slowdown::Wait)) if slow == stage => {
             let until = start.elapsed() + delay;
             while start.elapsed() < until {
                 std::hint::spin_loop();
             }
         }
+        Some(&(slow, delay, Slowdown::Work)) if slow == stage => {
+            let mut x = 0u64;
+            for i in 0..delay.as_nanos() as u64 {
+                x = x.wrapping_add(std::hint::black_box(i));
+            }
+            std::hint::black_box(x);
+        }
+        _ => {}
     }
     times.0.push((stage, start.elapsed()));
     out

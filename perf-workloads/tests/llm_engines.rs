@@ -6,7 +6,7 @@
 
 mod common;
 
-use perf_report::plan::{LlmPlan, WorkloadName};
+use perf_report::plan::{CandleWeights, LlmPlan, WorkloadName};
 use perf_workloads::{
     llm::{
         candle_engine::CandleEngine,
@@ -97,17 +97,17 @@ fn fixed_length_prompts_have_their_length() {
 }
 
 /// Agreement of the first 16 greedy tokens over the 54 questions. Both
-/// engines run the same Q4_K_M weights, but their kernels differ (llama.cpp
-/// quantizes activations to Q8_K for its dot products, candle keeps f32
-/// activations in places and accumulates in another order), so near-ties
-/// in the logits can flip and the sequences then diverge; identical output
-/// for every question is not expected.
+/// engines run the same weights through the same function, but not the
+/// same arithmetic (llama.cpp keeps the KV cache in f16, rounds GELU through
+/// an f16 table and quantizes activations with another rounding rule), so a
+/// near-tie in the logits can flip and the sequences then part: identical
+/// output for every question is not expected.
 #[test]
-fn llamacpp_and_candle_start_alike_on_most_questions() {
+fn llamacpp_and_candle_agree_on_most_questions() {
     const TOKENS: usize = 16;
     let gguf = common::real_gguf();
     let mut llama = LlamaCppEngine::load(&gguf, 0, 4096).unwrap();
-    let mut candle = CandleEngine::load(&gguf, 4096).unwrap();
+    let mut candle = CandleEngine::load(&gguf, 4096, CandleWeights::Quantized).unwrap();
     let questions = common::questions();
     let mut full = 0;
     let mut prefixes = Vec::new();
@@ -136,6 +136,11 @@ fn llamacpp_and_candle_start_alike_on_most_questions() {
         questions.len()
     );
     assert!(
+        rate >= AGREEMENT_THRESHOLD,
+        "{full}/{} questions agree on all {TOKENS} tokens ({rate:.3} < {AGREEMENT_THRESHOLD})",
+        questions.len()
+    );
+    assert!(
         first >= FIRST_TOKEN_THRESHOLD,
         "first-token agreement {first:.3} < {FIRST_TOKEN_THRESHOLD}"
     );
@@ -145,17 +150,16 @@ fn llamacpp_and_candle_start_alike_on_most_questions() {
     );
 }
 
-/// Thresholds from what was measured on the 2-core development VM (54
-/// questions, twice, identical): the first greedy token agreed for 49
-/// (0.907), the common prefix averaged 3.7 tokens (0 for 5 questions, 2-3
-/// for 29, up to 11), and no question agreed on all 16. Gemma 3 270M's
-/// next-token distributions are flat (llama.cpp itself drifts into
-/// repetition after a few words, and llama-cpp-python's build of llama.cpp
-/// already parts from ours within the first sentence), so once the
-/// kernels' rounding flips one near-tie the sequences part: whole-window
-/// agreement is reported (`quality.greedy_agreement`) but not guarded.
-/// What is guarded is what a broken engine (wrong rope, mask, norm or
-/// tokenizer) would destroy at once: the first token, and a common prefix
-/// of more than two tokens on average; the margins absorb a few flips.
-const FIRST_TOKEN_THRESHOLD: f64 = 0.8;
-const MEAN_PREFIX_THRESHOLD: f64 = 2.5;
+/// Measured on the 2-core development VM over the 54 questions: 35
+/// questions (0.648) agree on all 16 tokens, the first token agrees on all
+/// 54, the common prefix averages 13.3 tokens. With `q5_0_as_f32` weights:
+/// 36, 54, 13.8; with llama.cpp's KV cache in f32 and flash attention off:
+/// 39, 54, 13.9, so the remaining partings are llama.cpp's rounding.
+/// candle-transformers' own Gemma 3 (SiLU in the MLP, an unbounded decode
+/// window) scored 0, 49 and 3.7: each guard below fails it. "Most
+/// questions" is read as a majority for the whole 16 tokens, with room for
+/// 8 more near-tie flips than measured; a wrong rope, mask, norm or
+/// tokenizer would break the first token, which has agreed every time.
+const AGREEMENT_THRESHOLD: f64 = 0.5;
+const FIRST_TOKEN_THRESHOLD: f64 = 0.95;
+const MEAN_PREFIX_THRESHOLD: f64 = 10.0;

@@ -137,7 +137,9 @@ fn streams_from_a_real_local_server_open_loop_included() {
 
     // The same greedy text as the in-process engines (same GGUF, same
     // tokenizer): compare with candle's answer on its first words.
-    let mut candle = perf_workloads::llm::candle_engine::CandleEngine::load(&gguf, 4096).unwrap();
+    let mut candle =
+        perf_workloads::llm::candle_engine::CandleEngine::load(&gguf, 4096, Default::default())
+            .unwrap();
     let local = candle.generate(&prompt, 32, false).unwrap();
     let words = |s: &str| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     eprintln!("candle: {:?}", local.text);

@@ -16,6 +16,7 @@ use perf_report::{
 use xshell::{cmd, Shell};
 
 use crate::{
+    callgrind,
     cli::{BaselineArgs, RunArgs},
     config, machine,
     progress::Progress,
@@ -40,7 +41,16 @@ pub fn run(sh: &Shell, root: &Path, args: &BaselineArgs) -> Result<()> {
         Some(p) => cwd.join(p),
         None => root.join(BASELINE_FILE),
     };
-    let baseline = measure(sh, root, &plan)?;
+    if args.instructions {
+        // Before the long timing run: a missing valgrind fails fast.
+        callgrind::valgrind_version(sh)?;
+    }
+    let mut baseline = measure(sh, root, &plan)?;
+    if args.instructions {
+        eprintln!("counting instructions: a reduced plan under callgrind (one question takes seconds under valgrind; minutes in all)");
+        let counted = callgrind::measure_instructions(sh, root, &plan)?;
+        merge_counts(&mut baseline, &counted);
+    }
     let run_file = save_run(root, &baseline)?;
 
     println!("{}", summary_table(&baseline));
@@ -130,11 +140,27 @@ fn preflight(plan: &Plan, args: &RunArgs, defaults: &Defaults) -> Result<()> {
 
 /// Builds and runs `plan`, returning a complete baseline record.
 pub fn measure(sh: &Shell, root: &Path, plan: &Plan) -> Result<Baseline> {
+    measure_with(
+        sh,
+        root,
+        plan,
+        &runner::Launch::Direct,
+        &mut Progress::auto(),
+    )
+}
+
+/// [`measure`] with the process started as `launch` says.
+pub fn measure_with(
+    sh: &Shell,
+    root: &Path,
+    plan: &Plan,
+    launch: &runner::Launch<'_>,
+    progress: &mut Progress,
+) -> Result<Baseline> {
     let environment = machine::probe(sh, root);
     let binary = runner::build_workloads(sh, root)?;
     let plan_file = root.join("target/perf-runs/plan.json");
-    let mut progress = Progress::auto();
-    let outcome = runner::run_plan(&binary, plan, &plan_file, None, &mut progress)?;
+    let outcome = runner::run_plan(&binary, plan, &plan_file, launch, progress)?;
     let mut workloads = std::collections::BTreeMap::new();
     for raw in outcome.results {
         let name = raw.workload;
@@ -151,6 +177,24 @@ pub fn measure(sh: &Shell, root: &Path, plan: &Plan) -> Result<Baseline> {
     })
 }
 
+/// Adds the callgrind counts of `counted` to the timing run `baseline`.
+fn merge_counts(baseline: &mut Baseline, counted: &Baseline) {
+    for (w, result) in &counted.workloads {
+        let Some(target) = baseline.workloads.get_mut(w) else {
+            continue;
+        };
+        for (name, metric) in &result.metrics {
+            if name.ends_with(callgrind::SUFFIX) {
+                target.metrics.insert(name.clone(), metric.clone());
+            }
+        }
+    }
+    baseline.context.counting = format!(
+        "{}; {}",
+        baseline.context.counting, counted.context.counting
+    );
+}
+
 fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
 }
@@ -158,19 +202,26 @@ fn stamp(t: DateTime<Utc>) -> String {
 /// Every run is kept under target/perf-runs/, whatever happens to the
 /// baseline, so a measurement is never thrown away.
 pub fn save_run(root: &Path, baseline: &Baseline) -> Result<PathBuf> {
+    let path = save_run_as(root, baseline, "")?;
     let dir = root.join("target/perf-runs");
-    let name = format!(
-        "{}-{}.json",
-        stamp(baseline.created_at),
-        baseline.plan.profile.as_str()
-    );
-    let path = dir.join(name);
-    baseline
-        .save(&path)
-        .with_context(|| format!("cannot write run file {}", path.display()))?;
     baseline
         .save(&dir.join("latest.json"))
         .with_context(|| format!("cannot write {}", dir.join("latest.json").display()))?;
+    Ok(path)
+}
+
+/// A run saved as `target/perf-runs/<time>-<profile><suffix>.json`, without
+/// becoming `latest.json` (instruction-only runs have no times to reuse).
+pub fn save_run_as(root: &Path, baseline: &Baseline, suffix: &str) -> Result<PathBuf> {
+    let name = format!(
+        "{}-{}{suffix}.json",
+        stamp(baseline.created_at),
+        baseline.plan.profile.as_str()
+    );
+    let path = root.join("target/perf-runs").join(name);
+    baseline
+        .save(&path)
+        .with_context(|| format!("cannot write run file {}", path.display()))?;
     Ok(path)
 }
 

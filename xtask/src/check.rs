@@ -24,14 +24,15 @@ use serde::Serialize;
 use xshell::Shell;
 
 use crate::{
-    baseline::{measure, plan_for, retire, save_run, BASELINE_FILE},
+    baseline::{measure, plan_for, retire, save_run, save_run_as, BASELINE_FILE},
+    callgrind,
     cli::{CheckArgs, Format, Mode},
     config,
     thresholds::Thresholds,
 };
 
 /// Fixed so that a check of the same files always gives the same intervals.
-const BOOTSTRAP_SEED: u64 = 0x5EED_CAFE;
+pub(crate) const BOOTSTRAP_SEED: u64 = 0x5EED_CAFE;
 
 #[derive(Debug, Serialize)]
 struct CheckReport {
@@ -59,6 +60,10 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
         );
     }
     let baseline = Baseline::load(&baseline_path)?;
+    let use_callgrind = args.mode == Mode::Instructions && callgrind::has_counts(&baseline);
+    if args.mode == Mode::Instructions && args.update {
+        bail!("--update with --mode instructions: an instruction check measures no times to record; update with a time check or `cargo xtask perf baseline --update`");
+    }
     let loaded = config::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
     let thresholds = Thresholds::new(&loaded.config.check, args.threshold);
     let mut notes = Vec::new();
@@ -74,6 +79,19 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
     let mut this_run: Option<PathBuf> = args.run_file.as_ref().map(|f| cwd.join(f));
     let current = match &args.run_file {
         Some(f) => Baseline::load(&cwd.join(f))?,
+        None if use_callgrind => {
+            let mut p = plan_for(sh, root, &cwd, &run_args)?;
+            p.inject_delay = args.inject_delay.clone();
+            let r = callgrind::measure_instructions(sh, root, &p)?;
+            let saved = save_run_as(root, &r, "-instructions")?;
+            notes.push(format!("this run: {}", saved.display()));
+            this_run = Some(saved);
+            notes.push(
+                "instruction counts are deterministic: a regressed metric is not re-run".into(),
+            );
+            notes.push("quality guards (recall, parity) are judged by time checks; a callgrind run measures 8 questions".into());
+            r
+        }
         None => {
             let mut p = plan_for(sh, root, &cwd, &run_args)?;
             p.inject_delay = args.inject_delay.clone();
@@ -158,15 +176,28 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
     let mut comparisons =
         compare_results(&judged, &current.workloads, &threshold_for, BOOTSTRAP_SEED);
     if args.mode == Mode::Instructions {
-        comparisons.retain(|c| c.metric.ends_with("instructions"));
+        // Callgrind's and the hardware counter's counts differ (callgrind
+        // runs its own CPU model): only counts of the same source compare.
+        let suffix = if use_callgrind {
+            callgrind::SUFFIX
+        } else {
+            "instructions"
+        };
+        comparisons.retain(|c| {
+            c.metric.ends_with(suffix) && (use_callgrind || !c.metric.ends_with(callgrind::SUFFIX))
+        });
         if comparisons.is_empty() {
             bail!(
-                "--mode instructions: no instruction counts to compare (baseline: {}; this run: {})",
+                "--mode instructions: no instruction counts to compare (baseline: {}; this run: {}); record them with `cargo xtask perf baseline --instructions --update`",
                 describe_counting(&baseline),
                 describe_counting(&current)
             );
         }
-        notes.push("deterministic mode: only retired-instruction counts were judged".into());
+        notes.push(if use_callgrind {
+            "deterministic mode: only callgrind instruction counts were judged".into()
+        } else {
+            "deterministic mode: only retired-instruction counts were judged".into()
+        });
     }
 
     if let (Some(plan), false) = (&plan, args.no_rerun) {

@@ -51,6 +51,43 @@ pub enum PerfCommand {
     ///
     /// Files go to profiles/<time>/ (profiles/latest points at the newest).
     Profile(ProfileArgs),
+
+    /// Write the performance-analysis report (markdown + SVG charts) from the
+    /// baseline, its history and the latest profile run, without running
+    /// any workload unless --run is given.
+    ///
+    /// Writes reports/performance_analysis.md and reports/charts/*.svg, and
+    /// prints the same figures as tables.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Baseline to report on [default: baselines/performance_baselines.json].
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+
+    /// Profile run folder with summary.json and bottlenecks.json [default: profiles/latest].
+    #[arg(long, value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
+
+    /// Folder of earlier baselines [default: baselines/history].
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+
+    /// Markdown file to write; the charts go to charts/ beside it
+    /// [default: reports/performance_analysis.md].
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Refresh the inputs first: record a new baseline (`perf baseline
+    /// --update`, the old one moves to history) and a profile run (`perf
+    /// profile`), with the run settings below.
+    #[arg(long)]
+    pub run: bool,
+
+    #[command(flatten)]
+    pub run_args: RunArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -92,7 +129,9 @@ pub enum Mode {
     /// Every metric of the runs.
     #[default]
     Time,
-    /// Only `*instructions` metrics (deterministic mode).
+    /// Only instruction counts (deterministic mode): callgrind's when the
+    /// baseline has them (`baseline --instructions`), else the hardware
+    /// counter's.
     Instructions,
 }
 
@@ -126,9 +165,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub update: bool,
 
-    /// What to judge: wall time and throughput (default), or only the
-    /// retired-instruction counts, which barely move on a noisy machine
-    /// (needs hardware perf counters; refused where there are none).
+    /// What to judge: wall time and throughput (default), or only
+    /// instruction counts, which do not move with the machine's load:
+    /// counted by callgrind (a run under valgrind, about 50x slower, on a
+    /// reduced plan) when the baseline was recorded with --instructions,
+    /// else by the hardware counter where the machine has one.
     #[arg(long, value_enum, default_value_t)]
     pub mode: Mode,
 
@@ -224,6 +265,13 @@ pub struct BaselineArgs {
     /// Print the resolved plan as JSON and stop, without building or running.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also count instructions per operation under valgrind's callgrind (a
+    /// second, reduced run on one thread), so that `check --mode
+    /// instructions` can judge deterministic counts on machines without a
+    /// hardware counter.
+    #[arg(long)]
+    pub instructions: bool,
 }
 
 fn parse_workload(s: &str) -> Result<WorkloadName, String> {

@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use perf_report::plan::{EngineName, WorkloadName};
+use perf_report::plan::{CandleWeights, EngineName, WorkloadName};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -37,6 +37,8 @@ pub struct LlmConfig {
     pub agreement_tokens: Option<usize>,
     pub context_tokens: Option<usize>,
     pub rag_context_chars: Option<usize>,
+    /// `quantized` or `q5_0_as_f32`.
+    pub candle_weights: Option<CandleWeights>,
     pub openai: Option<OpenAiConfig>,
 }
 
@@ -187,6 +189,40 @@ pub fn load(explicit: Option<&Path>, default_path: &Path) -> Result<LoadedConfig
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The repository's perf.toml documents every key as a commented-out
+    /// line; with those lines switched on it must still parse, so the
+    /// documentation names real keys with values of the right type.
+    #[test]
+    fn documented_keys_parse() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../perf.toml");
+        let text = fs::read_to_string(&path).unwrap();
+        fn key(l: &str) -> Option<&str> {
+            let l = l.strip_prefix("# ")?;
+            let (k, _) = l.split_once(" = ")?;
+            let bare = k.trim_matches('"');
+            bare.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.".contains(c))
+                .then_some(l)
+        }
+        // A value continued on the next commented line ("#     ...") is
+        // switched on with its key.
+        let mut on = String::new();
+        let mut open = false;
+        for l in text.lines() {
+            let line = match key(l) {
+                Some(k) => Some(k),
+                None if open && l.starts_with("#    ") => Some(&l[1..]),
+                None => None,
+            };
+            open = line.is_some();
+            on.push_str(line.unwrap_or(l));
+            on.push('\n');
+        }
+        let parsed = PerfConfig::parse(&on, &path).unwrap();
+        assert_ne!(parsed, PerfConfig::default());
+        assert_eq!(parsed.llm.candle_weights, Some(CandleWeights::Quantized));
+    }
 
     #[test]
     fn empty_file_is_all_defaults() {

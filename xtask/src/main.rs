@@ -3,12 +3,14 @@
 //! the release-built `perf-workloads` process, and record what it reports.
 
 mod baseline;
+mod callgrind;
 mod check;
 mod cli;
 mod config;
 mod machine;
 mod profile;
 mod progress;
+mod report;
 mod resolve;
 mod runner;
 mod thresholds;
@@ -52,6 +54,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Perf(PerfCommand::Check(args)) => check::run(&sh, &root, &args),
         Command::Perf(PerfCommand::Profile(args)) => {
             profile::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Perf(PerfCommand::Report(args)) => {
+            report::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
         }
     }
 }

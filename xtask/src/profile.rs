@@ -43,7 +43,10 @@ pub fn run(sh: &Shell, root: &Path, args: &ProfileArgs) -> Result<()> {
         &binary,
         &plan,
         &dir.join("plan.json"),
-        Some((&dir, args.frequency)),
+        &runner::Launch::Profile {
+            dir: &dir,
+            hz: args.frequency,
+        },
         &mut progress,
     )?;
     if args.dhat {
@@ -55,7 +58,10 @@ pub fn run(sh: &Shell, root: &Path, args: &ProfileArgs) -> Result<()> {
             &dhat_binary,
             &plan,
             &dir.join("plan.json"),
-            Some((&dir, args.frequency)),
+            &runner::Launch::Profile {
+                dir: &dir,
+                hz: args.frequency,
+            },
             &mut progress,
         )?;
     }

@@ -173,6 +173,8 @@ pub fn resolve(
         },
         llm,
         inject_delay: None,
+        callgrind: false,
+        max_queries: None,
     };
     if let Err(e) = plan.validate() {
         bail!("invalid settings: {e}");
@@ -232,6 +234,7 @@ fn resolve_llm(
         agreement_tokens: c.agreement_tokens.unwrap_or(d.agreement_tokens),
         context_tokens: c.context_tokens.unwrap_or(d.context_tokens),
         rag_context_chars: c.rag_context_chars.unwrap_or(d.rag_context_chars),
+        candle_weights: c.candle_weights.unwrap_or(d.candle_weights),
         openai,
     }
 }

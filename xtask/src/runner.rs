@@ -59,25 +59,42 @@ fn executable_from_messages(out: &str) -> Option<PathBuf> {
         .find_map(|v| v["executable"].as_str().map(PathBuf::from))
 }
 
+/// How the workloads process is started.
+pub enum Launch<'a> {
+    /// Measure: the binary itself.
+    Direct,
+    /// Profile instead of measuring: the process writes its files into
+    /// `dir`, sampling at `hz`, and reports no results.
+    Profile { dir: &'a Path, hz: i32 },
+    /// Measure under a wrapper command (`valgrind --tool=callgrind ...`),
+    /// the binary and its arguments appended.
+    Wrapped(&'a [String]),
+}
+
 /// Runs `plan` in `binary`, feeding progress to `progress`. The plan goes
 /// through a file (beside the run output) so it can be inspected or re-run
 /// by hand: `perf-workloads --plan FILE`.
-/// With `profile = Some((dir, hz))` the process profiles instead of
-/// measuring: it writes its files into `dir` and reports no results.
 pub fn run_plan(
     binary: &Path,
     plan: &Plan,
     plan_file: &Path,
-    profile: Option<(&Path, i32)>,
+    launch: &Launch<'_>,
     progress: &mut Progress,
 ) -> Result<RunOutcome> {
     let json = serde_json::to_string_pretty(plan).expect("plan serialises");
     write_atomic(plan_file, json.as_bytes())
         .with_context(|| format!("cannot write plan file {}", plan_file.display()))?;
 
-    let mut command = Command::new(binary);
+    let mut command = match launch {
+        Launch::Wrapped([wrapper, args @ ..]) => {
+            let mut c = Command::new(wrapper);
+            c.args(args).arg(binary);
+            c
+        }
+        _ => Command::new(binary),
+    };
     command.arg("--plan").arg(plan_file);
-    if let Some((dir, hz)) = profile {
+    if let Launch::Profile { dir, hz } = launch {
         command
             .arg("--profile")
             .arg(dir)
@@ -88,7 +105,12 @@ pub fn run_plan(
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .with_context(|| format!("cannot start {}", binary.display()))?;
+        .with_context(|| match launch {
+            Launch::Wrapped([wrapper, ..]) => {
+                format!("cannot start {wrapper} (for {})", binary.display())
+            }
+            _ => format!("cannot start {}", binary.display()),
+        })?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut outcome = RunOutcome::default();
     let mut error = None;
@@ -126,7 +148,7 @@ pub fn run_plan(
             binary.display()
         );
     }
-    if profile.is_some() {
+    if matches!(launch, Launch::Profile { .. }) {
         return Ok(outcome);
     }
     let missing: Vec<_> = plan

@@ -3,13 +3,16 @@
 
 use std::{fs, time::Instant};
 
-use candle_core::{Device, Tensor};
-use candle_transformers::models::quantized_gemma3::ModelWeights;
-use perf_report::{context::LlmEngineInfo, plan::EngineName};
+use candle_core::Device;
+use perf_report::{
+    context::LlmEngineInfo,
+    plan::{CandleWeights, EngineName},
+};
 
 use crate::{
     error::WorkloadError,
     llm::{
+        candle_gemma3::{Gemma3, WeightMode},
         engine::{argmax, Engine, Generation},
         gguf_check::read_content,
         gguf_provision::GgufFile,
@@ -17,14 +20,14 @@ use crate::{
     },
 };
 
-pub const CANDLE_VERSION: &str = "candle-transformers 0.11 quantized_gemma3";
+pub const CANDLE_VERSION: &str = "candle-core 0.11, Gemma 3 forward pass of perf-workloads";
 
 pub struct CandleEngine {
-    model: ModelWeights,
+    model: Gemma3,
     tokenizer: GgufTokenizer,
-    device: Device,
     gguf: GgufFile,
     context_tokens: usize,
+    weights: CandleWeights,
 }
 
 fn err(e: impl ToString) -> WorkloadError {
@@ -35,7 +38,11 @@ fn err(e: impl ToString) -> WorkloadError {
 }
 
 impl CandleEngine {
-    pub fn load(gguf: &GgufFile, context_tokens: usize) -> Result<CandleEngine, WorkloadError> {
+    pub fn load(
+        gguf: &GgufFile,
+        context_tokens: usize,
+        weights: CandleWeights,
+    ) -> Result<CandleEngine, WorkloadError> {
         let content = read_content(&gguf.path)?;
         let tokenizer =
             GgufTokenizer::from_gguf(&content).map_err(|message| WorkloadError::Gguf {
@@ -47,21 +54,26 @@ impl CandleEngine {
             path: gguf.path.clone(),
             message: e.to_string(),
         })?;
-        let model = ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| {
-            WorkloadError::Gguf {
-                path: gguf.path.clone(),
-                message: format!(
-                    "candle cannot load it as Gemma 3 ({})",
-                    first_line(&e.to_string())
-                ),
-            }
-        })?;
+        let mode = match weights {
+            CandleWeights::Quantized => WeightMode::Quantized,
+            CandleWeights::Q5AsF32 => WeightMode::Q5ToF32,
+        };
+        let model =
+            Gemma3::from_gguf(&content, &mut file, context_tokens, mode, &device).map_err(|e| {
+                WorkloadError::Gguf {
+                    path: gguf.path.clone(),
+                    message: format!(
+                        "candle cannot load it as Gemma 3 ({})",
+                        first_line(&e.to_string())
+                    ),
+                }
+            })?;
         Ok(CandleEngine {
             model,
             tokenizer,
-            device,
             gguf: gguf.clone(),
             context_tokens,
+            weights,
         })
     }
 
@@ -70,13 +82,10 @@ impl CandleEngine {
     }
 
     fn logits_at(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>, WorkloadError> {
-        let input = Tensor::new(ids, &self.device)
-            .and_then(|t| t.unsqueeze(0))
-            .map_err(err)?;
-        let logits = self.model.forward(&input, pos).map_err(err)?;
-        logits
-            .squeeze(0)
-            .and_then(|l| l.to_dtype(candle_core::DType::F32))
+        self.model
+            .forward(ids, pos)
+            .map_err(err)?
+            .to_dtype(candle_core::DType::F32)
             .and_then(|l| l.to_vec1::<f32>())
             .map_err(err)
     }
@@ -109,7 +118,11 @@ impl Engine for CandleEngine {
             threads: candle_core::utils::get_num_threads(),
             model_sha256: self.gguf.sha256.clone(),
             model: self.gguf.path.display().to_string(),
-            detail: format!("cpu, k-quant kernels: {}", simd_kernels()),
+            detail: format!(
+                "cpu, weights {}, k-quant kernels: {}",
+                self.weights.as_str(),
+                simd_kernels()
+            ),
         }
     }
 

@@ -6,6 +6,7 @@
 //! ([`prompts`]).
 
 pub mod candle_engine;
+pub mod candle_gemma3;
 pub mod engine;
 pub mod gguf_check;
 pub mod gguf_provision;
@@ -67,6 +68,7 @@ pub fn open_engine(
         EngineName::Candle => Box::new(candle_engine::CandleEngine::load(
             gguf,
             plan.context_tokens,
+            plan.candle_weights,
         )?),
         #[cfg(feature = "llamacpp")]
         EngineName::Llamacpp => Box::new(llamacpp_engine::LlamaCppEngine::load(

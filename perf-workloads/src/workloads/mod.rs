@@ -62,7 +62,10 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
         source_bytes,
         subset,
     };
-    let queries = load_queries(&plan.queries)?;
+    let mut queries = load_queries(&plan.queries)?;
+    if let Some(n) = plan.max_queries {
+        queries.questions.truncate(n);
+    }
 
     let files = provision_minilm(
         plan.embedding_model.path.as_deref(),

@@ -10,7 +10,7 @@ use perf_report::{
 };
 
 use crate::{
-    counters,
+    callgrind, counters,
     error::WorkloadError,
     index::HnswIndex,
     rag::RagPipeline,
@@ -43,8 +43,10 @@ pub fn run(
         &plan.harness,
         questions.len(),
         |i, measured| {
+            let retrieve = || pipeline.retrieve(&questions[i]);
+            let label = measured.then_some("rag_query/query");
             let start = Instant::now();
-            let (r, count) = counters::counted(|| pipeline.retrieve(&questions[i]));
+            let (r, count) = callgrind::region(label, || counters::counted(retrieve));
             let elapsed = start.elapsed();
             let r = r?;
             if measured {

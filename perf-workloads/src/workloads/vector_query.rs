@@ -8,6 +8,7 @@ use perf_report::{
 };
 
 use crate::{
+    callgrind,
     error::WorkloadError,
     index::{recall_at_k, FlatIndex, HnswIndex, VectorSearch},
     report::{MetricSet, Reporter},
@@ -32,8 +33,10 @@ pub fn run(
     let builds = plan.harness.index_builds as usize;
     for i in 0..builds {
         let mut times = StageTimes::default();
-        let built = timed(&mut times, Stage::BuildIndex, || {
-            HnswIndex::build(&p.chunk_vectors, &plan.index)
+        let built = callgrind::region(Some("vector_query/build"), || {
+            timed(&mut times, Stage::BuildIndex, || {
+                HnswIndex::build(&p.chunk_vectors, &plan.index)
+            })
         })?;
         build_ms.push(times.get(Stage::BuildIndex).as_secs_f64() * 1e3);
         hnsws.push(built);
@@ -57,9 +60,15 @@ pub fn run(
             calls += 1;
             let (hnsw, flat) = (&hnsws[b], &flats[b]);
             let mut times = StageTimes::default();
-            let approx = timed(&mut times, Stage::Search, || hnsw.search(&queries[i], k))?;
-            let exact = timed(&mut times, Stage::ExactSearch, || {
-                flat.search(&queries[i], k)
+            // Warm-up searches run outside callgrind regions.
+            let label = |name| measured.then_some(name);
+            let approx = callgrind::region(label("vector_query/hnsw"), || {
+                timed(&mut times, Stage::Search, || hnsw.search(&queries[i], k))
+            })?;
+            let exact = callgrind::region(label("vector_query/exact"), || {
+                timed(&mut times, Stage::ExactSearch, || {
+                    flat.search(&queries[i], k)
+                })
             })?;
             if measured {
                 hnsw_us.push(times.get(Stage::Search).as_secs_f64() * 1e6);

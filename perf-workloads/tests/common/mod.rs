@@ -9,10 +9,7 @@ use std::{
     process::Command,
 };
 
-use perf_report::plan::{
-    CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, LlmPlan, ModelPlan, Plan, ProfileName,
-    RagPlan, WorkloadName, DEFAULT_EXCLUDE,
-};
+use perf_report::plan::{Plan, WorkloadName, DEFAULT_EXCLUDE};
 use perf_workloads::embed::{provision_minilm, ModelFiles};
 
 pub fn workspace_root() -> PathBuf {
@@ -54,49 +51,22 @@ pub fn default_queries() -> PathBuf {
 
 /// A small, fast plan over `corpus`; tests adjust what they need.
 pub fn plan(corpus: &Path, queries: &Path, workloads: Vec<WorkloadName>) -> Plan {
-    Plan {
-        profile: ProfileName::Quick,
-        workloads,
-        corpus: CorpusPlan {
-            dir: corpus.to_path_buf(),
-            exclude: DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect(),
-            chunk_size: 400,
-            chunk_overlap: 0,
-            max_chunks: None,
-        },
-        queries: queries.to_path_buf(),
-        embedding_model: ModelPlan {
-            path: None,
-            cache_dir: model_cache_dir(),
-        },
-        threads: 0,
-        embedding_cache_dir: workspace_root().join("target/perf-cache/embeddings"),
-        index: IndexPlan {
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: 64,
-        },
-        rag: RagPlan {
-            top_k: 5,
-            max_context_chars: 8000,
-        },
-        harness: HarnessPlan {
-            warmup_passes: 1,
-            passes: 1,
-            index_builds: 1,
-        },
-        embedding: EmbeddingPlan {
-            batch_sizes: vec![1, 4],
-            docs_per_batch_size: 4,
-            min_batches: 1,
-            warmup_batches: 0,
-        },
-        llm: LlmPlan {
-            cache_dir: model_cache_dir(),
-            ..LlmPlan::default()
-        },
-        inject_delay: None,
-    }
+    let mut p = perf_report::fixture::plan();
+    p.workloads = workloads;
+    p.corpus.dir = corpus.to_path_buf();
+    p.corpus.exclude = DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect();
+    p.corpus.max_chunks = None;
+    p.queries = queries.to_path_buf();
+    p.embedding_model.cache_dir = model_cache_dir();
+    p.embedding_cache_dir = workspace_root().join("target/perf-cache/embeddings");
+    p.harness.passes = 1;
+    p.harness.index_builds = 1;
+    p.embedding.batch_sizes = vec![1, 4];
+    p.embedding.docs_per_batch_size = 4;
+    p.embedding.min_batches = 1;
+    p.embedding.warmup_batches = 0;
+    p.llm.cache_dir = model_cache_dir();
+    p
 }
 
 /// The real Gemma 3 270M Q4_K_M, provisioned as the tool does it.

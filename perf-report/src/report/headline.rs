@@ -1,0 +1,310 @@
+//! The headline figures of a baseline, picked by metric name: what the
+//! summary states first and the trend chart follows over history.
+//!
+//! Names are matched, not assumed: a workload or metric that is absent
+//! (a partial run, a newer baseline with other metrics) simply yields no
+//! figure, never an error.
+
+use std::collections::BTreeMap;
+
+use crate::schema::{Baseline, Metric, Unit};
+
+/// Percentiles of one latency metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Latency {
+    pub workload: String,
+    pub metric: String,
+    pub unit: Unit,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub n: usize,
+}
+
+/// The best batch size of one input kind (`sentences`, `chunks`), by median
+/// throughput.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BestBatch {
+    pub kind: String,
+    pub metric: String,
+    pub batch: usize,
+    pub median: f64,
+    pub unit: Unit,
+    pub n: usize,
+}
+
+/// One figure by median, with its sample count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub metric: String,
+    pub unit: Unit,
+    pub median: f64,
+    pub n: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recall {
+    pub metric: String,
+    pub k: String,
+    pub mean: f64,
+    pub min: f64,
+    pub n: usize,
+}
+
+/// An inference engine's figures (`<engine>.<metric>` in `inference`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Engine {
+    pub name: String,
+    /// Prefill throughput at the longest prompt length measured, with its
+    /// length label (`len128`).
+    pub prefill: Option<(String, Figure)>,
+    pub decode: Option<Figure>,
+    pub ttft: Option<Figure>,
+    pub itl: Option<Figure>,
+    pub e2e: Option<Figure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Headline {
+    pub rag: Option<Latency>,
+    pub embedding: Vec<BestBatch>,
+    pub hnsw: Option<Figure>,
+    pub exact: Option<Figure>,
+    pub recall: Option<Recall>,
+    pub inference: Vec<Engine>,
+}
+
+fn metrics<'a>(b: &'a Baseline, workload: &str) -> Option<&'a BTreeMap<String, Metric>> {
+    b.workloads
+        .iter()
+        .find(|(w, _)| w.as_str() == workload)
+        .map(|(_, r)| &r.metrics)
+}
+
+fn figure(name: &str, m: &Metric) -> Figure {
+    Figure {
+        metric: name.to_string(),
+        unit: m.unit,
+        median: m.summary.median,
+        n: m.summary.count,
+    }
+}
+
+impl Headline {
+    pub fn of(b: &Baseline) -> Headline {
+        let rag = metrics(b, "rag_query")
+            .and_then(|ms| ms.get("latency"))
+            .map(|m| Latency {
+                workload: "rag_query".into(),
+                metric: "latency".into(),
+                unit: m.unit,
+                p50: m.summary.p50,
+                p95: m.summary.p95,
+                p99: m.summary.p99,
+                n: m.summary.count,
+            });
+        let embedding = metrics(b, "embedding").map_or_else(Vec::new, best_batches);
+        let vq = metrics(b, "vector_query");
+        let get = |name: &str| vq.and_then(|ms| ms.get(name)).map(|m| figure(name, m));
+        let recall = vq.and_then(|ms| {
+            ms.iter()
+                .find_map(|(name, m)| Some((name, name.strip_prefix("recall_at_")?, m)))
+                .map(|(name, k, m)| Recall {
+                    metric: name.clone(),
+                    k: k.to_string(),
+                    mean: m.summary.mean,
+                    min: m.summary.min,
+                    n: m.summary.count,
+                })
+        });
+        Headline {
+            rag,
+            embedding,
+            hnsw: get("hnsw.latency"),
+            exact: get("exact.latency"),
+            recall,
+            inference: metrics(b, "inference").map_or_else(Vec::new, engines),
+        }
+    }
+
+    /// `(workload, metric)` of every headline figure, for the trend chart.
+    pub fn keys(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(r) = &self.rag {
+            out.push((r.workload.clone(), r.metric.clone()));
+        }
+        for f in [&self.hnsw, &self.exact].into_iter().flatten() {
+            out.push(("vector_query".into(), f.metric.clone()));
+        }
+        for e in &self.embedding {
+            out.push(("embedding".into(), e.metric.clone()));
+        }
+        for e in &self.inference {
+            for f in [&e.decode, &e.e2e].into_iter().flatten() {
+                out.push(("inference".into(), f.metric.clone()));
+            }
+        }
+        out
+    }
+}
+
+/// `<kind>.batch_<N>.docs_per_s` metrics: the batch size with the highest
+/// median per kind, kinds in name order.
+pub fn best_batches(ms: &BTreeMap<String, Metric>) -> Vec<BestBatch> {
+    let mut best: BTreeMap<String, BestBatch> = BTreeMap::new();
+    for (name, m) in ms {
+        let Some((kind, batch)) = batch_metric(name) else {
+            continue;
+        };
+        let candidate = BestBatch {
+            kind: kind.to_string(),
+            metric: name.clone(),
+            batch,
+            median: m.summary.median,
+            unit: m.unit,
+            n: m.summary.count,
+        };
+        let better = best.get(kind).is_none_or(|b| candidate.median > b.median);
+        if better {
+            best.insert(kind.to_string(), candidate);
+        }
+    }
+    best.into_values().collect()
+}
+
+/// `("sentences", 10)` for `sentences.batch_10.docs_per_s`.
+pub fn batch_metric(name: &str) -> Option<(&str, usize)> {
+    let mut parts = name.split('.');
+    let (kind, batch, rate) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || rate != "docs_per_s" {
+        return None;
+    }
+    Some((kind, batch.strip_prefix("batch_")?.parse().ok()?))
+}
+
+/// Engines of the `inference` workload, by the metric names it reports:
+/// `<engine>.prefill_tokens_per_s.len<N>`, `<engine>.decode_tokens_per_s`,
+/// `<engine>.ttft`, `<engine>.itl`, `<engine>.e2e`. Other names are ignored.
+pub fn engines(ms: &BTreeMap<String, Metric>) -> Vec<Engine> {
+    let mut out: BTreeMap<&str, Engine> = BTreeMap::new();
+    for (name, m) in ms {
+        let Some((engine, rest)) = name.split_once('.') else {
+            continue;
+        };
+        let slot = || Engine {
+            name: engine.to_string(),
+            ..Engine::default()
+        };
+        let f = || Some(figure(name, m));
+        match rest {
+            "decode_tokens_per_s" => out.entry(engine).or_insert_with(slot).decode = f(),
+            "ttft" => out.entry(engine).or_insert_with(slot).ttft = f(),
+            "itl" => out.entry(engine).or_insert_with(slot).itl = f(),
+            "e2e" => out.entry(engine).or_insert_with(slot).e2e = f(),
+            _ => {
+                let Some(len) = rest.strip_prefix("prefill_tokens_per_s.") else {
+                    continue;
+                };
+                let tokens = |l: &str| l.strip_prefix("len").and_then(|n| n.parse::<u64>().ok());
+                let e = out.entry(engine).or_insert_with(slot);
+                // The longest prompt: the figure least dominated by fixed costs.
+                let longer = e
+                    .prefill
+                    .as_ref()
+                    .is_none_or(|(l, _)| tokens(len) > tokens(l));
+                if longer {
+                    e.prefill = Some((len.to_string(), figure(name, m)));
+                }
+            }
+        }
+    }
+    out.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{schema::Better, stats::Summary};
+
+    fn m(unit: Unit, x: f64) -> Metric {
+        let samples = vec![x, x * 1.1, x * 0.9];
+        Metric {
+            unit,
+            better: Better::Lower,
+            description: String::new(),
+            summary: Summary::from_samples(&samples).unwrap(),
+            samples,
+        }
+    }
+
+    #[test]
+    fn batch_names_parse() {
+        assert_eq!(
+            batch_metric("chunks.batch_50.docs_per_s"),
+            Some(("chunks", 50))
+        );
+        assert_eq!(batch_metric("quality.parity_cosine"), None);
+        assert_eq!(batch_metric("chunks.batch_x.docs_per_s"), None);
+    }
+
+    #[test]
+    fn best_batch_is_the_highest_median_per_kind() {
+        let ms = BTreeMap::from([
+            (
+                "chunks.batch_1.docs_per_s".into(),
+                m(Unit::DocsPerSecond, 30.0),
+            ),
+            (
+                "chunks.batch_10.docs_per_s".into(),
+                m(Unit::DocsPerSecond, 25.0),
+            ),
+            (
+                "sentences.batch_1.docs_per_s".into(),
+                m(Unit::DocsPerSecond, 70.0),
+            ),
+            (
+                "sentences.batch_50.docs_per_s".into(),
+                m(Unit::DocsPerSecond, 200.0),
+            ),
+            ("quality.parity_cosine".into(), m(Unit::Ratio, 1.0)),
+        ]);
+        let best = best_batches(&ms);
+        let got: Vec<_> = best.iter().map(|b| (b.kind.as_str(), b.batch)).collect();
+        assert_eq!(got, [("chunks", 1), ("sentences", 50)]);
+    }
+
+    #[test]
+    fn inference_engines_are_found_by_name_pattern() {
+        let ms = BTreeMap::from([
+            (
+                "candle.prefill_tokens_per_s.len128".into(),
+                m(Unit::DocsPerSecond, 900.0),
+            ),
+            (
+                "candle.prefill_tokens_per_s.len32".into(),
+                m(Unit::DocsPerSecond, 500.0),
+            ),
+            (
+                "candle.decode_tokens_per_s".into(),
+                m(Unit::DocsPerSecond, 20.0),
+            ),
+            ("candle.ttft".into(), m(Unit::Milliseconds, 80.0)),
+            ("candle.itl".into(), m(Unit::Milliseconds, 50.0)),
+            ("candle.e2e".into(), m(Unit::Milliseconds, 3000.0)),
+            (
+                "llama_cpp.decode_tokens_per_s".into(),
+                m(Unit::DocsPerSecond, 30.0),
+            ),
+            ("llama_cpp.something_new".into(), m(Unit::Count, 1.0)),
+            ("no_dot".into(), m(Unit::Count, 1.0)),
+        ]);
+        let e = engines(&ms);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].name, "candle");
+        let (len, f) = e[0].prefill.as_ref().unwrap();
+        assert_eq!((len.as_str(), f.median), ("len128", 900.0));
+        assert_eq!(e[0].ttft.as_ref().unwrap().median, 80.0);
+        assert_eq!(e[1].name, "llama_cpp");
+        assert!(e[1].prefill.is_none() && e[1].decode.is_some());
+    }
+}

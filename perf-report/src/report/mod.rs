@@ -1,0 +1,138 @@
+//! `cargo xtask perf report`: the performance-analysis report, built from
+//! files other commands wrote (the baseline, its history, the latest profile
+//! run) and never from a fresh measurement.
+//!
+//! [`inputs::load`] reads and checks the files (every error names its file);
+//! [`render`] is a pure function from [`ReportInputs`] to the markdown and
+//! the SVG charts: no clock, no file system, no environment, and every
+//! collection ordered, so the same inputs always give byte-identical output
+//! and a diff of two reports shows only what changed in the data.
+
+pub mod charts;
+pub mod function_names;
+pub mod headline;
+pub mod inputs;
+pub mod markdown_table;
+pub mod numbers;
+pub mod opportunities;
+pub mod previous;
+pub mod sections;
+pub mod stage_breakdown;
+pub mod terminal;
+
+use std::collections::BTreeMap;
+
+use perf_profile::{Bottleneck, ProfileSummary};
+
+use crate::schema::Baseline;
+
+/// Folder of the charts, relative to the markdown file.
+pub const CHART_DIR: &str = "charts";
+
+/// The check's default allowed change, used when no `perf.toml` says otherwise.
+pub const DEFAULT_THRESHOLD_PCT: f64 = 10.0;
+
+/// Everything a report is made from, already loaded and validated.
+#[derive(Debug, Clone)]
+pub struct ReportInputs {
+    pub baseline: Baseline,
+    /// The baseline file as the report names it (relative to the project
+    /// root when inside it).
+    pub baseline_source: String,
+    /// Earlier baselines, oldest first (by recording time, then file name).
+    pub history: Vec<HistoryEntry>,
+    pub history_source: String,
+    /// `None` when the profile folder or its `summary.json` does not exist.
+    pub profile: Option<ProfileInputs>,
+    pub profile_source: String,
+    /// Thresholds and seed of the comparison with the previous baseline:
+    /// the ones `cargo xtask perf check` would apply.
+    pub comparison: CompareSettings,
+}
+
+/// One file of the baseline history.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    /// File name within the history folder.
+    pub name: String,
+    pub baseline: Baseline,
+}
+
+/// What a `cargo xtask perf profile` run left in its folder.
+#[derive(Debug, Clone)]
+pub struct ProfileInputs {
+    /// `summary.json`: per-workload and per-stage evidence.
+    pub summary: Option<ProfileSummary>,
+    /// `bottlenecks.json`, or the ranking inside `summary.json` when that
+    /// file is missing.
+    pub bottlenecks: Option<Vec<Bottleneck>>,
+    /// The folder a `profiles/latest` link pointed at when the report was
+    /// made, so the reader knows which run the links meant.
+    pub resolved_dir: Option<String>,
+    /// Path from the report's folder to the profile folder, for links.
+    pub link_base: String,
+    /// Workloads whose `flamegraph.svg` exists in the profile folder.
+    pub flamegraphs: Vec<String>,
+}
+
+/// The seed `cargo xtask perf check` gives the bootstrap; the front end
+/// passes the check's own constant, this is the value for library callers.
+pub const DEFAULT_SEED: u64 = 0x5EED_CAFE;
+
+/// How the comparison with the previous baseline is judged: allowed change
+/// per metric (keyed `workload.metric`, else `default_pct`) and the
+/// bootstrap's seed. A fixed seed makes the verdicts reproducible.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareSettings {
+    pub default_pct: f64,
+    pub per_metric: BTreeMap<String, f64>,
+    pub seed: u64,
+}
+
+impl Default for CompareSettings {
+    fn default() -> Self {
+        CompareSettings {
+            default_pct: DEFAULT_THRESHOLD_PCT,
+            per_metric: BTreeMap::new(),
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+impl CompareSettings {
+    pub fn pct_for(&self, workload: &str, metric: &str) -> f64 {
+        self.per_metric
+            .get(&format!("{workload}.{metric}"))
+            .copied()
+            .unwrap_or(self.default_pct)
+    }
+}
+
+/// A rendered report: the markdown and the charts it links to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub markdown: String,
+    pub charts: Vec<Chart>,
+}
+
+/// One SVG chart; `path` is relative to the markdown file's folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    pub path: String,
+    pub title: String,
+    pub svg: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw chart {path}: {message}")]
+pub struct ChartError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Renders the whole report. Pure: the same inputs give the same bytes.
+pub fn render(inputs: &ReportInputs) -> Result<Report, ChartError> {
+    let charts = charts::all(inputs)?;
+    let markdown = sections::markdown(inputs, &charts);
+    Ok(Report { markdown, charts })
+}

@@ -1,0 +1,69 @@
+//! Section 8: the previous baseline against the current one, rendered by
+//! the check's own table (`compare_render`) from the check's own rule.
+
+use super::{heading, history_missing, summary::short_commit, time};
+use crate::{
+    compare_render::comparison_markdown,
+    report::{markdown_table::MarkdownTable, previous::compare_with_previous, ReportInputs},
+};
+
+pub fn section(inputs: &ReportInputs) -> String {
+    let mut out = heading(8);
+    let Some(p) = compare_with_previous(inputs) else {
+        out.push_str(&format!("Not available: {}.\n\n", history_missing(inputs)));
+        return out;
+    };
+    let (old, new) = (&p.previous.baseline, &inputs.baseline);
+    out.push_str(&format!(
+        "Previous: `{}/{}`, recorded {}, commit `{}`. Current: `{}`, recorded {}, commit `{}`. The newest earlier baseline of the {} profile is the one compared.\n\n",
+        inputs.history_source,
+        p.previous.name,
+        time(old.created_at),
+        short_commit(old.environment.git_commit.as_deref()),
+        inputs.baseline_source,
+        time(new.created_at),
+        short_commit(new.environment.git_commit.as_deref()),
+        new.plan.profile.as_str(),
+    ));
+    if p.foreign {
+        out.push_str(&format!(
+            "**Recorded on different machines** (`{}` then `{}`): changes mix code and hardware; `check` refuses this pair without `--allow-foreign-baseline`.\n\n",
+            old.machine_fingerprint, new.machine_fingerprint
+        ));
+    }
+    let judged = match &p.result {
+        Err(reason) => {
+            out.push_str(&format!(
+                "The two did not measure the same thing ({reason}), so `check` would refuse to compare them and no verdict is given.\n\n"
+            ));
+            return out;
+        }
+        Ok(j) => j,
+    };
+    out.push_str(
+        "Change is (current − previous) / previous of the medians; verdicts by `perf_report::compare` with the check's thresholds and seed (section 3). \"medians only\" marks metrics with too few samples for an interval.\n\n",
+    );
+    out.push_str(&comparison_markdown(&judged.comparisons));
+    out.push('\n');
+    if !judged.guards.is_empty() {
+        let mut t = MarkdownTable::new(&[
+            ("quality guard", false),
+            ("previous", true),
+            ("current", true),
+            ("rule", false),
+            ("result", false),
+        ]);
+        for g in &judged.guards {
+            t.row(vec![
+                format!("`{}`", g.metric),
+                g.baseline.map_or("–".into(), |v| format!("{v:.4}")),
+                format!("{:.4}", g.current),
+                g.rule.clone(),
+                if g.passed { "pass" } else { "FAIL" }.into(),
+            ]);
+        }
+        out.push_str(&t.render());
+        out.push('\n');
+    }
+    out
+}

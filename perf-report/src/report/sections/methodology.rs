@@ -1,0 +1,221 @@
+//! Section 3: how every figure was obtained, stated from the plan, the run
+//! context and the constants of the code that computed it (`stats`,
+//! `compare`, `guards`), so the text cannot drift from what the code does.
+
+use super::{baseline_command, heading};
+use crate::{
+    compare::{MIN_BOOTSTRAP_SAMPLES, MIN_RANK_TEST_SAMPLES, RESAMPLES},
+    guards::{PARITY_FLOOR, RECALL_TOLERANCE},
+    report::{markdown_table::MarkdownTable, previous::compare_with_previous, ReportInputs},
+    stats::{quantile_ci_sorted, CONFIDENCE},
+};
+
+pub fn section(inputs: &ReportInputs) -> String {
+    let mut out = heading(3);
+    out.push_str(&iterations(inputs));
+    out.push_str(&statistics(inputs));
+    out.push_str(&data(inputs));
+    out.push_str(&comparison_rule(inputs));
+    out.push_str(&reproduce(inputs));
+    out
+}
+
+fn iterations(inputs: &ReportInputs) -> String {
+    let p = &inputs.baseline.plan;
+    let questions = inputs.baseline.context.queries.as_ref().map(|q| q.count);
+    let per_pass = questions.map_or("one sample per question".to_string(), |q| {
+        format!(
+            "{q} questions, so n = {} × {q} = {} samples per metric",
+            p.harness.passes,
+            p.harness.passes as usize * q
+        )
+    });
+    let e = &p.embedding;
+    let sizes: Vec<String> = e.batch_sizes.iter().map(|b| b.to_string()).collect();
+    format!(
+        "### Warm-up and iterations\n\n\
+         - Profile `{profile}`. Query workloads (`rag_query`, `vector_query` searches) run {warm} unmeasured warm-up pass(es) over the query set, then {passes} measured passes: {per_pass}. `recall_at_k` is one sample per question.\n\
+         - `vector_query` builds the index from scratch {builds} time(s): `build_time` has one sample per build.\n\
+         - `embedding`, per input kind and batch size ({sizes}): {wb} unmeasured batch(es), then {docs} documents and at least {minb} batches, one sample (docs/s) per batch: n = max({minb}, {docs} / batch size).\n\
+         - Preparation (corpus loading and chunking, model provisioning, corpus embedding, index build for the query workloads) is never measured; every timing is wall-clock around the operation only, in a release build of `perf-workloads`.\n\n",
+        profile = p.profile.as_str(),
+        warm = p.harness.warmup_passes,
+        passes = p.harness.passes,
+        builds = p.harness.index_builds,
+        sizes = sizes.join(", "),
+        wb = e.warmup_batches,
+        docs = e.docs_per_batch_size,
+        minb = e.min_batches,
+    )
+}
+
+/// Smallest n for which the code gives a 95% interval of quantile `q`.
+fn min_samples_for_ci(q: f64) -> usize {
+    (1..=1000)
+        .find(|&n| {
+            let xs: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            quantile_ci_sorted(&xs, q, CONFIDENCE).is_some()
+        })
+        .unwrap_or(1000)
+}
+
+fn statistics(inputs: &ReportInputs) -> String {
+    let level = CONFIDENCE * 100.0;
+    let mut out = format!(
+        "### Statistics\n\n\
+         - Percentiles (p50 = median, p95, p99) interpolate linearly between order statistics (Hyndman & Fan type 7, numpy's default): for n sorted samples the p-th percentile sits at rank h = (n − 1) · p / 100.\n\
+         - Mean, and the sample standard deviation with an n − 1 denominator.\n\
+         - {level:.0}% confidence intervals of the median and of p95 are distribution-free: the pair of order statistics whose binomial coverage of the true quantile is at least {level:.0}%, as close to symmetric in probability as possible, widened until the coverage holds. No shape is assumed (latencies are skewed), and no interval is given when even (min, max) cannot reach {level:.0}%: the median needs n ≥ {med}, p95 needs n ≥ {p95} (\"n too small\" in the tables). p99 has no interval.\n\
+         - Every table gives n, the number of samples each figure on that row rests on.",
+        med = min_samples_for_ci(0.5),
+        p95 = min_samples_for_ci(0.95),
+    );
+    let rag = inputs
+        .baseline
+        .workloads
+        .iter()
+        .find(|(w, _)| w.as_str() == "rag_query")
+        .and_then(|(_, r)| r.metrics.get("latency"));
+    if let Some(m) = rag {
+        let n = m.summary.count;
+        let h = (n.max(1) - 1) as f64 * 0.99;
+        let above = n.max(1) - 1 - h.floor() as usize;
+        out.push_str(&format!(
+            " For the RAG query latency (n = {n}), p99 is interpolated from the {} largest samples, so read it as the typical worst case of about one question in a hundred, not a stable figure.",
+            above + 1
+        ));
+    }
+    out.push_str("\n\n");
+    out
+}
+
+fn data(inputs: &ReportInputs) -> String {
+    let b = &inputs.baseline;
+    let p = &b.plan;
+    let mut out = String::from("### Corpus, queries, models and index\n\n");
+    match &b.context.corpus {
+        Some(c) => out.push_str(&format!(
+            "- Corpus `{}`: {} files ({} bytes), {} parent documents, {} chunks ({} characters){}; chunks of {} characters with {} overlap{}; excluded: {}.\n",
+            c.dir.display(),
+            c.files,
+            c.bytes,
+            c.parents,
+            c.chunks,
+            c.chunk_chars,
+            if c.subset { ", a subset cut by max_chunks" } else { ", the whole corpus" },
+            p.corpus.chunk_size,
+            p.corpus.chunk_overlap,
+            p.corpus.max_chunks.map_or(String::new(), |m| format!(", first {m} chunks")),
+            if p.corpus.exclude.is_empty() { "nothing".to_string() } else { p.corpus.exclude.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ") },
+        )),
+        None => out.push_str("- Corpus: not recorded in this baseline.\n"),
+    }
+    match &b.context.queries {
+        Some(q) => out.push_str(&format!(
+            "- Query set `{}`: {} questions, sha256 `{}`.\n",
+            q.path.display(),
+            q.count,
+            q.sha256
+        )),
+        None => out.push_str("- Query set: not recorded in this baseline.\n"),
+    }
+    if let Some(i) = &b.context.index {
+        out.push_str(&format!(
+            "- Index: {} {} ({} metric, {} dimensions, {} vectors), connectivity {}, expansion_add {}, expansion_search {}, kernels `{}`; RAG top-k {}, context at most {} characters.\n",
+            i.engine, i.version, i.metric, i.dimensions, i.vectors, i.connectivity, i.expansion_add, i.expansion_search, i.hardware_acceleration, p.rag.top_k, p.rag.max_context_chars
+        ));
+    }
+    out.push('\n');
+    if b.context.models.is_empty() {
+        out.push_str("Models: none recorded in this baseline.\n\n");
+        return out;
+    }
+    let mut t = MarkdownTable::new(&[
+        ("role", false),
+        ("model", false),
+        ("runtime", false),
+        ("max tokens", true),
+        ("dimensions", true),
+        ("weights sha256", false),
+        ("source", false),
+    ]);
+    for m in &b.context.models {
+        t.row(vec![
+            m.role.clone(),
+            format!("`{}`", m.id),
+            m.runtime.clone(),
+            m.max_seq_length.to_string(),
+            m.dimensions.to_string(),
+            format!("`{}`", m.weights_sha256),
+            m.source.clone(),
+        ]);
+    }
+    out.push_str(&t.render());
+    out.push('\n');
+    out
+}
+
+fn comparison_rule(inputs: &ReportInputs) -> String {
+    let th = &inputs.comparison;
+    let overrides: Vec<String> = th
+        .per_metric
+        .iter()
+        .filter(|(_, v)| (**v - th.default_pct).abs() > 1e-9)
+        .map(|(k, v)| format!("`{k}` ±{v:.1}%"))
+        .collect();
+    let overrides = if overrides.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Metrics with their own threshold here (from `perf.toml`, or raised to the absolute floor of 0.02 ms / 5 µs for stages so short that timer jitter alone exceeds the percentage): {}.",
+            overrides.join(", ")
+        )
+    };
+    format!(
+        "### The comparison rule (`cargo xtask perf check`, `perf_report::compare`)\n\n\
+         - Direction from the metric: a time up, a rate or recall down is worse; informational metrics (sizes, counts) are never judged.\n\
+         - A metric **regressed** only when its median moved beyond the threshold (±{def:.1}% by default) in the worse direction **and** the {level:.0}% percentile-bootstrap interval of the ratio of medians (current / baseline, {RESAMPLES} resamples of each run's raw samples) lies entirely on the worse side of 1; improvements mirror the rule. Beyond the threshold without that is \"not significant\".{overrides}\n\
+         - Sizes, counts and fractions (instruction counts among them) do not move with the machine's load, so they are judged on medians alone. Times and rates with fewer than {MIN_BOOTSTRAP_SAMPLES} samples on a side have no interval and cannot be called regressed. The Mann-Whitney U p-value (from {MIN_RANK_TEST_SAMPLES} samples a side) is reported by `check`, never used for the verdict.\n\
+         - Deterministic mode, `check --mode instructions`: only instruction counts are judged, from the hardware counter where the machine has one, else from a reduced run under valgrind's callgrind (`baseline --instructions` records them as `<op>.callgrind_instructions`); in 10 clean checks of the same binary on the development VM no count moved more than 0.02%, whatever the machine's load.\n\
+         - The bootstrap's random generator is seeded with a constant ({seed:#x}, mixed with each metric's name), so the same two files always give the same intervals and verdicts.\n\
+         - `check` re-runs a workload whose metric regressed once, and only a regression that shows again counts; this report compares recorded files and re-runs nothing, so a \"regressed\" in section 8 is unconfirmed.\n\
+         - Quality guards, absolute: mean recall@k may not drop by more than {RECALL_TOLERANCE}, and the embedding's cosine similarity with the reference must stay ≥ {PARITY_FLOOR} for every sentence.\n\n",
+        def = th.default_pct,
+        seed = th.seed,
+        level = CONFIDENCE * 100.0,
+    )
+}
+
+fn reproduce(inputs: &ReportInputs) -> String {
+    let mut t = MarkdownTable::new(&[("figures", false), ("command", false)]);
+    let run = baseline_command(inputs);
+    t.row(vec![
+        "sections 1, 4 and 5 (a new baseline; the current one moves to history)".into(),
+        format!("`{run}`"),
+    ]);
+    t.row(vec![
+        "one workload only".into(),
+        format!("`{run} --workload rag_query`"),
+    ]);
+    t.row(vec![
+        "sections 6 and 7 (profile run)".into(),
+        "`cargo xtask perf profile` (`--quick` for the CI profile)".into(),
+    ]);
+    if let Some(p) = compare_with_previous(inputs) {
+        t.row(vec![
+            "section 8 (the same verdicts; a saved run is not re-run)".into(),
+            format!(
+                "`cargo xtask perf check --baseline {}/{} --run-file {}`",
+                inputs.history_source, p.previous.name, inputs.baseline_source
+            ),
+        ]);
+    }
+    t.row(vec![
+        "this report".into(),
+        format!(
+            "`cargo xtask perf report --baseline {} --profiles {} --history {}`",
+            inputs.baseline_source, inputs.profile_source, inputs.history_source
+        ),
+    ]);
+    format!("### Reproducing each figure\n\n{}\n", t.render())
+}

@@ -1,0 +1,178 @@
+//! Section 1: the headline numbers and what changed since the previous
+//! baseline. Every figure here is read from the baseline by
+//! [`Headline`](crate::report::headline::Headline), formatted like the
+//! tables (four significant digits), with its sample count.
+
+use super::{baseline_command, heading, history_missing, time};
+use crate::{
+    compare::{Comparison, Verdict},
+    report::{
+        headline::{Engine, Figure, Headline},
+        previous::{compare_with_previous, Tally},
+        ReportInputs,
+    },
+    table::format_value,
+};
+
+pub fn section(inputs: &ReportInputs) -> String {
+    let h = Headline::of(&inputs.baseline);
+    let run = baseline_command(inputs);
+    let absent = |w: &str| format!("not in this baseline: run `{run} --workload {w}`");
+    let mut out = heading(1);
+
+    let rag = match &h.rag {
+        Some(r) => format!(
+            "(`{}.{}`, n = {}): p50 {}, p95 {}, p99 {}",
+            r.workload,
+            r.metric,
+            r.n,
+            format_value(r.p50, r.unit),
+            format_value(r.p95, r.unit),
+            format_value(r.p99, r.unit)
+        ),
+        None => absent("rag_query"),
+    };
+    out.push_str(&format!("- **RAG query latency** {rag}\n"));
+
+    let embedding = if h.embedding.is_empty() {
+        absent("embedding")
+    } else {
+        let parts: Vec<String> = h
+            .embedding
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} {} at batch {} (n = {})",
+                    b.kind,
+                    format_value(b.median, b.unit),
+                    b.batch,
+                    b.n
+                )
+            })
+            .collect();
+        format!(
+            "(`embedding`, median at the best batch size): {}",
+            parts.join("; ")
+        )
+    };
+    out.push_str(&format!("- **Embedding throughput** {embedding}\n"));
+
+    let vector = if h.hnsw.is_none() && h.exact.is_none() && h.recall.is_none() {
+        absent("vector_query")
+    } else {
+        let mut parts: Vec<String> = [("HNSW", &h.hnsw), ("exact", &h.exact)]
+            .into_iter()
+            .filter_map(|(label, f)| f.as_ref().map(|f| format!("{label} {}", figure(f))))
+            .collect();
+        if let Some(r) = &h.recall {
+            parts.push(format!(
+                "recall@{} mean {}, min {} (n = {})",
+                r.k,
+                format_value(r.mean, crate::schema::Unit::Ratio),
+                format_value(r.min, crate::schema::Unit::Ratio),
+                r.n
+            ));
+        }
+        format!("(`vector_query`, median query time): {}", parts.join("; "))
+    };
+    out.push_str(&format!("- **Vector query** {vector}\n"));
+
+    for e in &h.inference {
+        out.push_str(&format!(
+            "- **Inference, {}** (`inference`, median): {}\n",
+            e.name,
+            engine(e)
+        ));
+    }
+    out.push_str(&format!(
+        "- **Since the previous baseline** {}\n\n",
+        since(inputs)
+    ));
+    out
+}
+
+fn figure(f: &Figure) -> String {
+    format!("{} (n = {})", format_value(f.median, f.unit), f.n)
+}
+
+fn engine(e: &Engine) -> String {
+    let mut parts = Vec::new();
+    if let Some((len, f)) = &e.prefill {
+        parts.push(format!("prefill {} at {len}", figure(f)));
+    }
+    let named = [
+        ("decode", &e.decode),
+        ("TTFT", &e.ttft),
+        ("ITL", &e.itl),
+        ("end to end", &e.e2e),
+    ];
+    for (label, f) in named {
+        if let Some(f) = f {
+            parts.push(format!("{label} {}", figure(f)));
+        }
+    }
+    parts.join(", ")
+}
+
+fn since(inputs: &ReportInputs) -> String {
+    let Some(p) = compare_with_previous(inputs) else {
+        return format!("— {}", history_missing(inputs));
+    };
+    let prev = &p.previous.baseline;
+    let head = format!(
+        "(`{}`, recorded {}, commit {}):",
+        p.previous.name,
+        time(prev.created_at),
+        short_commit(prev.environment.git_commit.as_deref())
+    );
+    let judged = match &p.result {
+        Err(reason) => {
+            return format!("{head} not comparable ({reason}), so nothing is judged; see section 8")
+        }
+        Ok(j) => j,
+    };
+    let t = Tally::of(&judged.comparisons);
+    let mut text = format!(
+        "{head} {} improved, {} regressed, {} beyond the threshold but not significant, {} within noise, {} informational",
+        t.improved, t.regressed, t.not_significant, t.within_noise, t.informational
+    );
+    let moves = largest_moves(&judged.comparisons);
+    if !moves.is_empty() {
+        text.push_str(&format!("; largest judged moves: {}", moves.join(", ")));
+    }
+    if p.foreign {
+        text.push_str("; recorded on another machine, so changes mix code and hardware");
+    }
+    text.push_str(" (section 8)");
+    text
+}
+
+/// Up to three improved or regressed metrics, largest change first.
+fn largest_moves(comparisons: &[Comparison]) -> Vec<String> {
+    let mut moved: Vec<(&Comparison, f64, &str)> = comparisons
+        .iter()
+        .filter_map(|c| {
+            let m = c.change.as_ref()?;
+            let verdict = match m.verdict {
+                Verdict::Improved => "improved",
+                Verdict::Regressed => "regressed",
+                _ => return None,
+            };
+            Some((c, m.change_pct?, verdict))
+        })
+        .collect();
+    moved.sort_by(|a, b| {
+        b.1.abs()
+            .total_cmp(&a.1.abs())
+            .then_with(|| (a.0.workload, &a.0.metric).cmp(&(b.0.workload, &b.0.metric)))
+    });
+    moved
+        .into_iter()
+        .take(3)
+        .map(|(c, pct, verdict)| format!("`{}.{}` {pct:+.1}% ({verdict})", c.workload, c.metric))
+        .collect()
+}
+
+pub(crate) fn short_commit(commit: Option<&str>) -> String {
+    commit.map_or("unknown".into(), |c| c.chars().take(12).collect())
+}

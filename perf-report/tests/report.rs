@@ -1,0 +1,287 @@
+//! `perf_report::report` end to end over files laid out as the other
+//! commands write them: the golden markdown, determinism, missing and
+//! corrupt inputs, and every headline number traced back to its JSON.
+//!
+//! `UPDATE_GOLDEN=1 cargo test -p perf-report --test report` rewrites the
+//! golden file after an intended change; review its diff.
+
+mod support;
+
+use std::{fs, path::Path};
+
+use perf_report::report::{inputs::load, render, CompareSettings, Report};
+use serde_json::Value;
+use support::{inputs, paths, write_fixture, BASELINE, HISTORY, PROFILES};
+
+const GOLDEN: &str = "tests/golden/performance_analysis.md";
+
+fn full_fixture() -> (tempfile::TempDir, Report) {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path(), true, true);
+    let report = render(&inputs(dir.path())).unwrap();
+    (dir, report)
+}
+
+#[test]
+fn markdown_matches_the_golden_file() {
+    let (_dir, report) = full_fixture();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::write(&golden, &report.markdown).unwrap();
+    }
+    let expected =
+        fs::read_to_string(&golden).expect("golden file exists (UPDATE_GOLDEN=1 writes it)");
+    if report.markdown != expected {
+        let line = report
+            .markdown
+            .lines()
+            .zip(expected.lines())
+            .position(|(a, b)| a != b)
+            .map_or("(length differs)".to_string(), |i| {
+                format!("line {}", i + 1)
+            });
+        panic!("report differs from {GOLDEN} at {line}; if intended, rerun with UPDATE_GOLDEN=1 and review the diff\n{}", report.markdown);
+    }
+}
+
+#[test]
+fn same_inputs_give_identical_bytes() {
+    let (dir, first) = full_fixture();
+    let second = render(&inputs(dir.path())).unwrap();
+    assert_eq!(first, second, "markdown and every SVG byte-identical");
+    // A second, separately written copy of the same data: still identical
+    // (no dependence on paths outside the root, file order or time).
+    let (_other, third) = full_fixture();
+    assert_eq!(first, third);
+}
+
+#[test]
+fn full_inputs_give_every_section_and_chart() {
+    let (_dir, report) = full_fixture();
+    let md = &report.markdown;
+    for n in 1..=8 {
+        assert!(md.contains(&format!("\n## {n}. ")), "section {n} missing");
+    }
+    assert!(!md.contains("Missing inputs"), "{md}");
+    let charts: Vec<&str> = report.charts.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(
+        charts,
+        [
+            "charts/latency_cdf_rag_query.svg",
+            "charts/latency_cdf_vector_query.svg",
+            "charts/embedding_throughput_vs_batch.svg",
+            "charts/rag_query_stages.svg",
+            "charts/trend.svg",
+        ]
+    );
+    for c in &report.charts {
+        assert!(
+            md.contains(&format!("]({})", c.path)),
+            "{} not linked",
+            c.path
+        );
+        assert!(
+            c.svg.starts_with("<svg") && c.svg.contains("<text"),
+            "{}",
+            c.path
+        );
+    }
+    // Links to flamegraphs go through profiles/latest, and only where one exists.
+    assert!(md.contains("[rag_query/flamegraph.svg](../profiles/latest/rag_query/flamegraph.svg)"));
+    assert!(md.contains("`profiles/latest` → `20260102T110000Z`"));
+    // The quick-profile history file is never the one compared.
+    assert!(md.contains("Previous: `baselines/history/20260101T100000Z-full.json`"));
+}
+
+#[test]
+fn baseline_alone_still_renders_and_names_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path(), false, false);
+    let report = render(&inputs(dir.path())).unwrap();
+    let md = &report.markdown;
+    assert!(md.contains("**Missing inputs**"), "{md}");
+    assert!(md.contains("no profile found at `profiles/latest`: sections 6 and 7 need one; run `cargo xtask perf profile`"));
+    assert!(md.contains("no earlier baseline of the full profile in `baselines/history`"));
+    assert!(md.contains("## 6. Top bottlenecks\n\nNot available: no profile found"));
+    assert!(md.contains("## 8. Comparison with the previous baseline\n\nNot available"));
+    assert!(
+        md.contains("**RAG query latency** (`rag_query.latency`"),
+        "headline still there"
+    );
+    assert!(
+        !report.charts.iter().any(|c| c.path.contains("trend")),
+        "one baseline: no trend"
+    );
+    assert_eq!(report.charts.len(), 4);
+}
+
+#[test]
+fn summary_json_alone_still_ranks_bottlenecks() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path(), true, true);
+    fs::remove_file(dir.path().join(PROFILES).join("bottlenecks.json")).unwrap();
+    let md = render(&inputs(dir.path())).unwrap().markdown;
+    assert!(md.contains("| 1 | `rag_query` | `embed` |"), "{md}");
+}
+
+/// The one error line for a corrupt `file` (relative to the fixture root).
+fn corrupt(file: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path(), true, true);
+    let target = dir.path().join(file);
+    fs::write(&target, "{ \"truncated\": ").unwrap();
+    let err = load(&paths(dir.path()), CompareSettings::default())
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains('\n'), "one line: {err}");
+    assert!(
+        err.contains(&target.display().to_string()),
+        "names {file}: {err}"
+    );
+    err
+}
+
+#[test]
+fn corrupt_inputs_are_one_error_naming_the_file() {
+    assert!(corrupt(BASELINE).contains("not valid JSON"));
+    let history = format!("{HISTORY}/20260101T100000Z-full.json");
+    assert!(corrupt(&history).starts_with("history file"));
+    let summary = corrupt(&format!("{PROFILES}/summary.json"));
+    assert!(summary.contains("cargo xtask perf profile"), "{summary}");
+    corrupt(&format!("{PROFILES}/bottlenecks.json"));
+}
+
+#[test]
+fn missing_baseline_says_how_to_record_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load(&paths(dir.path()), CompareSettings::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!("no baseline at {BASELINE}: record one with `cargo xtask perf baseline`")
+    );
+}
+
+/// The number after `label` in `text`, with how many decimals it was
+/// printed with.
+fn number_after(text: &str, label: &str) -> (f64, i32) {
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("`{label}` not in: {text}"))
+        + label.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let decimals = digits.split_once('.').map_or(0, |(_, d)| d.len() as i32);
+    (
+        digits
+            .parse()
+            .unwrap_or_else(|_| panic!("no number after `{label}` in {text}")),
+        decimals,
+    )
+}
+
+/// `label`'s number in `line` is `expected` rounded as printed.
+fn assert_printed(line: &str, label: &str, expected: f64) {
+    let (shown, decimals) = number_after(line, label);
+    let tolerance = 0.5 * 10f64.powi(-decimals) + 1e-9;
+    assert!(
+        (shown - expected).abs() <= tolerance,
+        "{label}{shown} vs JSON {expected} in: {line}"
+    );
+}
+
+fn summary_of<'a>(json: &'a Value, workload: &str, metric: &str) -> &'a Value {
+    &json["workloads"][workload]["metrics"][metric]["summary"]
+}
+
+/// Reads the summary section's headline lines back and checks each number
+/// against the baseline JSON, read independently with serde_json.
+fn check_headline(markdown: &str, baseline_json: &str) {
+    let json: Value = serde_json::from_str(baseline_json).unwrap();
+    let section =
+        &markdown[markdown.find("## 1. Summary").unwrap()..markdown.find("## 2.").unwrap()];
+    let line = |start: &str| {
+        section
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no `{start}` line in {section}"))
+    };
+    let rag = line("- **RAG query latency**");
+    let s = summary_of(&json, "rag_query", "latency");
+    for p in ["p50", "p95", "p99"] {
+        assert_printed(rag, &format!("{p} "), s[p].as_f64().unwrap());
+    }
+    assert_printed(rag, "n = ", s["count"].as_f64().unwrap());
+
+    let emb = line("- **Embedding throughput**");
+    let metrics = json["workloads"]["embedding"]["metrics"]
+        .as_object()
+        .unwrap();
+    for kind in ["chunks", "sentences"] {
+        let at = emb.find(&format!("{kind} ")).unwrap();
+        let part = &emb[at..];
+        let (b, _) = number_after(part, "at batch ");
+        let name = format!("{kind}.batch_{b}.docs_per_s");
+        let s = &metrics[&name]["summary"];
+        assert_printed(part, &format!("{kind} "), s["median"].as_f64().unwrap());
+        assert_printed(part, "n = ", s["count"].as_f64().unwrap());
+        // It is the best batch size of that kind.
+        let best = metrics
+            .iter()
+            .filter(|(n, _)| n.starts_with(&format!("{kind}.batch_")))
+            .map(|(_, m)| m["summary"]["median"].as_f64().unwrap())
+            .fold(f64::MIN, f64::max);
+        assert_eq!(
+            s["median"].as_f64().unwrap(),
+            best,
+            "{name} is not the best batch"
+        );
+    }
+
+    let vq = line("- **Vector query**");
+    for (label, metric) in [("HNSW ", "hnsw.latency"), ("exact ", "exact.latency")] {
+        let s = summary_of(&json, "vector_query", metric);
+        let part = &vq[vq.find(label).unwrap()..];
+        assert_printed(part, label, s["median"].as_f64().unwrap());
+        assert_printed(part, "n = ", s["count"].as_f64().unwrap());
+    }
+    let recall_name = metrics_named(&json, "vector_query", "recall_at_");
+    let s = summary_of(&json, "vector_query", &recall_name);
+    let part = &vq[vq.find("recall@").unwrap()..];
+    assert_printed(part, "mean ", s["mean"].as_f64().unwrap());
+    assert_printed(part, "min ", s["min"].as_f64().unwrap());
+    assert_printed(part, "n = ", s["count"].as_f64().unwrap());
+}
+
+fn metrics_named(json: &Value, workload: &str, prefix: &str) -> String {
+    json["workloads"][workload]["metrics"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| k.starts_with(prefix))
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn every_headline_number_matches_the_fixture_json() {
+    let (dir, report) = full_fixture();
+    let json = fs::read_to_string(dir.path().join(BASELINE)).unwrap();
+    check_headline(&report.markdown, &json);
+}
+
+#[test]
+fn every_headline_number_matches_the_committed_baseline() {
+    // The real, full baseline of the repository: whatever it holds, the
+    // summary must state its numbers.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = paths(dir.path());
+    p.baseline = root.join(BASELINE);
+    let inputs = load(&p, CompareSettings::default()).unwrap();
+    let report = render(&inputs).unwrap();
+    check_headline(&report.markdown, &fs::read_to_string(&p.baseline).unwrap());
+}

@@ -1,0 +1,260 @@
+//! `cargo xtask perf report` as a user runs it: the committed baseline and
+//! history, a small profile folder, and the bad-input cases (one error line
+//! naming the file, exit code 1, nothing written).
+
+mod support;
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Output,
+};
+
+use perf_profile::{AllocStats, Bottleneck, ProfileSummary, StageProfile, WorkloadProfile};
+use support::{stderr, xtask};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A profile folder as `perf profile` writes it, with one stage and one
+/// flamegraph: enough for sections 6 and 7.
+fn write_profile(dir: &Path) {
+    let embed = StageProfile {
+        stage: "embed".into(),
+        ops: 54,
+        passes: 1,
+        wall_ms_total: 1000.0,
+        wall_ms_median: 18.0,
+        cpu_samples: 150,
+        alloc: AllocStats::default(),
+        top_functions: vec![("gemm_common::gemm::gemm_basic_generic".into(), 100)],
+    };
+    let bottleneck = Bottleneck {
+        rank: 1,
+        workload: "rag_query".into(),
+        stage: "embed".into(),
+        score: 0.99,
+        wall_share: 0.99,
+        cpu_share: 0.99,
+        alloc_share: 0.97,
+        functions: vec!["gemm_common::gemm::gemm_basic_generic".into()],
+        reason: "99% of rag_query wall time".into(),
+    };
+    let summary = ProfileSummary {
+        frequency_hz: 997,
+        workloads: vec![WorkloadProfile {
+            workload: "rag_query".into(),
+            wall_s_plain: 10.0,
+            wall_s_profiled: 10.1,
+            overhead_pct: 1.0,
+            cpu_samples: 160,
+            peak_rss_bytes: None,
+            alloc: AllocStats::default(),
+            files: vec![],
+            stages: vec![embed],
+        }],
+        bottlenecks: vec![bottleneck.clone()],
+    };
+    fs::create_dir_all(dir.join("rag_query")).unwrap();
+    fs::write(dir.join("rag_query/flamegraph.svg"), "<svg/>").unwrap();
+    fs::write(
+        dir.join("summary.json"),
+        serde_json::to_string(&summary).unwrap(),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("bottlenecks.json"),
+        serde_json::to_string(&vec![bottleneck]).unwrap(),
+    )
+    .unwrap();
+}
+
+struct Case {
+    _tmp: tempfile::TempDir,
+    baseline: PathBuf,
+    history: PathBuf,
+    profiles: PathBuf,
+    output: PathBuf,
+}
+
+/// Copies of the committed baseline and history, and a profile folder.
+fn case() -> Case {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let baseline = d.join("baseline.json");
+    fs::copy(
+        root().join("baselines/performance_baselines.json"),
+        &baseline,
+    )
+    .unwrap();
+    let history = d.join("history");
+    fs::create_dir_all(&history).unwrap();
+    for entry in fs::read_dir(root().join("baselines/history")).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, history.join(path.file_name().unwrap())).unwrap();
+    }
+    let profiles = d.join("profile");
+    write_profile(&profiles);
+    let output = d.join("out/performance_analysis.md");
+    Case {
+        _tmp: tmp,
+        baseline,
+        history,
+        profiles,
+        output,
+    }
+}
+
+fn report(c: &Case) -> Output {
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let args = [
+        "perf".to_string(),
+        "report".into(),
+        "--baseline".into(),
+        s(&c.baseline),
+        "--history".into(),
+        s(&c.history),
+        "--profiles".into(),
+        s(&c.profiles),
+        "--output".into(),
+        s(&c.output),
+    ];
+    xtask(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let o = xtask(&["perf", "report", "--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    for flag in [
+        "--baseline",
+        "--profiles",
+        "--history",
+        "--output",
+        "--run",
+        "--quick",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
+    }
+}
+
+#[test]
+fn writes_the_report_and_its_charts() {
+    let c = case();
+    let o = report(&c);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = fs::read_to_string(&c.output).unwrap();
+    for n in 1..=8 {
+        assert!(md.contains(&format!("\n## {n}. ")), "section {n} missing");
+    }
+    assert!(
+        md.contains("](../profile/rag_query/flamegraph.svg)"),
+        "relative flamegraph link"
+    );
+    assert!(
+        md.contains("| 1 | matrix multiply |"),
+        "an opportunity from the bottleneck"
+    );
+    let charts = c.output.parent().unwrap().join("charts");
+    for chart in [
+        "latency_cdf_rag_query",
+        "embedding_throughput_vs_batch",
+        "rag_query_stages",
+        "trend",
+    ] {
+        let svg = fs::read_to_string(charts.join(format!("{chart}.svg"))).unwrap();
+        assert!(svg.contains("<svg"), "{chart}");
+    }
+    // The terminal shows the same figures.
+    assert!(
+        stdout.contains("headline:") && stdout.contains("RAG query latency p50"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("report written:"), "{stdout}");
+    // Atomic writes leave no temporary files behind.
+    let leftovers: Vec<_> = fs::read_dir(c.output.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn baseline_alone_renders_and_says_what_is_missing() {
+    let c = case();
+    fs::remove_dir_all(&c.profiles).unwrap();
+    fs::remove_dir_all(&c.history).unwrap();
+    let o = report(&c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = fs::read_to_string(&c.output).unwrap();
+    assert!(md.contains("run `cargo xtask perf profile`"), "{md}");
+    assert!(
+        md.contains("no earlier baseline of the full profile"),
+        "{md}"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("missing: no profile found at"), "{stdout}");
+}
+
+/// Corrupts `file`, runs the report, and checks the refusal.
+fn assert_refused(c: &Case, file: &Path) {
+    fs::write(file, "{ \"not\": json").unwrap();
+    let o = report(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "exactly one line: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(
+        lines[0].contains(&file.display().to_string()),
+        "names {}: {err}",
+        file.display()
+    );
+    assert!(!c.output.exists(), "no report written");
+    assert!(!c.output.parent().unwrap().exists(), "no charts written");
+}
+
+#[test]
+fn corrupt_baseline_is_refused() {
+    let c = case();
+    let file = c.baseline.clone();
+    assert_refused(&c, &file);
+}
+
+#[test]
+fn corrupt_history_file_is_refused() {
+    let c = case();
+    let file = fs::read_dir(&c.history)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_refused(&c, &file);
+}
+
+#[test]
+fn corrupt_profile_files_are_refused() {
+    for name in ["summary.json", "bottlenecks.json"] {
+        let c = case();
+        let file = c.profiles.join(name);
+        assert_refused(&c, &file);
+    }
+}
+
+#[test]
+fn missing_baseline_is_refused() {
+    let c = case();
+    fs::remove_file(&c.baseline).unwrap();
+    let o = report(&c);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("record one with `cargo xtask perf baseline`"));
+    assert!(!c.output.exists());
+}
