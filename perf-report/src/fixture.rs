@@ -18,7 +18,7 @@ use crate::{
 pub fn plan() -> Plan {
     Plan {
         profile: ProfileName::Quick,
-        workloads: WorkloadName::ALL.to_vec(),
+        workloads: WorkloadName::DEFAULT.to_vec(),
         corpus: CorpusPlan {
             dir: "/corpus".into(),
             exclude: vec![],

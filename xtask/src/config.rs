@@ -221,7 +221,7 @@ mod tests {
         }
         let parsed = PerfConfig::parse(&on, &path).unwrap();
         assert_ne!(parsed, PerfConfig::default());
-        assert_eq!(parsed.llm.candle_weights, Some(CandleWeights::Quantized));
+        assert_eq!(parsed.llm.candle_weights, Some(CandleWeights::Q5AsF32));
     }
 
     #[test]
