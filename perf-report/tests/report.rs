@@ -285,3 +285,77 @@ fn every_headline_number_matches_the_committed_baseline() {
     let report = render(&inputs).unwrap();
     check_headline(&report.markdown, &fs::read_to_string(&p.baseline).unwrap());
 }
+
+/// A baseline with LLM results: each engine gets its summary line (with
+/// the ITL tail) and its build, threads and weights in the methodology.
+#[test]
+fn llm_engines_are_summarised_and_named() {
+    use perf_report::{
+        context::LlmEngineInfo,
+        plan::WorkloadName,
+        protocol::WorkloadSamples,
+        schema::{Baseline, Better, Unit, WorkloadResult},
+    };
+    use support::{metric, samples};
+
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path(), false, false);
+    let path = dir.path().join(BASELINE);
+    let mut b = Baseline::load(&path).unwrap();
+    let metrics = vec![
+        metric(
+            "llamacpp.prefill_tokens_per_s.len128",
+            Unit::TokensPerSecond,
+            Better::Higher,
+            samples(3, 12, 500.0, 0.05),
+        ),
+        metric(
+            "llamacpp.decode_tokens_per_s",
+            Unit::TokensPerSecond,
+            Better::Higher,
+            samples(4, 12, 80.0, 0.05),
+        ),
+        metric(
+            "llamacpp.itl",
+            Unit::Milliseconds,
+            Better::Lower,
+            (1..=100).map(f64::from).collect(),
+        ),
+    ];
+    let r = WorkloadResult::from_samples(WorkloadSamples {
+        workload: WorkloadName::Inference,
+        metrics,
+    })
+    .unwrap();
+    b.workloads.insert(WorkloadName::Inference, r);
+    b.context.llm_engines.push(LlmEngineInfo {
+        engine: "llamacpp".into(),
+        version: "llama-cpp-2 0.1.160".into(),
+        threads: 2,
+        model_sha256: "ef".repeat(32),
+        model: "/models/gemma.gguf".into(),
+        detail: "cpu backend".into(),
+    });
+    b.save(&path).unwrap();
+
+    let md = render(&inputs(dir.path())).unwrap().markdown;
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("- **Inference, llamacpp**"))
+        .unwrap_or_else(|| panic!("no llamacpp summary line\n{md}"));
+    assert!(line.contains(" tok/s (n = 12) at len128"), "{line}");
+    // ITL 1..=100 ms: median 50.5, p99 by the type-7 rule 99.01.
+    assert!(
+        line.contains("ITL 50.50 ms (p99 99.01 ms, n = 100)"),
+        "{line}"
+    );
+    assert!(md.contains("LLM engines:"), "{md}");
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| `llamacpp` |"))
+        .unwrap_or_else(|| panic!("no engine row\n{md}"));
+    assert!(
+        row.contains("llama-cpp-2 0.1.160") && row.contains(&"ef".repeat(32)),
+        "{row}"
+    );
+}

@@ -39,6 +39,8 @@ pub struct Figure {
     pub metric: String,
     pub unit: Unit,
     pub median: f64,
+    /// For latencies whose tail matters (inter-token gaps).
+    pub p99: f64,
     pub n: usize,
 }
 
@@ -86,6 +88,7 @@ fn figure(name: &str, m: &Metric) -> Figure {
         metric: name.to_string(),
         unit: m.unit,
         median: m.summary.median,
+        p99: m.summary.p99,
         n: m.summary.count,
     }
 }

@@ -117,7 +117,7 @@ fn context() -> RunContext {
     }
 }
 
-fn metric(name: &str, unit: Unit, better: Better, samples: Vec<f64>) -> RawMetric {
+pub fn metric(name: &str, unit: Unit, better: Better, samples: Vec<f64>) -> RawMetric {
     RawMetric {
         name: name.into(),
         unit,

@@ -152,7 +152,44 @@ fn data(inputs: &ReportInputs) -> String {
     }
     out.push_str(&t.render());
     out.push('\n');
+    out.push_str(&llm_engines(inputs));
     out
+}
+
+/// The generation engines as they ran: LLM figures name their engine, so
+/// the build, threads and weights behind each name are stated.
+fn llm_engines(inputs: &ReportInputs) -> String {
+    let engines = &inputs.baseline.context.llm_engines;
+    if engines.is_empty() {
+        return String::new();
+    }
+    let mut t = MarkdownTable::new(&[
+        ("engine", false),
+        ("version", false),
+        ("threads", true),
+        ("settings", false),
+        ("model", false),
+        ("GGUF sha256", false),
+    ]);
+    for e in engines {
+        let sha = match e.model_sha256.as_str() {
+            "" => "– (served)".to_string(),
+            s => format!("`{s}`"),
+        };
+        let threads = match e.threads {
+            0 => "–".to_string(),
+            n => n.to_string(),
+        };
+        t.row(vec![
+            format!("`{}`", e.engine),
+            e.version.clone(),
+            threads,
+            e.detail.clone(),
+            format!("`{}`", e.model),
+            sha,
+        ]);
+    }
+    format!("LLM engines:\n\n{}\n", t.render())
 }
 
 fn comparison_rule(inputs: &ReportInputs) -> String {

@@ -107,7 +107,16 @@ fn engine(e: &Engine) -> String {
         ("end to end", &e.e2e),
     ];
     for (label, f) in named {
-        if let Some(f) = f {
+        let Some(f) = f else { continue };
+        if label == "ITL" {
+            // A stream's stalls are its worst gaps, so the tail is stated.
+            parts.push(format!(
+                "ITL {} (p99 {}, n = {})",
+                format_value(f.median, f.unit),
+                format_value(f.p99, f.unit),
+                f.n
+            ));
+        } else {
             parts.push(format!("{label} {}", figure(f)));
         }
     }
