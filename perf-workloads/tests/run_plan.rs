@@ -35,13 +35,13 @@ fn run(plan: &perf_report::plan::Plan) -> (Result<(), WorkloadError>, Vec<Messag
 }
 
 #[test]
-fn all_workloads_report_real_samples() {
+fn default_workloads_report_real_samples() {
     let dir = tempfile::tempdir().unwrap();
     small_corpus(dir.path());
     let mut plan = common::plan(
         dir.path(),
         &common::default_queries(),
-        WorkloadName::ALL.to_vec(),
+        WorkloadName::DEFAULT.to_vec(),
     );
     plan.embedding_cache_dir = dir.path().join("cache");
     let (r, messages) = run(&plan);
@@ -113,6 +113,97 @@ fn all_workloads_report_real_samples() {
         _ => None,
     });
     assert_eq!(hits, Some(corpus.chunks), "warm cache serves every chunk");
+}
+
+/// `inference` and `rag_answer` on both in-process engines with the real
+/// GGUF, cut small (2 questions, a 32-token prefill, 8 new tokens): every
+/// metric the README names arrives with one sample per question and pass,
+/// and each engine is named with its weights' checksum.
+#[cfg(feature = "llamacpp")]
+#[test]
+fn llm_workloads_report_real_samples() {
+    use perf_report::plan::EngineName;
+
+    let dir = tempfile::tempdir().unwrap();
+    small_corpus(dir.path());
+    let mut plan = common::plan(
+        dir.path(),
+        &common::default_queries(),
+        vec![WorkloadName::Inference, WorkloadName::RagAnswer],
+    );
+    plan.embedding_cache_dir = dir.path().join("cache");
+    plan.harness.warmup_passes = 0;
+    plan.llm.engines = vec![EngineName::Llamacpp, EngineName::Candle];
+    plan.llm.questions = Some(2);
+    plan.llm.prompt_lengths = vec![32];
+    plan.llm.max_new_tokens = 8;
+    plan.llm.agreement_tokens = 8;
+    let (r, messages) = run(&plan);
+    r.unwrap();
+
+    let context = messages
+        .iter()
+        .find_map(|m| match m {
+            Message::Context(c) => Some((**c).clone()),
+            _ => None,
+        })
+        .expect("a context message");
+    let engines: Vec<&str> = context
+        .llm_engines
+        .iter()
+        .map(|e| e.engine.as_str())
+        .collect();
+    assert_eq!(engines, ["llamacpp", "candle"]);
+    assert!(context
+        .llm_engines
+        .iter()
+        .all(|e| e.model_sha256.len() == 64 && e.threads > 0));
+
+    let samples = |w: WorkloadName, name: &str| -> Vec<f64> {
+        messages
+            .iter()
+            .find_map(|m| match m {
+                Message::Result(r) if r.workload == w => r
+                    .metrics
+                    .iter()
+                    .find(|m| m.name == name)
+                    .map(|m| m.samples.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{w}.{name} missing"))
+    };
+    for engine in ["llamacpp", "candle"] {
+        for name in [
+            "prefill_tokens_per_s.len32",
+            "decode_tokens_per_s",
+            "ttft",
+            "e2e",
+        ] {
+            let s = samples(WorkloadName::Inference, &format!("{engine}.{name}"));
+            assert_eq!(s.len(), 2, "{engine}.{name}: one per question");
+            assert!(s.iter().all(|v| *v > 0.0), "{engine}.{name} {s:?}");
+        }
+        // 8 tokens: 7 gaps per question.
+        assert_eq!(
+            samples(WorkloadName::Inference, &format!("{engine}.itl")).len(),
+            14
+        );
+        let ttft = samples(WorkloadName::RagAnswer, &format!("{engine}.ttft"));
+        let latency = samples(WorkloadName::RagAnswer, &format!("{engine}.latency"));
+        assert_eq!(ttft.len(), 2);
+        assert!(ttft.iter().zip(&latency).all(|(t, l)| t <= l));
+        let answered = samples(WorkloadName::RagAnswer, &format!("{engine}.answer_tokens"));
+        assert!(
+            answered.iter().all(|n| (1.0..=8.0).contains(n)),
+            "{answered:?}"
+        );
+    }
+    let agreement = samples(WorkloadName::Inference, "quality.greedy_agreement");
+    assert_eq!(agreement.len(), 1);
+    assert!((0.0..=1.0).contains(&agreement[0]));
+    assert!(samples(WorkloadName::RagAnswer, "prompt_tokens")
+        .iter()
+        .all(|n| *n > 32.0));
 }
 
 #[test]
