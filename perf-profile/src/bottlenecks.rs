@@ -7,7 +7,10 @@
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ContentArrangement, Table};
 use serde::{Deserialize, Serialize};
 
-use crate::function_family::{short_function_name, FunctionFamily};
+use crate::{
+    brief_name::brief_function_name,
+    function_family::{short_function_name, FunctionFamily},
+};
 
 /// How many bottlenecks a report lists unless told otherwise.
 pub const DEFAULT_TOP_N: usize = 5;
@@ -241,7 +244,7 @@ pub fn bottleneck_table(bottlenecks: &[Bottleneck]) -> Table {
             "reason",
         ]);
     for b in bottlenecks {
-        let functions: Vec<String> = b.functions.iter().map(|f| short_function_name(f)).collect();
+        let functions: Vec<String> = b.functions.iter().map(|f| brief_function_name(f)).collect();
         let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
         table.add_row(vec![
             right(b.rank.to_string()),

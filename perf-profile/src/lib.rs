@@ -17,6 +17,7 @@
 
 pub mod alloc;
 pub mod bottlenecks;
+pub mod brief_name;
 pub mod cpu;
 mod error;
 pub mod function_family;
@@ -29,6 +30,7 @@ pub use alloc::{AllocSnapshot, AllocStats, CountingAllocator, Region};
 pub use bottlenecks::{
     bottleneck_table, rank_bottlenecks, Bottleneck, StageEvidence, DEFAULT_TOP_N,
 };
+pub use brief_name::brief_function_name;
 pub use cpu::{CpuProfile, CpuProfiler, CpuSession};
 pub use error::ProfileError;
 pub use function_family::FunctionFamily;

@@ -154,10 +154,7 @@ fn print_summary(s: &ProfileSummary, dir: &Path) {
                 format_value(stage.alloc.bytes_allocated as f64, Unit::Bytes),
                 format_value(stage.alloc.peak_bytes as f64, Unit::Bytes),
                 stage.top_functions.first().map_or("–".into(), |(f, n)| {
-                    format!(
-                        "{} ({n})",
-                        perf_profile::function_family::short_function_name(f)
-                    )
+                    format!("{} ({n})", perf_profile::brief_function_name(f))
                 }),
             ]);
         }

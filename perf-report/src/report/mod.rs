@@ -9,7 +9,6 @@
 //! and a diff of two reports shows only what changed in the data.
 
 pub mod charts;
-pub mod function_names;
 pub mod headline;
 pub mod inputs;
 pub mod markdown_table;

@@ -3,9 +3,11 @@
 //! exists (metric summary, comparison, bottlenecks).
 
 use super::{
-    function_names::brief, headline::Headline, opportunities::opportunities,
-    previous::compare_with_previous, stage_breakdown, ReportInputs,
+    headline::Headline, opportunities::opportunities, previous::compare_with_previous,
+    stage_breakdown, ReportInputs,
 };
+use perf_profile::bottleneck_table;
+
 use crate::{
     compare_render::comparison_table,
     schema::Unit,
@@ -52,35 +54,7 @@ pub fn tables(inputs: &ReportInputs) -> Vec<(String, Table)> {
     if let Some(p) = &inputs.profile {
         let bottlenecks = p.bottlenecks.as_deref().unwrap_or_default();
         if !bottlenecks.is_empty() {
-            // Not perf_profile's bottleneck_table: its C++ names run to
-            // hundreds of characters; the report shortens them.
-            let mut t = table(
-                &[
-                    "#",
-                    "workload",
-                    "stage",
-                    "score",
-                    "wall",
-                    "CPU",
-                    "alloc",
-                    "top functions",
-                ],
-                3..7,
-            );
-            for b in bottlenecks {
-                let functions: Vec<String> = b.functions.iter().map(|f| brief(f)).collect();
-                t.add_row(vec![
-                    b.rank.to_string(),
-                    b.workload.clone(),
-                    b.stage.clone(),
-                    format!("{:.3}", b.score),
-                    format!("{:.0}%", b.wall_share * 100.0),
-                    format!("{:.0}%", b.cpu_share * 100.0),
-                    format!("{:.0}%", b.alloc_share * 100.0),
-                    functions.join(", "),
-                ]);
-            }
-            out.push(("top bottlenecks".to_string(), t));
+            out.push(("top bottlenecks".to_string(), bottleneck_table(bottlenecks)));
             let mut t = table(
                 &[
                     "priority",

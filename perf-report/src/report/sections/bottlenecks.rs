@@ -2,12 +2,11 @@
 //! and flamegraph links, and the optimisation opportunities derived from
 //! them.
 
-use perf_profile::{ProfileSummary, StageProfile};
+use perf_profile::{brief_function_name, ProfileSummary, StageProfile};
 
 use super::{heading, profile_missing};
 use crate::{
     report::{
-        function_names::brief,
         markdown_table::MarkdownTable,
         opportunities::{opportunities, Opportunity},
         ProfileInputs, ReportInputs,
@@ -83,12 +82,12 @@ pub fn bottlenecks_section(inputs: &ReportInputs) -> String {
             Some(st) => st
                 .top_functions
                 .iter()
-                .map(|(f, n)| format!("`{}` ({n})", brief(f)))
+                .map(|(f, n)| format!("`{}` ({n})", brief_function_name(f)))
                 .collect(),
             None => b
                 .functions
                 .iter()
-                .map(|f| format!("`{}`", brief(f)))
+                .map(|f| format!("`{}`", brief_function_name(f)))
                 .collect(),
         };
         let none = || "–".to_string();

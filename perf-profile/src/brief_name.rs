@@ -1,9 +1,10 @@
-//! Hot-function names short enough for a table cell. Profiles of C++
+//! Hot-function names short enough for a table cell (terminal tables,
+//! the report). Profiles of C++
 //! libraries (usearch) name functions with their return type, every
 //! template argument and the argument list, hundreds of characters that say
 //! less than `max_heap_gt::shift_down`.
 
-use perf_profile::function_family::short_function_name;
+use crate::function_family::short_function_name;
 
 /// Longest name kept whole; longer ones lose their generic arguments, then
 /// their tail.
@@ -11,7 +12,7 @@ const MAX_CHARS: usize = 48;
 
 /// The function's own name: no argument list, no return type, the last two
 /// path segments, generics dropped when still too long.
-pub fn brief(name: &str) -> String {
+pub fn brief_function_name(name: &str) -> String {
     let head = before_arguments(name);
     let head = after_return_type(head);
     let mut short = short_function_name(head);
@@ -89,10 +90,10 @@ mod tests {
     #[test]
     fn cpp_names_lose_return_type_arguments_and_generics() {
         let heap = "unum::usearch::max_heap_gt<unum::usearch::index_gt<float, unsigned long, unsigned int, unum::usearch::aligned_allocator_gt<char, (unsigned long)64> >::candidate_t, std::less<X> >::shift_down(unsigned long)";
-        assert_eq!(brief(heap), "max_heap_gt::shift_down");
+        assert_eq!(brief_function_name(heap), "max_heap_gt::shift_down");
         let invoke = "float unum::usearch::metric_punned_t::invoke_numkong<double, false>(unsigned long, unsigned long) const";
         assert_eq!(
-            brief(invoke),
+            brief_function_name(invoke),
             "metric_punned_t::invoke_numkong<double, false>"
         );
     }
@@ -100,13 +101,13 @@ mod tests {
     #[test]
     fn rust_names_stay_readable() {
         assert_eq!(
-            brief("pack_generic_inner_loop<f32, 8, 16>"),
+            brief_function_name("pack_generic_inner_loop<f32, 8, 16>"),
             "pack_generic_inner_loop<f32, 8, 16>"
         );
-        assert_eq!(brief("_mm256_fmadd_ps"), "_mm256_fmadd_ps");
-        assert_eq!(brief("{closure#1}"), "{closure#1}");
+        assert_eq!(brief_function_name("_mm256_fmadd_ps"), "_mm256_fmadd_ps");
+        assert_eq!(brief_function_name("{closure#1}"), "{closure#1}");
         assert_eq!(
-            brief("core::ops::function::FnOnce::call_once"),
+            brief_function_name("core::ops::function::FnOnce::call_once"),
             "FnOnce::call_once"
         );
     }
