@@ -11,7 +11,6 @@ use perf_workloads::{
     llm::{
         candle_engine::CandleEngine,
         engine::{common_prefix, Engine},
-        gguf_check::read_content,
         gguf_tokenizer::GgufTokenizer,
         llamacpp_engine::LlamaCppEngine,
         prompts::{fixed_length_prompt, question_prompt, rag_prompt},
@@ -59,7 +58,7 @@ fn all_prompts() -> Vec<String> {
 #[test]
 fn gguf_tokenizer_matches_llama_cpp_on_every_prompt() {
     let gguf = common::real_gguf();
-    let tokenizer = GgufTokenizer::from_gguf(&read_content(&gguf.path).unwrap()).unwrap();
+    let tokenizer = GgufTokenizer::load(&gguf.path).unwrap();
     let llama = LlamaCppEngine::load(&gguf, 2, 4096).unwrap();
     let mut prompts = all_prompts();
     let filler = common::questions().join(" ");
@@ -88,7 +87,7 @@ fn gguf_tokenizer_matches_llama_cpp_on_every_prompt() {
 #[test]
 fn fixed_length_prompts_have_their_length() {
     let gguf = common::real_gguf();
-    let tokenizer = GgufTokenizer::from_gguf(&read_content(&gguf.path).unwrap()).unwrap();
+    let tokenizer = GgufTokenizer::load(&gguf.path).unwrap();
     let filler = common::questions().join(" ");
     for (start, len) in [(0, 128), (37, 128), (111, 512)] {
         let p = fixed_length_prompt(&tokenizer, &filler, start, len).unwrap();
@@ -107,7 +106,13 @@ fn llamacpp_and_candle_agree_on_most_questions() {
     const TOKENS: usize = 16;
     let gguf = common::real_gguf();
     let mut llama = LlamaCppEngine::load(&gguf, 0, 4096).unwrap();
-    let mut candle = CandleEngine::load(&gguf, 4096, CandleWeights::default()).unwrap();
+    let mut candle = CandleEngine::load(
+        &gguf,
+        GgufTokenizer::load(&gguf.path).unwrap(),
+        4096,
+        CandleWeights::default(),
+    )
+    .unwrap();
     let questions = common::questions();
     let mut full = 0;
     let mut prefixes = Vec::new();

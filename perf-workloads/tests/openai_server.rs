@@ -16,7 +16,6 @@ use std::{
 use perf_report::plan::OpenAiPlan;
 use perf_workloads::llm::{
     engine::Engine,
-    gguf_check::read_content,
     gguf_tokenizer::GgufTokenizer,
     openai::{schedule::run_open_loop, OpenAiClient, OpenAiEngine},
     prompts::question_prompt,
@@ -107,7 +106,7 @@ fn streams_from_a_real_local_server_open_loop_included() {
             return;
         }
     };
-    let tokenizer = GgufTokenizer::from_gguf(&read_content(&gguf.path).unwrap()).unwrap();
+    let tokenizer = GgufTokenizer::load(&gguf.path).unwrap();
     let eog = tokenizer.end_of_generation_ids();
     let plan = OpenAiPlan {
         base_url: url.clone(),
@@ -137,9 +136,13 @@ fn streams_from_a_real_local_server_open_loop_included() {
 
     // The same greedy text as the in-process engines (same GGUF, same
     // tokenizer): compare with candle's answer on its first words.
-    let mut candle =
-        perf_workloads::llm::candle_engine::CandleEngine::load(&gguf, 4096, Default::default())
-            .unwrap();
+    let mut candle = perf_workloads::llm::candle_engine::CandleEngine::load(
+        &gguf,
+        perf_workloads::llm::gguf_tokenizer::GgufTokenizer::load(&gguf.path).unwrap(),
+        4096,
+        Default::default(),
+    )
+    .unwrap();
     let local = candle.generate(&prompt, 32, false).unwrap();
     let words = |s: &str| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     eprintln!("candle: {:?}", local.text);

@@ -38,17 +38,15 @@ fn err(e: impl ToString) -> WorkloadError {
 }
 
 impl CandleEngine {
+    /// `tokenizer` is the one read from the same file (the run builds it
+    /// once for all engines and the prompts).
     pub fn load(
         gguf: &GgufFile,
+        tokenizer: GgufTokenizer,
         context_tokens: usize,
         weights: CandleWeights,
     ) -> Result<CandleEngine, WorkloadError> {
         let content = read_content(&gguf.path)?;
-        let tokenizer =
-            GgufTokenizer::from_gguf(&content).map_err(|message| WorkloadError::Gguf {
-                path: gguf.path.clone(),
-                message,
-            })?;
         let device = Device::Cpu;
         let mut file = fs::File::open(&gguf.path).map_err(|e| WorkloadError::Io {
             path: gguf.path.clone(),

@@ -18,12 +18,15 @@ use std::{
 
 use candle_core::quantized::gguf_file::{Content, Value};
 
+use crate::error::WorkloadError;
+
 /// `tokenizer.ggml.token_type` values (llama.cpp's `llama_token_type`).
 const TYPE_UNKNOWN: i32 = 2;
 const TYPE_CONTROL: i32 = 3;
 const TYPE_USER_DEFINED: i32 = 4;
 const TYPE_BYTE: i32 = 6;
 
+#[derive(Clone)]
 pub struct GgufTokenizer {
     tokens: Vec<String>,
     scores: Vec<f32>,
@@ -57,6 +60,15 @@ fn as_u32(v: &Value) -> Option<u32> {
 }
 
 impl GgufTokenizer {
+    /// The tokenizer of the GGUF file at `path`.
+    pub fn load(path: &std::path::Path) -> Result<GgufTokenizer, WorkloadError> {
+        let content = crate::llm::gguf_check::read_content(path)?;
+        GgufTokenizer::from_gguf(&content).map_err(|message| WorkloadError::Gguf {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
     pub fn from_gguf(ct: &Content) -> Result<GgufTokenizer, String> {
         let model = meta(ct, "tokenizer.ggml.model")?
             .to_string()

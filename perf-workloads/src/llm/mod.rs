@@ -38,14 +38,7 @@ pub fn open_engines(
     note: &mut dyn FnMut(String),
 ) -> Result<LlmSet, WorkloadError> {
     let gguf = provision_gguf(plan.model.as_deref(), &plan.cache_dir, note)?;
-    let content = gguf_check::read_content(&gguf.path)?;
-    let tokenizer = gguf_tokenizer::GgufTokenizer::from_gguf(&content).map_err(|message| {
-        WorkloadError::Gguf {
-            path: gguf.path.clone(),
-            message,
-        }
-    })?;
-    drop(content);
+    let tokenizer = gguf_tokenizer::GgufTokenizer::load(&gguf.path)?;
     let mut engines: Vec<Box<dyn Engine>> = Vec::new();
     for &name in &plan.engines {
         engines.push(open_engine(name, plan, &gguf, &tokenizer, threads)?);
@@ -67,6 +60,7 @@ pub fn open_engine(
     Ok(match name {
         EngineName::Candle => Box::new(candle_engine::CandleEngine::load(
             gguf,
+            tokenizer.clone(),
             plan.context_tokens,
             plan.candle_weights,
         )?),
