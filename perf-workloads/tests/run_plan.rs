@@ -28,6 +28,17 @@ fn small_corpus(dir: &Path) {
     .unwrap();
 }
 
+/// The run's context message (there is exactly one per run).
+fn context(messages: &[Message]) -> perf_report::context::RunContext {
+    messages
+        .iter()
+        .find_map(|m| match m {
+            Message::Context(c) => Some((**c).clone()),
+            _ => None,
+        })
+        .expect("a context message")
+}
+
 fn run(plan: &perf_report::plan::Plan) -> (Result<(), WorkloadError>, Vec<Message>) {
     let mut sink = Vec::new();
     let r = run_plan(plan, &mut sink);
@@ -47,13 +58,7 @@ fn default_workloads_report_real_samples() {
     let (r, messages) = run(&plan);
     r.unwrap();
 
-    let context = messages
-        .iter()
-        .find_map(|m| match m {
-            Message::Context(c) => Some((**c).clone()),
-            _ => None,
-        })
-        .expect("a context message");
+    let context = context(&messages);
     let corpus = context.corpus.unwrap();
     assert_eq!(corpus.files, 4);
     assert!(corpus.chunks > 20, "{} chunks", corpus.chunks);
@@ -141,13 +146,7 @@ fn llm_workloads_report_real_samples() {
     let (r, messages) = run(&plan);
     r.unwrap();
 
-    let context = messages
-        .iter()
-        .find_map(|m| match m {
-            Message::Context(c) => Some((**c).clone()),
-            _ => None,
-        })
-        .expect("a context message");
+    let context = context(&messages);
     let engines: Vec<&str> = context
         .llm_engines
         .iter()
