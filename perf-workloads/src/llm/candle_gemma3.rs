@@ -10,8 +10,9 @@
 //!   and its prefill window admits 513 keys instead of 512.
 //!
 //! It also drops costs that were the engine's, not the model's: one RoPE
-//! table per kind sized to the context (not 2.25 GiB of per-layer tables),
-//! embedding rows read from the quantized table (not a 671 MB f32 copy),
+//! table per kind sized to the context (not per-layer tables for 131072
+//! positions, 2.25 GiB by their shapes), embedding rows read from the
+//! quantized table (not a 671 MB f32 copy of it, by its shape),
 //! masks built once per forward, and grouped-query attention by reshaping
 //! the queries instead of copying the keys per head.
 
@@ -348,16 +349,22 @@ fn causal_mask(seq: usize, window: Option<usize>, device: &Device) -> Result<Ten
 mod tests {
     use super::*;
 
-    #[test]
-    fn sliding_mask_admits_exactly_window_keys() {
-        let m = causal_mask(6, Some(3), &Device::Cpu)
+    /// The mask and, per query row, how many keys it admits.
+    fn mask(seq: usize, window: Option<usize>) -> (Vec<Vec<f32>>, Vec<usize>) {
+        let m = causal_mask(seq, window, &Device::Cpu)
             .unwrap()
             .to_vec2::<f32>()
             .unwrap();
-        let seen: Vec<usize> = m
+        let seen = m
             .iter()
             .map(|r| r.iter().filter(|v| **v == 0.0).count())
             .collect();
+        (m, seen)
+    }
+
+    #[test]
+    fn sliding_mask_admits_exactly_window_keys() {
+        let (m, seen) = mask(6, Some(3));
         assert_eq!(seen, vec![1, 2, 3, 3, 3, 3]);
         assert_eq!(m[5][2], f32::NEG_INFINITY);
         assert_eq!(m[5][3], 0.0);
@@ -366,14 +373,7 @@ mod tests {
 
     #[test]
     fn global_mask_is_causal() {
-        let m = causal_mask(4, None, &Device::Cpu)
-            .unwrap()
-            .to_vec2::<f32>()
-            .unwrap();
-        let seen: Vec<usize> = m
-            .iter()
-            .map(|r| r.iter().filter(|v| **v == 0.0).count())
-            .collect();
+        let (_, seen) = mask(4, None);
         assert_eq!(seen, vec![1, 2, 3, 4]);
     }
 }
