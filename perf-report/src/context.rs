@@ -37,6 +37,12 @@ pub struct LlmEngineInfo {
     pub model: String,
     /// Anything else that changes the numbers (kernels, base URL).
     pub detail: String,
+    /// The instruction set the engine's kernels were built for or picked
+    /// (llama.cpp's own system info; candle's compiled SIMD paths), so runs
+    /// on unlike CPUs or builds are never compared silently. Empty in
+    /// baselines recorded before it existed, and for servers.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub instruction_set: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -335,6 +335,7 @@ fn llm_engines_are_summarised_and_named() {
         model_sha256: "ef".repeat(32),
         model: "/models/gemma.gguf".into(),
         detail: "cpu backend".into(),
+        instruction_set: "CPU : AVX2 = 1".into(),
     });
     b.save(&path).unwrap();
 

@@ -18,5 +18,4 @@ pub mod profiling;
 pub mod rag;
 pub mod report;
 pub mod stage;
-pub mod staging;
 pub mod workloads;

@@ -49,6 +49,20 @@ impl<'a> Reporter<'a> {
         self.send(Message::Note { text: text.into() });
     }
 
+    /// A provisioning event: notes as notes, download bytes as a progress
+    /// bar in MB (the front end draws it like any phase).
+    pub fn provision(&mut self, workload: WorkloadName, phase: &str, event: perf_provision::Event) {
+        match event {
+            perf_provision::Event::Note(text) => self.note(text),
+            perf_provision::Event::Download { done, total } => self.progress(
+                workload,
+                phase,
+                (done / 1_000_000) as usize,
+                total.div_ceil(1_000_000) as usize,
+            ),
+        }
+    }
+
     pub fn progress(&mut self, workload: WorkloadName, phase: &str, done: usize, total: usize) {
         self.send(Message::Progress {
             workload,

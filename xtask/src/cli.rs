@@ -24,6 +24,20 @@ pub enum Command {
     /// Measure, profile and guard the performance of the RAG stack.
     #[command(subcommand)]
     Perf(PerfCommand),
+
+    /// The test suite: prepares llama.cpp's build (cmake and libclang from
+    /// PyPI when the machine has none, ggml for this machine's instruction
+    /// set), then runs `cargo test --workspace --release` with the same
+    /// settings every `cargo xtask perf` build uses.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Passed on to `cargo test` (after `--workspace --release`), e.g.
+    /// `-p perf-report` or `-- --ignored`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub cargo_args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

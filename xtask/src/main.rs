@@ -3,6 +3,7 @@
 //! the release-built `perf-workloads` process, and record what it reports.
 
 mod baseline;
+mod build_env;
 mod callgrind;
 mod check;
 mod cli;
@@ -13,6 +14,7 @@ mod progress;
 mod report;
 mod resolve;
 mod runner;
+mod test;
 mod thresholds;
 #[cfg(test)]
 mod tidy;
@@ -58,6 +60,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Perf(PerfCommand::Report(args)) => {
             report::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
         }
+        Command::Test(args) => test::run(&sh, &root, &args),
     }
 }
 

@@ -37,6 +37,9 @@ pub fn build_workloads(sh: &Shell, root: &Path) -> Result<PathBuf> {
 
 /// The same with cargo features of perf-workloads switched on (`dhat-heap`).
 pub fn build_workloads_with(sh: &Shell, root: &Path, features: &[&str]) -> Result<PathBuf> {
+    // Before anything compiles: a missing build tool is one line now, not
+    // a backtrace after minutes of compiling.
+    crate::build_env::apply(sh, root)?;
     let _dir = sh.push_dir(root);
     let feature_args: Vec<String> = if features.is_empty() {
         Vec::new()

@@ -103,6 +103,11 @@ fn profiles_workloads_and_ranks_bottlenecks() {
             String::from_utf8_lossy(&o.stderr)
         );
     } else {
+        // CI installs go: there a missing go is a failure, not a skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "go is not installed, and CI must run `go tool pprof -top`"
+        );
         eprintln!("go is not installed: skipping `go tool pprof -top` (the .ci/run script installs golang-go)");
     }
 }

@@ -8,5 +8,4 @@ pub mod reference;
 
 pub use cache::{embed_with_cache, EmbeddingCache};
 pub use model::{cosine, Embedder, TokenBatch};
-pub(crate) use provision::python;
 pub use provision::{provision_minilm, sha256_file, ModelFiles, MINILM_ID};

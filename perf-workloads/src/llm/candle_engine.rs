@@ -121,6 +121,7 @@ impl Engine for CandleEngine {
                 self.weights.as_str(),
                 simd_kernels()
             ),
+            instruction_set: format!("compiled SIMD paths: {}", simd_kernels()),
         }
     }
 

@@ -134,6 +134,19 @@ impl LlamaCppEngine {
     }
 }
 
+/// llama.cpp's own account of the kernels it was compiled with
+/// ("CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 1 | ...").
+fn system_info() -> String {
+    // SAFETY: llama_print_system_info returns a pointer to a static,
+    // NUL-terminated buffer that stays valid for the process.
+    let text = unsafe { std::ffi::CStr::from_ptr(llama_cpp_sys_2::llama_print_system_info()) };
+    text.to_string_lossy()
+        .trim()
+        .trim_end_matches('|')
+        .trim()
+        .to_string()
+}
+
 impl Engine for LlamaCppEngine {
     fn name(&self) -> EngineName {
         EngineName::Llamacpp
@@ -146,7 +159,8 @@ impl Engine for LlamaCppEngine {
             threads: self.threads,
             model_sha256: self.gguf.sha256.clone(),
             model: self.gguf.path.display().to_string(),
-            detail: "cpu backend, ggml built for AVX2+FMA+F16C (.cargo/config.toml)".into(),
+            detail: "cpu backend, ggml built for this machine's instruction set by xtask".into(),
+            instruction_set: system_info(),
         }
     }
 

@@ -35,9 +35,9 @@ pub struct LlmSet {
 pub fn open_engines(
     plan: &LlmPlan,
     threads: usize,
-    note: &mut dyn FnMut(String),
+    on_event: &mut dyn FnMut(perf_provision::Event),
 ) -> Result<LlmSet, WorkloadError> {
-    let gguf = provision_gguf(plan.model.as_deref(), &plan.cache_dir, note)?;
+    let gguf = provision_gguf(plan.model.as_deref(), &plan.cache_dir, on_event)?;
     let tokenizer = gguf_tokenizer::GgufTokenizer::load(&gguf.path)?;
     let mut engines: Vec<Box<dyn Engine>> = Vec::new();
     for &name in &plan.engines {

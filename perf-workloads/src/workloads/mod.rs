@@ -70,7 +70,7 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
     let files = provision_minilm(
         plan.embedding_model.path.as_deref(),
         &plan.embedding_model.cache_dir,
-        &mut |n| reporter.note(n),
+        &mut |e| reporter.provision(plan.workloads[0], "download MiniLM (MB)", e),
     )?;
     let embedder = Embedder::load(&files)?;
 
@@ -106,7 +106,7 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
         Some(RefCell::new(open_engines(
             &plan.llm,
             plan.threads,
-            &mut |n| reporter.note(n),
+            &mut |e| reporter.provision(WorkloadName::Inference, "download GGUF (MB)", e),
         )?))
     } else {
         None

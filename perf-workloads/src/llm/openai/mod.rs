@@ -51,6 +51,7 @@ impl Engine for OpenAiEngine {
             model_sha256: String::new(),
             model: self.model.clone(),
             detail: format!("base_url {}", self.client.base_url()),
+            instruction_set: String::new(),
         }
     }
 

