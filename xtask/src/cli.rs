@@ -19,6 +19,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Built once per process from the command line: the size of its largest
+// variant costs nothing, and boxing it would only clutter every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Measure, profile and guard the performance of the RAG stack.
