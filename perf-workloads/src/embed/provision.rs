@@ -35,12 +35,25 @@ pub struct ModelFiles {
 
 impl ModelFiles {
     fn in_dir(dir: &Path, source: String) -> Result<ModelFiles, WorkloadError> {
+        let files = ModelFiles::with_known_sha(dir, source, String::new())?;
+        Ok(ModelFiles {
+            weights_sha256: sha256_file(&files.weights)?,
+            ..files
+        })
+    }
+
+    /// The folder's files, checked for presence, with a checksum already known.
+    fn with_known_sha(
+        dir: &Path,
+        source: String,
+        weights_sha256: String,
+    ) -> Result<ModelFiles, WorkloadError> {
         let files = ModelFiles {
             dir: dir.to_path_buf(),
             weights: dir.join("model.safetensors"),
             tokenizer: dir.join("tokenizer.json"),
             config: dir.join("config.json"),
-            weights_sha256: String::new(),
+            weights_sha256,
             source,
             max_seq_length: read_max_seq_length(dir),
         };
@@ -52,10 +65,7 @@ impl ModelFiles {
                 });
             }
         }
-        Ok(ModelFiles {
-            weights_sha256: sha256_file(&files.weights)?,
-            ..files
-        })
+        Ok(files)
     }
 
     fn is_published_model(&self) -> Result<bool, WorkloadError> {
@@ -122,7 +132,13 @@ pub fn provision_minilm(
         }
     }
     let target = provide(&catalog::MINILM, cache_dir, on_event).map_err(model_error)?;
-    ModelFiles::in_dir(&target, catalog::MINILM.source(&target))
+    // `provide` has just checked both checksums: reuse them rather than
+    // reading the 87 MB of weights a second time.
+    ModelFiles::with_known_sha(
+        &target,
+        catalog::MINILM.source(&target),
+        catalog::MINILM_WEIGHTS_SHA256.into(),
+    )
 }
 
 /// Snapshot folders of the model in the Hugging Face hub cache, newest layout rules first.
