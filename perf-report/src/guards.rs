@@ -141,10 +141,31 @@ pub fn incomparable_reason(baseline: &Baseline, current: &Baseline) -> Option<St
             format!("{:?}", c.rag),
         ),
         differs("threads", b.threads.to_string(), c.threads.to_string()),
+        instruction_sets(baseline, current),
     ]
     .into_iter()
     .flatten()
     .next()
+}
+
+/// An LLM engine whose kernels ran on another instruction set (llama.cpp
+/// built for AVX2 against AVX-512, say) measured another program. Only
+/// engines both runs recorded it for are compared.
+fn instruction_sets(baseline: &Baseline, current: &Baseline) -> Option<String> {
+    baseline.context.llm_engines.iter().find_map(|b| {
+        let c = current
+            .context
+            .llm_engines
+            .iter()
+            .find(|c| c.engine == b.engine)?;
+        let (x, y) = (&b.instruction_set, &c.instruction_set);
+        (!x.is_empty() && !y.is_empty() && x != y).then(|| {
+            format!(
+                "{} instruction set changed: baseline `{x}`, current `{y}`",
+                b.engine
+            )
+        })
+    })
 }
 
 #[cfg(test)]
@@ -221,5 +242,30 @@ mod tests {
         let mut d = a.clone();
         d.plan.harness.passes = 10;
         assert_eq!(incomparable_reason(&a, &d), None);
+    }
+
+    #[test]
+    fn an_engine_built_for_another_instruction_set_is_named() {
+        let engine = |isa: &str| crate::context::LlmEngineInfo {
+            engine: "llamacpp".into(),
+            version: "llama.cpp".into(),
+            threads: 2,
+            model_sha256: "ab".into(),
+            model: "m.gguf".into(),
+            detail: String::new(),
+            instruction_set: isa.into(),
+        };
+        let mut a = with_recall(vec![1.0], vec![1.0]);
+        a.context.llm_engines = vec![engine("AVX2 = 1")];
+        let mut b = a.clone();
+        b.context.llm_engines = vec![engine("AVX2 = 1 | AVX512 = 1")];
+        let reason = incomparable_reason(&a, &b).unwrap();
+        assert!(
+            reason.starts_with("llamacpp instruction set changed"),
+            "{reason}"
+        );
+        // A baseline from before the field existed is not refused for it.
+        b.context.llm_engines = vec![engine("")];
+        assert_eq!(incomparable_reason(&a, &b), None);
     }
 }

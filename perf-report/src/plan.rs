@@ -31,15 +31,11 @@ impl WorkloadName {
         WorkloadName::RagAnswer,
     ];
 
-    /// What runs when no workload is named: the retrieval stack. The LLM
-    /// workloads need a 253 MB model and minutes per engine, so they are
-    /// asked for by name (`--workload inference`), and baselines recorded
-    /// before they existed stay comparable with a default run.
-    pub const DEFAULT: [WorkloadName; 3] = [
-        WorkloadName::RagQuery,
-        WorkloadName::Embedding,
-        WorkloadName::VectorQuery,
-    ];
+    /// What runs when no workload is named: every item of the original
+    /// task, retrieval and the LLM's answer alike. (Baselines recorded when
+    /// the default was the retrieval stack alone stay comparable: a
+    /// comparison covers the workloads both runs hold.)
+    pub const DEFAULT: [WorkloadName; 5] = WorkloadName::ALL;
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -203,6 +199,12 @@ pub struct LlmPlan {
     pub max_new_tokens: usize,
     /// Questions of the query set used per pass (`None`: all of them).
     pub questions: Option<usize>,
+    /// Measured passes of `inference` and `rag_answer` (`None`: the
+    /// harness's `passes`). A generation takes about a second where a
+    /// retrieval takes milliseconds, so the LLM workloads get fewer passes
+    /// and one warm-up pass at most. Absent from older plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passes: Option<u32>,
     /// Leading generated tokens compared between llamacpp and candle.
     pub agreement_tokens: usize,
     /// Context window allocated per engine, in tokens.
@@ -253,6 +255,7 @@ impl Default for LlmPlan {
             prompt_lengths: vec![128, 512],
             max_new_tokens: 64,
             questions: None,
+            passes: None,
             agreement_tokens: 16,
             context_tokens: 4096,
             rag_context_chars: 2000,
@@ -364,6 +367,17 @@ pub struct EmbeddingPlan {
 }
 
 impl Plan {
+    /// The passes of the LLM workloads: `llm.passes` measured (else the
+    /// harness's), after at most one warm-up pass (a model is warm after
+    /// one generation of each prompt; more would only cost minutes).
+    pub fn llm_harness(&self) -> HarnessPlan {
+        HarnessPlan {
+            warmup_passes: self.harness.warmup_passes.min(1),
+            passes: self.llm.passes.unwrap_or(self.harness.passes),
+            index_builds: self.harness.index_builds,
+        }
+    }
+
     /// Checks the invariants no later stage can recover from, naming the
     /// setting at fault.
     pub fn validate(&self) -> Result<(), String> {
@@ -372,6 +386,7 @@ impl Plan {
         }
         let positive = [
             ("passes (--iterations)", self.harness.passes as usize),
+            ("llm_passes", self.llm_harness().passes as usize),
             ("index_builds", self.harness.index_builds as usize),
             ("chunk_size", self.corpus.chunk_size),
             ("top_k", self.rag.top_k),

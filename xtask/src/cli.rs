@@ -37,8 +37,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Passed on to `cargo test` (after `--workspace --release`), e.g.
-    /// `-p perf-report` or `-- --ignored`.
+    /// Passed on to `cargo test` verbatim (after `--workspace --release`),
+    /// e.g. `-p perf-report` or `-- --include-ignored`.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub cargo_args: Vec<String>,
 }

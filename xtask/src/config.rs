@@ -132,6 +132,8 @@ pub struct ProfileConfig {
     pub warmup_batches: Option<usize>,
     /// Questions the LLM workloads use per pass (`None`: all).
     pub llm_questions: Option<usize>,
+    /// Measured passes of `inference` and `rag_answer` (default: `passes`).
+    pub llm_passes: Option<u32>,
     /// Prefill prompt lengths of this profile (overrides `[llm] prompt_lengths`' default).
     pub llm_prompt_lengths: Option<Vec<usize>>,
 }

@@ -30,13 +30,32 @@ use xshell::Shell;
 use crate::cli::{Cli, Command, PerfCommand};
 
 fn main() -> ExitCode {
+    // `cargo xtask test ARGS` hands ARGS to `cargo test` verbatim, `--`
+    // included (`-- --include-ignored` must reach the test harness, and
+    // clap would swallow the separator), so it bypasses the parser; only
+    // its `--help` goes through clap.
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if raw.first().map(String::as_str) == Some("test")
+        && !matches!(raw.get(1).map(String::as_str), Some("-h" | "--help"))
+    {
+        return report_error(
+            Shell::new()
+                .map_err(anyhow::Error::from)
+                .and_then(|sh| test::run(&sh, &project_root(), &raw[1..])),
+            1,
+        );
+    }
     let cli = Cli::parse();
     // `check` reserves exit code 1 for "regression found"; its errors are 2.
     let error_code = match &cli.command {
         Command::Perf(PerfCommand::Check(_)) => 2,
         _ => 1,
     };
-    match run(cli) {
+    report_error(run(cli), error_code)
+}
+
+fn report_error(result: anyhow::Result<ExitCode>, error_code: u8) -> ExitCode {
+    match result {
         Ok(code) => code,
         Err(e) => {
             // `{:#}` joins the context chain on one line: the one line to read.
@@ -60,7 +79,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Perf(PerfCommand::Report(args)) => {
             report::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Test(args) => test::run(&sh, &root, &args),
+        Command::Test(args) => test::run(&sh, &root, &args.cargo_args),
     }
 }
 

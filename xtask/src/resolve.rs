@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use perf_report::plan::{
-    CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, LlmPlan, ModelPlan, OpenAiPlan, Plan,
-    ProfileName, RagPlan, WorkloadName, DEFAULT_EXCLUDE,
+    CorpusPlan, EmbeddingPlan, EngineName, HarnessPlan, IndexPlan, LlmPlan, ModelPlan, OpenAiPlan,
+    Plan, ProfileName, RagPlan, WorkloadName, DEFAULT_EXCLUDE,
 };
 
 use crate::{
@@ -46,6 +46,7 @@ pub fn profile_defaults(profile: ProfileName) -> ProfileConfig {
             // A few questions and one prompt length keep each engine to
             // well under a minute on two cores.
             llm_questions: Some(4),
+            llm_passes: Some(2),
             llm_prompt_lengths: Some(vec![128]),
         },
         ProfileName::Full => ProfileConfig {
@@ -57,6 +58,7 @@ pub fn profile_defaults(profile: ProfileName) -> ProfileConfig {
             min_batches: Some(10),
             warmup_batches: Some(2),
             llm_questions: Some(16),
+            llm_passes: Some(3),
             llm_prompt_lengths: Some(vec![128, 512]),
         },
     }
@@ -194,13 +196,20 @@ fn resolve_llm(
 ) -> LlmPlan {
     let c = &cfg.llm;
     let d = LlmPlan::default();
-    let engines = if !args.engines.is_empty() {
-        dedup(&args.engines)
-    } else {
-        c.engines.as_deref().map(dedup).unwrap_or(d.engines)
-    };
     let o = c.openai.clone().unwrap_or_default();
     let base_url = args.openai_url.clone().or(o.base_url);
+    let engines = if !args.engines.is_empty() {
+        dedup(&args.engines)
+    } else if let Some(e) = c.engines.as_deref() {
+        dedup(e)
+    } else {
+        // The default engines, and the server too once a URL says where it is.
+        let mut e = d.engines;
+        if base_url.is_some() {
+            e.push(EngineName::Openai);
+        }
+        e
+    };
     let openai = base_url.map(|base_url| OpenAiPlan {
         base_url,
         model: o.model.unwrap_or_else(|| "gemma-3-270m".into()),
@@ -231,6 +240,8 @@ fn resolve_llm(
             .unwrap_or(d.prompt_lengths),
         max_new_tokens: c.max_new_tokens.unwrap_or(d.max_new_tokens),
         questions: user.llm_questions.or(builtin.llm_questions),
+        // --iterations sets every workload's passes; otherwise the profile's.
+        passes: args.iterations.or(user.llm_passes).or(builtin.llm_passes),
         agreement_tokens: c.agreement_tokens.unwrap_or(d.agreement_tokens),
         context_tokens: c.context_tokens.unwrap_or(d.context_tokens),
         rag_context_chars: c.rag_context_chars.unwrap_or(d.rag_context_chars),
@@ -253,7 +264,6 @@ fn dedup<T: Copy + PartialEq>(w: &[T]) -> Vec<T> {
 mod tests {
     use super::*;
     use crate::config::PerfConfig;
-    use perf_report::plan::EngineName;
 
     fn defaults() -> Defaults {
         Defaults {

@@ -7,12 +7,13 @@ use std::{path::Path, process::ExitCode};
 use anyhow::Result;
 use xshell::{cmd, Shell};
 
-use crate::{build_env, cli::TestArgs};
+use crate::build_env;
 
-pub fn run(sh: &Shell, root: &Path, args: &TestArgs) -> Result<ExitCode> {
+/// `extra` goes to `cargo test` as typed: cargo's options, then after
+/// `--` the test harness's (`cargo xtask test -- --include-ignored`).
+pub fn run(sh: &Shell, root: &Path, extra: &[String]) -> Result<ExitCode> {
     build_env::apply(sh, root)?;
     let _dir = sh.push_dir(root);
-    let extra = &args.cargo_args;
     // cargo's own exit code is the verdict; its output is the report.
     match cmd!(sh, "cargo test --workspace --release {extra...}").run() {
         Ok(()) => Ok(ExitCode::SUCCESS),

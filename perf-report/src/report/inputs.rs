@@ -74,6 +74,7 @@ pub fn load(paths: &InputPaths, comparison: CompareSettings) -> Result<ReportInp
         profile,
         profile_source: label(&paths.profiles),
         comparison,
+        root: paths.root.clone(),
     })
 }
 

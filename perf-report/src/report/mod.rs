@@ -19,7 +19,10 @@ pub mod sections;
 pub mod stage_breakdown;
 pub mod terminal;
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use perf_profile::{Bottleneck, ProfileSummary};
 
@@ -47,6 +50,39 @@ pub struct ReportInputs {
     /// Thresholds and seed of the comparison with the previous baseline:
     /// the ones `cargo xtask perf check` would apply.
     pub comparison: CompareSettings,
+    /// The project folder: paths the baseline recorded inside it are shown
+    /// relative to it, so a committed report names no one's home folder.
+    pub root: PathBuf,
+}
+
+impl ReportInputs {
+    /// A recorded path as the report shows it: relative to the project when
+    /// inside it, the Rust documentation as `<rust sysroot>/…` (its prefix
+    /// is the toolchain's install folder), anything else as recorded.
+    pub fn shown_path(&self, path: &Path) -> String {
+        let inside = inputs::display_path(path, &self.root);
+        if Path::new(&inside).is_relative() {
+            return inside;
+        }
+        let parts: Vec<_> = path.components().collect();
+        let doc = parts.windows(3).position(|w| {
+            w[0].as_os_str() == "share" && w[1].as_os_str() == "doc" && w[2].as_os_str() == "rust"
+        });
+        match doc {
+            Some(i) => {
+                let rest: PathBuf = parts[i..].iter().collect();
+                format!("<rust sysroot>/{}", rest.display())
+            }
+            None => inside,
+        }
+    }
+
+    /// Free text that may embed project paths (a model's "cached at …"):
+    /// the project prefix is dropped.
+    pub fn shown_text(&self, text: &str) -> String {
+        let prefix = format!("{}/", self.root.display());
+        text.replace(&prefix, "")
+    }
 }
 
 /// One file of the baseline history.

@@ -43,6 +43,7 @@ pub fn run(
     reporter: &mut Reporter<'_>,
 ) -> Result<Message, WorkloadError> {
     let questions = llm_questions(plan, p);
+    let harness = plan.llm_harness();
     let filler = p.queries.questions.join(" ");
     let max_new = plan.llm.max_new_tokens;
     let mut prefill_prompts = Vec::new();
@@ -66,7 +67,7 @@ pub fn run(
             run_passes(
                 reporter,
                 WorkloadName::Inference,
-                &plan.harness,
+                &harness,
                 prompts.len(),
                 |i, measured| {
                     let g = engine.generate(&prompts[i], 1, false)?;
@@ -91,7 +92,7 @@ pub fn run(
         run_passes(
             reporter,
             WorkloadName::Inference,
-            &plan.harness,
+            &harness,
             gen_prompts.len(),
             |i, measured| {
                 let g = engine.generate(&gen_prompts[i], max_new, false)?;
@@ -206,7 +207,7 @@ fn load_test(
             Vec::new(),
             Vec::new(),
         );
-        for _ in 0..plan.harness.passes {
+        for _ in 0..plan.llm_harness().passes {
             let r = run_open_loop(&client, &requests, plan.llm.max_new_tokens, level, interval)?;
             for g in &r.requests {
                 ttft.extend(g.ttft().map(ms));

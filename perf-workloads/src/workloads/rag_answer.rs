@@ -41,6 +41,7 @@ pub fn run(
         max_context_chars: plan.llm.rag_context_chars,
     };
     let questions = llm_questions(plan, p);
+    let harness = plan.llm_harness();
     let stages: Vec<Stage> = Stage::RETRIEVAL
         .into_iter()
         .chain([Stage::BuildPrompt])
@@ -59,7 +60,7 @@ pub fn run(
     run_passes(
         reporter,
         WorkloadName::RagAnswer,
-        &plan.harness,
+        &harness,
         questions.len(),
         |i, measured| {
             let start = Instant::now();

@@ -36,6 +36,7 @@ fn iterations(inputs: &ReportInputs) -> String {
         "### Warm-up and iterations\n\n\
          - Profile `{profile}`. Query workloads (`rag_query`, `vector_query` searches) run {warm} unmeasured warm-up pass(es) over the query set, then {passes} measured passes: {per_pass}. `recall_at_k` is one sample per question.\n\
          - `vector_query` builds the index from scratch {builds} time(s): `build_time` has one sample per build.\n\
+         {llm}\
          - `embedding`, per input kind and batch size ({sizes}): {wb} unmeasured batch(es), then {docs} documents and at least {minb} batches, one sample (docs/s) per batch: n = max({minb}, {docs} / batch size).\n\
          - Preparation (corpus loading and chunking, model provisioning, corpus embedding, index build for the query workloads) is never measured; every timing is wall-clock around the operation only, in a release build of `perf-workloads`.\n\n",
         profile = p.profile.as_str(),
@@ -46,6 +47,29 @@ fn iterations(inputs: &ReportInputs) -> String {
         wb = e.warmup_batches,
         docs = e.docs_per_batch_size,
         minb = e.min_batches,
+        llm = llm_iterations(inputs),
+    )
+}
+
+/// The LLM workloads' passes, when the baseline holds one of them.
+fn llm_iterations(inputs: &ReportInputs) -> String {
+    let b = &inputs.baseline;
+    let ran = b
+        .workloads
+        .iter()
+        .any(|(w, _)| w.as_str() == "inference" || w.as_str() == "rag_answer");
+    if !ran {
+        return String::new();
+    }
+    let h = b.plan.llm_harness();
+    let questions = b
+        .plan
+        .llm
+        .questions
+        .map_or("every".to_string(), |q| q.to_string());
+    format!(
+        "- `inference` and `rag_answer`, per engine: {} unmeasured warm-up pass(es), then {} measured passes over {questions} question(s) of the query set; each generation is greedy with {} new tokens (stop tokens ignored). Prefill rates are one sample per prompt, inter-token latencies one per generated token after the first.\n",
+        h.warmup_passes, h.passes, b.plan.llm.max_new_tokens
     )
 }
 
@@ -96,7 +120,7 @@ fn data(inputs: &ReportInputs) -> String {
     match &b.context.corpus {
         Some(c) => out.push_str(&format!(
             "- Corpus `{}`: {} files ({} bytes), {} parent documents, {} chunks ({} characters){}; chunks of {} characters with {} overlap{}; excluded: {}.\n",
-            c.dir.display(),
+            inputs.shown_path(&c.dir),
             c.files,
             c.bytes,
             c.parents,
@@ -113,7 +137,7 @@ fn data(inputs: &ReportInputs) -> String {
     match &b.context.queries {
         Some(q) => out.push_str(&format!(
             "- Query set `{}`: {} questions, sha256 `{}`.\n",
-            q.path.display(),
+            inputs.shown_path(&q.path),
             q.count,
             q.sha256
         )),
@@ -147,7 +171,7 @@ fn data(inputs: &ReportInputs) -> String {
             m.max_seq_length.to_string(),
             m.dimensions.to_string(),
             format!("`{}`", m.weights_sha256),
-            m.source.clone(),
+            inputs.shown_text(&m.source),
         ]);
     }
     out.push_str(&t.render());
@@ -170,6 +194,7 @@ fn llm_engines(inputs: &ReportInputs) -> String {
         ("settings", false),
         ("model", false),
         ("GGUF sha256", false),
+        ("instruction set", false),
     ]);
     for e in engines {
         let sha = match e.model_sha256.as_str() {
@@ -185,8 +210,12 @@ fn llm_engines(inputs: &ReportInputs) -> String {
             e.version.clone(),
             threads,
             e.detail.clone(),
-            format!("`{}`", e.model),
+            format!("`{}`", inputs.shown_path(std::path::Path::new(&e.model))),
             sha,
+            match e.instruction_set.as_str() {
+                "" => "–".to_string(),
+                s => s.to_string(),
+            },
         ]);
     }
     format!("LLM engines:\n\n{}\n", t.render())
