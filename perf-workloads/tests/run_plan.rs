@@ -46,14 +46,16 @@ fn run(plan: &perf_report::plan::Plan) -> (Result<(), WorkloadError>, Vec<Messag
 }
 
 #[test]
-fn default_workloads_report_real_samples() {
+fn retrieval_workloads_report_real_samples() {
     let dir = tempfile::tempdir().unwrap();
     small_corpus(dir.path());
-    let mut plan = common::plan(
-        dir.path(),
-        &common::default_queries(),
-        WorkloadName::DEFAULT.to_vec(),
-    );
+    // The LLM workloads of the default set have their own test
+    // (`llm_workloads_report_real_samples`); this one covers the rest.
+    let retrieval = WorkloadName::DEFAULT
+        .into_iter()
+        .filter(|w| !w.uses_llm())
+        .collect();
+    let mut plan = common::plan(dir.path(), &common::default_queries(), retrieval);
     plan.embedding_cache_dir = dir.path().join("cache");
     let (r, messages) = run(&plan);
     r.unwrap();
