@@ -91,11 +91,21 @@ pub fn incomparable_reason(baseline: &Baseline, current: &Baseline) -> Option<St
     };
     let corpus_chunks = |r: &Baseline| r.context.corpus.as_ref().map(|c| c.chunks);
     let query_sha = |r: &Baseline| r.context.queries.as_ref().map(|q| q.sha256.clone());
+    // Models by role, for the roles both runs used: a run that adds the
+    // LLM workloads (and so the GGUF) still compares its retrieval figures.
+    let shared_roles: Vec<&str> = baseline
+        .context
+        .models
+        .iter()
+        .map(|m| m.role.as_str())
+        .filter(|role| current.context.models.iter().any(|c| c.role == *role))
+        .collect();
     let model_sha = |r: &Baseline| {
         r.context
             .models
             .iter()
-            .map(|m| m.weights_sha256.clone())
+            .filter(|m| shared_roles.contains(&m.role.as_str()))
+            .map(|m| format!("{} {}", m.role, m.weights_sha256))
             .collect::<Vec<_>>()
     };
     [
@@ -242,6 +252,29 @@ mod tests {
         let mut d = a.clone();
         d.plan.harness.passes = 10;
         assert_eq!(incomparable_reason(&a, &d), None);
+    }
+
+    #[test]
+    fn a_run_that_adds_a_model_role_still_compares_the_shared_ones() {
+        let model = |role: &str, sha: &str| crate::context::ModelInfo {
+            role: role.into(),
+            id: role.into(),
+            source: String::new(),
+            path: "m".into(),
+            weights_sha256: sha.into(),
+            runtime: String::new(),
+            max_seq_length: 0,
+            dimensions: 0,
+        };
+        let mut a = with_recall(vec![1.0], vec![1.0]);
+        a.context.models = vec![model("embedding", "e1")];
+        let mut b = a.clone();
+        b.context.models = vec![model("embedding", "e1"), model("generation", "g1")];
+        assert_eq!(incomparable_reason(&a, &b), None);
+        b.context.models[0].weights_sha256 = "e2".into();
+        assert!(incomparable_reason(&a, &b)
+            .unwrap()
+            .starts_with("model weights sha256 changed"));
     }
 
     #[test]

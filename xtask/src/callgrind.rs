@@ -37,6 +37,10 @@ pub const QUESTIONS: usize = 8;
 /// The timing plan reduced to what callgrind can run in minutes.
 pub fn callgrind_plan(plan: &Plan) -> Plan {
     let mut p = plan.clone();
+    // A generation is billions of instructions: minutes per token under
+    // valgrind. The LLM workloads are judged by time (their engines'
+    // kernels are not ours to count), the retrieval stack by count.
+    p.workloads.retain(|w| !w.uses_llm());
     p.callgrind = true;
     p.threads = 1;
     p.max_queries = Some(plan.max_queries.unwrap_or(QUESTIONS).min(QUESTIONS));
@@ -67,6 +71,9 @@ pub fn valgrind_version(sh: &Shell) -> Result<String> {
 pub fn measure_instructions(sh: &Shell, root: &Path, plan: &Plan) -> Result<Baseline> {
     let version = valgrind_version(sh)?;
     let cg_plan = callgrind_plan(plan);
+    if cg_plan.workloads.is_empty() {
+        bail!("callgrind counts the retrieval workloads (rag_query, embedding, vector_query) and none is selected: add one with --workload");
+    }
     // One folder per process, so concurrent checks (counts do not mind a
     // busy machine) do not read each other's dumps.
     let out_dir = root

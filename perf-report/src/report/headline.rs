@@ -74,6 +74,9 @@ pub struct Headline {
     pub exact: Option<Figure>,
     pub recall: Option<Recall>,
     pub inference: Vec<Engine>,
+    /// The whole chain per engine (`rag_answer`'s `<engine>.latency`):
+    /// retrieval, prompt and the LLM's answer, in engine-name order.
+    pub answers: Vec<Latency>,
 }
 
 fn metrics<'a>(b: &'a Baseline, workload: &str) -> Option<&'a BTreeMap<String, Metric>> {
@@ -127,6 +130,7 @@ impl Headline {
             exact: get("exact.latency"),
             recall,
             inference: metrics(b, "inference").map_or_else(Vec::new, engines),
+            answers: metrics(b, "rag_answer").map_or_else(Vec::new, answers),
         }
     }
 
@@ -147,8 +151,27 @@ impl Headline {
                 out.push(("inference".into(), f.metric.clone()));
             }
         }
+        for a in &self.answers {
+            out.push((a.workload.clone(), a.metric.clone()));
+        }
         out
     }
+}
+
+/// `<engine>.latency` of `rag_answer`, one per engine.
+fn answers(ms: &BTreeMap<String, Metric>) -> Vec<Latency> {
+    ms.iter()
+        .filter(|(name, _)| name.split_once('.').is_some_and(|(_, m)| m == "latency"))
+        .map(|(name, m)| Latency {
+            workload: "rag_answer".into(),
+            metric: name.clone(),
+            unit: m.unit,
+            p50: m.summary.p50,
+            p95: m.summary.p95,
+            p99: m.summary.p99,
+            n: m.summary.count,
+        })
+        .collect()
 }
 
 /// `<kind>.batch_<N>.docs_per_s` metrics: the batch size with the highest

@@ -33,6 +33,18 @@ pub fn section(inputs: &ReportInputs) -> String {
         None => absent("rag_query"),
     };
     out.push_str(&format!("- **RAG query latency** {rag}\n"));
+    for a in &h.answers {
+        let engine = a.metric.split('.').next().unwrap_or_default();
+        out.push_str(&format!(
+            "- **RAG answer latency, {engine}** (`{}.{}`: retrieval, prompt and the answer, n = {}): p50 {}, p95 {}, p99 {}\n",
+            a.workload,
+            a.metric,
+            a.n,
+            format_value(a.p50, a.unit),
+            format_value(a.p95, a.unit),
+            format_value(a.p99, a.unit)
+        ));
+    }
 
     let embedding = if h.embedding.is_empty() {
         absent("embedding")
