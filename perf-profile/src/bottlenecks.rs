@@ -4,13 +4,9 @@
 //! Nothing here is hand-written per workload: change the evidence and the
 //! ranking and the reasons change with it.
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ContentArrangement, Table};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    brief_name::brief_function_name,
-    function_family::{short_function_name, FunctionFamily},
-};
+use crate::function_family::{short_function_name, FunctionFamily};
 
 /// How many bottlenecks a report lists unless told otherwise.
 pub const DEFAULT_TOP_N: usize = 5;
@@ -211,7 +207,8 @@ fn reason(e: &StageEvidence, shares: &Shares) -> String {
     shown.join("; ")
 }
 
-fn percent(x: f64) -> String {
+/// A share as the reasons and the tables print it (`0.71` → `71%`).
+pub fn percent(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
@@ -224,41 +221,6 @@ fn format_ms(ms: f64) -> String {
     } else {
         format!("{ms:.2}")
     }
-}
-
-/// A terminal table of ranked bottlenecks.
-pub fn bottleneck_table(bottlenecks: &[Bottleneck]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header([
-            "#",
-            "workload",
-            "stage",
-            "score",
-            "wall",
-            "CPU",
-            "alloc",
-            "top functions",
-            "reason",
-        ]);
-    for b in bottlenecks {
-        let functions: Vec<String> = b.functions.iter().map(|f| brief_function_name(f)).collect();
-        let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
-        table.add_row(vec![
-            right(b.rank.to_string()),
-            Cell::new(&b.workload),
-            Cell::new(&b.stage),
-            right(format!("{:.3}", b.score)),
-            right(percent(b.wall_share)),
-            right(percent(b.cpu_share)),
-            right(percent(b.alloc_share)),
-            Cell::new(functions.join("\n")),
-            Cell::new(&b.reason),
-        ]);
-    }
-    table
 }
 
 #[cfg(test)]
@@ -421,7 +383,7 @@ mod tests {
     }
 
     #[test]
-    fn round_trips_through_json_and_renders_a_table() {
+    fn round_trips_through_json() {
         let ranked = rank_bottlenecks(&rag_query(), 3);
         let json = serde_json::to_string(&ranked).unwrap();
         let back: Vec<Bottleneck> = serde_json::from_str(&json).unwrap();
@@ -429,10 +391,6 @@ mod tests {
         let evidence_json = serde_json::to_string(&rag_query()).unwrap();
         let evidence: Vec<StageEvidence> = serde_json::from_str(&evidence_json).unwrap();
         assert_eq!(evidence, rag_query());
-
-        let text = bottleneck_table(&ranked).to_string();
-        assert!(text.contains("assemble_context"));
-        assert!(text.contains("gemm::gemm_basic_generic"));
-        assert_eq!(bottleneck_table(&ranked).row_count(), 3);
+        // The table of these rows: perf-report's bottleneck_table tests.
     }
 }

@@ -11,7 +11,7 @@
 //! - [`rss`]: [`read_rss`], [`reset_peak_rss`].
 //! - [`cpu`]: [`CpuProfiler`] → [`CpuSession`] → [`CpuProfile`].
 //! - [`stack`] and [`top`]: [`StackSample`], [`top_functions`], [`TopReport`].
-//! - [`bottlenecks`]: [`rank_bottlenecks`], [`bottleneck_table`].
+//! - [`bottlenecks`]: [`rank_bottlenecks`] (perf-report renders them).
 //! - [`function_family`]: names of hot functions to families.
 //! - [`summary`]: the `summary.json` a profile run writes.
 
@@ -27,9 +27,7 @@ pub mod summary;
 pub mod top;
 
 pub use alloc::{AllocSnapshot, AllocStats, CountingAllocator, Region};
-pub use bottlenecks::{
-    bottleneck_table, rank_bottlenecks, Bottleneck, StageEvidence, DEFAULT_TOP_N,
-};
+pub use bottlenecks::{percent, rank_bottlenecks, Bottleneck, StageEvidence, DEFAULT_TOP_N};
 pub use brief_name::brief_function_name;
 pub use cpu::{CpuProfile, CpuProfiler, CpuSession};
 pub use error::ProfileError;

@@ -16,10 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::{
+use perf_contract::{
     plan::WorkloadName,
     schema::{Better, Metric, Unit, WorkloadResult},
-    stats::{percentile_sorted, Interval, CONFIDENCE},
+    summary::{percentile_sorted, Interval, CONFIDENCE},
 };
 
 /// Bootstrap resamples per metric: enough that the 2.5th and 97.5th
@@ -30,7 +30,7 @@ pub const RESAMPLES: usize = 2000;
 /// Fewer samples than this on either side: judge by medians alone.
 pub const MIN_BOOTSTRAP_SAMPLES: usize = 5;
 
-pub use crate::rank_test::{mann_whitney_p, MIN_RANK_TEST_SAMPLES};
+pub use crate::mann_whitney::{mann_whitney_p, MIN_RANK_TEST_SAMPLES};
 
 /// What a verdict rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,7 +347,7 @@ fn metric_seed(seed: u64, workload: WorkloadName, metric: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::Summary;
+    use perf_contract::summary::Summary;
 
     fn metric(better: Better, samples: Vec<f64>) -> Metric {
         let summary = Summary::from_samples(&samples).unwrap();

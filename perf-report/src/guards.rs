@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{plan::WorkloadName, schema::Baseline};
+use perf_contract::{plan::WorkloadName, schema::Baseline};
 
 /// Absolute drop in mean recall@k (in 0..=1) tolerated between runs. HNSW
 /// construction is deterministic for the same vectors, so any drop larger
@@ -181,7 +181,7 @@ fn instruction_sets(baseline: &Baseline, current: &Baseline) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
+    use perf_contract::{
         fixture::baseline,
         schema::{Better, Unit},
     };
@@ -239,7 +239,7 @@ mod tests {
         let a = with_recall(vec![1.0], vec![1.0]);
         assert_eq!(incomparable_reason(&a, &a.clone()), None);
         let mut b = a.clone();
-        b.plan.profile = crate::plan::ProfileName::Full;
+        b.plan.profile = perf_contract::plan::ProfileName::Full;
         assert!(incomparable_reason(&a, &b)
             .unwrap()
             .starts_with("profile changed: baseline quick, current full"));
@@ -256,7 +256,7 @@ mod tests {
 
     #[test]
     fn a_run_that_adds_a_model_role_still_compares_the_shared_ones() {
-        let model = |role: &str, sha: &str| crate::context::ModelInfo {
+        let model = |role: &str, sha: &str| perf_contract::context::ModelInfo {
             role: role.into(),
             id: role.into(),
             source: String::new(),
@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn an_engine_built_for_another_instruction_set_is_named() {
-        let engine = |isa: &str| crate::context::LlmEngineInfo {
+        let engine = |isa: &str| perf_contract::context::LlmEngineInfo {
             engine: "llamacpp".into(),
             version: "llama.cpp".into(),
             threads: 2,

@@ -1,21 +1,17 @@
-//! Statistics, the baseline schema, and terminal output for `cargo xtask perf`.
+//! Judgement and output for `cargo xtask perf`: comparing runs (bootstrap,
+//! rank test, noise, quality guards) and rendering them as terminal tables,
+//! the markdown report and its SVG charts.
 //!
-//! This crate never runs a workload: it turns raw samples into summaries,
-//! defines the files and messages the other crates exchange, and renders them.
+//! This crate never runs a workload, and the measured process never links
+//! it: the files and messages both sides exchange are `perf-contract`'s.
 
-pub mod atomic;
+pub mod bottleneck_table;
 pub mod compare;
-pub mod compare_render;
-pub mod context;
-pub mod environment;
-#[doc(hidden)]
-pub mod fixture;
+pub mod export;
 pub mod guards;
+pub mod judgement;
+pub mod mann_whitney;
 pub mod noise;
-pub mod plan;
-pub mod protocol;
-pub mod rank_test;
+pub mod policy;
 pub mod report;
-pub mod schema;
-pub mod stats;
 pub mod table;

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{plan::WorkloadName, schema::Baseline};
+use perf_contract::{plan::WorkloadName, schema::Baseline};
 
 /// Runs needed before a spread is trusted.
 pub const MIN_RUNS: usize = 5;
@@ -83,7 +83,7 @@ impl RunNoise {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
+    use perf_contract::{
         fixture::baseline,
         schema::{Better, Unit},
     };

@@ -2,9 +2,9 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ContentArrangement, Table};
 
-use crate::{
+use perf_contract::{
     schema::{Baseline, Metric, Unit},
-    stats::Interval,
+    summary::Interval,
 };
 
 /// Formats a value with about four significant digits, the precision that

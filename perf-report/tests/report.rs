@@ -9,7 +9,10 @@ mod support;
 
 use std::{fs, path::Path};
 
-use perf_report::report::{inputs::load, render, CompareSettings, Report};
+use perf_report::{
+    policy::Policy,
+    report::{inputs::load, render, Report},
+};
 use serde_json::Value;
 use support::{inputs, paths, write_fixture, BASELINE, HISTORY, PROFILES};
 
@@ -130,7 +133,7 @@ fn corrupt(file: &str) -> String {
     write_fixture(dir.path(), true, true);
     let target = dir.path().join(file);
     fs::write(&target, "{ \"truncated\": ").unwrap();
-    let err = load(&paths(dir.path()), CompareSettings::default())
+    let err = load(&paths(dir.path()), Policy::default())
         .unwrap_err()
         .to_string();
     assert!(!err.contains('\n'), "one line: {err}");
@@ -154,7 +157,7 @@ fn corrupt_inputs_are_one_error_naming_the_file() {
 #[test]
 fn missing_baseline_says_how_to_record_one() {
     let dir = tempfile::tempdir().unwrap();
-    let err = load(&paths(dir.path()), CompareSettings::default())
+    let err = load(&paths(dir.path()), Policy::default())
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -281,7 +284,7 @@ fn every_headline_number_matches_the_committed_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let mut p = paths(dir.path());
     p.baseline = root.join(BASELINE);
-    let inputs = load(&p, CompareSettings::default()).unwrap();
+    let inputs = load(&p, Policy::default()).unwrap();
     let report = render(&inputs).unwrap();
     check_headline(&report.markdown, &fs::read_to_string(&p.baseline).unwrap());
 }
@@ -290,7 +293,7 @@ fn every_headline_number_matches_the_committed_baseline() {
 /// the ITL tail) and its build, threads and weights in the methodology.
 #[test]
 fn llm_engines_are_summarised_and_named() {
-    use perf_report::{
+    use perf_contract::{
         context::LlmEngineInfo,
         plan::WorkloadName,
         protocol::WorkloadSamples,

@@ -13,16 +13,16 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use perf_report::plan::WorkloadName;
+use perf_contract::plan::WorkloadName;
 use perf_workloads::{
     corpus::chunk_documents,
     index::{FlatIndex, HnswIndex, VectorSearch},
-    report::Reporter,
+    reporter::Reporter,
     workloads::{prepare, Prepared},
 };
 use pprof::criterion::{Output, PProfProfiler};
 
-fn prepared() -> (perf_report::plan::Plan, Prepared) {
+fn prepared() -> (perf_contract::plan::Plan, Prepared) {
     let mut plan = common::plan(
         &common::rust_book(),
         &common::default_queries(),

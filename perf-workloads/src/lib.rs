@@ -5,7 +5,7 @@
 //! ([`llm`]), the
 //! retrieval path that joins them ([`rag`]), and the named workloads that
 //! measure them ([`workloads`]), reporting over the line-JSON protocol
-//! ([`report`]).
+//! ([`reporter`]).
 
 pub mod callgrind;
 pub mod corpus;
@@ -16,6 +16,6 @@ pub mod index;
 pub mod llm;
 pub mod profiling;
 pub mod rag;
-pub mod report;
-pub mod stage;
+pub mod reporter;
+pub mod stage_timer;
 pub mod workloads;

@@ -5,14 +5,14 @@
 
 use std::{fs, path::PathBuf, process::ExitCode, time::Duration};
 
+use perf_contract::{plan::Plan, protocol::Message};
 #[cfg(not(feature = "dhat-heap"))]
 use perf_profile::CountingAllocator;
-use perf_report::{plan::Plan, protocol::Message};
 #[cfg(not(feature = "dhat-heap"))]
 use perf_workloads::profiling::profile_plan;
 use perf_workloads::{
-    report::{Sink, StdoutSink},
-    stage::{inject_delay, Slowdown, Stage},
+    reporter::{Sink, StdoutSink},
+    stage_timer::{inject_delay, Slowdown, Stage},
     workloads::run_plan,
 };
 

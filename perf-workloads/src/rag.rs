@@ -7,7 +7,7 @@ use crate::{
     embed::Embedder,
     error::WorkloadError,
     index::{Hit, VectorSearch},
-    stage::{timed, Stage, StageTimes},
+    stage_timer::{timed, Stage, StageTimes},
 };
 
 pub struct RagPipeline<'a> {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use perf_report::plan::{CandleWeights, LlmPlan, WorkloadName};
+use perf_contract::plan::{CandleWeights, LlmPlan, WorkloadName};
 use perf_workloads::{
     llm::{
         candle_engine::CandleEngine,
@@ -16,7 +16,7 @@ use perf_workloads::{
         prompts::{fixed_length_prompt, question_prompt, rag_prompt},
     },
     rag::RagPipeline,
-    report::Reporter,
+    reporter::Reporter,
     workloads::prepare_with_index,
 };
 

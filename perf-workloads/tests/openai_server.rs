@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use perf_report::plan::OpenAiPlan;
+use perf_contract::plan::OpenAiPlan;
 use perf_workloads::llm::{
     engine::Engine,
     gguf_tokenizer::GgufTokenizer,

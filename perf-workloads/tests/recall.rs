@@ -3,10 +3,10 @@
 
 mod common;
 
-use perf_report::plan::WorkloadName;
+use perf_contract::plan::WorkloadName;
 use perf_workloads::{
     index::{recall_at_k, FlatIndex, HnswIndex, VectorSearch},
-    report::Reporter,
+    reporter::Reporter,
     workloads::prepare,
 };
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::{fs, path::Path};
 
-use perf_report::{
+use perf_contract::{
     plan::WorkloadName,
     protocol::{Message, WorkloadSamples},
 };
@@ -29,7 +29,7 @@ fn small_corpus(dir: &Path) {
 }
 
 /// The run's context message (there is exactly one per run).
-fn context(messages: &[Message]) -> perf_report::context::RunContext {
+fn context(messages: &[Message]) -> perf_contract::context::RunContext {
     messages
         .iter()
         .find_map(|m| match m {
@@ -39,7 +39,7 @@ fn context(messages: &[Message]) -> perf_report::context::RunContext {
         .expect("a context message")
 }
 
-fn run(plan: &perf_report::plan::Plan) -> (Result<(), WorkloadError>, Vec<Message>) {
+fn run(plan: &perf_contract::plan::Plan) -> (Result<(), WorkloadError>, Vec<Message>) {
     let mut sink = Vec::new();
     let r = run_plan(plan, &mut sink);
     (r, sink)
@@ -129,7 +129,7 @@ fn retrieval_workloads_report_real_samples() {
 #[cfg(feature = "llamacpp")]
 #[test]
 fn llm_workloads_report_real_samples() {
-    use perf_report::plan::EngineName;
+    use perf_contract::plan::EngineName;
 
     let dir = tempfile::tempdir().unwrap();
     small_corpus(dir.path());

@@ -19,14 +19,14 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use perf_report::{
+use perf_contract::{
     plan::{Plan, WorkloadName},
     schema::{Baseline, Better, Metric, Unit},
-    stats::Summary,
+    summary::Summary,
 };
 use xshell::{cmd, Shell};
 
-use crate::{baseline::measure_with, progress::Progress, runner};
+use crate::{measure::measure_with, progress::Progress, runner, store::Store};
 
 /// Suffix of every metric this mode produces.
 pub const SUFFIX: &str = "callgrind_instructions";
@@ -68,7 +68,7 @@ pub fn valgrind_version(sh: &Shell) -> Result<String> {
 /// only the instruction counts. Its wall times are meaningless, and its
 /// quality figures (recall over 8 questions) are not comparable with the
 /// timing run's, so both are dropped; quality is guarded by time checks.
-pub fn measure_instructions(sh: &Shell, root: &Path, plan: &Plan) -> Result<Baseline> {
+pub fn measure_instructions(sh: &Shell, store: &Store, plan: &Plan) -> Result<Baseline> {
     let version = valgrind_version(sh)?;
     let cg_plan = callgrind_plan(plan);
     if cg_plan.workloads.is_empty() {
@@ -76,9 +76,7 @@ pub fn measure_instructions(sh: &Shell, root: &Path, plan: &Plan) -> Result<Base
     }
     // One folder per process, so concurrent checks (counts do not mind a
     // busy machine) do not read each other's dumps.
-    let out_dir = root
-        .join("target/perf-runs/callgrind")
-        .join(std::process::id().to_string());
+    let out_dir = store.callgrind_dir(std::process::id());
     if out_dir.exists() {
         fs::remove_dir_all(&out_dir)
             .with_context(|| format!("cannot clear {}", out_dir.display()))?;
@@ -98,7 +96,7 @@ pub fn measure_instructions(sh: &Shell, root: &Path, plan: &Plan) -> Result<Base
     ];
     let mut run = measure_with(
         sh,
-        root,
+        store,
         &cg_plan,
         &runner::Launch::Wrapped(&launcher),
         &mut Progress::auto(),
@@ -221,6 +219,24 @@ fn parse_dump(text: &str) -> Result<Option<(String, u64)>> {
         .parse()
         .with_context(|| format!("`{total}` is not an instruction count"))?;
     Ok(Some((label, total)))
+}
+
+/// Adds the callgrind counts of `counted` to the timing run `baseline`.
+pub fn merge_counts(baseline: &mut Baseline, counted: &Baseline) {
+    for (w, result) in &counted.workloads {
+        let Some(target) = baseline.workloads.get_mut(w) else {
+            continue;
+        };
+        for (name, metric) in &result.metrics {
+            if name.ends_with(SUFFIX) {
+                target.metrics.insert(name.clone(), metric.clone());
+            }
+        }
+    }
+    baseline.context.counting = format!(
+        "{}; {}",
+        baseline.context.counting, counted.context.counting
+    );
 }
 
 /// Whether a baseline carries counts this mode can check.

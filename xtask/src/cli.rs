@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use perf_report::plan::{EngineName, InjectDelay, WorkloadName};
+use perf_contract::plan::{EngineName, InjectDelay, WorkloadName};
 
 #[derive(Debug, Parser)]
 #[command(

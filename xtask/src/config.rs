@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use perf_report::plan::{CandleWeights, EngineName, WorkloadName};
+use perf_contract::plan::{CandleWeights, EngineName, WorkloadName};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -7,7 +7,7 @@
 use std::{collections::BTreeSet, fs, path::Path};
 
 use chrono::Utc;
-use perf_report::environment::Environment;
+use perf_contract::environment::Environment;
 use xshell::{cmd, Shell};
 
 pub fn probe(sh: &Shell, root: &Path) -> Environment {

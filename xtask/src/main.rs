@@ -2,19 +2,18 @@
 //! pattern). Parse the command line, resolve a plan, hand the measuring to
 //! the release-built `perf-workloads` process, and record what it reports.
 
-mod baseline;
 mod build_env;
 mod callgrind;
-mod check;
 mod cli;
+mod commands;
 mod config;
 mod machine;
-mod profile;
+mod measure;
+mod planning;
 mod progress;
-mod report;
 mod resolve;
 mod runner;
-mod test;
+mod store;
 mod thresholds;
 #[cfg(test)]
 mod tidy;
@@ -27,7 +26,10 @@ use std::{
 use clap::Parser;
 use xshell::Shell;
 
-use crate::cli::{Cli, Command, PerfCommand};
+use crate::{
+    cli::{Cli, Command, PerfCommand},
+    store::Store,
+};
 
 fn main() -> ExitCode {
     // `cargo xtask test ARGS` hands ARGS to `cargo test` verbatim, `--`
@@ -41,7 +43,7 @@ fn main() -> ExitCode {
         return report_error(
             Shell::new()
                 .map_err(anyhow::Error::from)
-                .and_then(|sh| test::run(&sh, &project_root(), &raw[1..])),
+                .and_then(|sh| commands::test::run(&sh, &project_root(), &raw[1..])),
             1,
         );
     }
@@ -68,18 +70,19 @@ fn report_error(result: anyhow::Result<ExitCode>, error_code: u8) -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let sh = Shell::new()?;
     let root = project_root();
+    let store = Store::new(&root);
     match cli.command {
         Command::Perf(PerfCommand::Baseline(args)) => {
-            baseline::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
+            commands::baseline::run(&sh, &store, &args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Perf(PerfCommand::Check(args)) => check::run(&sh, &root, &args),
+        Command::Perf(PerfCommand::Check(args)) => commands::check::run(&sh, &store, &args),
         Command::Perf(PerfCommand::Profile(args)) => {
-            profile::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
+            commands::profile::run(&sh, &store, &args).map(|()| ExitCode::SUCCESS)
         }
         Command::Perf(PerfCommand::Report(args)) => {
-            report::run(&sh, &root, &args).map(|()| ExitCode::SUCCESS)
+            commands::report::run(&sh, &store, &args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Test(args) => test::run(&sh, &root, &args.cargo_args),
+        Command::Test(args) => commands::test::run(&sh, &root, &args.cargo_args),
     }
 }
 

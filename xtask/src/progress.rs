@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use perf_report::plan::WorkloadName;
+use perf_contract::plan::WorkloadName;
 
 pub struct Progress {
     mode: Mode,

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use perf_report::plan::{
+use perf_contract::plan::{
     CorpusPlan, EmbeddingPlan, EngineName, HarnessPlan, IndexPlan, LlmPlan, ModelPlan, OpenAiPlan,
     Plan, ProfileName, RagPlan, WorkloadName, DEFAULT_EXCLUDE,
 };

@@ -11,7 +11,7 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use perf_report::{
+use perf_contract::{
     atomic::write_atomic,
     context::RunContext,
     plan::Plan,

@@ -7,7 +7,7 @@ mod support;
 
 use std::{fs, path::Path, process::Output};
 
-use perf_report::{plan::WorkloadName, schema::Baseline};
+use perf_contract::{plan::WorkloadName, schema::Baseline};
 use support::{small_corpus, stderr, xtask};
 
 /// Asserts a failed run: exit code, one `error:` line containing `needle`,
@@ -139,7 +139,7 @@ fn dry_run_prints_the_resolved_plan() {
         "embedding",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let plan: perf_report::plan::Plan = serde_json::from_slice(&o.stdout).unwrap();
+    let plan: perf_contract::plan::Plan = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(plan.workloads, vec![WorkloadName::Embedding]);
     assert_eq!(plan.corpus.max_chunks, Some(300));
 }

@@ -8,7 +8,7 @@ mod support;
 
 use std::{fs, path::Path, process::Output};
 
-use perf_report::{plan::WorkloadName, schema::Baseline};
+use perf_contract::{plan::WorkloadName, schema::Baseline};
 use support::{small_corpus, xtask};
 
 fn run(cmd: &str, corpus: &Path, queries: &Path, extra: &[&str]) -> Output {

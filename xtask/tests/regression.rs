@@ -11,7 +11,7 @@ mod support;
 
 use std::{path::Path, process::Output};
 
-use perf_report::schema::Baseline;
+use perf_contract::schema::Baseline;
 use support::xtask;
 
 /// The check as CI would run it, with a 25% threshold: the machine running
@@ -95,7 +95,7 @@ fn clean_run_passes_and_injected_slowdown_fails() {
     ]);
     assert!(o.status.success());
     let recorded = Baseline::load(&baseline).unwrap();
-    let embed_ms = recorded.workloads[&perf_report::plan::WorkloadName::RagQuery].metrics
+    let embed_ms = recorded.workloads[&perf_contract::plan::WorkloadName::RagQuery].metrics
         ["stage.embed"]
         .summary
         .median;

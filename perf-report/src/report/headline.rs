@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::schema::{Baseline, Metric, Unit};
+use perf_contract::schema::{Baseline, Metric, Unit};
 
 /// Percentiles of one latency metric.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,7 +250,7 @@ pub fn engines(ms: &BTreeMap<String, Metric>) -> Vec<Engine> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{schema::Better, stats::Summary};
+    use perf_contract::{schema::Better, summary::Summary};
 
     fn m(unit: Unit, x: f64) -> Metric {
         let samples = vec![x, x * 1.1, x * 0.9];

@@ -15,8 +15,9 @@ use std::{
 use perf_profile::{Bottleneck, ProfileSummary};
 use serde::de::DeserializeOwned;
 
-use super::{CompareSettings, HistoryEntry, ProfileInputs, ReportInputs};
-use crate::schema::{Baseline, LoadError};
+use super::{HistoryEntry, ProfileInputs, ReportInputs};
+use crate::policy::Policy;
+use perf_contract::schema::{Baseline, LoadError};
 
 /// Where the inputs are, and where the report will go (for relative links).
 #[derive(Debug, Clone)]
@@ -52,7 +53,7 @@ pub enum InputError {
     },
 }
 
-pub fn load(paths: &InputPaths, comparison: CompareSettings) -> Result<ReportInputs, InputError> {
+pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, InputError> {
     let label = |p: &Path| display_path(p, &paths.root);
     if !paths.baseline.is_file() {
         return Err(InputError::NoBaseline {
@@ -129,7 +130,7 @@ fn reason(e: LoadError) -> String {
         } => format!("not valid JSON at line {line}, column {column}: {message}"),
         LoadError::Version { found, .. } => format!(
             "schema version {found}, this tool reads version {}",
-            crate::schema::SCHEMA_VERSION
+            perf_contract::schema::SCHEMA_VERSION
         ),
     }
 }

@@ -11,7 +11,6 @@
 pub mod charts;
 pub mod headline;
 pub mod inputs;
-pub mod markdown_table;
 pub mod numbers;
 pub mod opportunities;
 pub mod previous;
@@ -19,20 +18,16 @@ pub mod sections;
 pub mod stage_breakdown;
 pub mod terminal;
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use perf_profile::{Bottleneck, ProfileSummary};
 
-use crate::schema::Baseline;
+use perf_contract::schema::Baseline;
+
+use crate::policy::Policy;
 
 /// Folder of the charts, relative to the markdown file.
 pub const CHART_DIR: &str = "charts";
-
-/// The check's default allowed change, used when no `perf.toml` says otherwise.
-pub const DEFAULT_THRESHOLD_PCT: f64 = 10.0;
 
 /// Everything a report is made from, already loaded and validated.
 #[derive(Debug, Clone)]
@@ -47,9 +42,9 @@ pub struct ReportInputs {
     /// `None` when the profile folder or its `summary.json` does not exist.
     pub profile: Option<ProfileInputs>,
     pub profile_source: String,
-    /// Thresholds and seed of the comparison with the previous baseline:
-    /// the ones `cargo xtask perf check` would apply.
-    pub comparison: CompareSettings,
+    /// The policy of the comparison with the previous baseline: the one
+    /// `cargo xtask perf check` applies.
+    pub comparison: Policy,
     /// The project folder: paths the baseline recorded inside it are shown
     /// relative to it, so a committed report names no one's home folder.
     pub root: PathBuf,
@@ -108,39 +103,6 @@ pub struct ProfileInputs {
     pub link_base: String,
     /// Workloads whose `flamegraph.svg` exists in the profile folder.
     pub flamegraphs: Vec<String>,
-}
-
-/// The seed `cargo xtask perf check` gives the bootstrap; the front end
-/// passes the check's own constant, this is the value for library callers.
-pub const DEFAULT_SEED: u64 = 0x5EED_CAFE;
-
-/// How the comparison with the previous baseline is judged: allowed change
-/// per metric (keyed `workload.metric`, else `default_pct`) and the
-/// bootstrap's seed. A fixed seed makes the verdicts reproducible.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CompareSettings {
-    pub default_pct: f64,
-    pub per_metric: BTreeMap<String, f64>,
-    pub seed: u64,
-}
-
-impl Default for CompareSettings {
-    fn default() -> Self {
-        CompareSettings {
-            default_pct: DEFAULT_THRESHOLD_PCT,
-            per_metric: BTreeMap::new(),
-            seed: DEFAULT_SEED,
-        }
-    }
-}
-
-impl CompareSettings {
-    pub fn pct_for(&self, workload: &str, metric: &str) -> f64 {
-        self.per_metric
-            .get(&format!("{workload}.{metric}"))
-            .copied()
-            .unwrap_or(self.default_pct)
-    }
 }
 
 /// A rendered report: the markdown and the charts it links to.

@@ -2,7 +2,8 @@
 //! names the unit and for chart labels beside a labelled axis. Precision is
 //! `table::format_value`'s, so a figure reads the same everywhere.
 
-use crate::{schema::Unit, table::format_value};
+use crate::table::format_value;
+use perf_contract::schema::Unit;
 
 /// `format_value` without the trailing unit symbol; bytes keep their
 /// scaled unit (KiB, MiB), which is part of the number.

@@ -1,12 +1,13 @@
 //! The comparison with the previous baseline: the newest history file of
-//! the same profile, judged by `compare::compare_results` with the check's
-//! seed and thresholds, so the verdicts are the ones `cargo xtask perf
-//! check` gives for the same two files.
+//! the same profile, judged by [`judge`] under the check's policy, so the
+//! verdicts are the ones `cargo xtask perf check` gives for the same two
+//! files.
+
+use std::collections::BTreeMap;
 
 use crate::{
-    compare::{compare_results, Comparison, Status, Verdict},
-    guards::{incomparable_reason, quality_guards, GuardResult},
-    schema::Baseline,
+    compare::{Comparison, Status, Verdict},
+    judgement::{as_configured, judge, Judgement},
 };
 
 use super::{HistoryEntry, ReportInputs};
@@ -18,13 +19,7 @@ pub struct PreviousComparison<'a> {
     pub foreign: bool,
     /// `Err(reason)` when the two runs did not measure the same thing, as
     /// the check would refuse them; then nothing is judged.
-    pub result: Result<Judged, String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Judged {
-    pub comparisons: Vec<Comparison>,
-    pub guards: Vec<GuardResult>,
+    pub result: Result<Judgement, String>,
 }
 
 /// Counts of verdicts, for the summary line.
@@ -55,34 +50,33 @@ pub fn same_profile_history(inputs: &ReportInputs) -> Vec<&HistoryEntry> {
 pub fn compare_with_previous(inputs: &ReportInputs) -> Option<PreviousComparison<'_>> {
     let previous = *same_profile_history(inputs).last()?;
     let (old, new) = (&previous.baseline, &inputs.baseline);
-    let foreign = old.machine_fingerprint != new.machine_fingerprint;
-    let result = match incomparable_reason(old, new) {
-        Some(reason) => Err(reason),
-        None => Ok(judge(old, new, inputs)),
-    };
+    let result =
+        judge(old, new, &previous.name, &inputs.comparison, &as_configured).map_err(|e| e.0);
     Some(PreviousComparison {
         previous,
-        foreign,
+        foreign: old.machine_fingerprint != new.machine_fingerprint,
         result,
     })
 }
 
-fn judge(old: &Baseline, new: &Baseline, inputs: &ReportInputs) -> Judged {
-    let threshold_for =
-        |w: crate::plan::WorkloadName, m: &str| inputs.comparison.pct_for(w.as_str(), m);
-    // As in `check`: only workloads the newer run measured are judged; the
-    // rest of the older one is not "missing", just not selected.
-    let mut judged = old.workloads.clone();
-    judged.retain(|w, _| new.workloads.contains_key(w));
-    Judged {
-        comparisons: compare_results(
-            &judged,
-            &new.workloads,
-            &threshold_for,
-            inputs.comparison.seed,
-        ),
-        guards: quality_guards(old, new),
+/// The threshold each metric of the current baseline is judged by
+/// (`workload.metric` → percent), with the previous baseline's medians
+/// setting the absolute floors, as in `check`.
+pub fn thresholds_in_use(inputs: &ReportInputs) -> BTreeMap<String, f64> {
+    let previous = same_profile_history(inputs).last().map(|h| &h.baseline);
+    let mut out = BTreeMap::new();
+    for (w, result) in &inputs.baseline.workloads {
+        for name in result.metrics.keys() {
+            let base = previous
+                .and_then(|p| p.workloads.get(w))
+                .and_then(|r| r.metrics.get(name));
+            out.insert(
+                format!("{w}.{name}"),
+                inputs.comparison.pct_for(*w, name, base),
+            );
+        }
     }
+    out
 }
 
 impl Tally {

@@ -6,7 +6,7 @@
 //! between stages make exactly 100% of the mean latency. Medians are shown
 //! beside them as the robust figure.
 
-use crate::schema::{Baseline, Unit, WorkloadResult};
+use perf_contract::schema::{Baseline, Unit, WorkloadResult};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageRow {
@@ -85,7 +85,7 @@ pub fn rag_query(b: &Baseline) -> Option<StageBreakdown> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{fixture::baseline, plan::WorkloadName, schema::Better};
+    use perf_contract::{fixture::baseline, plan::WorkloadName, schema::Better};
 
     #[test]
     fn shares_of_the_mean_add_up_with_the_unattributed_rest() {

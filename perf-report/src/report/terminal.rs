@@ -2,18 +2,18 @@
 //! figures as the markdown and reusing the crate's existing tables where one
 //! exists (metric summary, comparison, bottlenecks).
 
+use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, ContentArrangement, Table};
+use perf_contract::schema::Unit;
+
 use super::{
     headline::Headline, opportunities::opportunities, previous::compare_with_previous,
     stage_breakdown, ReportInputs,
 };
-use perf_profile::bottleneck_table;
-
 use crate::{
-    compare_render::comparison_table,
-    schema::Unit,
+    bottleneck_table::bottleneck_table,
+    export::comparisons::comparison_table,
     table::{format_value, summary_table},
 };
-use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, ContentArrangement, Table};
 
 /// A table whose columns `right` (figures) are right-aligned.
 fn table(header: &[&str], right: std::ops::Range<usize>) -> Table {

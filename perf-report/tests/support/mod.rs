@@ -7,17 +7,20 @@
 
 use std::{collections::BTreeMap, fs, path::Path};
 
-use perf_profile::{AllocStats, Bottleneck, ProfileSummary, StageProfile, WorkloadProfile};
-use perf_report::{
+use perf_contract::{
     context::{CorpusStats, IndexInfo, ModelInfo, QuerySetInfo, RunContext},
     environment::Environment,
     plan::{Plan, ProfileName, WorkloadName},
     protocol::{RawMetric, WorkloadSamples},
+    schema::{Baseline, Better, Unit, WorkloadResult, SCHEMA_VERSION},
+};
+use perf_profile::{AllocStats, Bottleneck, ProfileSummary, StageProfile, WorkloadProfile};
+use perf_report::{
+    policy::Policy,
     report::{
         inputs::{load, InputPaths},
-        CompareSettings, ReportInputs,
+        ReportInputs,
     },
-    schema::{Baseline, Better, Unit, WorkloadResult, SCHEMA_VERSION},
 };
 
 pub const BASELINE: &str = "baselines/performance_baselines.json";
@@ -42,7 +45,7 @@ pub fn samples(seed: u64, n: usize, median: f64, spread: f64) -> Vec<f64> {
 }
 
 fn plan(profile: ProfileName) -> Plan {
-    let mut p = perf_report::fixture::plan();
+    let mut p = perf_contract::fixture::plan();
     p.profile = profile;
     p.corpus.dir = "/data/book".into();
     p.corpus.exclude = vec!["print.html".into()];
@@ -398,5 +401,5 @@ pub fn paths(root: &Path) -> InputPaths {
 }
 
 pub fn inputs(root: &Path) -> ReportInputs {
-    load(&paths(root), CompareSettings::default()).unwrap()
+    load(&paths(root), Policy::default()).unwrap()
 }

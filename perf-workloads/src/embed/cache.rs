@@ -14,7 +14,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use perf_report::atomic::write_atomic;
+use perf_contract::atomic::write_atomic;
 use sha2::{Digest, Sha256};
 
 use crate::{embed::Embedder, error::WorkloadError};

@@ -1,6 +1,6 @@
 //! usearch HNSW index with the cosine metric, f32 storage.
 
-use perf_report::{context::IndexInfo, plan::IndexPlan};
+use perf_contract::{context::IndexInfo, plan::IndexPlan};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use crate::{

@@ -4,7 +4,7 @@
 use std::{fs, time::Instant};
 
 use candle_core::Device;
-use perf_report::{
+use perf_contract::{
     context::LlmEngineInfo,
     plan::{CandleWeights, EngineName},
 };

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use perf_report::{context::LlmEngineInfo, plan::EngineName};
+use perf_contract::{context::LlmEngineInfo, plan::EngineName};
 
 use crate::error::WorkloadError;
 

@@ -22,7 +22,7 @@ use llama_cpp_2::{
     model::{params::LlamaModelParams, LlamaModel},
     token::LlamaToken,
 };
-use perf_report::{context::LlmEngineInfo, plan::EngineName};
+use perf_contract::{context::LlmEngineInfo, plan::EngineName};
 
 use crate::{
     error::WorkloadError,

@@ -16,7 +16,7 @@ pub mod llamacpp_engine;
 pub mod openai;
 pub mod prompts;
 
-use perf_report::plan::{EngineName, LlmPlan};
+use perf_contract::plan::{EngineName, LlmPlan};
 
 pub use engine::{Engine, Generation};
 pub use gguf_provision::{provision_gguf, GgufFile};

@@ -15,13 +15,13 @@ use std::{
     time::{Duration, Instant},
 };
 
+use perf_contract::{
+    atomic::write_atomic,
+    plan::{Plan, WorkloadName},
+};
 use perf_profile::{
     rank_bottlenecks, read_rss, reset_peak_rss, AllocStats, CountingAllocator, CpuProfiler,
     ProfileSummary, Region, StageEvidence, StageProfile, WorkloadProfile, DEFAULT_TOP_N,
-};
-use perf_report::{
-    atomic::write_atomic,
-    plan::{Plan, WorkloadName},
 };
 use serde::Serialize;
 
@@ -29,8 +29,8 @@ use crate::{
     error::WorkloadError,
     index::FlatIndex,
     rag::RagPipeline,
-    report::{Reporter, Sink},
-    stage::{timed, StageTimes},
+    reporter::{Reporter, Sink},
+    stage_timer::{timed, StageTimes},
     workloads::{prepare_with_index, run_workload},
 };
 
@@ -229,7 +229,7 @@ fn profile_stages(
             }
             Ok(())
         })?;
-        let summary = perf_report::stats::Summary::from_samples(&per_op);
+        let summary = perf_contract::summary::Summary::from_samples(&per_op);
         out.push(StageProfile {
             stage: stage.as_str().to_string(),
             ops,

@@ -8,10 +8,10 @@ use crate::{
     error::WorkloadError,
     index::{FlatIndex, Hit, HnswIndex, VectorSearch},
     rag::RagPipeline,
-    stage::Stage,
+    stage_timer::Stage,
     workloads::Prepared,
 };
-use perf_report::plan::Plan;
+use perf_contract::plan::Plan;
 
 /// One stage, as `ops` separate operations (`run(i)` performs the i-th).
 pub struct Probe<'a> {

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use perf_report::{
+use perf_contract::{
     plan::{Plan, WorkloadName},
     protocol::Message,
     schema::{Better, Unit},
@@ -14,7 +14,7 @@ use crate::{
     callgrind,
     embed::reference::{parity, reference},
     error::WorkloadError,
-    report::{MetricSet, Reporter},
+    reporter::{MetricSet, Reporter},
     workloads::Prepared,
 };
 

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use perf_report::{
+use perf_contract::{
     plan::{EngineName, Plan, WorkloadName},
     protocol::Message,
     schema::{Better, Unit},
@@ -22,7 +22,7 @@ use crate::{
         prompts::{fixed_length_prompt, question_prompt},
         LlmSet,
     },
-    report::{MetricSet, Reporter},
+    reporter::{MetricSet, Reporter},
     workloads::{passes::run_passes, Prepared},
 };
 
@@ -183,7 +183,7 @@ fn push_agreement(plan: &Plan, first: &[(EngineName, Vec<Vec<u32>>)], m: &mut Me
 /// batching queues them.
 fn load_test(
     plan: &Plan,
-    openai: &perf_report::plan::OpenAiPlan,
+    openai: &perf_contract::plan::OpenAiPlan,
     eog_ids: &[u32],
     prompts: &[String],
     single_e2e_ms: &[f64],

@@ -13,7 +13,7 @@ mod vector_query;
 
 use std::cell::RefCell;
 
-use perf_report::{
+use perf_contract::{
     context::{CorpusStats, ModelInfo, QuerySetInfo, RunContext},
     plan::{Plan, WorkloadName},
     protocol::Message,
@@ -26,7 +26,7 @@ use crate::{
     error::WorkloadError,
     index::HnswIndex,
     llm::{open_engines, LlmSet},
-    report::{Reporter, Sink},
+    reporter::{Reporter, Sink},
 };
 
 /// State shared by the workloads of one run.

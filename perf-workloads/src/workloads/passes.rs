@@ -1,9 +1,9 @@
 //! The measurement loop shared by the query workloads: unmeasured warm-up
 //! passes over the query set, then measured passes, with progress.
 
-use perf_report::plan::{HarnessPlan, WorkloadName};
+use perf_contract::plan::{HarnessPlan, WorkloadName};
 
-use crate::{error::WorkloadError, report::Reporter};
+use crate::{error::WorkloadError, reporter::Reporter};
 
 /// Calls `f(item, measured)` for every item in every pass; `measured` is
 /// false during warm-up. Samples are whatever `f` records when measured.

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use perf_report::{
+use perf_contract::{
     plan::{Plan, WorkloadName},
     protocol::Message,
     schema::{Better, Unit},
@@ -17,8 +17,8 @@ use crate::{
     index::HnswIndex,
     llm::{prompts::rag_prompt, LlmSet},
     rag::RagPipeline,
-    report::{MetricSet, Reporter},
-    stage::{timed, Stage},
+    reporter::{MetricSet, Reporter},
+    stage_timer::{timed, Stage},
     workloads::{inference::llm_questions, passes::run_passes, Prepared},
 };
 

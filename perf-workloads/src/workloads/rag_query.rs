@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use perf_report::{
+use perf_contract::{
     plan::{Plan, WorkloadName},
     protocol::Message,
     schema::{Better, Unit},
@@ -14,8 +14,8 @@ use crate::{
     error::WorkloadError,
     index::HnswIndex,
     rag::RagPipeline,
-    report::{MetricSet, Reporter},
-    stage::Stage,
+    reporter::{MetricSet, Reporter},
+    stage_timer::Stage,
     workloads::{passes::run_passes, Prepared},
 };
 

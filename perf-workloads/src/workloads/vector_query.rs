@@ -1,7 +1,7 @@
 //! `vector_query`: HNSW build time and memory at the corpus size, query
 //! latency of HNSW and of exact search, and recall@k of HNSW against exact.
 
-use perf_report::{
+use perf_contract::{
     plan::{Plan, WorkloadName},
     protocol::Message,
     schema::{Better, Unit},
@@ -11,8 +11,8 @@ use crate::{
     callgrind,
     error::WorkloadError,
     index::{recall_at_k, FlatIndex, HnswIndex, VectorSearch},
-    report::{MetricSet, Reporter},
-    stage::{timed, Stage, StageTimes},
+    reporter::{MetricSet, Reporter},
+    stage_timer::{timed, Stage, StageTimes},
     workloads::{passes::run_passes, Prepared},
 };
 

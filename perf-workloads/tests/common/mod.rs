@@ -9,7 +9,7 @@ use std::{
     process::Command,
 };
 
-use perf_report::plan::{Plan, WorkloadName, DEFAULT_EXCLUDE};
+use perf_contract::plan::{Plan, WorkloadName, DEFAULT_EXCLUDE};
 use perf_workloads::embed::{provision_minilm, ModelFiles};
 
 pub fn workspace_root() -> PathBuf {
@@ -51,7 +51,7 @@ pub fn default_queries() -> PathBuf {
 
 /// A small, fast plan over `corpus`; tests adjust what they need.
 pub fn plan(corpus: &Path, queries: &Path, workloads: Vec<WorkloadName>) -> Plan {
-    let mut p = perf_report::fixture::plan();
+    let mut p = perf_contract::fixture::plan();
     p.workloads = workloads;
     p.corpus.dir = corpus.to_path_buf();
     p.corpus.exclude = DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect();

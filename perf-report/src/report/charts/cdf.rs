@@ -7,10 +7,8 @@ use plotters::{
 };
 
 use super::{axis_number, chart_path, svg, Area, DrawResult, FONT, PALETTE};
-use crate::{
-    report::{Chart, ChartError},
-    schema::{Baseline, Unit},
-};
+use crate::report::{Chart, ChartError};
+use perf_contract::schema::{Baseline, Unit};
 
 /// Fewer samples than this make a staircase, not a distribution.
 const MIN_SAMPLES: usize = 10;

@@ -12,9 +12,9 @@ use crate::{
         stage_breakdown::{self, StageBreakdown},
         Chart, ChartError,
     },
-    schema::Baseline,
     table::format_value,
 };
+use perf_contract::schema::Baseline;
 
 /// Time between stages is drawn only when it is visible at all.
 const MIN_UNATTRIBUTED_SHARE: f64 = 0.001;

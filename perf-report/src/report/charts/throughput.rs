@@ -10,10 +10,8 @@ use plotters::{
 };
 
 use super::{axis_number, category_label, chart_path, svg, Area, DrawResult, FONT, PALETTE};
-use crate::{
-    report::{headline::batch_metric, numbers::bare_value, Chart, ChartError},
-    schema::{Baseline, Metric},
-};
+use crate::report::{headline::batch_metric, numbers::bare_value, Chart, ChartError};
+use perf_contract::schema::{Baseline, Metric};
 
 /// kind → batch size → metric.
 type Series<'a> = BTreeMap<String, BTreeMap<usize, &'a Metric>>;

@@ -5,10 +5,10 @@
 use plotters::prelude::*;
 
 use super::{axis_number, category_label, chart_path, svg, Area, DrawResult, FONT, PALETTE};
-use crate::{
-    report::{headline::Headline, previous::same_profile_history, Chart, ChartError, ReportInputs},
-    schema::{Baseline, Metric},
+use crate::report::{
+    headline::Headline, previous::same_profile_history, Chart, ChartError, ReportInputs,
 };
+use perf_contract::schema::{Baseline, Metric};
 
 const COLUMNS: usize = 2;
 const PANEL: (u32, u32) = (450, 270);

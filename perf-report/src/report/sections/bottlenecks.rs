@@ -5,15 +5,15 @@
 use perf_profile::{brief_function_name, ProfileSummary, StageProfile};
 
 use super::{heading, profile_missing};
+use crate::export::markdown_table::MarkdownTable;
 use crate::{
     report::{
-        markdown_table::MarkdownTable,
         opportunities::{opportunities, Opportunity},
         ProfileInputs, ReportInputs,
     },
-    schema::Unit,
     table::format_value,
 };
+use perf_contract::schema::Unit;
 
 fn stage<'a>(
     s: Option<&'a ProfileSummary>,

@@ -1,10 +1,10 @@
-//! Section 8: the previous baseline against the current one, rendered by
-//! the check's own table (`compare_render`) from the check's own rule.
+//! Section 8: the previous baseline against the current one: the check's
+//! judgement (`judgement::judge`) through the check's exporters.
 
 use super::{heading, history_missing, summary::short_commit, time};
 use crate::{
-    compare_render::comparison_markdown,
-    report::{markdown_table::MarkdownTable, previous::compare_with_previous, ReportInputs},
+    export::{comparisons::comparison_markdown, guards::guards_markdown},
+    report::{previous::compare_with_previous, ReportInputs},
 };
 
 pub fn section(inputs: &ReportInputs) -> String {
@@ -46,23 +46,7 @@ pub fn section(inputs: &ReportInputs) -> String {
     out.push_str(&comparison_markdown(&judged.comparisons));
     out.push('\n');
     if !judged.guards.is_empty() {
-        let mut t = MarkdownTable::new(&[
-            ("quality guard", false),
-            ("previous", true),
-            ("current", true),
-            ("rule", false),
-            ("result", false),
-        ]);
-        for g in &judged.guards {
-            t.row(vec![
-                format!("`{}`", g.metric),
-                g.baseline.map_or("–".into(), |v| format!("{v:.4}")),
-                format!("{:.4}", g.current),
-                g.rule.clone(),
-                if g.passed { "pass" } else { "FAIL" }.into(),
-            ]);
-        }
-        out.push_str(&t.render());
+        out.push_str(&guards_markdown(&judged.guards));
         out.push('\n');
     }
     out

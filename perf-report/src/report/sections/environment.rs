@@ -3,11 +3,9 @@
 //! fingerprint.
 
 use super::heading;
-use crate::{
-    report::{markdown_table::MarkdownTable, ReportInputs},
-    schema::Unit,
-    table::format_value,
-};
+use crate::export::markdown_table::MarkdownTable;
+use crate::{report::ReportInputs, table::format_value};
+use perf_contract::schema::Unit;
 
 pub fn section(inputs: &ReportInputs) -> String {
     let b = &inputs.baseline;

@@ -3,12 +3,16 @@
 //! `compare`, `guards`), so the text cannot drift from what the code does.
 
 use super::{baseline_command, heading};
+use crate::export::markdown_table::MarkdownTable;
 use crate::{
     compare::{MIN_BOOTSTRAP_SAMPLES, MIN_RANK_TEST_SAMPLES, RESAMPLES},
     guards::{PARITY_FLOOR, RECALL_TOLERANCE},
-    report::{markdown_table::MarkdownTable, previous::compare_with_previous, ReportInputs},
-    stats::{quantile_ci_sorted, CONFIDENCE},
+    report::{
+        previous::{compare_with_previous, thresholds_in_use},
+        ReportInputs,
+    },
 };
+use perf_contract::summary::{quantile_ci_sorted, CONFIDENCE};
 
 pub fn section(inputs: &ReportInputs) -> String {
     let mut out = heading(3);
@@ -223,8 +227,8 @@ fn llm_engines(inputs: &ReportInputs) -> String {
 
 fn comparison_rule(inputs: &ReportInputs) -> String {
     let th = &inputs.comparison;
-    let overrides: Vec<String> = th
-        .per_metric
+    let in_use = thresholds_in_use(inputs);
+    let overrides: Vec<String> = in_use
         .iter()
         .filter(|(_, v)| (**v - th.default_pct).abs() > 1e-9)
         .map(|(k, v)| format!("`{k}` ±{v:.1}%"))

@@ -5,17 +5,19 @@
 use std::collections::BTreeMap;
 
 use super::heading;
+use crate::export::markdown_table::MarkdownTable;
 use crate::{
     report::{
         headline::batch_metric,
-        markdown_table::MarkdownTable,
         numbers::bare_value,
         stage_breakdown::{self, StageBreakdown},
         ReportInputs,
     },
-    schema::{Better, Metric, WorkloadResult},
-    stats::Interval,
     table::format_value,
+};
+use perf_contract::{
+    schema::{Better, Metric, WorkloadResult},
+    summary::Interval,
 };
 
 pub fn section(inputs: &ReportInputs) -> String {

@@ -80,8 +80,8 @@ pub fn section(inputs: &ReportInputs) -> String {
             parts.push(format!(
                 "recall@{} mean {}, min {} (n = {})",
                 r.k,
-                format_value(r.mean, crate::schema::Unit::Ratio),
-                format_value(r.min, crate::schema::Unit::Ratio),
+                format_value(r.mean, perf_contract::schema::Unit::Ratio),
+                format_value(r.min, perf_contract::schema::Unit::Ratio),
                 r.n
             ));
         }

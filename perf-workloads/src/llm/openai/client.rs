@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use perf_report::plan::OpenAiPlan;
+use perf_contract::plan::OpenAiPlan;
 
 use crate::{
     error::WorkloadError,

@@ -6,7 +6,7 @@ pub mod client;
 pub mod schedule;
 pub mod sse;
 
-use perf_report::{
+use perf_contract::{
     context::LlmEngineInfo,
     plan::{EngineName, OpenAiPlan},
 };

@@ -15,7 +15,7 @@ use crate::{
     environment::Environment,
     plan::{Plan, WorkloadName},
     protocol::{RawMetric, WorkloadSamples},
-    stats::Summary,
+    summary::Summary,
 };
 
 /// Bumped on any change that older readers would misread.

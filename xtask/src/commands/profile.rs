@@ -3,96 +3,47 @@
 //! evidence, ranked bottlenecks) with the paths of the files and how to
 //! view them.
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
-use perf_profile::{bottleneck_table, ProfileSummary};
-use perf_report::{schema::Unit, table::format_value};
+use perf_contract::schema::Unit;
+use perf_profile::ProfileSummary;
+use perf_report::{bottleneck_table::bottleneck_table, table::format_value};
 use xshell::Shell;
 
-use crate::{baseline::plan_for, cli::ProfileArgs, progress::Progress, runner};
+use crate::{
+    cli::ProfileArgs,
+    config,
+    measure::{self, ProfileSettings},
+    planning::plan_for,
+    store::Store,
+};
 
-pub fn run(sh: &Shell, root: &Path, args: &ProfileArgs) -> Result<()> {
+pub fn run(sh: &Shell, store: &Store, args: &ProfileArgs) -> Result<()> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let mut run_args = args.run.clone();
     run_args
         .workloads
         .extend(args.workload_names.iter().copied());
-    let plan = plan_for(sh, root, &cwd, &run_args)?;
-    let profiles = root.join("profiles");
+    let loaded = config::load(run_args.config.as_deref(), &store.root().join("perf.toml"))?;
+    let plan = plan_for(sh, store.root(), &cwd, &run_args, &loaded)?;
     let dir = match &args.output_dir {
         Some(d) => cwd.join(d),
-        None => profiles.join(Utc::now().format("%Y%m%dT%H%M%SZ").to_string()),
+        None => store.new_profile_dir(Utc::now()),
     };
-    // Fail before the build when the folder cannot be written.
-    fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create profile folder {}", dir.display()))?;
-    let probe = dir.join(".write-test");
-    fs::write(&probe, b"")
-        .with_context(|| format!("profile folder {} is not writable", dir.display()))?;
-    let _ = fs::remove_file(&probe);
-
-    let binary = runner::build_workloads(sh, root)?;
-    let mut progress = Progress::auto();
-    runner::run_plan(
-        &binary,
-        &plan,
-        &dir.join("plan.json"),
-        &runner::Launch::Profile {
-            dir: &dir,
-            hz: args.frequency,
-        },
-        &mut progress,
-    )?;
-    if args.dhat {
-        eprintln!(
-            "heap profile: building perf-workloads with dhat-heap and running the plan once more"
-        );
-        let dhat_binary = runner::build_workloads_with(sh, root, &["dhat-heap"])?;
-        runner::run_plan(
-            &dhat_binary,
-            &plan,
-            &dir.join("plan.json"),
-            &runner::Launch::Profile {
-                dir: &dir,
-                hz: args.frequency,
-            },
-            &mut progress,
-        )?;
-    }
-    let summary_path = dir.join("summary.json");
-    let text = fs::read_to_string(&summary_path)
-        .with_context(|| format!("cannot read {}", summary_path.display()))?;
-    let summary: ProfileSummary = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a profile summary", summary_path.display()))?;
-
+    measure::prepare_profile_dir(&dir)?;
+    let settings = ProfileSettings {
+        hz: args.frequency,
+        dhat: args.dhat,
+    };
+    let summary = measure::profile(sh, store, &plan, &dir, settings)?;
     if args.output_dir.is_none() {
-        point_latest(&profiles, &dir);
+        store.point_latest_profile(&dir);
     }
     print_summary(&summary, &dir);
     Ok(())
-}
-
-/// `profiles/latest` → the newest run, replaced atomically (a new link
-/// renamed over the old one) so readers never see it missing.
-fn point_latest(profiles: &Path, dir: &Path) {
-    #[cfg(unix)]
-    {
-        let tmp = profiles.join(".latest.tmp");
-        let _ = fs::remove_file(&tmp);
-        let target = dir
-            .file_name()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| dir.to_path_buf());
-        if std::os::unix::fs::symlink(&target, &tmp).is_ok() {
-            let _ = fs::rename(&tmp, profiles.join("latest"));
-        }
-    }
 }
 
 fn print_summary(s: &ProfileSummary, dir: &Path) {

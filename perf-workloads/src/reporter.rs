@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use perf_report::{
+use perf_contract::{
     plan::WorkloadName,
     protocol::{Message, RawMetric, WorkloadSamples},
     schema::{Better, Unit},

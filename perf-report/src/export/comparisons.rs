@@ -1,5 +1,5 @@
-//! Text renderings of a comparison: a terminal table and a GitHub markdown
-//! table.
+//! The comparison rows of a judgement, as a terminal table and as a
+//! GitHub markdown table.
 //!
 //! Both are built from the same rows, so the terminal and a pull-request
 //! comment cannot disagree about a figure. Pure functions of their input: no
@@ -7,9 +7,11 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, ContentArrangement, Table};
 
+use perf_contract::schema::Better;
+
 use crate::{
     compare::{Basis, Comparison, MetricChange, Status, Verdict},
-    schema::Better,
+    export::markdown_table::MarkdownTable,
     table::format_value,
 };
 
@@ -51,16 +53,16 @@ pub fn comparison_table(comparisons: &[Comparison]) -> Table {
 /// The same table as GitHub-flavoured markdown, one line per row and a
 /// trailing newline.
 pub fn comparison_markdown(comparisons: &[Comparison]) -> String {
-    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-    let mut out = line(HEADER.iter().map(|h| h.to_string()).collect());
-    let rule = (0..HEADER.len())
-        .map(|i| if NUMERIC.contains(&i) { "--:" } else { "---" }.to_string())
+    let columns: Vec<(&str, bool)> = HEADER
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (*h, NUMERIC.contains(&i)))
         .collect();
-    out.push_str(&line(rule));
+    let mut t = MarkdownTable::new(&columns);
     for c in comparisons {
-        out.push_str(&line(row(c).iter().map(|s| escape_markdown(s)).collect()));
+        t.row(row(c).to_vec());
     }
-    out
+    t.render()
 }
 
 fn row(c: &Comparison) -> [String; 8] {
@@ -118,15 +120,10 @@ fn verdict_label(m: &MetricChange) -> String {
     }
 }
 
-/// Keeps a cell from breaking the table: `|` ends a cell and a newline the row.
-fn escape_markdown(cell: &str) -> String {
-    cell.replace('|', "\\|").replace('\n', " ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{plan::WorkloadName, schema::Unit};
+    use perf_contract::{plan::WorkloadName, schema::Unit};
 
     fn compared(
         workload: WorkloadName,

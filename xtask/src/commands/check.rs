@@ -1,7 +1,8 @@
 //! `cargo xtask perf check`: the regression gate. Runs the workloads (or
-//! reads a saved run), compares every metric with the baseline through
-//! `perf_report::compare`, re-runs what looks regressed once, applies the
-//! quality guards, and exits 0 / 1 / 2.
+//! reads a saved run), judges the run against the baseline through
+//! `perf_report::judgement` (the report's comparison uses the same), re-runs
+//! what looks regressed once, prints the judgement through
+//! `perf_report::export`, and exits 0 / 1 / 2.
 
 use std::{
     fs::OpenOptions,
@@ -11,48 +12,34 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
-use perf_report::{
-    compare::{any_regression, compare_results, Comparison, Verdict},
-    compare_render::{comparison_markdown, comparison_table},
-    guards::{incomparable_reason, quality_guards, GuardResult},
-    noise::{RunNoise, MIN_RUNS},
+use perf_contract::{
     plan::{ProfileName, WorkloadName},
     schema::Baseline,
 };
-use serde::Serialize;
+use perf_report::{
+    export,
+    guards::incomparable_reason,
+    judgement::{compare_with, is_regressed, judge},
+    noise::{RunNoise, MIN_RUNS},
+};
 use xshell::Shell;
 
 use crate::{
-    baseline::{measure, plan_for, retire, save_run, save_run_as, BASELINE_FILE},
     callgrind,
     cli::{CheckArgs, Format, Mode},
-    config,
-    thresholds::Thresholds,
+    config, measure,
+    planning::plan_for,
+    store::{replace_baseline, Store},
+    thresholds,
 };
 
-/// Fixed so that a check of the same files always gives the same intervals.
-pub(crate) const BOOTSTRAP_SEED: u64 = 0x5EED_CAFE;
-
-#[derive(Debug, Serialize)]
-struct CheckReport {
-    passed: bool,
-    baseline: String,
-    baseline_fingerprint: String,
-    current_fingerprint: String,
-    /// Set when `--allow-foreign-baseline` let unlike machines be compared.
-    foreign_baseline: bool,
-    comparisons: Vec<Comparison>,
-    guards: Vec<GuardResult>,
-    notes: Vec<String>,
-}
-
-pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
+pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let root = store.root();
     let baseline_path = args
         .baseline
         .as_ref()
-        .map_or_else(|| root.join(BASELINE_FILE), |p| cwd.join(p));
+        .map_or_else(|| store.baseline_file(), |p| cwd.join(p));
     if !baseline_path.exists() {
         bail!(
             "no baseline at {}: record one with `cargo xtask perf baseline`",
@@ -64,8 +51,9 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
     if args.mode == Mode::Instructions && args.update {
         bail!("--update with --mode instructions: an instruction check measures no times to record; update with a time check or `cargo xtask perf baseline --update`");
     }
+    // perf.toml once: the plan and the policy both come from it.
     let loaded = config::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
-    let thresholds = Thresholds::new(&loaded.config.check, args.threshold);
+    let policy = thresholds::policy(&loaded.config.check, args.threshold);
     let mut notes = Vec::new();
 
     // The fresh run repeats the baseline's profile and workloads unless told
@@ -80,10 +68,10 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
     let current = match &args.run_file {
         Some(f) => Baseline::load(&cwd.join(f))?,
         None if use_callgrind => {
-            let mut p = plan_for(sh, root, &cwd, &run_args)?;
+            let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?;
             p.inject_delay = args.inject_delay.clone();
-            let r = callgrind::measure_instructions(sh, root, &p)?;
-            let saved = save_run_as(root, &r, "-instructions")?;
+            let r = callgrind::measure_instructions(sh, store, &p)?;
+            let saved = store.save_run_as(&r, "-instructions")?;
             notes.push(format!("this run: {}", saved.display()));
             this_run = Some(saved);
             notes.push(
@@ -93,10 +81,10 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
             r
         }
         None => {
-            let mut p = plan_for(sh, root, &cwd, &run_args)?;
+            let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?;
             p.inject_delay = args.inject_delay.clone();
-            let r = measure(sh, root, &p)?;
-            let saved = save_run(root, &r)?;
+            let r = measure::measure(sh, store, &p)?;
+            let saved = store.save_run(&r)?;
             notes.push(format!("this run: {}", saved.display()));
             this_run = Some(saved);
             plan = Some(p);
@@ -119,16 +107,10 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
                 .into(),
         );
     }
-    if let Some(reason) = incomparable_reason(&baseline, &current) {
-        bail!(
-            "this run and baseline {} did not measure the same thing ({reason}): re-record the baseline or match its settings",
-            baseline_path.display()
-        );
-    }
 
     let history = if args.noise_history {
         earlier_runs(
-            root,
+            store,
             &baseline_path,
             &baseline,
             &current,
@@ -138,16 +120,14 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
         Vec::new()
     };
     let noise = RunNoise::from_runs(&history.iter().collect::<Vec<_>>());
-    let mut widened = Vec::new();
-    let threshold_for = |w: WorkloadName, m: &str| {
-        let base = baseline.workloads.get(&w).and_then(|r| r.metrics.get(m));
-        let configured = thresholds.pct_for(w, m, base);
+    let widen = |w: WorkloadName, m: &str, configured: f64| {
         configured.max(noise.threshold_pct(w, m).unwrap_or(0.0))
     };
+    let mut widened = Vec::new();
     for (w, result) in &current.workloads {
         for name in result.metrics.keys() {
             let base = baseline.workloads.get(w).and_then(|r| r.metrics.get(name));
-            let configured = thresholds.pct_for(*w, name, base);
+            let configured = policy.pct_for(*w, name, base);
             if let Some(t) = noise.threshold_pct(*w, name).filter(|t| *t > configured) {
                 widened.push(format!("{w}.{name} ±{t:.0}%"));
             }
@@ -169,12 +149,14 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
             noise.runs
         ));
     }
-    // Only the workloads this run measured are judged; the rest of the
-    // baseline is not "missing", just not selected.
-    let mut judged = baseline.workloads.clone();
-    judged.retain(|w, _| current.workloads.contains_key(w));
-    let mut comparisons =
-        compare_results(&judged, &current.workloads, &threshold_for, BOOTSTRAP_SEED);
+    let baseline_name = baseline_path.display().to_string();
+    let mut judgement = judge(&baseline, &current, &baseline_name, &policy, &widen).map_err(|e| {
+        anyhow::anyhow!(
+            "this run and baseline {} did not measure the same thing ({}): re-record the baseline or match its settings",
+            baseline_path.display(),
+            e.0
+        )
+    })?;
     if args.mode == Mode::Instructions {
         // Callgrind's and the hardware counter's counts differ (callgrind
         // runs its own CPU model): only counts of the same source compare.
@@ -183,10 +165,10 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
         } else {
             "instructions"
         };
-        comparisons.retain(|c| {
+        judgement.comparisons.retain(|c| {
             c.metric.ends_with(suffix) && (use_callgrind || !c.metric.ends_with(callgrind::SUFFIX))
         });
-        if comparisons.is_empty() {
+        if judgement.comparisons.is_empty() {
             bail!(
                 "--mode instructions: no instruction counts to compare (baseline: {}; this run: {}); record them with `cargo xtask perf baseline --instructions --update`",
                 describe_counting(&baseline),
@@ -201,7 +183,8 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
     }
 
     if let (Some(plan), false) = (&plan, args.no_rerun) {
-        let suspects: Vec<WorkloadName> = regressed(&comparisons)
+        let suspects: Vec<WorkloadName> = judgement
+            .regressed()
             .map(|c| c.workload)
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
@@ -214,13 +197,12 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
             );
             let mut again = plan.clone();
             again.workloads = suspects;
-            let rerun = measure(sh, root, &again)?;
-            let mut second =
-                compare_results(&judged, &rerun.workloads, &threshold_for, BOOTSTRAP_SEED);
+            let rerun = measure::measure(sh, store, &again)?;
+            let mut second = compare_with(&baseline, &rerun, &policy, &widen);
             if args.mode == Mode::Instructions {
                 second.retain(|c| c.metric.ends_with("instructions"));
             }
-            for c in comparisons.iter_mut().filter(|c| is_regressed(c)) {
+            for c in judgement.comparisons.iter_mut().filter(|c| is_regressed(c)) {
                 let Some(r) = second
                     .iter()
                     .find(|r| r.workload == c.workload && r.metric == c.metric)
@@ -241,26 +223,13 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
         }
     }
 
-    let guards = quality_guards(&baseline, &current);
-    let passed = !any_regression(&comparisons) && guards.iter().all(|g| g.passed);
-    let report = CheckReport {
-        passed,
-        baseline: baseline_path.display().to_string(),
-        baseline_fingerprint: baseline.machine_fingerprint.clone(),
-        current_fingerprint: current.machine_fingerprint.clone(),
-        foreign_baseline: foreign,
-        comparisons,
-        guards,
-        notes,
-    };
-    let markdown = render_markdown(&report);
+    judgement.notes = notes;
+    judgement.settle();
+    let markdown = export::markdown(&judgement, "cargo xtask perf check");
     match args.format {
-        Format::Table => print_tables(&report),
+        Format::Table => print!("{}", export::terminal(&judgement)),
         Format::Markdown => print!("{markdown}"),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("report serialises")
-        ),
+        Format::Json => println!("{}", export::json(&judgement)),
     }
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let mut f = OpenOptions::new()
@@ -276,14 +245,12 @@ pub fn run(sh: &Shell, root: &Path, args: &CheckArgs) -> Result<ExitCode> {
         f.write_all(markdown.as_bytes())
             .context("writing GITHUB_STEP_SUMMARY")?;
     }
+    let passed = judgement.passed;
     if args.update {
         if passed {
-            if let Some(moved) = retire(&baseline_path)? {
+            if let Some(moved) = replace_baseline(&baseline_path, &current)? {
                 eprintln!("previous baseline kept as {}", moved.display());
             }
-            current
-                .save(&baseline_path)
-                .with_context(|| format!("cannot write baseline {}", baseline_path.display()))?;
             eprintln!("baseline updated: {}", baseline_path.display());
         } else {
             eprintln!("not updating the baseline: the check failed");
@@ -303,25 +270,14 @@ const RECENT_RUNS: usize = 10;
 /// injected delay: the saved runs and the baseline history, each once, the
 /// most recent `RECENT_RUNS` of them.
 fn earlier_runs(
-    root: &Path,
+    store: &Store,
     baseline_path: &Path,
     baseline: &Baseline,
     current: &Baseline,
     this_run: Option<&Path>,
 ) -> Vec<Baseline> {
-    let history = baseline_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("history");
-    let mut paths: Vec<PathBuf> = [root.join("target/perf-runs"), history]
-        .iter()
-        .filter_map(|d| std::fs::read_dir(d).ok())
-        .flatten()
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("latest.json"))
-        .filter(|p| Some(p.as_path()) != this_run)
-        .collect();
-    paths.sort();
+    let mut paths = store.earlier_run_files(baseline_path);
+    paths.retain(|p| Some(p.as_path()) != this_run);
     let mut seen = std::collections::BTreeSet::new();
     let mut runs: Vec<Baseline> = std::iter::once(baseline.clone())
         .chain(paths.iter().filter_map(|p| Baseline::load(p).ok()))
@@ -341,88 +297,4 @@ fn describe_counting(run: &Baseline) -> &str {
         "" => "not recorded",
         s => s,
     }
-}
-
-fn is_regressed(c: &Comparison) -> bool {
-    c.change
-        .as_ref()
-        .is_some_and(|ch| ch.verdict == Verdict::Regressed)
-}
-
-fn regressed(cs: &[Comparison]) -> impl Iterator<Item = &Comparison> {
-    cs.iter().filter(|c| is_regressed(c))
-}
-
-fn verdict_line(r: &CheckReport) -> String {
-    let failed_guards = r.guards.iter().filter(|g| !g.passed).count();
-    let regressions = regressed(&r.comparisons).count();
-    if r.passed {
-        "PASS: no confirmed regression, quality guards hold".into()
-    } else {
-        format!("FAIL: {regressions} regressed metric(s), {failed_guards} failed quality guard(s)")
-    }
-}
-
-fn guards_table(guards: &[GuardResult]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-        "quality guard",
-        "baseline",
-        "current",
-        "rule",
-        "result",
-    ]);
-    for g in guards {
-        t.add_row(vec![
-            g.metric.clone(),
-            g.baseline.map_or("–".into(), |b| format!("{b:.4}")),
-            format!("{:.4}", g.current),
-            g.rule.clone(),
-            if g.passed {
-                "pass".into()
-            } else {
-                "FAIL".into()
-            },
-        ]);
-    }
-    t
-}
-
-fn print_tables(r: &CheckReport) {
-    println!("{}", comparison_table(&r.comparisons));
-    if !r.guards.is_empty() {
-        println!("{}", guards_table(&r.guards));
-    }
-    for n in &r.notes {
-        println!("note: {n}");
-    }
-    println!("{}", verdict_line(r));
-}
-
-fn render_markdown(r: &CheckReport) -> String {
-    let mut out = String::from("### cargo xtask perf check\n\n");
-    if r.foreign_baseline {
-        out.push_str("> **Foreign baseline**: recorded on a different machine.\n\n");
-    }
-    out.push_str(&comparison_markdown(&r.comparisons));
-    if !r.guards.is_empty() {
-        out.push_str(
-            "\n| quality guard | baseline | current | rule | result |\n|---|---:|---:|---|---|\n",
-        );
-        for g in &r.guards {
-            out.push_str(&format!(
-                "| {} | {} | {:.4} | {} | {} |\n",
-                g.metric,
-                g.baseline.map_or("–".into(), |b| format!("{b:.4}")),
-                g.current,
-                g.rule,
-                if g.passed { "pass" } else { "**FAIL**" }
-            ));
-        }
-    }
-    for n in &r.notes {
-        out.push_str(&format!("\n- {n}"));
-    }
-    out.push_str(&format!("\n\n**{}**\n", verdict_line(r)));
-    out
 }

@@ -1,0 +1,28 @@
+//! The contract between `cargo xtask` and the measured `perf-workloads`
+//! process, and the files they leave behind.
+//!
+//! - [`plan`]: what to run, resolved by xtask and executed exactly by the
+//!   workloads binary.
+//! - [`protocol`]: the line-JSON messages the workloads process prints.
+//! - [`schema`]: the baseline file (`baselines/performance_baselines.json`,
+//!   every run under `target/perf-runs/`), with units and directions.
+//! - [`context`], [`environment`]: what a run ran on and with.
+//! - [`stage`]: pipeline stage names, shared by timing, profiling and
+//!   reporting.
+//! - [`summary`]: the descriptive statistics a baseline stores per metric.
+//! - [`atomic`]: how every one of these files is written (temp + rename).
+//!
+//! The measured binary links this crate and nothing that draws or resamples,
+//! so reporting dependencies never enter the program being timed (the
+//! split rustc-perf makes between its collector and `benchlib`).
+
+pub mod atomic;
+pub mod context;
+pub mod environment;
+#[doc(hidden)]
+pub mod fixture;
+pub mod plan;
+pub mod protocol;
+pub mod schema;
+pub mod stage;
+pub mod summary;

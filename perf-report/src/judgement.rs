@@ -1,0 +1,117 @@
+//! The one judgement: a baseline run, a current run and a [`Policy`] in,
+//! a [`Judgement`] out. `check`, the report's comparison with the previous
+//! baseline and any other comparison of two runs call [`judge`], and the
+//! exporters (`crate::export`) render what it returns.
+
+use perf_contract::{plan::WorkloadName, schema::Baseline};
+use serde::Serialize;
+
+use crate::{
+    compare::{any_regression, compare_results, Comparison, Verdict},
+    guards::{incomparable_reason, quality_guards, GuardResult},
+    policy::Policy,
+};
+
+/// The verdict on two runs, with everything needed to show why. Its JSON
+/// form is `cargo xtask perf check --format json`'s output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Judgement {
+    pub passed: bool,
+    /// The baseline as the caller names it (a file path, a history entry).
+    pub baseline: String,
+    pub baseline_fingerprint: String,
+    pub current_fingerprint: String,
+    /// The two runs were recorded on different machine fingerprints.
+    pub foreign_baseline: bool,
+    pub comparisons: Vec<Comparison>,
+    pub guards: Vec<GuardResult>,
+    /// What the caller adds: re-runs, noise, skipped checks.
+    pub notes: Vec<String>,
+}
+
+/// Two runs that did not measure the same thing: nothing is judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incomparable(pub String);
+
+/// Judges `current` against `baseline`. Only the workloads the current run
+/// measured are judged (the rest of the baseline is not "missing", just not
+/// selected); `widen` may raise a metric's threshold above the policy's
+/// (between-run noise) and returns the policy's value otherwise.
+pub fn judge(
+    baseline: &Baseline,
+    current: &Baseline,
+    baseline_name: &str,
+    policy: &Policy,
+    widen: &dyn Fn(WorkloadName, &str, f64) -> f64,
+) -> Result<Judgement, Incomparable> {
+    if let Some(reason) = incomparable_reason(baseline, current) {
+        return Err(Incomparable(reason));
+    }
+    let comparisons = compare_with(baseline, current, policy, widen);
+    let guards = quality_guards(baseline, current);
+    let mut j = Judgement {
+        passed: false,
+        baseline: baseline_name.to_string(),
+        baseline_fingerprint: baseline.machine_fingerprint.clone(),
+        current_fingerprint: current.machine_fingerprint.clone(),
+        foreign_baseline: baseline.machine_fingerprint != current.machine_fingerprint,
+        comparisons,
+        guards,
+        notes: Vec::new(),
+    };
+    j.settle();
+    Ok(j)
+}
+
+/// The metric comparisons alone, for a second measurement of the same
+/// baseline (a re-run of a suspect workload).
+pub fn compare_with(
+    baseline: &Baseline,
+    current: &Baseline,
+    policy: &Policy,
+    widen: &dyn Fn(WorkloadName, &str, f64) -> f64,
+) -> Vec<Comparison> {
+    let mut judged = baseline.workloads.clone();
+    judged.retain(|w, _| current.workloads.contains_key(w));
+    let threshold_for = |w: WorkloadName, m: &str| {
+        let base = baseline.workloads.get(&w).and_then(|r| r.metrics.get(m));
+        widen(w, m, policy.pct_for(w, m, base))
+    };
+    compare_results(&judged, &current.workloads, &threshold_for, policy.seed)
+}
+
+/// The policy's thresholds as they are: no widening.
+pub fn as_configured(_: WorkloadName, _: &str, pct: f64) -> f64 {
+    pct
+}
+
+impl Judgement {
+    /// Recomputes `passed` after the caller changed the comparisons
+    /// (filtered them to one mode, replaced one by a re-run's).
+    pub fn settle(&mut self) {
+        self.passed = !any_regression(&self.comparisons) && self.guards.iter().all(|g| g.passed);
+    }
+
+    pub fn regressed(&self) -> impl Iterator<Item = &Comparison> {
+        self.comparisons.iter().filter(|c| is_regressed(c))
+    }
+
+    /// One line: PASS or FAIL and why.
+    pub fn verdict_line(&self) -> String {
+        let failed_guards = self.guards.iter().filter(|g| !g.passed).count();
+        if self.passed {
+            "PASS: no confirmed regression, quality guards hold".into()
+        } else {
+            format!(
+                "FAIL: {} regressed metric(s), {failed_guards} failed quality guard(s)",
+                self.regressed().count()
+            )
+        }
+    }
+}
+
+pub fn is_regressed(c: &Comparison) -> bool {
+    c.change
+        .as_ref()
+        .is_some_and(|ch| ch.verdict == Verdict::Regressed)
+}

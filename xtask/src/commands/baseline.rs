@@ -1,0 +1,59 @@
+//! `cargo xtask perf baseline`: resolve the plan, measure it, save the run,
+//! and make it the baseline only when asked (or when there is none), the
+//! old one kept in history.
+
+use anyhow::{Context, Result};
+use perf_report::table::summary_table;
+use xshell::Shell;
+
+use crate::{
+    callgrind,
+    cli::BaselineArgs,
+    config, measure,
+    planning::plan_for,
+    store::{replace_baseline, Store},
+};
+
+pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let loaded = config::load(args.run.config.as_deref(), &store.root().join("perf.toml"))?;
+    let plan = plan_for(sh, store.root(), &cwd, &args.run, &loaded)?;
+    if args.dry_run {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&plan).expect("plan serialises")
+        );
+        return Ok(());
+    }
+    let output = match &args.output {
+        Some(p) => cwd.join(p),
+        None => store.baseline_file(),
+    };
+    if args.instructions {
+        // Before the long timing run: a missing valgrind fails fast.
+        callgrind::valgrind_version(sh)?;
+    }
+    let mut baseline = measure::measure(sh, store, &plan)?;
+    if args.instructions {
+        eprintln!("counting instructions: a reduced plan under callgrind (one question takes seconds under valgrind; minutes in all)");
+        let counted = callgrind::measure_instructions(sh, store, &plan)?;
+        callgrind::merge_counts(&mut baseline, &counted);
+    }
+    let run_file = store.save_run(&baseline)?;
+
+    println!("{}", summary_table(&baseline));
+    println!("this run: {}", run_file.display());
+    if output.exists() && !args.update {
+        println!(
+            "kept the existing baseline {} (pass --update to replace it; the old one then moves to {}/)",
+            output.display(),
+            Store::history_of(&output).display()
+        );
+        return Ok(());
+    }
+    if let Some(moved) = replace_baseline(&output, &baseline)? {
+        println!("previous baseline kept as {}", moved.display());
+    }
+    println!("baseline written: {}", output.display());
+    Ok(())
+}

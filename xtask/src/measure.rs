@@ -1,0 +1,107 @@
+//! The measuring service every command uses: build the release workloads
+//! binary, launch it on a plan (plainly, under a wrapper, or profiling),
+//! read its protocol and turn what it reported into a run record.
+
+use std::{collections::BTreeMap, fs, path::Path};
+
+use anyhow::{Context, Result};
+use perf_contract::{
+    plan::Plan,
+    schema::{Baseline, WorkloadResult, SCHEMA_VERSION},
+};
+use perf_profile::ProfileSummary;
+use xshell::Shell;
+
+use crate::{machine, progress::Progress, runner, store::Store};
+
+/// Builds and runs `plan`, returning a complete run record.
+pub fn measure(sh: &Shell, store: &Store, plan: &Plan) -> Result<Baseline> {
+    measure_with(
+        sh,
+        store,
+        plan,
+        &runner::Launch::Direct,
+        &mut Progress::auto(),
+    )
+}
+
+/// [`measure`] with the process started as `launch` says.
+pub fn measure_with(
+    sh: &Shell,
+    store: &Store,
+    plan: &Plan,
+    launch: &runner::Launch<'_>,
+    progress: &mut Progress,
+) -> Result<Baseline> {
+    let root = store.root();
+    let environment = machine::probe(sh, root);
+    let binary = runner::build_workloads(sh, root)?;
+    let outcome = runner::run_plan(&binary, plan, &store.plan_file(), launch, progress)?;
+    let mut workloads = BTreeMap::new();
+    for raw in outcome.results {
+        let name = raw.workload;
+        workloads.insert(name, WorkloadResult::from_samples(raw)?);
+    }
+    Ok(Baseline {
+        schema_version: SCHEMA_VERSION,
+        created_at: environment.timestamp,
+        machine_fingerprint: environment.fingerprint(),
+        environment,
+        plan: plan.clone(),
+        context: outcome.context,
+        workloads,
+    })
+}
+
+/// How a profile run samples.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileSettings {
+    /// CPU samples per second.
+    pub hz: i32,
+    /// Also a dhat heap profile (a second build and run).
+    pub dhat: bool,
+}
+
+/// Runs `plan` in profile mode into `dir` (which must exist) and returns
+/// the summary the process wrote there.
+pub fn profile(
+    sh: &Shell,
+    store: &Store,
+    plan: &Plan,
+    dir: &Path,
+    settings: ProfileSettings,
+) -> Result<ProfileSummary> {
+    let root = store.root();
+    let launch = runner::Launch::Profile {
+        dir,
+        hz: settings.hz,
+    };
+    let plan_file = dir.join("plan.json");
+    let binary = runner::build_workloads(sh, root)?;
+    let mut progress = Progress::auto();
+    runner::run_plan(&binary, plan, &plan_file, &launch, &mut progress)?;
+    if settings.dhat {
+        eprintln!(
+            "heap profile: building perf-workloads with dhat-heap and running the plan once more"
+        );
+        let dhat_binary = runner::build_workloads_with(sh, root, &["dhat-heap"])?;
+        runner::run_plan(&dhat_binary, plan, &plan_file, &launch, &mut progress)?;
+    }
+    let summary_path = dir.join("summary.json");
+    let text = fs::read_to_string(&summary_path)
+        .with_context(|| format!("cannot read {}", summary_path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a profile summary", summary_path.display()))
+}
+
+/// Creates `dir` and proves it writable, before any build: a profile run
+/// that cannot write its files fails in a second, not after minutes.
+pub fn prepare_profile_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create profile folder {}", dir.display()))?;
+    let probe = dir.join(".write-test");
+    fs::write(&probe, b"")
+        .with_context(|| format!("profile folder {} is not writable", dir.display()))?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
+}
