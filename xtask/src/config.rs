@@ -108,7 +108,8 @@ pub struct RagConfig {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BaselineConfig {
-    pub path: Option<PathBuf>,
+    // No `path`: the baseline's location is `--output` / `--baseline`;
+    // a key that were accepted and never read would be a silent typo.
     pub workloads: Option<Vec<WorkloadName>>,
 }
 
@@ -245,6 +246,14 @@ mod tests {
         assert_eq!(c.corpus.chunk_size, Some(300));
         assert_eq!(c.profile.quick.passes, Some(2));
         assert_eq!(c.baseline.workloads, Some(vec![WorkloadName::Embedding]));
+    }
+
+    #[test]
+    fn a_key_nothing_reads_is_refused() {
+        let err = PerfConfig::parse("[baseline]\npath = \"b.json\"\n", Path::new("perf.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("perf.toml") && err.contains("path"), "{err}");
     }
 
     #[test]
