@@ -7,7 +7,7 @@ use super::{baseline_command, heading, history_missing, time};
 use crate::{
     compare::{Comparison, Verdict},
     report::{
-        headline::{Engine, Figure, Headline},
+        headline::{Engine, Figure, Headline, Latency},
         previous::{compare_with_previous, Tally},
         ReportInputs,
     },
@@ -21,28 +21,15 @@ pub fn section(inputs: &ReportInputs) -> String {
     let mut out = heading(1);
 
     let rag = match &h.rag {
-        Some(r) => format!(
-            "(`{}.{}`, n = {}): p50 {}, p95 {}, p99 {}",
-            r.workload,
-            r.metric,
-            r.n,
-            format_value(r.p50, r.unit),
-            format_value(r.p95, r.unit),
-            format_value(r.p99, r.unit)
-        ),
+        Some(r) => percentiles(r, ""),
         None => absent("rag_query"),
     };
     out.push_str(&format!("- **RAG query latency** {rag}\n"));
     for a in &h.answers {
         let engine = a.metric.split('.').next().unwrap_or_default();
         out.push_str(&format!(
-            "- **RAG answer latency, {engine}** (`{}.{}`: retrieval, prompt and the answer, n = {}): p50 {}, p95 {}, p99 {}\n",
-            a.workload,
-            a.metric,
-            a.n,
-            format_value(a.p50, a.unit),
-            format_value(a.p95, a.unit),
-            format_value(a.p99, a.unit)
+            "- **RAG answer latency, {engine}** {}\n",
+            percentiles(a, ": retrieval, prompt and the answer,")
         ));
     }
 
@@ -101,6 +88,20 @@ pub fn section(inputs: &ReportInputs) -> String {
         since(inputs)
     ));
     out
+}
+
+/// "(`workload.metric`<what> n = N): p50 …, p95 …, p99 …".
+fn percentiles(l: &Latency, what: &str) -> String {
+    let sep = if what.is_empty() { "," } else { what };
+    format!(
+        "(`{}.{}`{sep} n = {}): p50 {}, p95 {}, p99 {}",
+        l.workload,
+        l.metric,
+        l.n,
+        format_value(l.p50, l.unit),
+        format_value(l.p95, l.unit),
+        format_value(l.p99, l.unit)
+    )
 }
 
 fn figure(f: &Figure) -> String {
