@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::{
+    metric_key::MetricKey,
     context::{CorpusStats, QuerySetInfo, RunContext},
     environment::Environment,
     plan::{
@@ -91,7 +92,7 @@ pub fn baseline(metrics: &[(WorkloadName, &str, Unit, Better, Vec<f64>)]) -> Bas
             .iter()
             .filter(|m| m.0 == w)
             .map(|(_, name, unit, better, samples)| RawMetric {
-                name: name.to_string(),
+                name: MetricKey::parse(name),
                 unit: *unit,
                 better: *better,
                 description: String::new(),

@@ -13,6 +13,7 @@ use crate::{
     atomic::write_atomic,
     context::RunContext,
     environment::Environment,
+    metric_key::MetricKey,
     plan::{Plan, WorkloadName},
     protocol::{RawMetric, WorkloadSamples},
     summary::Summary,
@@ -85,7 +86,7 @@ pub struct Metric {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadResult {
-    pub metrics: BTreeMap<String, Metric>,
+    pub metrics: BTreeMap<MetricKey, Metric>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,7 +142,7 @@ impl WorkloadResult {
         {
             let summary = Summary::from_samples(&samples).ok_or_else(|| BuildError::NoSamples {
                 workload: raw.workload.to_string(),
-                metric: name.clone(),
+                metric: name.to_string(),
             })?;
             let metric = Metric {
                 unit,
@@ -153,7 +154,7 @@ impl WorkloadResult {
             if metrics.insert(name.clone(), metric).is_some() {
                 return Err(BuildError::Duplicate {
                     workload: raw.workload.to_string(),
-                    metric: name,
+                    metric: name.to_string(),
                 });
             }
         }
@@ -216,6 +217,7 @@ impl fmt::Display for Better {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metric_key::MetricKind;
 
     #[test]
     fn malformed_json_names_file_and_line() {
@@ -238,7 +240,7 @@ mod tests {
         let raw = WorkloadSamples {
             workload: WorkloadName::RagQuery,
             metrics: vec![RawMetric {
-                name: "latency".into(),
+                name: MetricKind::Latency.into(),
                 unit: Unit::Milliseconds,
                 better: Better::Lower,
                 description: "one question".into(),
@@ -260,7 +262,7 @@ mod tests {
         let raw = WorkloadSamples {
             workload: WorkloadName::Embedding,
             metrics: vec![RawMetric {
-                name: "x".into(),
+                name: MetricKey::parse("x"),
                 unit: Unit::Count,
                 better: Better::Higher,
                 description: String::new(),

@@ -13,6 +13,7 @@ mod planning;
 mod progress;
 mod resolve;
 mod runner;
+mod settings;
 mod store;
 mod thresholds;
 #[cfg(test)]

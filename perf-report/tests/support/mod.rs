@@ -122,7 +122,7 @@ fn context() -> RunContext {
 
 pub fn metric(name: &str, unit: Unit, better: Better, samples: Vec<f64>) -> RawMetric {
     RawMetric {
-        name: name.into(),
+        name: perf_contract::metric_key::MetricKey::parse(name),
         unit,
         better,
         description: format!("fixture {name}"),
