@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    metric_key::MetricKey,
     context::{CorpusStats, QuerySetInfo, RunContext},
     environment::Environment,
+    metric_key::MetricKey,
     plan::{
         CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, ModelPlan, Plan, ProfileName, RagPlan,
         WorkloadName,
@@ -116,6 +116,7 @@ pub fn baseline(metrics: &[(WorkloadName, &str, Unit, Better, Vec<f64>)]) -> Bas
         plan: plan(),
         context: RunContext {
             corpus: Some(CorpusStats {
+                content_sha256: String::new(),
                 dir: "/corpus".into(),
                 files: 3,
                 parents: 3,

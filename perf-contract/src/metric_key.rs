@@ -493,7 +493,14 @@ mod tests {
 
     #[test]
     fn unknown_names_are_kept_as_read() {
-        for name in ["x", "stage.warp", "recall_at_", "recall_at_05", "llamacpp.c.ttft", "gpu.ttft"] {
+        for name in [
+            "x",
+            "stage.warp",
+            "recall_at_",
+            "recall_at_05",
+            "llamacpp.c.ttft",
+            "gpu.ttft",
+        ] {
             let key = MetricKey::parse(name);
             assert_eq!(key.kind(), &MetricKind::Other(name.to_string()), "{name}");
             assert_eq!(key.to_string(), name);
@@ -510,6 +517,9 @@ mod tests {
         assert_eq!(order, ["context_chars", "latency", "stage.embed"]);
         assert!(map.contains_key("latency"));
         let json = serde_json::to_string(&map).unwrap();
-        assert_eq!(json, r#"{"context_chars":null,"latency":null,"stage.embed":null}"#);
+        assert_eq!(
+            json,
+            r#"{"context_chars":null,"latency":null,"stage.embed":null}"#
+        );
     }
 }

@@ -236,12 +236,8 @@ pub fn compare_results(
             let (shown, change, status) = match (base.get(name), cur.get(name)) {
                 (Some(b), Some(c)) => {
                     let threshold = threshold_for(workload, name.as_str());
-                    let change = compare_metric(
-                        b,
-                        c,
-                        threshold,
-                        metric_seed(seed, workload, name.as_str()),
-                    );
+                    let change =
+                        compare_metric(b, c, threshold, metric_seed(seed, workload, name.as_str()));
                     (c, Some(change), Status::Compared)
                 }
                 (Some(b), None) => (b, None, Status::Missing),
@@ -517,7 +513,10 @@ mod tests {
         use WorkloadName::{RagQuery, VectorQuery};
         let lat = |to| metric(Better::Lower, synthetic(to as u64, 20, 0.01, to));
         let result = |ms: &[(&str, f64)]| WorkloadResult {
-            metrics: ms.iter().map(|&(k, v)| (MetricKey::parse(k), lat(v))).collect(),
+            metrics: ms
+                .iter()
+                .map(|&(k, v)| (MetricKey::parse(k), lat(v)))
+                .collect(),
         };
         let base = BTreeMap::from([
             (VectorQuery, result(&[("latency", 10.0)])),

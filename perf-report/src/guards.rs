@@ -88,6 +88,25 @@ pub fn incomparable_reason(baseline: &Baseline, current: &Baseline) -> Option<St
         (x != y).then(|| format!("{what} changed: baseline {x}, current {y}"))
     };
     let corpus_chunks = |r: &Baseline| r.context.corpus.as_ref().map(|c| c.chunks);
+    let corpus_sha = |r: &Baseline| {
+        r.context
+            .corpus
+            .as_ref()
+            .map(|c| c.content_sha256.clone())
+            .filter(|s| !s.is_empty())
+    };
+    // Baselines recorded before the fingerprint existed have none: their
+    // content cannot be told apart, only their chunk counts.
+    let content = match (corpus_sha(baseline), corpus_sha(current)) {
+        (Some(x), Some(y)) if x != y => Some(format!(
+            "corpus content changed: baseline sha256 {}…, current {}… (read from {} and {})",
+            &x[..12],
+            &y[..12],
+            b.corpus.dir.display(),
+            c.corpus.dir.display(),
+        )),
+        _ => None,
+    };
     let query_sha = |r: &Baseline| r.context.queries.as_ref().map(|q| q.sha256.clone());
     // Models by role, for the roles both runs used: a run that adds the
     // LLM workloads (and so the GGUF) still compares its retrieval figures.
@@ -123,6 +142,7 @@ pub fn incomparable_reason(baseline: &Baseline, current: &Baseline) -> Option<St
                 c.corpus.chunk_size, c.corpus.chunk_overlap, c.corpus.max_chunks
             ),
         ),
+        content,
         differs(
             "corpus chunk count",
             format!("{:?}", corpus_chunks(baseline)),
@@ -251,6 +271,26 @@ mod tests {
         let mut d = a.clone();
         d.plan.harness.passes = 10;
         assert_eq!(incomparable_reason(&a, &d), None);
+    }
+
+    #[test]
+    fn another_corpus_with_the_same_chunk_count_is_refused() {
+        let mut a = with_recall(vec![1.0], vec![1.0]);
+        let sha = |c: char| c.to_string().repeat(64);
+        a.context.corpus.as_mut().unwrap().content_sha256 = sha('a');
+        let mut b = a.clone();
+        assert_eq!(incomparable_reason(&a, &b), None);
+        b.context.corpus.as_mut().unwrap().content_sha256 = sha('b');
+        let reason = incomparable_reason(&a, &b).unwrap();
+        assert!(
+            reason.starts_with(
+                "corpus content changed: baseline sha256 aaaaaaaaaaaa…, current bbbbbbbbbbbb…"
+            ),
+            "{reason}"
+        );
+        // A baseline recorded before the fingerprint existed: chunk counts only.
+        a.context.corpus.as_mut().unwrap().content_sha256.clear();
+        assert_eq!(incomparable_reason(&a, &b), None);
     }
 
     #[test]

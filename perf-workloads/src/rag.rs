@@ -107,7 +107,9 @@ impl<'a> RagPipeline<'a> {
             let mut vectors = self.embedder.forward(&tokens)?;
             let r = self.retrieve(q)?;
             inputs.tokens.push(tokens);
-            inputs.vectors.push(vectors.pop().expect("one vector per question"));
+            inputs
+                .vectors
+                .push(vectors.pop().expect("one vector per question"));
             inputs.hits.push(r.hits);
             inputs.parents.push(r.parents);
         }

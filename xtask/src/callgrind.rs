@@ -239,13 +239,11 @@ pub fn merge_counts(baseline: &mut Baseline, counted: &Baseline) {
 
 /// Whether a baseline carries counts this mode can check.
 pub fn has_counts(b: &Baseline) -> bool {
-    b.workloads
-        .values()
-        .any(|r| {
-            r.metrics
-                .keys()
-                .any(|k| matches!(k.kind(), MetricKind::CallgrindInstructions(_)))
-        })
+    b.workloads.values().any(|r| {
+        r.metrics
+            .keys()
+            .any(|k| matches!(k.kind(), MetricKind::CallgrindInstructions(_)))
+    })
 }
 
 #[cfg(test)]

@@ -247,9 +247,15 @@ pub fn engines(ms: &Metrics) -> Vec<Engine> {
             (Some(EngineFigure::DecodeTokensPerS), _) => {
                 out.entry(engine.as_str()).or_insert_with(slot).decode = f()
             }
-            (Some(EngineFigure::Ttft), _) => out.entry(engine.as_str()).or_insert_with(slot).ttft = f(),
-            (Some(EngineFigure::Itl), _) => out.entry(engine.as_str()).or_insert_with(slot).itl = f(),
-            (Some(EngineFigure::E2e), _) => out.entry(engine.as_str()).or_insert_with(slot).e2e = f(),
+            (Some(EngineFigure::Ttft), _) => {
+                out.entry(engine.as_str()).or_insert_with(slot).ttft = f()
+            }
+            (Some(EngineFigure::Itl), _) => {
+                out.entry(engine.as_str()).or_insert_with(slot).itl = f()
+            }
+            (Some(EngineFigure::E2e), _) => {
+                out.entry(engine.as_str()).or_insert_with(slot).e2e = f()
+            }
             (None, MetricKind::Prefill { prompt_tokens, .. }) => {
                 let e = out.entry(engine.as_str()).or_insert_with(slot);
                 // The longest prompt: the figure least dominated by fixed costs.
@@ -302,18 +308,9 @@ mod tests {
     #[test]
     fn best_batch_is_the_highest_median_per_kind() {
         let ms = keyed([
-            (
-                "chunks.batch_1.docs_per_s",
-                m(Unit::DocsPerSecond, 30.0),
-            ),
-            (
-                "chunks.batch_10.docs_per_s",
-                m(Unit::DocsPerSecond, 25.0),
-            ),
-            (
-                "sentences.batch_1.docs_per_s",
-                m(Unit::DocsPerSecond, 70.0),
-            ),
+            ("chunks.batch_1.docs_per_s", m(Unit::DocsPerSecond, 30.0)),
+            ("chunks.batch_10.docs_per_s", m(Unit::DocsPerSecond, 25.0)),
+            ("sentences.batch_1.docs_per_s", m(Unit::DocsPerSecond, 70.0)),
             (
                 "sentences.batch_50.docs_per_s",
                 m(Unit::DocsPerSecond, 200.0),
@@ -336,17 +333,11 @@ mod tests {
                 "candle.prefill_tokens_per_s.len32",
                 m(Unit::DocsPerSecond, 500.0),
             ),
-            (
-                "candle.decode_tokens_per_s",
-                m(Unit::DocsPerSecond, 20.0),
-            ),
+            ("candle.decode_tokens_per_s", m(Unit::DocsPerSecond, 20.0)),
             ("candle.ttft", m(Unit::Milliseconds, 80.0)),
             ("candle.itl", m(Unit::Milliseconds, 50.0)),
             ("candle.e2e", m(Unit::Milliseconds, 3000.0)),
-            (
-                "llamacpp.decode_tokens_per_s",
-                m(Unit::DocsPerSecond, 30.0),
-            ),
+            ("llamacpp.decode_tokens_per_s", m(Unit::DocsPerSecond, 30.0)),
             ("llamacpp.something_new", m(Unit::Count, 1.0)),
             ("no_dot", m(Unit::Count, 1.0)),
         ]);

@@ -88,6 +88,7 @@ fn context() -> RunContext {
             dimensions: 384,
         }],
         corpus: Some(CorpusStats {
+            content_sha256: String::new(),
             dir: "/data/book".into(),
             files: 3,
             parents: 3,

@@ -23,8 +23,8 @@ use perf_contract::{
     plan::{Plan, WorkloadName},
 };
 use perf_profile::{
-    rank_bottlenecks, read_rss, reset_peak_rss, CountingAllocator, ProfileSummary,
-    StageEvidence, StageProfile, WorkloadProfile, DEFAULT_TOP_N,
+    rank_bottlenecks, read_rss, reset_peak_rss, CountingAllocator, ProfileSummary, StageEvidence,
+    StageProfile, WorkloadProfile, DEFAULT_TOP_N,
 };
 use serde::Serialize;
 

@@ -32,7 +32,7 @@ impl Workload for Embedding {
     }
 
     fn needs(&self) -> Needs {
-        Needs::default()
+        Needs::NOTHING_MORE
     }
 
     fn stages<'a>(&self, cx: &Cx<'a>) -> Result<Vec<Probe<'a>>, WorkloadError> {
@@ -63,7 +63,10 @@ impl Workload for Embedding {
         let (plan, p) = (cx.plan, cx.prepared);
         let sentences: Vec<&str> = p.queries.questions.iter().map(String::as_str).collect();
         let chunks: Vec<&str> = p.corpus.chunks.iter().map(|c| c.text.as_str()).collect();
-        let inputs = [(TextKind::Sentences, &sentences), (TextKind::Chunks, &chunks)];
+        let inputs = [
+            (TextKind::Sentences, &sentences),
+            (TextKind::Chunks, &chunks),
+        ];
         let e = &plan.embedding;
         let batches_for = |b: usize| e.min_batches.max(e.docs_per_batch_size.div_ceil(b));
         let total: usize = inputs.len()

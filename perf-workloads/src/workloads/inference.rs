@@ -34,11 +34,7 @@ impl Workload for Inference {
     }
 
     fn needs(&self) -> Needs {
-        Needs {
-            corpus_vectors: false,
-            index: false,
-            llm: true,
-        }
+        Needs::LLM
     }
 
     // No stages: generation has no sub-stage to run alone, so the

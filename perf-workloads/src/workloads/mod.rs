@@ -35,6 +35,7 @@ use crate::{
     llm::{open_engines, LlmSet},
     meter::Meter,
     probe::Probe,
+    rag::RagPipeline,
     reporter::{MetricSet, Reporter, Sink},
 };
 
@@ -48,6 +49,38 @@ pub struct Needs {
     pub index: bool,
     /// The GGUF model and the plan's LLM engines.
     pub llm: bool,
+}
+
+impl Needs {
+    /// The corpus, the queries and the embedding model only.
+    pub const NOTHING_MORE: Needs = Needs {
+        corpus_vectors: false,
+        index: false,
+        llm: false,
+    };
+    /// The corpus vectors.
+    pub const VECTORS: Needs = Needs {
+        corpus_vectors: true,
+        ..Needs::NOTHING_MORE
+    };
+    /// The corpus vectors and the shared HNSW index: the retrieval path.
+    pub const RETRIEVAL: Needs = Needs {
+        index: true,
+        ..Needs::VECTORS
+    };
+    /// The LLM engines.
+    pub const LLM: Needs = Needs {
+        llm: true,
+        ..Needs::NOTHING_MORE
+    };
+
+    pub const fn and(self, other: Needs) -> Needs {
+        Needs {
+            corpus_vectors: self.corpus_vectors || other.corpus_vectors,
+            index: self.index || other.index,
+            llm: self.llm || other.llm,
+        }
+    }
 }
 
 /// One workload, registered in [`REGISTRY`].
@@ -96,7 +129,20 @@ pub struct Cx<'a> {
 impl<'a> Cx<'a> {
     /// The HNSW index; a workload that declared `needs().index` has one.
     pub fn index(&self) -> &'a HnswIndex {
-        self.index.expect("index prepared for a workload that needs it")
+        self.index
+            .expect("index prepared for a workload that needs it")
+    }
+
+    /// The retrieval path over the shared index, its context cut at
+    /// `max_context_chars`.
+    pub fn pipeline(&self, max_context_chars: usize) -> RagPipeline<'a> {
+        RagPipeline {
+            embedder: &self.prepared.embedder,
+            index: self.index(),
+            corpus: &self.prepared.corpus,
+            top_k: self.plan.rag.top_k,
+            max_context_chars,
+        }
     }
 
     /// The LLM engines; a workload that declared `needs().llm` has them.
@@ -132,11 +178,7 @@ fn needs_of(plan: &Plan) -> Needs {
     plan.workloads
         .iter()
         .map(|&w| workload(w).needs())
-        .fold(Needs::default(), |a, b| Needs {
-            corpus_vectors: a.corpus_vectors || b.corpus_vectors || b.index,
-            index: a.index || b.index,
-            llm: a.llm || b.llm,
-        })
+        .fold(Needs::NOTHING_MORE, Needs::and)
 }
 
 pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, WorkloadError> {
@@ -188,7 +230,12 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
         (Vec::new(), 0)
     };
     let question_refs: Vec<&str> = queries.questions.iter().map(String::as_str).collect();
-    let query_vectors = embedder.embed(&question_refs)?;
+    // In batches, with progress: a query file of many thousand lines in
+    // one batch held gigabytes of padded activations and said nothing.
+    let query_vectors =
+        embedder.embed_batched(&question_refs, PREPARE_BATCH, &mut |done, total| {
+            reporter.progress(plan.workloads[0], "embed queries", done, total)
+        })?;
     let llm = if needs.llm {
         Some(RefCell::new(open_engines(
             &plan.llm,
@@ -267,6 +314,7 @@ fn context_of(
             subset: p.corpus.subset,
             cache_hits: p.cache_hits,
             cache_misses: p.chunk_vectors.len().saturating_sub(p.cache_hits),
+            content_sha256: p.corpus.content_sha256(),
         }),
         index: index.map(HnswIndex::info),
         queries: Some(QuerySetInfo {

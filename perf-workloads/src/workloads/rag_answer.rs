@@ -27,13 +27,7 @@ pub struct RagAnswer;
 /// The retrieval path as `rag_answer` runs it: its context is cut at the
 /// answer prompt's budget, not the retrieval workload's.
 fn pipeline<'a>(cx: &Cx<'a>) -> RagPipeline<'a> {
-    RagPipeline {
-        embedder: &cx.prepared.embedder,
-        index: cx.index(),
-        corpus: &cx.prepared.corpus,
-        top_k: cx.plan.rag.top_k,
-        max_context_chars: cx.plan.llm.rag_context_chars,
-    }
+    cx.pipeline(cx.plan.llm.rag_context_chars)
 }
 
 impl Workload for RagAnswer {
@@ -42,11 +36,7 @@ impl Workload for RagAnswer {
     }
 
     fn needs(&self) -> Needs {
-        Needs {
-            corpus_vectors: true,
-            index: true,
-            llm: true,
-        }
+        Needs::RETRIEVAL.and(Needs::LLM)
     }
 
     /// The retrieval stages and the answer prompt; generation is the

@@ -20,13 +20,7 @@ use crate::{
 pub struct RagQuery;
 
 fn pipeline<'a>(cx: &Cx<'a>) -> RagPipeline<'a> {
-    RagPipeline {
-        embedder: &cx.prepared.embedder,
-        index: cx.index(),
-        corpus: &cx.prepared.corpus,
-        top_k: cx.plan.rag.top_k,
-        max_context_chars: cx.plan.rag.max_context_chars,
-    }
+    cx.pipeline(cx.plan.rag.max_context_chars)
 }
 
 impl Workload for RagQuery {
@@ -35,11 +29,7 @@ impl Workload for RagQuery {
     }
 
     fn needs(&self) -> Needs {
-        Needs {
-            corpus_vectors: true,
-            index: true,
-            llm: false,
-        }
+        Needs::RETRIEVAL
     }
 
     fn stages<'a>(&self, cx: &Cx<'a>) -> Result<Vec<Probe<'a>>, WorkloadError> {

@@ -26,11 +26,7 @@ impl Workload for VectorQuery {
 
     /// Builds and searches indexes of its own: the shared one is not used.
     fn needs(&self) -> Needs {
-        Needs {
-            corpus_vectors: true,
-            index: false,
-            llm: false,
-        }
+        Needs::VECTORS
     }
 
     fn stages<'a>(&self, cx: &Cx<'a>) -> Result<Vec<Probe<'a>>, WorkloadError> {

@@ -164,13 +164,11 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     if args.mode == Mode::Instructions {
         // Callgrind's and the hardware counter's counts differ (callgrind
         // runs its own CPU model): only counts of the same source compare.
-        judgement
-            .comparisons
-            .retain(|c| match c.metric.kind() {
-                MetricKind::CallgrindInstructions(_) => use_callgrind,
-                MetricKind::Instructions => !use_callgrind,
-                _ => false,
-            });
+        judgement.comparisons.retain(|c| match c.metric.kind() {
+            MetricKind::CallgrindInstructions(_) => use_callgrind,
+            MetricKind::Instructions => !use_callgrind,
+            _ => false,
+        });
         if judgement.comparisons.is_empty() {
             bail!(
                 "--mode instructions: no instruction counts to compare (baseline: {}; this run: {}); record them with `cargo xtask perf baseline --instructions --update`",
