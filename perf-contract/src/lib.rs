@@ -6,6 +6,7 @@
 //! - [`protocol`]: the line-JSON messages the workloads process prints.
 //! - [`schema`]: the baseline file (`baselines/performance_baselines.json`,
 //!   every run under `target/perf-runs/`), with units and directions.
+//! - [`units`]: units and directions of metrics.
 //! - [`context`], [`environment`]: what a run ran on and with.
 //! - [`metric_key`]: metric names as typed values; the dotted string
 //!   form exists only in files.
@@ -31,3 +32,4 @@ pub mod schema;
 pub mod setting;
 pub mod stage;
 pub mod summary;
+pub mod units;

@@ -10,7 +10,7 @@ use crate::{
     context::RunContext,
     metric_key::MetricKey,
     plan::WorkloadName,
-    schema::{Better, Unit},
+    units::{Better, Unit},
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,11 +4,12 @@
 //! plan, the run context and, per workload, every metric's summary *and* raw
 //! samples, so later comparisons and reports can be rebuilt from the file alone.
 
-use std::{collections::BTreeMap, fmt, fs, path::Path};
+use std::{collections::BTreeMap, fs, path::Path};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::units::{Better, Unit};
 use crate::{
     atomic::write_atomic,
     context::RunContext,
@@ -21,59 +22,6 @@ use crate::{
 
 /// Bumped on any change that older readers would misread.
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    Milliseconds,
-    Microseconds,
-    Seconds,
-    DocsPerSecond,
-    /// Generated or processed tokens per second (LLM workloads).
-    TokensPerSecond,
-    Bytes,
-    /// A fraction in 0..=1 (recall).
-    Ratio,
-    Count,
-}
-
-impl Unit {
-    /// Times and rates: figures the machine's state moves between runs, as
-    /// opposed to sizes, counts and fractions.
-    pub fn is_timing(self) -> bool {
-        matches!(
-            self,
-            Unit::Milliseconds
-                | Unit::Microseconds
-                | Unit::Seconds
-                | Unit::DocsPerSecond
-                | Unit::TokensPerSecond
-        )
-    }
-
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Unit::Milliseconds => "ms",
-            Unit::Microseconds => "µs",
-            Unit::Seconds => "s",
-            Unit::DocsPerSecond => "docs/s",
-            Unit::TokensPerSecond => "tok/s",
-            Unit::Bytes => "B",
-            Unit::Ratio => "",
-            Unit::Count => "",
-        }
-    }
-}
-
-/// Which direction of change is an improvement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Better {
-    Lower,
-    Higher,
-    /// Informational (a size, a count): reported, never judged.
-    Neither,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
@@ -201,16 +149,6 @@ impl Baseline {
 
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         write_atomic(path, self.to_json().as_bytes())
-    }
-}
-
-impl fmt::Display for Better {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Better::Lower => "lower is better",
-            Better::Higher => "higher is better",
-            Better::Neither => "informational",
-        })
     }
 }
 
