@@ -39,8 +39,9 @@ impl Workload for RagAnswer {
         Needs::RETRIEVAL.and(Needs::LLM)
     }
 
-    /// The retrieval stages and the answer prompt; generation is the
-    /// engines' and shows in the whole-workload profile.
+    /// The retrieval stages, the answer prompt and the answer itself (one
+    /// operation: every engine answers the question, as in `run`), so the
+    /// stage shares of one question put generation where it belongs.
     fn stages<'a>(&self, cx: &Cx<'a>) -> Result<Vec<Probe<'a>>, WorkloadError> {
         let pipeline = pipeline(cx);
         let questions = llm_questions(cx.plan, cx.prepared);
@@ -49,8 +50,26 @@ impl Workload for RagAnswer {
             .iter()
             .map(|q| pipeline.retrieve(q).map(|r| r.context))
             .collect::<Result<Vec<_>, _>>()?;
-        probes.push(Probe::new(Stage::BuildPrompt, questions.len(), move |i| {
+        let prompts: Vec<String> = contexts
+            .iter()
+            .zip(questions)
+            .map(|(c, q)| rag_prompt(c, q))
+            .collect();
+        let n = questions.len();
+        probes.push(Probe::new(Stage::BuildPrompt, n, move |i| {
             std::hint::black_box(rag_prompt(&contexts[i], &questions[i]));
+            Ok(())
+        }));
+        let llm = cx
+            .prepared
+            .llm
+            .as_ref()
+            .expect("engines opened for a workload that needs them");
+        let max_new = cx.plan.llm.max_new_tokens;
+        probes.push(Probe::new(Stage::Generate, n, move |i| {
+            for engine in llm.borrow_mut().engines.iter_mut() {
+                engine.generate(&prompts[i], max_new, true)?;
+            }
             Ok(())
         }));
         Ok(probes)

@@ -24,14 +24,16 @@ impl Workload for VectorQuery {
         WorkloadName::VectorQuery
     }
 
-    /// Builds and searches indexes of its own: the shared one is not used.
+    /// Its measurements build and search indexes of their own; the shared
+    /// index is what the run context describes (settings, memory) and what
+    /// the stage probes search.
     fn needs(&self) -> Needs {
-        Needs::VECTORS
+        Needs::RETRIEVAL
     }
 
     fn stages<'a>(&self, cx: &Cx<'a>) -> Result<Vec<Probe<'a>>, WorkloadError> {
         let (plan, p) = (cx.plan, cx.prepared);
-        let hnsw = HnswIndex::build(&p.chunk_vectors, &plan.index)?;
+        let hnsw = cx.index();
         let flat = FlatIndex::build(&p.chunk_vectors)?;
         let n = p.query_vectors.len();
         let k = plan.rag.top_k;
