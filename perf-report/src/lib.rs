@@ -1,6 +1,7 @@
 //! Judgement and output for `cargo xtask perf`: comparing runs (bootstrap,
-//! rank test, noise, quality guards) and rendering them as terminal tables,
-//! the markdown report and its SVG charts.
+//! rank test, paired interleaved comparison, noise, quality guards) and
+//! rendering them as terminal tables, the markdown report and its SVG
+//! charts.
 //!
 //! This crate never runs a workload, and the measured process never links
 //! it: the files and messages both sides exchange are `perf-contract`'s.
@@ -12,6 +13,7 @@ pub mod guards;
 pub mod judgement;
 pub mod mann_whitney;
 pub mod noise;
+pub mod paired;
 pub mod policy;
 pub mod report;
 pub mod table;

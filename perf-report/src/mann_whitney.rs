@@ -44,8 +44,9 @@ pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> Option<f64> {
     Some((2.0 * normal_sf(z)).min(1.0))
 }
 
-/// Upper tail of the standard normal distribution.
-fn normal_sf(z: f64) -> f64 {
+/// Upper tail of the standard normal distribution (also the paired
+/// comparison's, `paired.rs`).
+pub(crate) fn normal_sf(z: f64) -> f64 {
     0.5 * erfc(z / std::f64::consts::SQRT_2)
 }
 
