@@ -18,6 +18,8 @@ mod store;
 mod thresholds;
 #[cfg(test)]
 mod tidy;
+#[cfg(test)]
+mod tidy_imports;
 
 use std::{
     path::{Path, PathBuf},
