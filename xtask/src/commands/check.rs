@@ -25,11 +25,12 @@ use perf_report::{
 use xshell::Shell;
 
 use crate::{
+    baseline_update::{missing_baseline, replace_baseline},
     callgrind,
     cli::{CheckArgs, Format, Mode},
     config, measure,
     planning::plan_for,
-    store::{replace_baseline, Store},
+    store::Store,
     thresholds,
 };
 
@@ -41,10 +42,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         .as_ref()
         .map_or_else(|| store.baseline_file(), |p| cwd.join(p));
     if !baseline_path.exists() {
-        bail!(
-            "no baseline at {}: record one with `cargo xtask perf baseline`",
-            baseline_path.display()
-        );
+        bail!("{}", missing_baseline(&baseline_path));
     }
     let baseline = Baseline::load(&baseline_path)?;
     let use_callgrind = args.mode == Mode::Instructions && callgrind::has_counts(&baseline);
