@@ -15,6 +15,7 @@ mod planning;
 mod progress;
 mod resolve;
 mod runner;
+mod spelling;
 mod store;
 mod thresholds;
 #[cfg(test)]

@@ -276,6 +276,7 @@ mod tests {
         LoadedConfig {
             config: PerfConfig::parse(toml, Path::new("perf.toml")).unwrap(),
             base_dir: "/cfg".into(),
+            path: None,
         }
     }
 

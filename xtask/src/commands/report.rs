@@ -51,6 +51,8 @@ pub fn run(sh: &Shell, store: &Store, args: &ReportArgs) -> Result<()> {
         // baseline kept in history.
         anyhow::bail!("{}", missing_baseline(&paths.baseline));
     }
+    let config_name = loaded.name();
+    thresholds::validate(&loaded.config.check, &config_name, None)?;
     let policy = thresholds::policy(&loaded.config.check, None);
     let inputs = inputs::load(&paths, policy)?;
 
