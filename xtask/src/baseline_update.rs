@@ -102,6 +102,15 @@ fn keep_in_history(output: &Path, old: &[u8]) -> Result<PathBuf> {
     })
 }
 
+/// Removes the temporary files beside `output` whose writer is gone (an
+/// update killed between writing and renaming), without taking the lock:
+/// a live writer's file is never touched.
+pub fn clear_stale_temps(output: &Path) {
+    if let Some(dir) = output.parent() {
+        remove_stale_temps(dir);
+    }
+}
+
 /// The most recently kept file in the history of `output`: where the
 /// previous baseline is when `output` is missing.
 pub fn previous_baseline(output: &Path) -> Option<PathBuf> {

@@ -162,8 +162,23 @@ fn an_interrupted_update_leaves_the_old_baseline_and_the_next_one_cleans_up() {
             "{signal}: the killed writer's temp file: {strays:?}"
         );
 
-        // The next update completes, removes the temp file, and keeps the
-        // old baseline in history once.
+        // The next check removes the dead writer's temp file.
+        let o = xtask(&[
+            "perf",
+            "check",
+            "--no-rerun",
+            "--baseline",
+            d.join("baseline.json").to_str().unwrap(),
+            "--run-file",
+            d.join("a.json").to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{signal}: {}", stderr(&o));
+        let (current, _, strays) = kept(d);
+        assert_eq!(current, "o", "{signal}");
+        assert!(strays.is_empty(), "{signal}: {strays:?}");
+
+        // The next update completes and keeps the old baseline in history
+        // once.
         let o = xtask(&[
             "perf",
             "check",

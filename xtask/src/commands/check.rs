@@ -26,7 +26,7 @@ use perf_report::{
 use xshell::Shell;
 
 use crate::{
-    baseline_update::{missing_baseline, replace_baseline},
+    baseline_update::{clear_stale_temps, missing_baseline, replace_baseline},
     callgrind,
     cli::{CheckArgs, Format, Mode},
     config, measure,
@@ -42,6 +42,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         .baseline
         .as_ref()
         .map_or_else(|| store.baseline_file(), |p| cwd.join(p));
+    clear_stale_temps(&baseline_path);
     if !baseline_path.exists() {
         bail!("{}", missing_baseline(&baseline_path));
     }
