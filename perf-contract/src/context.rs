@@ -78,6 +78,11 @@ pub struct CorpusStats {
     /// Embedding cache: chunks found cached / embedded afresh in preparation.
     pub cache_hits: usize,
     pub cache_misses: usize,
+    /// sha256 over the parent documents the chunks came from (id and
+    /// extracted text): two corpora with the same chunk count but other
+    /// content are told apart. Empty in baselines recorded before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub content_sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

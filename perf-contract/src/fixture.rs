@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::{
     context::{CorpusStats, QuerySetInfo, RunContext},
     environment::Environment,
+    metric_key::MetricKey,
     plan::{
         CorpusPlan, EmbeddingPlan, HarnessPlan, IndexPlan, ModelPlan, Plan, ProfileName, RagPlan,
         WorkloadName,
@@ -91,7 +92,7 @@ pub fn baseline(metrics: &[(WorkloadName, &str, Unit, Better, Vec<f64>)]) -> Bas
             .iter()
             .filter(|m| m.0 == w)
             .map(|(_, name, unit, better, samples)| RawMetric {
-                name: name.to_string(),
+                name: MetricKey::parse(name),
                 unit: *unit,
                 better: *better,
                 description: String::new(),
@@ -115,6 +116,7 @@ pub fn baseline(metrics: &[(WorkloadName, &str, Unit, Better, Vec<f64>)]) -> Bas
         plan: plan(),
         context: RunContext {
             corpus: Some(CorpusStats {
+                content_sha256: String::new(),
                 dir: "/corpus".into(),
                 files: 3,
                 parents: 3,

@@ -6,9 +6,13 @@
 //! - [`protocol`]: the line-JSON messages the workloads process prints.
 //! - [`schema`]: the baseline file (`baselines/performance_baselines.json`,
 //!   every run under `target/perf-runs/`), with units and directions.
+//! - [`units`]: units and directions of metrics.
 //! - [`context`], [`environment`]: what a run ran on and with.
+//! - [`metric_key`]: metric names as typed values; the dotted string
+//!   form exists only in files.
 //! - [`stage`]: pipeline stage names, shared by timing, profiling and
 //!   reporting.
+//! - [`setting`]: the settings library errors name, by plan path.
 //! - [`summary`]: the descriptive statistics a baseline stores per metric.
 //! - [`atomic`]: how every one of these files is written (temp + rename).
 //!
@@ -21,8 +25,11 @@ pub mod context;
 pub mod environment;
 #[doc(hidden)]
 pub mod fixture;
+pub mod metric_key;
 pub mod plan;
 pub mod protocol;
 pub mod schema;
+pub mod setting;
 pub mod stage;
 pub mod summary;
+pub mod units;

@@ -9,6 +9,8 @@ use std::{fmt, path::PathBuf, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
+use crate::setting::Setting;
+
 /// Every workload the harness knows, by the name users type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -388,10 +390,14 @@ impl Plan {
     /// setting at fault.
     pub fn validate(&self) -> Result<(), String> {
         if self.workloads.is_empty() {
-            return Err("no workload selected: name one with --workload".into());
+            return Err(format!(
+                "no workload selected: name one with {}",
+                Setting::Workloads
+            ));
         }
+        let passes = format!("passes ({})", Setting::Passes);
         let positive = [
-            ("passes (--iterations)", self.harness.passes as usize),
+            (passes.as_str(), self.harness.passes as usize),
             ("llm_passes", self.llm_harness().passes as usize),
             ("index_builds", self.harness.index_builds as usize),
             ("chunk_size", self.corpus.chunk_size),
@@ -432,7 +438,10 @@ impl Plan {
 impl LlmPlan {
     fn validate(&self) -> Result<(), String> {
         if self.engines.is_empty() {
-            return Err("no LLM engine selected: name one with --engine".into());
+            return Err(format!(
+                "no LLM engine selected: name one with {}",
+                Setting::Engines
+            ));
         }
         if self.prompt_lengths.is_empty() || self.prompt_lengths.iter().any(|&n| n < 2) {
             return Err(
@@ -459,7 +468,10 @@ impl LlmPlan {
         }
         if self.engines.contains(&EngineName::Openai) {
             let Some(o) = &self.openai else {
-                return Err("engine openai needs a server: pass --openai-url URL or set [llm.openai] base_url in perf.toml".into());
+                return Err(format!(
+                    "engine openai needs a server: set {}",
+                    Setting::OpenAiUrl
+                ));
             };
             if !o.base_url.starts_with("http://") {
                 return Err(format!(

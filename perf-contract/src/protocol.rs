@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     context::RunContext,
+    metric_key::MetricKey,
     plan::WorkloadName,
-    schema::{Better, Unit},
+    units::{Better, Unit},
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,8 +42,8 @@ pub struct WorkloadSamples {
 /// One metric's raw samples, before any statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RawMetric {
-    /// Dotted name, unique within the workload, e.g. `stage.embed`.
-    pub name: String,
+    /// Unique within the workload; `stage.embed` on the wire.
+    pub name: MetricKey,
     pub unit: Unit,
     pub better: Better,
     /// What one sample is, in words ("one question, end to end").

@@ -4,15 +4,17 @@
 //! plan, the run context and, per workload, every metric's summary *and* raw
 //! samples, so later comparisons and reports can be rebuilt from the file alone.
 
-use std::{collections::BTreeMap, fmt, fs, path::Path};
+use std::{collections::BTreeMap, fs, path::Path};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::units::{Better, Unit};
 use crate::{
     atomic::write_atomic,
     context::RunContext,
     environment::Environment,
+    metric_key::MetricKey,
     plan::{Plan, WorkloadName},
     protocol::{RawMetric, WorkloadSamples},
     summary::Summary,
@@ -20,59 +22,6 @@ use crate::{
 
 /// Bumped on any change that older readers would misread.
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    Milliseconds,
-    Microseconds,
-    Seconds,
-    DocsPerSecond,
-    /// Generated or processed tokens per second (LLM workloads).
-    TokensPerSecond,
-    Bytes,
-    /// A fraction in 0..=1 (recall).
-    Ratio,
-    Count,
-}
-
-impl Unit {
-    /// Times and rates: figures the machine's state moves between runs, as
-    /// opposed to sizes, counts and fractions.
-    pub fn is_timing(self) -> bool {
-        matches!(
-            self,
-            Unit::Milliseconds
-                | Unit::Microseconds
-                | Unit::Seconds
-                | Unit::DocsPerSecond
-                | Unit::TokensPerSecond
-        )
-    }
-
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Unit::Milliseconds => "ms",
-            Unit::Microseconds => "µs",
-            Unit::Seconds => "s",
-            Unit::DocsPerSecond => "docs/s",
-            Unit::TokensPerSecond => "tok/s",
-            Unit::Bytes => "B",
-            Unit::Ratio => "",
-            Unit::Count => "",
-        }
-    }
-}
-
-/// Which direction of change is an improvement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Better {
-    Lower,
-    Higher,
-    /// Informational (a size, a count): reported, never judged.
-    Neither,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
@@ -85,7 +34,7 @@ pub struct Metric {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadResult {
-    pub metrics: BTreeMap<String, Metric>,
+    pub metrics: BTreeMap<MetricKey, Metric>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,7 +90,7 @@ impl WorkloadResult {
         {
             let summary = Summary::from_samples(&samples).ok_or_else(|| BuildError::NoSamples {
                 workload: raw.workload.to_string(),
-                metric: name.clone(),
+                metric: name.to_string(),
             })?;
             let metric = Metric {
                 unit,
@@ -153,7 +102,7 @@ impl WorkloadResult {
             if metrics.insert(name.clone(), metric).is_some() {
                 return Err(BuildError::Duplicate {
                     workload: raw.workload.to_string(),
-                    metric: name,
+                    metric: name.to_string(),
                 });
             }
         }
@@ -203,19 +152,10 @@ impl Baseline {
     }
 }
 
-impl fmt::Display for Better {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Better::Lower => "lower is better",
-            Better::Higher => "higher is better",
-            Better::Neither => "informational",
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metric_key::MetricKind;
 
     #[test]
     fn malformed_json_names_file_and_line() {
@@ -238,7 +178,7 @@ mod tests {
         let raw = WorkloadSamples {
             workload: WorkloadName::RagQuery,
             metrics: vec![RawMetric {
-                name: "latency".into(),
+                name: MetricKind::Latency.into(),
                 unit: Unit::Milliseconds,
                 better: Better::Lower,
                 description: "one question".into(),
@@ -260,7 +200,7 @@ mod tests {
         let raw = WorkloadSamples {
             workload: WorkloadName::Embedding,
             metrics: vec![RawMetric {
-                name: "x".into(),
+                name: MetricKey::parse("x"),
                 unit: Unit::Count,
                 better: Better::Higher,
                 description: String::new(),

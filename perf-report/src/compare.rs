@@ -17,6 +17,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use perf_contract::{
+    metric_key::MetricKey,
     plan::WorkloadName,
     schema::{Better, Metric, Unit, WorkloadResult},
     summary::{percentile_sorted, Interval, CONFIDENCE},
@@ -99,7 +100,7 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub workload: WorkloadName,
-    pub metric: String,
+    pub metric: MetricKey,
     pub unit: Unit,
     pub better: Better,
     pub change: Option<MetricChange>,
@@ -230,12 +231,13 @@ pub fn compare_results(
         let no_metrics = BTreeMap::new();
         let base = baseline.get(&workload).map_or(&no_metrics, |r| &r.metrics);
         let cur = current.get(&workload).map_or(&no_metrics, |r| &r.metrics);
-        let names: BTreeSet<&String> = base.keys().chain(cur.keys()).collect();
+        let names: BTreeSet<&MetricKey> = base.keys().chain(cur.keys()).collect();
         for name in names {
             let (shown, change, status) = match (base.get(name), cur.get(name)) {
                 (Some(b), Some(c)) => {
-                    let threshold = threshold_for(workload, name);
-                    let change = compare_metric(b, c, threshold, metric_seed(seed, workload, name));
+                    let threshold = threshold_for(workload, name.as_str());
+                    let change =
+                        compare_metric(b, c, threshold, metric_seed(seed, workload, name.as_str()));
                     (c, Some(change), Status::Compared)
                 }
                 (Some(b), None) => (b, None, Status::Missing),
@@ -244,7 +246,7 @@ pub fn compare_results(
             };
             out.push(Comparison {
                 workload,
-                metric: name.clone(),
+                metric: (*name).clone(),
                 unit: shown.unit,
                 better: shown.better,
                 change,
@@ -511,7 +513,10 @@ mod tests {
         use WorkloadName::{RagQuery, VectorQuery};
         let lat = |to| metric(Better::Lower, synthetic(to as u64, 20, 0.01, to));
         let result = |ms: &[(&str, f64)]| WorkloadResult {
-            metrics: ms.iter().map(|&(k, v)| (k.to_string(), lat(v))).collect(),
+            metrics: ms
+                .iter()
+                .map(|&(k, v)| (MetricKey::parse(k), lat(v)))
+                .collect(),
         };
         let base = BTreeMap::from([
             (VectorQuery, result(&[("latency", 10.0)])),
@@ -524,7 +529,7 @@ mod tests {
         // rag_query allows 30%, so only vector_query's 20% counts.
         let threshold = |w, _: &str| if w == RagQuery { 30.0 } else { 10.0 };
         let cs = compare_results(&base, &cur, &threshold, 1);
-        let row = |c: &Comparison| (c.workload, c.metric.clone(), c.status);
+        let row = |c: &Comparison| (c.workload, c.metric.to_string(), c.status);
         let expected = [
             (RagQuery, "latency", Status::Compared),
             (RagQuery, "new", Status::New),

@@ -7,7 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use perf_contract::{plan::WorkloadName, schema::Baseline};
+use perf_contract::{
+    metric_key::{MetricKind, Quality},
+    schema::Baseline,
+};
 
 /// Absolute drop in mean recall@k (in 0..=1) tolerated between runs. HNSW
 /// construction is deterministic for the same vectors, so any drop larger
@@ -35,44 +38,39 @@ fn min(xs: &[f64]) -> f64 {
     xs.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
-/// Applies every quality guard whose metric the current run has.
+/// Applies every quality guard whose metric the current run has, by the
+/// metric's kind (recall@k, embedding parity) in whichever workload reports
+/// it: recall guards first, then parity.
 pub fn quality_guards(baseline: &Baseline, current: &Baseline) -> Vec<GuardResult> {
     let mut out = Vec::new();
-    if let Some(vq) = current.workloads.get(&WorkloadName::VectorQuery) {
-        for (name, metric) in vq
-            .metrics
-            .iter()
-            .filter(|(n, _)| n.starts_with("recall_at_"))
-        {
-            let before = baseline
-                .workloads
-                .get(&WorkloadName::VectorQuery)
-                .and_then(|w| w.metrics.get(name))
-                .map(|m| mean(&m.samples));
-            let now = mean(&metric.samples);
-            out.push(GuardResult {
-                metric: format!("vector_query.{name}"),
-                baseline: before,
-                current: now,
-                rule: format!("mean >= baseline mean - {RECALL_TOLERANCE}"),
-                passed: before.is_none_or(|b| now >= b - RECALL_TOLERANCE),
-            });
-        }
+    let with_kind = |want: fn(&MetricKind) -> bool| {
+        current.workloads.iter().flat_map(move |(w, r)| {
+            r.metrics
+                .iter()
+                .filter(move |(key, _)| want(key.kind()))
+                .map(move |(key, m)| {
+                    let before = baseline.workloads.get(w).and_then(|b| b.metrics.get(key));
+                    (format!("{w}.{key}"), before, m)
+                })
+        })
+    };
+    for (metric, before, m) in with_kind(|k| matches!(k, MetricKind::RecallAt(_))) {
+        let before = before.map(|b| mean(&b.samples));
+        let now = mean(&m.samples);
+        out.push(GuardResult {
+            metric,
+            baseline: before,
+            current: now,
+            rule: format!("mean >= baseline mean - {RECALL_TOLERANCE}"),
+            passed: before.is_none_or(|b| now >= b - RECALL_TOLERANCE),
+        });
     }
-    if let Some(m) = current
-        .workloads
-        .get(&WorkloadName::Embedding)
-        .and_then(|w| w.metrics.get("quality.parity_cosine"))
-    {
-        let before = baseline
-            .workloads
-            .get(&WorkloadName::Embedding)
-            .and_then(|w| w.metrics.get("quality.parity_cosine"))
-            .map(|m| min(&m.samples));
+    let parity = |k: &MetricKind| *k == MetricKind::Quality(Quality::ParityCosine);
+    for (metric, before, m) in with_kind(parity) {
         let now = min(&m.samples);
         out.push(GuardResult {
-            metric: "embedding.quality.parity_cosine".into(),
-            baseline: before,
+            metric,
+            baseline: before.map(|b| min(&b.samples)),
             current: now,
             rule: format!("min >= {PARITY_FLOOR}"),
             passed: now >= PARITY_FLOOR,
@@ -90,6 +88,25 @@ pub fn incomparable_reason(baseline: &Baseline, current: &Baseline) -> Option<St
         (x != y).then(|| format!("{what} changed: baseline {x}, current {y}"))
     };
     let corpus_chunks = |r: &Baseline| r.context.corpus.as_ref().map(|c| c.chunks);
+    let corpus_sha = |r: &Baseline| {
+        r.context
+            .corpus
+            .as_ref()
+            .map(|c| c.content_sha256.clone())
+            .filter(|s| !s.is_empty())
+    };
+    // Baselines recorded before the fingerprint existed have none: their
+    // content cannot be told apart, only their chunk counts.
+    let content = match (corpus_sha(baseline), corpus_sha(current)) {
+        (Some(x), Some(y)) if x != y => Some(format!(
+            "corpus content changed: baseline sha256 {}…, current {}… (read from {} and {})",
+            &x[..12],
+            &y[..12],
+            b.corpus.dir.display(),
+            c.corpus.dir.display(),
+        )),
+        _ => None,
+    };
     let query_sha = |r: &Baseline| r.context.queries.as_ref().map(|q| q.sha256.clone());
     // Models by role, for the roles both runs used: a run that adds the
     // LLM workloads (and so the GGUF) still compares its retrieval figures.
@@ -125,6 +142,7 @@ pub fn incomparable_reason(baseline: &Baseline, current: &Baseline) -> Option<St
                 c.corpus.chunk_size, c.corpus.chunk_overlap, c.corpus.max_chunks
             ),
         ),
+        content,
         differs(
             "corpus chunk count",
             format!("{:?}", corpus_chunks(baseline)),
@@ -183,6 +201,7 @@ mod tests {
     use super::*;
     use perf_contract::{
         fixture::baseline,
+        plan::WorkloadName,
         schema::{Better, Unit},
     };
 
@@ -252,6 +271,26 @@ mod tests {
         let mut d = a.clone();
         d.plan.harness.passes = 10;
         assert_eq!(incomparable_reason(&a, &d), None);
+    }
+
+    #[test]
+    fn another_corpus_with_the_same_chunk_count_is_refused() {
+        let mut a = with_recall(vec![1.0], vec![1.0]);
+        let sha = |c: char| c.to_string().repeat(64);
+        a.context.corpus.as_mut().unwrap().content_sha256 = sha('a');
+        let mut b = a.clone();
+        assert_eq!(incomparable_reason(&a, &b), None);
+        b.context.corpus.as_mut().unwrap().content_sha256 = sha('b');
+        let reason = incomparable_reason(&a, &b).unwrap();
+        assert!(
+            reason.starts_with(
+                "corpus content changed: baseline sha256 aaaaaaaaaaaa…, current bbbbbbbbbbbb…"
+            ),
+            "{reason}"
+        );
+        // A baseline recorded before the fingerprint existed: chunk counts only.
+        a.context.corpus.as_mut().unwrap().content_sha256.clear();
+        assert_eq!(incomparable_reason(&a, &b), None);
     }
 
     #[test]

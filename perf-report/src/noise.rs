@@ -49,7 +49,7 @@ impl RunNoise {
                 for (name, m) in &result.metrics {
                     if m.summary.median > 0.0 {
                         medians
-                            .entry((*w, name.clone()))
+                            .entry((*w, name.to_string()))
                             .or_default()
                             .push(m.summary.median.ln());
                     }

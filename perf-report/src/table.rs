@@ -79,7 +79,7 @@ pub fn summary_table(baseline: &Baseline) -> Table {
         ]);
     for (workload, result) in &baseline.workloads {
         for (name, metric) in &result.metrics {
-            table.add_row(metric_row(workload.as_str(), name, metric));
+            table.add_row(metric_row(workload.as_str(), name.as_str(), metric));
         }
     }
     for i in 2..9 {

@@ -3,10 +3,10 @@
 //!
 //! `cargo xtask perf ... --mode instructions` runs the workloads binary under
 //! `valgrind --tool=callgrind --collect-atstart=no` with a plan that sets
-//! `callgrind`. Each measured operation then runs inside [`region`], which
-//! zeroes callgrind's counters, switches collection on for exactly that
-//! operation and dumps a profile labelled `<workload>/<metric>`; xtask turns
-//! the dumps into `<metric>.callgrind_instructions` samples. Callgrind counts
+//! `callgrind`. The run's meter then has the [`CallgrindRegions`] hook: it
+//! zeroes callgrind's counters, switches collection on for exactly one
+//! measured operation and dumps a profile labelled `<workload>/<op>`; xtask
+//! turns the dumps into `<op>.callgrind_instructions` samples. Callgrind counts
 //! instructions of its own synthetic CPU, so the same binary and inputs give
 //! the same count whatever else the machine is doing.
 //!
@@ -19,9 +19,12 @@
 //! the four requests used here; natively the sequence does nothing.
 
 use std::{
+    cell::RefCell,
     ffi::CString,
     sync::atomic::{AtomicBool, Ordering},
 };
+
+use crate::hook::{Op, OpHook};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Set once instrumentation is on: xtask starts valgrind with
@@ -72,7 +75,7 @@ pub fn running_on_valgrind() -> bool {
     request(RUNNING_ON_VALGRIND, 0) != 0
 }
 
-/// Switches [`region`] on for the rest of the process; the caller has made
+/// Switches [`CallgrindRegions`] on for the rest of the process; the caller has made
 /// sure the process runs under callgrind on one thread.
 pub fn enable() -> Result<(), String> {
     if !cfg!(target_arch = "x86_64") {
@@ -90,23 +93,35 @@ pub fn active() -> bool {
     ACTIVE.load(Ordering::Relaxed)
 }
 
-/// Runs `f`; in callgrind mode with a `label` (`<workload>/<stem>`), its
-/// instructions become one sample of `<stem>.callgrind_instructions`. Pass
-/// `None` for unmeasured (warm-up) calls.
-pub fn region<T>(label: Option<&str>, f: impl FnOnce() -> T) -> T {
-    let Some(label) = label.filter(|_| ACTIVE.load(Ordering::Relaxed)) else {
-        return f();
-    };
-    let label = CString::new(label).expect("region labels have no NUL");
-    if !INSTRUMENTING.swap(true, Ordering::Relaxed) {
-        request(START_INSTRUMENTATION, 0);
+/// Callgrind regions as an [`OpHook`]: each measured operation's
+/// instructions, alone, become one dump labelled `<workload>/<op>`, which
+/// xtask reads as one sample of `<op>.callgrind_instructions`. A run has
+/// this hook only after [`enable`] succeeded.
+#[derive(Default)]
+pub struct CallgrindRegions {
+    /// The label of the open region, made before collection starts.
+    label: RefCell<Option<CString>>,
+}
+
+impl OpHook for CallgrindRegions {
+    fn start(&self, op: Op) {
+        let label = CString::new(op.label()).expect("region labels have no NUL");
+        *self.label.borrow_mut() = Some(label);
+        if !INSTRUMENTING.swap(true, Ordering::Relaxed) {
+            request(START_INSTRUMENTATION, 0);
+        }
+        request(ZERO_STATS, 0);
+        request(TOGGLE_COLLECT, 0);
     }
-    request(ZERO_STATS, 0);
-    request(TOGGLE_COLLECT, 0);
-    let out = f();
-    request(TOGGLE_COLLECT, 0);
-    request(DUMP_STATS_AT, label.as_ptr() as usize);
-    out
+
+    fn stop(&self, _op: Op) -> Option<u64> {
+        request(TOGGLE_COLLECT, 0);
+        if let Some(label) = self.label.borrow_mut().take() {
+            request(DUMP_STATS_AT, label.as_ptr() as usize);
+        }
+        // The count is in the dump, which xtask reads after the run.
+        None
+    }
 }
 
 #[cfg(test)]
@@ -118,7 +133,14 @@ mod tests {
         // The test binary does not run under valgrind: the sequence must
         // leave the default reply and not disturb the program.
         assert!(!running_on_valgrind());
-        assert_eq!(region(Some("t/x"), || 2 + 2), 4);
+        let hook = CallgrindRegions::default();
+        let op = Op::new(
+            perf_contract::plan::WorkloadName::RagQuery,
+            perf_contract::metric_key::CountedOp::Query,
+        );
+        hook.start(op);
+        assert_eq!(std::hint::black_box(2 + 2), 4);
+        assert_eq!(hook.stop(op), None);
         assert!(enable().is_err());
     }
 }

@@ -8,7 +8,9 @@
 //! kernel or the virtual machine offers no hardware counter, opening fails,
 //! the reason is recorded in the run context and the run measures time only.
 
-use std::sync::Mutex;
+use std::{cell::Cell, sync::Mutex};
+
+use crate::hook::{Op, OpHook};
 
 /// How the run counted, for the baseline's context.
 pub fn mode_description(result: &Result<(), String>) -> String {
@@ -90,10 +92,23 @@ pub fn now() -> Option<u64> {
         .read()
 }
 
-/// Instructions retired while `f` ran, when counting.
-pub fn counted<T>(f: impl FnOnce() -> T) -> (T, Option<u64>) {
-    let before = now();
-    let out = f();
-    let after = now();
-    (out, before.zip(after).map(|(b, a)| a.saturating_sub(b)))
+/// The process-wide counter as an [`OpHook`]: each measured operation's
+/// retired instructions. A run has this hook only when [`open`] succeeded.
+#[derive(Default)]
+pub struct InstructionCounter {
+    before: Cell<Option<u64>>,
+}
+
+impl OpHook for InstructionCounter {
+    fn start(&self, _op: Op) {
+        self.before.set(now());
+    }
+
+    fn stop(&self, _op: Op) -> Option<u64> {
+        let after = now();
+        self.before
+            .take()
+            .zip(after)
+            .map(|(b, a)| a.saturating_sub(b))
+    }
 }

@@ -1,13 +1,17 @@
 //! Errors of the RAG stack and workloads. Each message is one line that names
-//! the file, flag or setting at fault and, where there is one, the fix.
+//! the file or setting at fault and, where there is one, the fix. Settings
+//! are named by their plan path ([`Setting`]); the front end turns that into
+//! the flag or `perf.toml` key a user types.
 
 use std::path::PathBuf;
 
+use perf_contract::setting::Setting;
+
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
-    #[error("corpus folder {0} does not exist: pass --corpus DIR, set [corpus] dir in perf.toml, or for the default run `rustup component add rust-docs`")]
+    #[error("corpus folder {0} does not exist: set {setting}, or for the default run `rustup component add rust-docs`", setting = Setting::CorpusDir)]
     CorpusMissing(PathBuf),
-    #[error("corpus folder {0} has no .md, .txt or .html file with text: point --corpus at a folder of documents")]
+    #[error("corpus folder {0} has no .md, .txt or .html file with text: set {setting} to a folder of documents", setting = Setting::CorpusDir)]
     CorpusEmpty(PathBuf),
     #[error("query file {0} has no questions: write one question per line")]
     QueriesEmpty(PathBuf),
@@ -15,7 +19,7 @@ pub enum WorkloadError {
     Io { path: PathBuf, message: String },
     #[error("{0}")]
     Config(String),
-    #[error("embedding model at {path} is unusable: {message}; delete it to re-provision, or pass --model-dir with a good copy")]
+    #[error("embedding model at {path} is unusable: {message}; delete it to re-provision, or set {} to a good copy", Setting::EmbeddingModel)]
     ModelCorrupt { path: PathBuf, message: String },
     #[error("embedding model is not available: {0}")]
     ModelUnavailable(String),
@@ -23,7 +27,7 @@ pub enum WorkloadError {
     Inference(String),
     #[error("vector index: {0}")]
     Index(String),
-    #[error("GGUF model {path} is unusable: {message}; delete it to re-provision, or pass --llm-model with a good GGUF file")]
+    #[error("GGUF model {path} is unusable: {message}; delete it to re-provision, or set {} to a good GGUF file", Setting::LlmModel)]
     Gguf { path: PathBuf, message: String },
     #[error("LLM model is not available: {0}")]
     LlmUnavailable(String),

@@ -5,15 +5,20 @@
 //! ([`llm`]), the
 //! retrieval path that joins them ([`rag`]), and the named workloads that
 //! measure them ([`workloads`]), reporting over the line-JSON protocol
-//! ([`reporter`]).
+//! ([`reporter`]). Workloads measure through a [`meter`]; measurement modes
+//! (instruction counts, callgrind regions, CPU sampling, dhat) are
+//! [`hook`]s around the same workload code.
 
 pub mod callgrind;
 pub mod corpus;
 pub mod counters;
 pub mod embed;
 pub mod error;
+pub mod hook;
 pub mod index;
 pub mod llm;
+pub mod meter;
+pub mod probe;
 pub mod profiling;
 pub mod rag;
 pub mod reporter;

@@ -110,8 +110,8 @@ fn execute(
     }
 }
 
-/// The dhat build: a plain run of the plan under dhat's heap profiler, which
-/// writes `dhat-heap.json` into the profile folder when it is dropped.
+/// The dhat build: a plain run of the plan with dhat's heap profiler hooked
+/// around each workload (`DIR/<workload>/dhat-heap.json`).
 #[cfg(feature = "dhat-heap")]
 fn execute(
     plan: &Plan,
@@ -119,10 +119,11 @@ fn execute(
     _frequency: i32,
     sink: &mut StdoutSink,
 ) -> Result<(), perf_workloads::error::WorkloadError> {
-    let _dhat = profile_dir.map(|dir| {
-        dhat::Profiler::builder()
-            .file_name(dir.join("dhat-heap.json"))
-            .build()
-    });
-    run_plan(plan, sink)
+    match profile_dir {
+        Some(dir) => {
+            let mut dhat = perf_workloads::profiling::dhat::DhatHook::new(dir.to_path_buf());
+            perf_workloads::workloads::run_plan_with(plan, sink, &mut [&mut dhat])
+        }
+        None => run_plan(plan, sink),
+    }
 }

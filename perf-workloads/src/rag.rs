@@ -2,14 +2,18 @@
 //! embed the question, find the top-k child chunks, map them to their parent
 //! documents, and assemble the parents into one context string.
 
+use std::rc::Rc;
+
 use crate::{
     corpus::Corpus,
-    embed::Embedder,
+    embed::{Embedder, TokenBatch},
     error::WorkloadError,
     index::{Hit, VectorSearch},
+    probe::Probe,
     stage_timer::{timed, Stage, StageTimes},
 };
 
+#[derive(Clone, Copy)]
 pub struct RagPipeline<'a> {
     pub embedder: &'a Embedder,
     pub index: &'a dyn VectorSearch,
@@ -76,5 +80,60 @@ impl RagPipeline<'_> {
             context.truncate(cut);
         }
         context
+    }
+}
+
+/// What each retrieval stage takes as input, per question, computed once
+/// by a full retrieval so each probe runs its stage alone.
+struct StageInputs {
+    tokens: Vec<TokenBatch>,
+    vectors: Vec<Vec<f32>>,
+    hits: Vec<Vec<Hit>>,
+    parents: Vec<Vec<usize>>,
+}
+
+impl<'a> RagPipeline<'a> {
+    /// The retrieval stages of `questions`, in execution order, each as a
+    /// probe over that stage's own inputs.
+    pub fn stage_probes(self, questions: &'a [String]) -> Result<Vec<Probe<'a>>, WorkloadError> {
+        let mut inputs = StageInputs {
+            tokens: Vec::new(),
+            vectors: Vec::new(),
+            hits: Vec::new(),
+            parents: Vec::new(),
+        };
+        for q in questions {
+            let tokens = self.embedder.tokenize(&[q.as_str()])?;
+            let mut vectors = self.embedder.forward(&tokens)?;
+            let r = self.retrieve(q)?;
+            inputs.tokens.push(tokens);
+            inputs
+                .vectors
+                .push(vectors.pop().expect("one vector per question"));
+            inputs.hits.push(r.hits);
+            inputs.parents.push(r.parents);
+        }
+        let inputs = Rc::new(inputs);
+        let n = questions.len();
+        let [a, b, c, d] = [(); 4].map(|_| inputs.clone());
+        Ok(vec![
+            Probe::new(Stage::Tokenize, n, move |i| {
+                self.embedder.tokenize(&[questions[i].as_str()]).map(drop)
+            }),
+            Probe::new(Stage::Embed, n, move |i| {
+                self.embedder.forward(&a.tokens[i]).map(drop)
+            }),
+            Probe::new(Stage::Search, n, move |i| {
+                self.index.search(&b.vectors[i], self.top_k).map(drop)
+            }),
+            Probe::new(Stage::FetchParents, n, move |i| {
+                std::hint::black_box(self.parents_of(&c.hits[i]));
+                Ok(())
+            }),
+            Probe::new(Stage::AssembleContext, n, move |i| {
+                std::hint::black_box(self.assemble(&d.parents[i]));
+                Ok(())
+            }),
+        ])
     }
 }

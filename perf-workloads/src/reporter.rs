@@ -5,9 +5,11 @@
 use std::io::{self, Write};
 
 use perf_contract::{
+    metric_key::{MetricKey, MetricKind},
     plan::WorkloadName,
     protocol::{Message, RawMetric, WorkloadSamples},
     schema::{Better, Unit},
+    stage::Stage,
 };
 
 /// Where messages go: stdout in the binary, a vector in tests.
@@ -89,7 +91,7 @@ impl MetricSet {
 
     pub fn push(
         &mut self,
-        name: impl Into<String>,
+        name: impl Into<MetricKey>,
         unit: Unit,
         better: Better,
         description: impl Into<String>,
@@ -102,6 +104,17 @@ impl MetricSet {
             description: description.into(),
             samples,
         });
+    }
+
+    /// One stage's time per operation, in ms.
+    pub fn push_stage(&mut self, stage: Stage, samples: Vec<f64>) {
+        self.push(
+            MetricKind::Stage(stage),
+            Unit::Milliseconds,
+            Better::Lower,
+            format!("the {} stage of one question", stage.as_str()),
+            samples,
+        );
     }
 
     pub fn finish(self) -> Message {

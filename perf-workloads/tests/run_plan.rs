@@ -254,8 +254,46 @@ fn corrupt_model_is_named_with_the_fix() {
         err.contains("model.safetensors is not valid safetensors"),
         "{err}"
     );
-    assert!(err.contains("--model-dir"), "{err}");
+    // The library names the setting; xtask turns it into `--model-dir`.
+    assert!(err.contains("`embedding_model.path`"), "{err}");
     assert!(!err.contains('\n'), "one line: {err}");
+}
+
+#[test]
+fn a_large_query_file_is_embedded_in_batches_with_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    small_corpus(dir.path());
+    let queries = dir.path().join("many.txt");
+    let lines: Vec<String> = (0..100)
+        .map(|i| format!("question {i}: how does ownership move a vector of {i} items?"))
+        .collect();
+    fs::write(&queries, lines.join("\n")).unwrap();
+    let plan = common::plan(dir.path(), &queries, vec![WorkloadName::Embedding]);
+    let mut sink = Vec::new();
+    let prepared = perf_workloads::workloads::prepare(
+        &plan,
+        &mut perf_workloads::reporter::Reporter::new(&mut sink),
+    )
+    .unwrap();
+    assert_eq!(prepared.query_vectors.len(), 100);
+    let steps: Vec<(u64, u64)> = sink
+        .iter()
+        .filter_map(|m| match m {
+            Message::Progress {
+                phase, done, total, ..
+            } if phase == "embed queries" => Some((*done, *total)),
+            _ => None,
+        })
+        .collect();
+    assert!(steps.len() >= 3, "progress while embedding: {steps:?}");
+    assert_eq!(steps.last(), Some(&(100, 100)));
+    // Batching sorts by length; the vectors still follow the file's order.
+    let alone = prepared.embedder.embed(&[lines[42].as_str()]).unwrap();
+    let cos = perf_workloads::embed::cosine(&alone[0], &prepared.query_vectors[42]);
+    assert!(
+        cos > 0.9999,
+        "question 42 got another question's vector ({cos})"
+    );
 }
 
 #[test]
@@ -269,7 +307,7 @@ fn zero_iterations_and_empty_queries_are_refused() {
     );
     plan.harness.passes = 0;
     let err = run(&plan).0.unwrap_err().to_string();
-    assert!(err.contains("--iterations"), "{err}");
+    assert!(err.contains("`harness.passes`"), "{err}");
 
     let queries = dir.path().join("q.txt");
     fs::write(&queries, "# only a comment\n\n").unwrap();

@@ -20,6 +20,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use perf_contract::{
+    metric_key::{CountedOp, MetricKind},
     plan::{Plan, WorkloadName},
     schema::{Baseline, Better, Metric, Unit},
     summary::Summary,
@@ -27,9 +28,6 @@ use perf_contract::{
 use xshell::{cmd, Shell};
 
 use crate::{measure::measure_with, progress::Progress, runner, store::Store};
-
-/// Suffix of every metric this mode produces.
-pub const SUFFIX: &str = "callgrind_instructions";
 
 /// Questions a callgrind run measures.
 pub const QUESTIONS: usize = 8;
@@ -107,10 +105,10 @@ pub fn measure_instructions(sh: &Shell, store: &Store, plan: &Plan) -> Result<Ba
     let _ = fs::remove_dir_all(&out_dir);
     for (w, result) in run.workloads.iter_mut() {
         result.metrics.clear();
-        for (stem, samples) in counts.get(w).into_iter().flatten() {
+        for (op, samples) in counts.get(w).into_iter().flatten() {
             result.metrics.insert(
-                format!("{stem}.{SUFFIX}"),
-                instruction_metric(stem, samples),
+                MetricKind::CallgrindInstructions(*op).key(),
+                instruction_metric(*op, samples),
             );
         }
     }
@@ -135,21 +133,21 @@ pub fn measure_instructions(sh: &Shell, store: &Store, plan: &Plan) -> Result<Ba
     Ok(run)
 }
 
-fn instruction_metric(stem: &str, samples: &[f64]) -> Metric {
+fn instruction_metric(op: CountedOp, samples: &[f64]) -> Metric {
     Metric {
         unit: Unit::Count,
         better: Better::Lower,
         description: format!(
-            "instructions executed by one `{stem}` operation, counted by callgrind on one thread (deterministic: the same code and inputs give the same count)"
+            "instructions executed by one `{op}` operation, counted by callgrind on one thread (deterministic: the same code and inputs give the same count)"
         ),
         summary: Summary::from_samples(samples).expect("at least one dump per label"),
         samples: samples.to_vec(),
     }
 }
 
-/// Per workload, per stem: the totals of the dumps labelled
-/// `<workload>/<stem>`, in dump order.
-type Counts = BTreeMap<WorkloadName, BTreeMap<String, Vec<f64>>>;
+/// Per workload, per operation: the totals of the dumps labelled
+/// `<workload>/<op>`, in dump order.
+type Counts = BTreeMap<WorkloadName, BTreeMap<CountedOp, Vec<f64>>>;
 
 fn read_dumps(dir: &Path) -> Result<Counts> {
     let mut parts: Vec<(u64, PathBuf)> = fs::read_dir(dir)
@@ -170,19 +168,19 @@ fn read_dumps(dir: &Path) -> Result<Counts> {
         else {
             continue;
         };
-        let (workload, stem) = label.split_once('/').with_context(|| {
+        let (workload, op) = label.split_once('/').with_context(|| {
             format!(
                 "callgrind dump {}: label `{label}` has no workload",
                 path.display()
             )
         })?;
-        let workload: WorkloadName = workload
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!("callgrind dump {}: {e}", path.display()))?;
+        let dump_err = |e: String| anyhow::anyhow!("callgrind dump {}: {e}", path.display());
+        let workload: WorkloadName = workload.parse().map_err(dump_err)?;
+        let op: CountedOp = op.parse().map_err(dump_err)?;
         counts
             .entry(workload)
             .or_default()
-            .entry(stem.to_string())
+            .entry(op)
             .or_default()
             .push(total as f64);
     }
@@ -228,7 +226,7 @@ pub fn merge_counts(baseline: &mut Baseline, counted: &Baseline) {
             continue;
         };
         for (name, metric) in &result.metrics {
-            if name.ends_with(SUFFIX) {
+            if matches!(name.kind(), MetricKind::CallgrindInstructions(_)) {
                 target.metrics.insert(name.clone(), metric.clone());
             }
         }
@@ -241,14 +239,17 @@ pub fn merge_counts(baseline: &mut Baseline, counted: &Baseline) {
 
 /// Whether a baseline carries counts this mode can check.
 pub fn has_counts(b: &Baseline) -> bool {
-    b.workloads
-        .values()
-        .any(|r| r.metrics.keys().any(|k| k.ends_with(SUFFIX)))
+    b.workloads.values().any(|r| {
+        r.metrics
+            .keys()
+            .any(|k| matches!(k.kind(), MetricKind::CallgrindInstructions(_)))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use perf_contract::metric_key::SearchKind;
 
     const DUMP: &str = "# callgrind format
 version: 1
@@ -311,11 +312,11 @@ totals: 1234567
         let counts = read_dumps(dir.path()).unwrap();
         let v = &counts[&WorkloadName::VectorQuery];
         assert_eq!(
-            v["hnsw"],
+            v[&CountedOp::Search(SearchKind::Hnsw)],
             vec![10.0, 11.0, 30.0],
             "numeric, not lexical, order"
         );
-        assert_eq!(v["exact"], vec![20.0]);
+        assert_eq!(v[&CountedOp::Search(SearchKind::Exact)], vec![20.0]);
     }
 
     #[test]

@@ -212,8 +212,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub quick: bool,
 
-    /// Workload to run; repeat for several [default: rag_query, embedding,
-    /// vector_query; the LLM workloads inference and rag_answer by name].
+    /// Workload to run; repeat for several [default: all five: rag_query,
+    /// embedding, vector_query, inference, rag_answer].
     #[arg(long = "workload", value_name = "NAME", value_parser = parse_workload)]
     pub workloads: Vec<WorkloadName>,
 

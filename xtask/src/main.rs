@@ -15,6 +15,7 @@ mod planning;
 mod progress;
 mod resolve;
 mod runner;
+mod settings;
 mod spelling;
 mod store;
 mod thresholds;

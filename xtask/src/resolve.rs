@@ -182,7 +182,7 @@ pub fn resolve(
         max_queries: None,
     };
     if let Err(e) = plan.validate() {
-        bail!("invalid settings: {e}");
+        bail!("invalid settings: {}", crate::settings::for_user(&e));
     }
     Ok(plan)
 }

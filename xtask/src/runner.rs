@@ -152,7 +152,7 @@ pub fn run_plan(
                 progress.finish_workload(r.workload);
                 outcome.results.push(r);
             }
-            Ok(Message::Error { message }) => error = Some(message),
+            Ok(Message::Error { message }) => error = Some(crate::settings::for_user(&message)),
             // Stray output (a dependency printing to stdout) is shown, not fatal.
             Err(_) => progress.note(&line),
         }

@@ -67,7 +67,7 @@ pub fn comparison_markdown(comparisons: &[Comparison]) -> String {
 
 fn row(c: &Comparison) -> [String; 8] {
     let none = || NONE.to_string();
-    let (workload, metric) = (c.workload.to_string(), c.metric.clone());
+    let (workload, metric) = (c.workload.to_string(), c.metric.to_string());
     let Some(m) = &c.change else {
         let verdict = match c.status {
             Status::Missing => "missing from current run",
@@ -123,7 +123,7 @@ fn verdict_label(m: &MetricChange) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_contract::{plan::WorkloadName, schema::Unit};
+    use perf_contract::{metric_key::MetricKey, plan::WorkloadName, schema::Unit};
 
     fn compared(
         workload: WorkloadName,
@@ -144,7 +144,7 @@ mod tests {
             basis,
             verdict,
         };
-        let (metric, change) = (metric.to_string(), Some(change));
+        let (metric, change) = (MetricKey::parse(metric), Some(change));
         let status = Status::Compared;
         Comparison {
             workload,
@@ -179,7 +179,7 @@ mod tests {
         );
         (missing.change, missing.status) = (None, Status::Missing);
         let mut new = missing.clone();
-        (new.metric, new.status) = ("fresh".into(), Status::New);
+        (new.metric, new.status) = (MetricKey::parse("fresh"), Status::New);
         vec![
             compared(
                 RagQuery,

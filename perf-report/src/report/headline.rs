@@ -7,7 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use perf_contract::schema::{Baseline, Metric, Unit};
+use perf_contract::{
+    metric_key::{EngineFigure, MetricKey, MetricKind, SearchKind},
+    schema::{Baseline, Metric, Unit},
+};
 
 /// Percentiles of one latency metric.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,14 +82,16 @@ pub struct Headline {
     pub answers: Vec<Latency>,
 }
 
-fn metrics<'a>(b: &'a Baseline, workload: &str) -> Option<&'a BTreeMap<String, Metric>> {
+type Metrics = BTreeMap<MetricKey, Metric>;
+
+fn metrics<'a>(b: &'a Baseline, workload: &str) -> Option<&'a Metrics> {
     b.workloads
         .iter()
         .find(|(w, _)| w.as_str() == workload)
         .map(|(_, r)| &r.metrics)
 }
 
-fn figure(name: &str, m: &Metric) -> Figure {
+fn figure(name: &MetricKey, m: &Metric) -> Figure {
     Figure {
         metric: name.to_string(),
         unit: m.unit,
@@ -99,10 +104,10 @@ fn figure(name: &str, m: &Metric) -> Figure {
 impl Headline {
     pub fn of(b: &Baseline) -> Headline {
         let rag = metrics(b, "rag_query")
-            .and_then(|ms| ms.get("latency"))
+            .and_then(|ms| ms.get(&MetricKind::Latency.key()))
             .map(|m| Latency {
                 workload: "rag_query".into(),
-                metric: "latency".into(),
+                metric: MetricKind::Latency.to_string(),
                 unit: m.unit,
                 p50: m.summary.p50,
                 p95: m.summary.p95,
@@ -111,12 +116,18 @@ impl Headline {
             });
         let embedding = metrics(b, "embedding").map_or_else(Vec::new, best_batches);
         let vq = metrics(b, "vector_query");
-        let get = |name: &str| vq.and_then(|ms| ms.get(name)).map(|m| figure(name, m));
+        let get = |search| {
+            let key = MetricKind::SearchLatency(search).key();
+            vq.and_then(|ms| ms.get(&key)).map(|m| figure(&key, m))
+        };
         let recall = vq.and_then(|ms| {
             ms.iter()
-                .find_map(|(name, m)| Some((name, name.strip_prefix("recall_at_")?, m)))
+                .find_map(|(name, m)| match name.kind() {
+                    MetricKind::RecallAt(k) => Some((name, k, m)),
+                    _ => None,
+                })
                 .map(|(name, k, m)| Recall {
-                    metric: name.clone(),
+                    metric: name.to_string(),
                     k: k.to_string(),
                     mean: m.summary.mean,
                     min: m.summary.min,
@@ -126,8 +137,8 @@ impl Headline {
         Headline {
             rag,
             embedding,
-            hnsw: get("hnsw.latency"),
-            exact: get("exact.latency"),
+            hnsw: get(SearchKind::Hnsw),
+            exact: get(SearchKind::Exact),
             recall,
             inference: metrics(b, "inference").map_or_else(Vec::new, engines),
             answers: metrics(b, "rag_answer").map_or_else(Vec::new, answers),
@@ -159,12 +170,20 @@ impl Headline {
 }
 
 /// `<engine>.latency` of `rag_answer`, one per engine.
-fn answers(ms: &BTreeMap<String, Metric>) -> Vec<Latency> {
+fn answers(ms: &Metrics) -> Vec<Latency> {
     ms.iter()
-        .filter(|(name, _)| name.split_once('.').is_some_and(|(_, m)| m == "latency"))
+        .filter(|(name, _)| {
+            matches!(
+                name.kind(),
+                MetricKind::Engine {
+                    figure: EngineFigure::Latency,
+                    ..
+                }
+            )
+        })
         .map(|(name, m)| Latency {
             workload: "rag_answer".into(),
-            metric: name.clone(),
+            metric: name.to_string(),
             unit: m.unit,
             p50: m.summary.p50,
             p95: m.summary.p95,
@@ -176,7 +195,7 @@ fn answers(ms: &BTreeMap<String, Metric>) -> Vec<Latency> {
 
 /// `<kind>.batch_<N>.docs_per_s` metrics: the batch size with the highest
 /// median per kind, kinds in name order.
-pub fn best_batches(ms: &BTreeMap<String, Metric>) -> Vec<BestBatch> {
+pub fn best_batches(ms: &Metrics) -> Vec<BestBatch> {
     let mut best: BTreeMap<String, BestBatch> = BTreeMap::new();
     for (name, m) in ms {
         let Some((kind, batch)) = batch_metric(name) else {
@@ -184,7 +203,7 @@ pub fn best_batches(ms: &BTreeMap<String, Metric>) -> Vec<BestBatch> {
         };
         let candidate = BestBatch {
             kind: kind.to_string(),
-            metric: name.clone(),
+            metric: name.to_string(),
             batch,
             median: m.summary.median,
             unit: m.unit,
@@ -199,49 +218,54 @@ pub fn best_batches(ms: &BTreeMap<String, Metric>) -> Vec<BestBatch> {
 }
 
 /// `("sentences", 10)` for `sentences.batch_10.docs_per_s`.
-pub fn batch_metric(name: &str) -> Option<(&str, usize)> {
-    let mut parts = name.split('.');
-    let (kind, batch, rate) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || rate != "docs_per_s" {
-        return None;
+pub fn batch_metric(name: &MetricKey) -> Option<(&'static str, usize)> {
+    match name.kind() {
+        MetricKind::DocsPerSecond { texts, batch } => Some((texts.as_str(), *batch as usize)),
+        _ => None,
     }
-    Some((kind, batch.strip_prefix("batch_")?.parse().ok()?))
 }
 
-/// Engines of the `inference` workload, by the metric names it reports:
+/// Engines of the `inference` workload, by the metrics it reports:
 /// `<engine>.prefill_tokens_per_s.len<N>`, `<engine>.decode_tokens_per_s`,
-/// `<engine>.ttft`, `<engine>.itl`, `<engine>.e2e`. Other names are ignored.
-pub fn engines(ms: &BTreeMap<String, Metric>) -> Vec<Engine> {
+/// `<engine>.ttft`, `<engine>.itl`, `<engine>.e2e`. Other metrics are
+/// ignored.
+pub fn engines(ms: &Metrics) -> Vec<Engine> {
     let mut out: BTreeMap<&str, Engine> = BTreeMap::new();
+    let mut longest: BTreeMap<&str, u32> = BTreeMap::new();
     for (name, m) in ms {
-        let Some((engine, rest)) = name.split_once('.') else {
-            continue;
+        let (engine, figure_kind) = match name.kind() {
+            MetricKind::Engine { engine, figure } => (*engine, Some(*figure)),
+            MetricKind::Prefill { engine, .. } => (*engine, None),
+            _ => continue,
         };
         let slot = || Engine {
             name: engine.to_string(),
             ..Engine::default()
         };
         let f = || Some(figure(name, m));
-        match rest {
-            "decode_tokens_per_s" => out.entry(engine).or_insert_with(slot).decode = f(),
-            "ttft" => out.entry(engine).or_insert_with(slot).ttft = f(),
-            "itl" => out.entry(engine).or_insert_with(slot).itl = f(),
-            "e2e" => out.entry(engine).or_insert_with(slot).e2e = f(),
-            _ => {
-                let Some(len) = rest.strip_prefix("prefill_tokens_per_s.") else {
-                    continue;
-                };
-                let tokens = |l: &str| l.strip_prefix("len").and_then(|n| n.parse::<u64>().ok());
-                let e = out.entry(engine).or_insert_with(slot);
+        match (figure_kind, name.kind()) {
+            (Some(EngineFigure::DecodeTokensPerS), _) => {
+                out.entry(engine.as_str()).or_insert_with(slot).decode = f()
+            }
+            (Some(EngineFigure::Ttft), _) => {
+                out.entry(engine.as_str()).or_insert_with(slot).ttft = f()
+            }
+            (Some(EngineFigure::Itl), _) => {
+                out.entry(engine.as_str()).or_insert_with(slot).itl = f()
+            }
+            (Some(EngineFigure::E2e), _) => {
+                out.entry(engine.as_str()).or_insert_with(slot).e2e = f()
+            }
+            (None, MetricKind::Prefill { prompt_tokens, .. }) => {
+                let e = out.entry(engine.as_str()).or_insert_with(slot);
                 // The longest prompt: the figure least dominated by fixed costs.
-                let longer = e
-                    .prefill
-                    .as_ref()
-                    .is_none_or(|(l, _)| tokens(len) > tokens(l));
-                if longer {
-                    e.prefill = Some((len.to_string(), figure(name, m)));
+                let best = longest.entry(engine.as_str()).or_insert(0);
+                if e.prefill.is_none() || *prompt_tokens > *best {
+                    *best = *prompt_tokens;
+                    e.prefill = Some((format!("len{prompt_tokens}"), figure(name, m)));
                 }
             }
+            _ => {}
         }
     }
     out.into_values().collect()
@@ -251,6 +275,13 @@ pub fn engines(ms: &BTreeMap<String, Metric>) -> Vec<Engine> {
 mod tests {
     use super::*;
     use perf_contract::{schema::Better, summary::Summary};
+
+    fn keyed<const N: usize>(entries: [(&str, Metric); N]) -> Metrics {
+        entries
+            .into_iter()
+            .map(|(name, m)| (MetricKey::parse(name), m))
+            .collect()
+    }
 
     fn m(unit: Unit, x: f64) -> Metric {
         let samples = vec![x, x * 1.1, x * 0.9];
@@ -265,6 +296,7 @@ mod tests {
 
     #[test]
     fn batch_names_parse() {
+        let batch_metric = |name| batch_metric(&MetricKey::parse(name));
         assert_eq!(
             batch_metric("chunks.batch_50.docs_per_s"),
             Some(("chunks", 50))
@@ -275,24 +307,15 @@ mod tests {
 
     #[test]
     fn best_batch_is_the_highest_median_per_kind() {
-        let ms = BTreeMap::from([
+        let ms = keyed([
+            ("chunks.batch_1.docs_per_s", m(Unit::DocsPerSecond, 30.0)),
+            ("chunks.batch_10.docs_per_s", m(Unit::DocsPerSecond, 25.0)),
+            ("sentences.batch_1.docs_per_s", m(Unit::DocsPerSecond, 70.0)),
             (
-                "chunks.batch_1.docs_per_s".into(),
-                m(Unit::DocsPerSecond, 30.0),
-            ),
-            (
-                "chunks.batch_10.docs_per_s".into(),
-                m(Unit::DocsPerSecond, 25.0),
-            ),
-            (
-                "sentences.batch_1.docs_per_s".into(),
-                m(Unit::DocsPerSecond, 70.0),
-            ),
-            (
-                "sentences.batch_50.docs_per_s".into(),
+                "sentences.batch_50.docs_per_s",
                 m(Unit::DocsPerSecond, 200.0),
             ),
-            ("quality.parity_cosine".into(), m(Unit::Ratio, 1.0)),
+            ("quality.parity_cosine", m(Unit::Ratio, 1.0)),
         ]);
         let best = best_batches(&ms);
         let got: Vec<_> = best.iter().map(|b| (b.kind.as_str(), b.batch)).collect();
@@ -301,28 +324,22 @@ mod tests {
 
     #[test]
     fn inference_engines_are_found_by_name_pattern() {
-        let ms = BTreeMap::from([
+        let ms = keyed([
             (
-                "candle.prefill_tokens_per_s.len128".into(),
+                "candle.prefill_tokens_per_s.len128",
                 m(Unit::DocsPerSecond, 900.0),
             ),
             (
-                "candle.prefill_tokens_per_s.len32".into(),
+                "candle.prefill_tokens_per_s.len32",
                 m(Unit::DocsPerSecond, 500.0),
             ),
-            (
-                "candle.decode_tokens_per_s".into(),
-                m(Unit::DocsPerSecond, 20.0),
-            ),
-            ("candle.ttft".into(), m(Unit::Milliseconds, 80.0)),
-            ("candle.itl".into(), m(Unit::Milliseconds, 50.0)),
-            ("candle.e2e".into(), m(Unit::Milliseconds, 3000.0)),
-            (
-                "llama_cpp.decode_tokens_per_s".into(),
-                m(Unit::DocsPerSecond, 30.0),
-            ),
-            ("llama_cpp.something_new".into(), m(Unit::Count, 1.0)),
-            ("no_dot".into(), m(Unit::Count, 1.0)),
+            ("candle.decode_tokens_per_s", m(Unit::DocsPerSecond, 20.0)),
+            ("candle.ttft", m(Unit::Milliseconds, 80.0)),
+            ("candle.itl", m(Unit::Milliseconds, 50.0)),
+            ("candle.e2e", m(Unit::Milliseconds, 3000.0)),
+            ("llamacpp.decode_tokens_per_s", m(Unit::DocsPerSecond, 30.0)),
+            ("llamacpp.something_new", m(Unit::Count, 1.0)),
+            ("no_dot", m(Unit::Count, 1.0)),
         ]);
         let e = engines(&ms);
         assert_eq!(e.len(), 2);
@@ -330,7 +347,7 @@ mod tests {
         let (len, f) = e[0].prefill.as_ref().unwrap();
         assert_eq!((len.as_str(), f.median), ("len128", 900.0));
         assert_eq!(e[0].ttft.as_ref().unwrap().median, 80.0);
-        assert_eq!(e[1].name, "llama_cpp");
+        assert_eq!(e[1].name, "llamacpp");
         assert!(e[1].prefill.is_none() && e[1].decode.is_some());
     }
 }

@@ -72,7 +72,7 @@ pub fn thresholds_in_use(inputs: &ReportInputs) -> BTreeMap<String, f64> {
                 .and_then(|r| r.metrics.get(name));
             out.insert(
                 format!("{w}.{name}"),
-                inputs.comparison.pct_for(*w, name, base),
+                inputs.comparison.pct_for(*w, name.as_str(), base),
             );
         }
     }

@@ -6,7 +6,10 @@
 //! between stages make exactly 100% of the mean latency. Medians are shown
 //! beside them as the robust figure.
 
-use perf_contract::schema::{Baseline, Unit, WorkloadResult};
+use perf_contract::{
+    metric_key::MetricKind,
+    schema::{Baseline, Unit, WorkloadResult},
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageRow {
@@ -35,15 +38,15 @@ pub struct StageBreakdown {
 /// The breakdown of `workload` (whose `latency` and `stage.*` metrics must
 /// share one unit), or `None` when it has no stages.
 pub fn of_workload(workload: &str, result: &WorkloadResult) -> Option<StageBreakdown> {
-    let latency = result.metrics.get("latency")?;
+    let latency = result.metrics.get(&MetricKind::Latency.key())?;
     let lat_mean = latency.summary.mean;
     let mut rows: Vec<StageRow> = result
         .metrics
         .iter()
-        .filter_map(|(name, m)| Some((name.strip_prefix("stage.")?, m)))
+        .filter_map(|(name, m)| Some((name.kind().stage()?, m)))
         .filter(|(_, m)| m.unit == latency.unit)
         .map(|(stage, m)| StageRow {
-            stage: stage.to_string(),
+            stage: stage.as_str().to_string(),
             median: m.summary.median,
             mean: m.summary.mean,
             p95: m.summary.p95,

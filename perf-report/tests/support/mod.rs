@@ -88,6 +88,7 @@ fn context() -> RunContext {
             dimensions: 384,
         }],
         corpus: Some(CorpusStats {
+            content_sha256: String::new(),
             dir: "/data/book".into(),
             files: 3,
             parents: 3,
@@ -122,7 +123,7 @@ fn context() -> RunContext {
 
 pub fn metric(name: &str, unit: Unit, better: Better, samples: Vec<f64>) -> RawMetric {
     RawMetric {
-        name: name.into(),
+        name: perf_contract::metric_key::MetricKey::parse(name),
         unit,
         better,
         description: format!("fixture {name}"),

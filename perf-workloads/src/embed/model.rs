@@ -146,6 +146,31 @@ impl Embedder {
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, WorkloadError> {
         self.forward(&self.tokenize(texts)?)
     }
+
+    /// `texts` embedded `batch_size` at a time, longest first (a batch is
+    /// padded to its longest member), vectors returned in input order, with
+    /// `progress(done, total)` after each batch. Memory stays in proportion
+    /// to one batch, however many texts there are.
+    pub fn embed_batched(
+        &self,
+        texts: &[&str],
+        batch_size: usize,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Vec<Vec<f32>>, WorkloadError> {
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
+        let mut out = vec![Vec::new(); texts.len()];
+        let mut done = 0;
+        for batch in order.chunks(batch_size.max(1)) {
+            let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+            for (&i, v) in batch.iter().zip(self.embed(&batch_texts)?) {
+                out[i] = v;
+            }
+            done += batch.len();
+            progress(done, texts.len());
+        }
+        Ok(out)
+    }
 }
 
 /// Cosine similarity of two vectors of equal length.

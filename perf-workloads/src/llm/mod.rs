@@ -79,9 +79,12 @@ pub fn open_engine(
             });
         }
         EngineName::Openai => {
-            let openai = plan.openai.as_ref().ok_or_else(|| WorkloadError::Config(
-                "engine openai needs a server: pass --openai-url URL or set [llm.openai] base_url in perf.toml".into(),
-            ))?;
+            let openai = plan.openai.as_ref().ok_or_else(|| {
+                WorkloadError::Config(format!(
+                    "engine openai needs a server: set {}",
+                    perf_contract::setting::Setting::OpenAiUrl
+                ))
+            })?;
             Box::new(openai::OpenAiEngine::new(
                 openai,
                 &tokenizer.end_of_generation_ids(),

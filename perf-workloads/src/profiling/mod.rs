@@ -1,13 +1,16 @@
 //! `perf-workloads --plan FILE --profile DIR`: each workload of the plan
-//! run plainly (for the profiler's overhead), then under the CPU sampler and
-//! allocation accounting (flamegraph, pprof protobuf, top functions, peak
-//! heap and RSS), then stage by stage through [`probes`], whose evidence
-//! feeds the computed bottleneck ranking.
+//! run plainly (for the profiler's overhead), then with the [`Sampler`]
+//! hook (flamegraph, pprof protobuf, top functions, peak heap and RSS),
+//! then stage by stage over the probes the workload itself lists
+//! (`Workload::stages`), whose evidence feeds the computed bottleneck
+//! ranking. Nothing here knows a workload by name.
 //!
 //! Files: `DIR/<workload>/{flamegraph.svg, profile.pb, top.txt}`,
 //! `DIR/summary.json`, `DIR/bottlenecks.json`.
 
-pub mod probes;
+#[cfg(feature = "dhat-heap")]
+pub mod dhat;
+pub mod sampler;
 
 use std::{
     fs,
@@ -20,49 +23,26 @@ use perf_contract::{
     plan::{Plan, WorkloadName},
 };
 use perf_profile::{
-    rank_bottlenecks, read_rss, reset_peak_rss, AllocStats, CountingAllocator, CpuProfiler,
-    ProfileSummary, Region, StageEvidence, StageProfile, WorkloadProfile, DEFAULT_TOP_N,
+    rank_bottlenecks, read_rss, reset_peak_rss, CountingAllocator, ProfileSummary, StageEvidence,
+    StageProfile, WorkloadProfile, DEFAULT_TOP_N,
 };
 use serde::Serialize;
 
 use crate::{
+    counters,
     error::WorkloadError,
-    index::FlatIndex,
-    rag::RagPipeline,
+    hook::WorkloadHook,
     reporter::{Reporter, Sink},
     stage_timer::{timed, StageTimes},
-    workloads::{prepare_with_index, run_workload},
+    workloads::{meter_for, prepare_with_index, run_workload, workload, Cx},
 };
+use sampler::{profile_err, Sampled, Sampler};
 
 fn io_err(path: &Path, e: impl ToString) -> WorkloadError {
     WorkloadError::Io {
         path: path.to_path_buf(),
         message: e.to_string(),
     }
-}
-
-fn profile_err(e: perf_profile::ProfileError) -> WorkloadError {
-    WorkloadError::Config(format!("profiler: {e}"))
-}
-
-/// Runs `f` under the sampler and allocation accounting. The sampler starts
-/// first and stops last: its own buffers (tens of MiB) are not the
-/// workload's allocations.
-fn sampled<T>(
-    alloc: &CountingAllocator,
-    frequency_hz: i32,
-    f: impl FnOnce() -> Result<T, WorkloadError>,
-) -> Result<(T, perf_profile::CpuProfile, AllocStats, f64), WorkloadError> {
-    let session = CpuProfiler::start(frequency_hz).map_err(profile_err)?;
-    alloc.enable();
-    let region = Region::start(alloc);
-    let start = Instant::now();
-    let out = f();
-    let wall = start.elapsed().as_secs_f64();
-    let stats = region.finish();
-    alloc.disable();
-    let cpu = session.finish().map_err(profile_err);
-    Ok((out?, cpu?, stats, wall))
 }
 
 /// A stage probe repeats its pass over the inputs for at least this long,
@@ -79,20 +59,33 @@ pub fn profile_plan(
 ) -> Result<(), WorkloadError> {
     plan.validate().map_err(WorkloadError::Config)?;
     fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let meter = meter_for(&counters::open());
     let mut reporter = Reporter::new(sink);
     let (prepared, index) = prepare_with_index(plan, &mut reporter)?;
+    let cx = Cx {
+        plan,
+        prepared: &prepared,
+        index: index.as_ref(),
+        meter: &meter,
+    };
     let mut workloads = Vec::new();
     let mut evidence = Vec::new();
-    for &workload in &plan.workloads {
+    let mut sampler = Sampler::new(alloc, frequency_hz);
+    for &name in &plan.workloads {
+        let w = workload(name);
         let start = Instant::now();
-        run_workload(plan, &prepared, index.as_ref(), workload, &mut reporter)?;
+        run_workload(&cx, w, &mut [], &mut reporter)?;
         let plain = start.elapsed().as_secs_f64();
 
         // Best effort: without clear_refs the peak is the process's so far.
         let _ = reset_peak_rss();
-        let (_, cpu, alloc_stats, profiled) = sampled(alloc, frequency_hz, || {
-            run_workload(plan, &prepared, index.as_ref(), workload, &mut reporter)
-        })?;
+        run_workload(&cx, w, &mut [&mut sampler], &mut reporter)?;
+        let Sampled {
+            cpu,
+            alloc: alloc_stats,
+            wall_s: profiled,
+        } = sampler.take().expect("the sampler stopped");
+        let workload = name;
         let peak_rss_bytes = read_rss().ok().map(|r| r.peak_bytes);
         let wdir = dir.join(workload.as_str());
         fs::create_dir_all(&wdir).map_err(|e| io_err(&wdir, e))?;
@@ -111,14 +104,7 @@ pub fn profile_plan(
         }
 
         reporter.progress(workload, "profile stages", 0, 1);
-        let stages = profile_stages(
-            plan,
-            &prepared,
-            index.as_ref(),
-            workload,
-            alloc,
-            frequency_hz,
-        )?;
+        let stages = profile_stages(name, w.stages(&cx)?, &mut sampler)?;
         reporter.progress(workload, "profile stages", 1, 1);
         // One pass of each stage: the shares of one execution of the workload.
         let per_pass = |x: f64, s: &StageProfile| x / s.passes.max(1) as f64;
@@ -173,51 +159,21 @@ fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).expect("profile data serialises") + "\n"
 }
 
+/// Runs each probe under the sampler, repeating its pass for at least
+/// [`MIN_STAGE_TIME`].
 fn profile_stages(
-    plan: &Plan,
-    p: &crate::workloads::Prepared,
-    index: Option<&crate::index::HnswIndex>,
     workload: WorkloadName,
-    alloc: &CountingAllocator,
-    frequency_hz: i32,
+    mut probes: Vec<crate::probe::Probe<'_>>,
+    sampler: &mut Sampler<'_>,
 ) -> Result<Vec<StageProfile>, WorkloadError> {
-    let flat;
-    let batches;
-    let inputs;
-    let pipeline;
-    let mut probe_list = match workload {
-        WorkloadName::RagQuery => {
-            let index = index.expect("index built for rag_query");
-            pipeline = RagPipeline {
-                embedder: &p.embedder,
-                index,
-                corpus: &p.corpus,
-                top_k: plan.rag.top_k,
-                max_context_chars: plan.rag.max_context_chars,
-            };
-            inputs = probes::retrieval_inputs(p, &pipeline)?;
-            probes::rag_query(p, &pipeline, &inputs, plan.rag.top_k)
-        }
-        WorkloadName::Embedding => {
-            batches = probes::embedding_batches(p, 10)?;
-            probes::embedding(p, &batches)
-        }
-        WorkloadName::VectorQuery => {
-            let index = index.expect("index built for vector_query");
-            flat = FlatIndex::build(&p.chunk_vectors)?;
-            probes::vector_query(plan, p, index, &flat)
-        }
-        // Generation has no sub-stage to run alone: the whole-workload CPU
-        // profile above is its evidence.
-        WorkloadName::Inference | WorkloadName::RagAnswer => Vec::new(),
-    };
     let mut out = Vec::new();
-    for probe in &mut probe_list {
+    for probe in &mut probes {
         let mut per_op = Vec::with_capacity(probe.ops);
         let mut passes = 0;
         let (ops, stage) = (probe.ops, probe.stage);
         let run = &mut probe.run;
-        let (_, cpu, stats, _) = sampled(alloc, frequency_hz, || {
+        sampler.start(workload)?;
+        let looped = (|| {
             let start = Instant::now();
             while passes == 0 || start.elapsed() < MIN_STAGE_TIME {
                 for i in 0..ops {
@@ -227,8 +183,11 @@ fn profile_stages(
                 }
                 passes += 1;
             }
-            Ok(())
-        })?;
+            Ok::<(), WorkloadError>(())
+        })();
+        sampler.stop(workload)?;
+        looped?;
+        let Sampled { cpu, alloc, .. } = sampler.take().expect("the sampler stopped");
         let summary = perf_contract::summary::Summary::from_samples(&per_op);
         out.push(StageProfile {
             stage: stage.as_str().to_string(),
@@ -237,7 +196,7 @@ fn profile_stages(
             wall_ms_total: per_op.iter().sum(),
             wall_ms_median: summary.map_or(0.0, |s| s.median),
             cpu_samples: cpu.total_samples(),
-            alloc: stats,
+            alloc,
             top_functions: cpu
                 .top(3)
                 .by_self

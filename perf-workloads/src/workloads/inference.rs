@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use perf_contract::{
+    metric_key::{EngineFigure, LoadFigure, MetricKind, Quality},
     plan::{EngineName, Plan, WorkloadName},
-    protocol::Message,
     schema::{Better, Unit},
 };
 
@@ -23,8 +23,27 @@ use crate::{
         LlmSet,
     },
     reporter::{MetricSet, Reporter},
-    workloads::{passes::run_passes, Prepared},
+    workloads::{passes::run_passes, Cx, Needs, Prepared, Workload},
 };
+
+pub struct Inference;
+
+impl Workload for Inference {
+    fn name(&self) -> WorkloadName {
+        WorkloadName::Inference
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::LLM
+    }
+
+    // No stages: generation has no sub-stage to run alone, so the
+    // whole-workload CPU profile is its evidence.
+
+    fn run(&self, cx: &Cx<'_>, reporter: &mut Reporter<'_>) -> Result<MetricSet, WorkloadError> {
+        run_engines(cx.plan, cx.prepared, &mut cx.llm(), reporter)
+    }
+}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -36,12 +55,12 @@ pub fn llm_questions<'a>(plan: &Plan, p: &'a Prepared) -> &'a [String] {
     &all[..plan.llm.questions.unwrap_or(all.len()).min(all.len())]
 }
 
-pub fn run(
+fn run_engines(
     plan: &Plan,
     p: &Prepared,
     llm: &mut LlmSet,
     reporter: &mut Reporter<'_>,
-) -> Result<Message, WorkloadError> {
+) -> Result<MetricSet, WorkloadError> {
     let questions = llm_questions(plan, p);
     let harness = plan.llm_harness();
     let filler = p.queries.questions.join(" ");
@@ -79,7 +98,10 @@ pub fn run(
                 },
             )?;
             m.push(
-                format!("{name}.prefill_tokens_per_s.len{len}"),
+                MetricKind::Prefill {
+                    engine: name,
+                    prompt_tokens: *len as u32,
+                },
                 Unit::TokensPerSecond,
                 Better::Higher,
                 format!("a {len}-token prompt (BOS included) over the time to its first token: tokenize, prefill, first greedy pick"),
@@ -122,24 +144,28 @@ pub fn run(
         if short > 0 {
             reporter.note(format!("{name}: {}", &fewer[2..]));
         }
-        m.push(format!("{name}.decode_tokens_per_s"), Unit::TokensPerSecond, Better::Higher,
+        let figure = |figure| MetricKind::Engine {
+            engine: name,
+            figure,
+        };
+        m.push(figure(EngineFigure::DecodeTokensPerS), Unit::TokensPerSecond, Better::Higher,
             format!("one question's {max_new}-token greedy generation: tokens after the first over the time from first to last token{fewer}"), decode);
         m.push(
-            format!("{name}.ttft"),
+            figure(EngineFigure::Ttft),
             Unit::Milliseconds,
             Better::Lower,
             "time to first token of one question (chat-framed, a few dozen tokens)",
             ttft,
         );
         m.push(
-            format!("{name}.itl"),
+            figure(EngineFigure::Itl),
             Unit::Milliseconds,
             Better::Lower,
             "one gap between consecutive generated tokens (inter-token latency)",
             itl,
         );
         m.push(
-            format!("{name}.e2e"),
+            figure(EngineFigure::E2e),
             Unit::Milliseconds,
             Better::Lower,
             format!("one question, prompt to {max_new}th token{fewer}"),
@@ -154,7 +180,7 @@ pub fn run(
         let eog = llm.tokenizer.end_of_generation_ids();
         load_test(plan, openai, &eog, &gen_prompts, &openai_e2e, &mut m)?;
     }
-    Ok(m.finish())
+    Ok(m)
 }
 
 /// The label of figures built on generations that ended early: empty when
@@ -185,14 +211,14 @@ fn push_agreement(plan: &Plan, first: &[(EngineName, Vec<Vec<u32>>)], m: &mut Me
     }
     let agree =
         prefixes.iter().filter(|&&n| n as usize >= k).count() as f64 / prefixes.len() as f64;
-    m.push("quality.greedy_agreement", Unit::Ratio, Better::Higher,
+    m.push(MetricKind::Quality(Quality::GreedyAgreement), Unit::Ratio, Better::Higher,
         format!("share of questions whose first {k} greedy tokens are identical in llamacpp and candle (one sample per run)"),
         vec![agree]);
     let first_token = prefixes.iter().filter(|&&n| n >= 1.0).count() as f64 / prefixes.len() as f64;
-    m.push("quality.first_token_agreement", Unit::Ratio, Better::Higher,
+    m.push(MetricKind::Quality(Quality::FirstTokenAgreement), Unit::Ratio, Better::Higher,
         "share of questions whose first greedy token is the same in llamacpp and candle (one sample per run)",
         vec![first_token]);
-    m.push("quality.agreement_prefix_tokens", Unit::Count, Better::Neither,
+    m.push(MetricKind::Quality(Quality::AgreementPrefixTokens), Unit::Count, Better::Neither,
         format!("tokens llamacpp and candle agree on before their first difference, of {k}, per question"),
         prefixes);
 }
@@ -244,42 +270,46 @@ fn load_test(
             tps.push(r.output_tokens() as f64 / r.wall.as_secs_f64());
             rps.push(r.requests.len() as f64 / r.wall.as_secs_f64());
         }
-        let c = format!("openai.c{level}");
+        let figure = |figure| MetricKind::Load {
+            engine: EngineName::Openai,
+            concurrency: level as u32,
+            figure,
+        };
         let load = format!(
             "concurrency {level}, a request due every {:.0} ms (open loop){}",
             ms(interval),
             fewer_tokens(short, sent, plan.llm.max_new_tokens)
         );
         m.push(
-            format!("{c}.ttft"),
+            figure(LoadFigure::Ttft),
             Unit::Milliseconds,
             Better::Lower,
             format!("time to first token of one request from when it was due; {load}"),
             ttft,
         );
         m.push(
-            format!("{c}.e2e"),
+            figure(LoadFigure::E2e),
             Unit::Milliseconds,
             Better::Lower,
             format!("one request from when it was due to its last token; {load}"),
             e2e,
         );
         m.push(
-            format!("{c}.itl"),
+            figure(LoadFigure::Itl),
             Unit::Milliseconds,
             Better::Lower,
             format!("one gap between streamed tokens; {load}"),
             itl,
         );
         m.push(
-            format!("{c}.queue"),
+            figure(LoadFigure::Queue),
             Unit::Milliseconds,
             Better::Lower,
             format!("wait for a free slot after a request was due; {load}"),
             queue,
         );
         m.push(
-            format!("{c}.output_tokens_per_s"),
+            figure(LoadFigure::OutputTokensPerS),
             Unit::TokensPerSecond,
             Better::Higher,
             format!(
@@ -289,7 +319,7 @@ fn load_test(
             tps,
         );
         m.push(
-            format!("{c}.requests_per_s"),
+            figure(LoadFigure::RequestsPerS),
             Unit::Count,
             Better::Higher,
             format!("requests completed per second over one pass; {load}"),

@@ -1,8 +1,13 @@
-//! The workloads by name, the state they share, and the run of a plan.
+//! The workloads: each one a registered unit ([`Workload`]) that says what
+//! it needs prepared, how it runs and which stages it has; the state they
+//! share; and the run of a plan.
 //!
 //! Preparation (load corpus, provision model, embed the corpus through the
 //! cache, build the index) happens once and is never measured; each workload
-//! then measures only its own operation.
+//! then measures only its own operation, through the run's [`Meter`].
+//! Measurement modes are hooks around the same code (`crate::hook`): adding
+//! a workload means its own file and one line in [`REGISTRY`] (plus its name
+//! in the contract's `WorkloadName`), nothing in profiling or callgrind.
 
 mod embedding;
 mod inference;
@@ -11,7 +16,7 @@ mod rag_answer;
 mod rag_query;
 mod vector_query;
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 
 use perf_contract::{
     context::{CorpusStats, ModelInfo, QuerySetInfo, RunContext},
@@ -20,14 +25,135 @@ use perf_contract::{
 };
 
 use crate::{
+    callgrind::{self, CallgrindRegions},
     corpus::{chunk_documents, load_documents, load_queries, Corpus, QuerySet},
-    counters,
+    counters::{self, InstructionCounter},
     embed::{embed_with_cache, provision_minilm, Embedder, EmbeddingCache, MINILM_ID},
     error::WorkloadError,
+    hook::WorkloadHook,
     index::HnswIndex,
     llm::{open_engines, LlmSet},
-    reporter::{Reporter, Sink},
+    meter::Meter,
+    probe::Probe,
+    rag::RagPipeline,
+    reporter::{MetricSet, Reporter, Sink},
 };
+
+/// What a workload needs prepared beyond the corpus, the query set and the
+/// embedding model, which every workload gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Unit vectors of every corpus chunk (through the embedding cache).
+    pub corpus_vectors: bool,
+    /// The HNSW index over them.
+    pub index: bool,
+    /// The GGUF model and the plan's LLM engines.
+    pub llm: bool,
+}
+
+impl Needs {
+    /// The corpus, the queries and the embedding model only.
+    pub const NOTHING_MORE: Needs = Needs {
+        corpus_vectors: false,
+        index: false,
+        llm: false,
+    };
+    /// The corpus vectors.
+    pub const VECTORS: Needs = Needs {
+        corpus_vectors: true,
+        ..Needs::NOTHING_MORE
+    };
+    /// The corpus vectors and the shared HNSW index: the retrieval path.
+    pub const RETRIEVAL: Needs = Needs {
+        index: true,
+        ..Needs::VECTORS
+    };
+    /// The LLM engines.
+    pub const LLM: Needs = Needs {
+        llm: true,
+        ..Needs::NOTHING_MORE
+    };
+
+    pub const fn and(self, other: Needs) -> Needs {
+        Needs {
+            corpus_vectors: self.corpus_vectors || other.corpus_vectors,
+            index: self.index || other.index,
+            llm: self.llm || other.llm,
+        }
+    }
+}
+
+/// One workload, registered in [`REGISTRY`].
+pub trait Workload: Sync {
+    fn name(&self) -> WorkloadName;
+
+    fn needs(&self) -> Needs;
+
+    /// Measures the workload: warm-up and measured passes, every measured
+    /// operation through `cx.meter`, and the metrics it reports.
+    fn run(&self, cx: &Cx<'_>, reporter: &mut Reporter<'_>) -> Result<MetricSet, WorkloadError>;
+
+    /// Its stages, each runnable alone over prepared inputs: profile mode's
+    /// per-stage evidence. None by default (the whole-workload profile is
+    /// then the evidence).
+    fn stages<'a>(&self, _cx: &Cx<'a>) -> Result<Vec<Probe<'a>>, WorkloadError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Every workload, in the contract's order.
+pub static REGISTRY: [&dyn Workload; 5] = [
+    &rag_query::RagQuery,
+    &embedding::Embedding,
+    &vector_query::VectorQuery,
+    &inference::Inference,
+    &rag_answer::RagAnswer,
+];
+
+/// The registered workload of that name.
+pub fn workload(name: WorkloadName) -> &'static dyn Workload {
+    *REGISTRY
+        .iter()
+        .find(|w| w.name() == name)
+        .expect("every WorkloadName is registered (tested)")
+}
+
+/// What a workload runs with: the plan, the prepared state and the meter.
+pub struct Cx<'a> {
+    pub plan: &'a Plan,
+    pub prepared: &'a Prepared,
+    pub index: Option<&'a HnswIndex>,
+    pub meter: &'a Meter,
+}
+
+impl<'a> Cx<'a> {
+    /// The HNSW index; a workload that declared `needs().index` has one.
+    pub fn index(&self) -> &'a HnswIndex {
+        self.index
+            .expect("index prepared for a workload that needs it")
+    }
+
+    /// The retrieval path over the shared index, its context cut at
+    /// `max_context_chars`.
+    pub fn pipeline(&self, max_context_chars: usize) -> RagPipeline<'a> {
+        RagPipeline {
+            embedder: &self.prepared.embedder,
+            index: self.index(),
+            corpus: &self.prepared.corpus,
+            top_k: self.plan.rag.top_k,
+            max_context_chars,
+        }
+    }
+
+    /// The LLM engines; a workload that declared `needs().llm` has them.
+    pub fn llm(&self) -> RefMut<'a, LlmSet> {
+        self.prepared
+            .llm
+            .as_ref()
+            .expect("engines opened for a workload that needs them")
+            .borrow_mut()
+    }
+}
 
 /// State shared by the workloads of one run.
 pub struct Prepared {
@@ -46,6 +172,14 @@ pub struct Prepared {
 
 /// Batch size used to embed the corpus during preparation.
 const PREPARE_BATCH: usize = 32;
+
+/// What the plan's workloads need, together.
+fn needs_of(plan: &Plan) -> Needs {
+    plan.workloads
+        .iter()
+        .map(|&w| workload(w).needs())
+        .fold(Needs::NOTHING_MORE, Needs::and)
+}
 
 pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, WorkloadError> {
     let (documents, source_bytes) = load_documents(&plan.corpus.dir, &plan.corpus.exclude)?;
@@ -74,13 +208,8 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
     )?;
     let embedder = Embedder::load(&files)?;
 
-    let needs_vectors = plan.workloads.iter().any(|w| {
-        matches!(
-            w,
-            WorkloadName::RagQuery | WorkloadName::VectorQuery | WorkloadName::RagAnswer
-        )
-    });
-    let (chunk_vectors, cache_hits) = if needs_vectors {
+    let needs = needs_of(plan);
+    let (chunk_vectors, cache_hits) = if needs.corpus_vectors {
         let mut cache = EmbeddingCache::open(
             &plan.embedding_cache_dir,
             &files.weights_sha256,
@@ -101,8 +230,13 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
         (Vec::new(), 0)
     };
     let question_refs: Vec<&str> = queries.questions.iter().map(String::as_str).collect();
-    let query_vectors = embedder.embed(&question_refs)?;
-    let llm = if plan.workloads.iter().any(|w| w.uses_llm()) {
+    // In batches, with progress: a query file of many thousand lines in
+    // one batch held gigabytes of padded activations and said nothing.
+    let query_vectors =
+        embedder.embed_batched(&question_refs, PREPARE_BATCH, &mut |done, total| {
+            reporter.progress(plan.workloads[0], "embed queries", done, total)
+        })?;
+    let llm = if needs.llm {
         Some(RefCell::new(open_engines(
             &plan.llm,
             plan.threads,
@@ -180,6 +314,7 @@ fn context_of(
             subset: p.corpus.subset,
             cache_hits: p.cache_hits,
             cache_misses: p.chunk_vectors.len().saturating_sub(p.cache_hits),
+            content_sha256: p.corpus.content_sha256(),
         }),
         index: index.map(HnswIndex::info),
         queries: Some(QuerySetInfo {
@@ -196,10 +331,22 @@ fn context_of(
 /// Runs every workload of `plan`, sending context, progress and results to
 /// `sink`. An error stops the run; results already sent stay valid.
 pub fn run_plan(plan: &Plan, sink: &mut dyn Sink) -> Result<(), WorkloadError> {
+    run_plan_with(plan, sink, &mut [])
+}
+
+/// [`run_plan`] with workload hooks around every workload (dhat's heap
+/// profiler in the `dhat-heap` build).
+pub fn run_plan_with(
+    plan: &Plan,
+    sink: &mut dyn Sink,
+    hooks: &mut [&mut dyn WorkloadHook],
+) -> Result<(), WorkloadError> {
     plan.validate().map_err(WorkloadError::Config)?;
     // Before prepare(): the model's worker threads must start after the
     // counter exists to be counted.
-    let counting = counters::mode_description(&counters::open());
+    let counting = counters::open();
+    let meter = meter_for(&counting);
+    let counting = counters::mode_description(&counting);
     let mut reporter = Reporter::new(sink);
     let (prepared, index) = prepare_with_index(plan, &mut reporter)?;
     reporter.send(Message::Context(Box::new(context_of(
@@ -208,11 +355,30 @@ pub fn run_plan(plan: &Plan, sink: &mut dyn Sink) -> Result<(), WorkloadError> {
         index.as_ref(),
         counting,
     ))));
-    for &workload in &plan.workloads {
-        let result = run_workload(plan, &prepared, index.as_ref(), workload, &mut reporter)?;
+    let cx = Cx {
+        plan,
+        prepared: &prepared,
+        index: index.as_ref(),
+        meter: &meter,
+    };
+    for &name in &plan.workloads {
+        let result = run_workload(&cx, workload(name), hooks, &mut reporter)?;
         reporter.send(result);
     }
     Ok(())
+}
+
+/// The meter of a run: instruction counts where the hardware counter
+/// opened, callgrind regions where the process runs under callgrind.
+pub fn meter_for(counting: &Result<(), String>) -> Meter {
+    let mut meter = Meter::plain();
+    if counting.is_ok() {
+        meter = meter.with(InstructionCounter::default());
+    }
+    if callgrind::active() {
+        meter = meter.with(CallgrindRegions::default());
+    }
+    meter
 }
 
 /// Preparation for `plan`, plus the index when a workload needs one.
@@ -221,45 +387,54 @@ pub fn prepare_with_index(
     reporter: &mut Reporter<'_>,
 ) -> Result<(Prepared, Option<HnswIndex>), WorkloadError> {
     let prepared = prepare(plan, reporter)?;
-    let index = if prepared.chunk_vectors.is_empty() {
-        None
-    } else {
+    let index = if needs_of(plan).index {
         Some(HnswIndex::build(&prepared.chunk_vectors, &plan.index)?)
+    } else {
+        None
     };
     Ok((prepared, index))
 }
 
-/// Runs one workload over prepared state, returning its result message.
+/// Runs one workload with `hooks` around it, returning its result message.
+/// Every hook that started is stopped, also when the workload fails.
 pub fn run_workload(
-    plan: &Plan,
-    prepared: &Prepared,
-    index: Option<&HnswIndex>,
-    workload: WorkloadName,
+    cx: &Cx<'_>,
+    workload: &dyn Workload,
+    hooks: &mut [&mut dyn WorkloadHook],
     reporter: &mut Reporter<'_>,
 ) -> Result<Message, WorkloadError> {
-    match workload {
-        WorkloadName::RagQuery => {
-            let index = index.expect("index built for rag_query");
-            rag_query::run(plan, prepared, index, reporter)
+    let name = workload.name();
+    let mut started = 0;
+    let mut result = Ok(());
+    for h in hooks.iter_mut() {
+        result = h.start(name);
+        if result.is_err() {
+            break;
         }
-        WorkloadName::Embedding => embedding::run(plan, prepared, reporter),
-        WorkloadName::VectorQuery => vector_query::run(plan, prepared, reporter),
-        WorkloadName::Inference => {
-            let mut llm = prepared
-                .llm
-                .as_ref()
-                .expect("engines opened for inference")
-                .borrow_mut();
-            inference::run(plan, prepared, &mut llm, reporter)
+        started += 1;
+    }
+    let run = result.and_then(|()| workload.run(cx, reporter));
+    let mut stopped = Ok(());
+    for h in hooks[..started].iter_mut().rev() {
+        let r = h.stop(name);
+        stopped = stopped.and(r);
+    }
+    let metrics = run?;
+    stopped?;
+    Ok(metrics.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_workload_name_is_registered_once() {
+        for name in WorkloadName::ALL {
+            let n = REGISTRY.iter().filter(|w| w.name() == name).count();
+            assert_eq!(n, 1, "{name}");
+            assert_eq!(workload(name).needs().llm, name.uses_llm(), "{name}");
         }
-        WorkloadName::RagAnswer => {
-            let index = index.expect("index built for rag_answer");
-            let mut llm = prepared
-                .llm
-                .as_ref()
-                .expect("engines opened for rag_answer")
-                .borrow_mut();
-            rag_answer::run(plan, prepared, index, &mut llm, reporter)
-        }
+        assert_eq!(REGISTRY.len(), WorkloadName::ALL.len());
     }
 }

@@ -7,39 +7,87 @@
 use std::time::{Duration, Instant};
 
 use perf_contract::{
+    metric_key::{EngineFigure, MetricKind},
     plan::{Plan, WorkloadName},
-    protocol::Message,
     schema::{Better, Unit},
 };
 
 use crate::{
     error::WorkloadError,
-    index::HnswIndex,
-    llm::{prompts::rag_prompt, LlmSet},
+    llm::prompts::rag_prompt,
+    probe::Probe,
     rag::RagPipeline,
     reporter::{MetricSet, Reporter},
     stage_timer::{timed, Stage},
-    workloads::{inference::llm_questions, passes::run_passes, Prepared},
+    workloads::{inference::llm_questions, passes::run_passes, Cx, Needs, Workload},
 };
+
+pub struct RagAnswer;
+
+/// The retrieval path as `rag_answer` runs it: its context is cut at the
+/// answer prompt's budget, not the retrieval workload's.
+fn pipeline<'a>(cx: &Cx<'a>) -> RagPipeline<'a> {
+    cx.pipeline(cx.plan.llm.rag_context_chars)
+}
+
+impl Workload for RagAnswer {
+    fn name(&self) -> WorkloadName {
+        WorkloadName::RagAnswer
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::RETRIEVAL.and(Needs::LLM)
+    }
+
+    /// The retrieval stages, the answer prompt and the answer itself (one
+    /// operation: every engine answers the question, as in `run`), so the
+    /// stage shares of one question put generation where it belongs.
+    fn stages<'a>(&self, cx: &Cx<'a>) -> Result<Vec<Probe<'a>>, WorkloadError> {
+        let pipeline = pipeline(cx);
+        let questions = llm_questions(cx.plan, cx.prepared);
+        let mut probes = pipeline.stage_probes(questions)?;
+        let contexts = questions
+            .iter()
+            .map(|q| pipeline.retrieve(q).map(|r| r.context))
+            .collect::<Result<Vec<_>, _>>()?;
+        let prompts: Vec<String> = contexts
+            .iter()
+            .zip(questions)
+            .map(|(c, q)| rag_prompt(c, q))
+            .collect();
+        let n = questions.len();
+        probes.push(Probe::new(Stage::BuildPrompt, n, move |i| {
+            std::hint::black_box(rag_prompt(&contexts[i], &questions[i]));
+            Ok(())
+        }));
+        let llm = cx
+            .prepared
+            .llm
+            .as_ref()
+            .expect("engines opened for a workload that needs them");
+        let max_new = cx.plan.llm.max_new_tokens;
+        probes.push(Probe::new(Stage::Generate, n, move |i| {
+            for engine in llm.borrow_mut().engines.iter_mut() {
+                engine.generate(&prompts[i], max_new, true)?;
+            }
+            Ok(())
+        }));
+        Ok(probes)
+    }
+
+    fn run(&self, cx: &Cx<'_>, reporter: &mut Reporter<'_>) -> Result<MetricSet, WorkloadError> {
+        answer(cx, reporter)
+    }
+}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-pub fn run(
-    plan: &Plan,
-    p: &Prepared,
-    index: &HnswIndex,
-    llm: &mut LlmSet,
-    reporter: &mut Reporter<'_>,
-) -> Result<Message, WorkloadError> {
-    let pipeline = RagPipeline {
-        embedder: &p.embedder,
-        index,
-        corpus: &p.corpus,
-        top_k: plan.rag.top_k,
-        max_context_chars: plan.llm.rag_context_chars,
-    };
+fn answer(cx: &Cx<'_>, reporter: &mut Reporter<'_>) -> Result<MetricSet, WorkloadError> {
+    let (plan, p): (&Plan, _) = (cx.plan, cx.prepared);
+    let pipeline = pipeline(cx);
+    let mut llm = cx.llm();
     let questions = llm_questions(plan, p);
     let harness = plan.llm_harness();
     let stages: Vec<Stage> = Stage::RETRIEVAL
@@ -92,16 +140,10 @@ pub fn run(
 
     let mut m = MetricSet::new(WorkloadName::RagAnswer);
     for (samples, stage) in per_stage.into_iter().zip(&stages) {
-        m.push(
-            format!("stage.{}", stage.as_str()),
-            Unit::Milliseconds,
-            Better::Lower,
-            format!("the {} stage of one question", stage.as_str()),
-            samples,
-        );
+        m.push_stage(*stage, samples);
     }
     m.push(
-        "prompt_tokens",
+        MetricKind::PromptTokens,
         Unit::Count,
         Better::Neither,
         format!(
@@ -111,42 +153,45 @@ pub fn run(
         prompt_tokens,
     );
     for (e, engine) in llm.engines.iter().enumerate() {
-        let name = engine.name();
+        let figure = |figure| MetricKind::Engine {
+            engine: engine.name(),
+            figure,
+        };
         m.push(
-            format!("{name}.latency"),
+            figure(EngineFigure::Latency),
             Unit::Milliseconds,
             Better::Lower,
             "one question end to end: retrieval, prompt, the whole answer",
             std::mem::take(&mut latency[e]),
         );
         m.push(
-            format!("{name}.ttft"),
+            figure(EngineFigure::Ttft),
             Unit::Milliseconds,
             Better::Lower,
             "from the question to the answer's first token (retrieval included)",
             std::mem::take(&mut ttft[e]),
         );
         m.push(
-            format!("{name}.stage.generate"),
+            figure(EngineFigure::Generate),
             Unit::Milliseconds,
             Better::Lower,
             "the generate stage: answer prompt to the answer's last token",
             std::mem::take(&mut generate[e]),
         );
         m.push(
-            format!("{name}.answer_tokens"),
+            figure(EngineFigure::AnswerTokens),
             Unit::Count,
             Better::Neither,
             format!("tokens of one answer (stops at end of turn, at most {max_new})"),
             std::mem::take(&mut answer_tokens[e]),
         );
         m.push(
-            format!("{name}.answer_chars"),
+            figure(EngineFigure::AnswerChars),
             Unit::Count,
             Better::Neither,
             "characters of one answer",
             std::mem::take(&mut answer_chars[e]),
         );
     }
-    Ok(m.finish())
+    Ok(m)
 }

@@ -13,6 +13,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use perf_contract::{
+    metric_key::MetricKind,
     plan::{ProfileName, WorkloadName},
     schema::Baseline,
 };
@@ -135,8 +136,11 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     for (w, result) in &current.workloads {
         for name in result.metrics.keys() {
             let base = baseline.workloads.get(w).and_then(|r| r.metrics.get(name));
-            let configured = policy.pct_for(*w, name, base);
-            if let Some(t) = noise.threshold_pct(*w, name).filter(|t| *t > configured) {
+            let configured = policy.pct_for(*w, name.as_str(), base);
+            if let Some(t) = noise
+                .threshold_pct(*w, name.as_str())
+                .filter(|t| *t > configured)
+            {
                 widened.push(format!("{w}.{name} ±{t:.0}%"));
             }
         }
@@ -168,13 +172,10 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     if args.mode == Mode::Instructions {
         // Callgrind's and the hardware counter's counts differ (callgrind
         // runs its own CPU model): only counts of the same source compare.
-        let suffix = if use_callgrind {
-            callgrind::SUFFIX
-        } else {
-            "instructions"
-        };
-        judgement.comparisons.retain(|c| {
-            c.metric.ends_with(suffix) && (use_callgrind || !c.metric.ends_with(callgrind::SUFFIX))
+        judgement.comparisons.retain(|c| match c.metric.kind() {
+            MetricKind::CallgrindInstructions(_) => use_callgrind,
+            MetricKind::Instructions => !use_callgrind,
+            _ => false,
         });
         if judgement.comparisons.is_empty() {
             bail!(
@@ -208,7 +209,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             let rerun = measure::measure(sh, store, &again)?;
             let mut second = compare_with(&baseline, &rerun, &policy, &widen);
             if args.mode == Mode::Instructions {
-                second.retain(|c| c.metric.ends_with("instructions"));
+                second.retain(|c| c.metric.kind().is_instruction_count());
             }
             for c in judgement.comparisons.iter_mut().filter(|c| is_regressed(c)) {
                 let Some(r) = second

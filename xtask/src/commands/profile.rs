@@ -122,12 +122,15 @@ fn print_summary(s: &ProfileSummary, dir: &Path) {
     }
     println!("  {}", dir.join("summary.json").display());
     println!("  {}", dir.join("bottlenecks.json").display());
-    let dhat = dir.join("dhat-heap.json");
-    if dhat.exists() {
-        println!(
-            "  {} (load it in https://nnethercote.github.io/dh_view/dh_view.html)",
-            dhat.display()
-        );
+    // The dhat build writes one heap profile per workload.
+    for w in &s.workloads {
+        let dhat = dir.join(&w.workload).join("dhat-heap.json");
+        if dhat.exists() {
+            println!(
+                "  {} (load it in https://nnethercote.github.io/dh_view/dh_view.html)",
+                dhat.display()
+            );
+        }
     }
     println!("view: open a flamegraph.svg in a browser; `go tool pprof -top <profile.pb>` or `go tool pprof -http=: <profile.pb>`; top.txt is the text view");
 }

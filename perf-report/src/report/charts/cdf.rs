@@ -33,7 +33,7 @@ fn series(b: &Baseline) -> Vec<Workload> {
                 m.unit,
                 Unit::Milliseconds | Unit::Microseconds | Unit::Seconds
             );
-            if !is_duration || name.starts_with("stage.") || m.samples.len() < MIN_SAMPLES {
+            if !is_duration || name.kind().stage().is_some() || m.samples.len() < MIN_SAMPLES {
                 continue;
             }
             if *unit.get_or_insert(m.unit) != m.unit || lines.len() == MAX_SERIES {
@@ -46,7 +46,7 @@ fn series(b: &Baseline) -> Vec<Workload> {
                 .filter(|x| x.is_finite())
                 .collect();
             xs.sort_by(f64::total_cmp);
-            lines.push((name.clone(), xs));
+            lines.push((name.to_string(), xs));
         }
         if let (Some(unit), false) = (unit, lines.is_empty()) {
             out.push(Workload {

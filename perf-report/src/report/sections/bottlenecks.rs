@@ -13,7 +13,7 @@ use crate::{
     },
     table::format_value,
 };
-use perf_contract::schema::Unit;
+use perf_contract::{metric_key::MetricKind, schema::Unit};
 
 fn stage<'a>(
     s: Option<&'a ProfileSummary>,
@@ -168,7 +168,7 @@ fn saving(o: &Opportunity, inputs: &ReportInputs) -> String {
         .workloads
         .iter()
         .find(|(w, _)| w.as_str() == o.workload)
-        .and_then(|(_, r)| r.metrics.get("latency"));
+        .and_then(|(_, r)| r.metrics.get(&MetricKind::Latency.key()));
     match latency {
         Some(m) if o.saved > 0.0 => format!(
             "{saved} (≈ {} of the {} mean `latency`)",

@@ -12,7 +12,10 @@ use crate::{
         ReportInputs,
     },
 };
-use perf_contract::summary::{quantile_ci_sorted, CONFIDENCE};
+use perf_contract::{
+    metric_key::MetricKind,
+    summary::{quantile_ci_sorted, CONFIDENCE},
+};
 
 pub fn section(inputs: &ReportInputs) -> String {
     let mut out = heading(3);
@@ -103,7 +106,7 @@ fn statistics(inputs: &ReportInputs) -> String {
         .workloads
         .iter()
         .find(|(w, _)| w.as_str() == "rag_query")
-        .and_then(|(_, r)| r.metrics.get("latency"));
+        .and_then(|(_, r)| r.metrics.get(&MetricKind::Latency.key()));
     if let Some(m) = rag {
         let n = m.summary.count;
         let h = (n.max(1) - 1) as f64 * 0.99;

@@ -1,0 +1,525 @@
+//! Metric names as values. A workload reports a [`MetricKind`]; the
+//! baseline file stores its dotted string form (`stage.embed`,
+//! `llamacpp.prefill_tokens_per_s.len128`, `openai.c2.ttft`); readers get
+//! the kind back and match on it instead of taking strings apart. This file
+//! is the only place that spells a metric name or parses one.
+//!
+//! A name this version does not know (from an older or newer file) loads as
+//! [`MetricKind::Other`]: it is still shown and compared by name, so no file
+//! becomes unreadable because a workload gained or lost a metric.
+
+use std::{borrow::Borrow, cmp::Ordering, fmt, hash, str::FromStr};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{plan::EngineName, stage::Stage};
+
+/// Enums whose values have one fixed spelling in metric names.
+macro_rules! spelled {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vmeta])* $variant,)+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+
+            fn parse(s: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+    };
+}
+
+spelled! {
+    /// Which texts an embedding batch holds.
+    pub enum TextKind {
+        /// The query set's questions: short sentences.
+        Sentences = "sentences",
+        /// Corpus chunks, about `chunk_size` characters.
+        Chunks = "chunks",
+    }
+}
+
+spelled! {
+    /// The two searches of `vector_query`.
+    pub enum SearchKind {
+        /// The usearch HNSW index.
+        Hnsw = "hnsw",
+        /// Brute force: the ground truth.
+        Exact = "exact",
+    }
+}
+
+spelled! {
+    /// Quality figures: guarded, not timed.
+    pub enum Quality {
+        /// Cosine with sentence-transformers' reference vectors.
+        ParityCosine = "parity_cosine",
+        /// Share of questions whose first N greedy tokens agree (llamacpp vs candle).
+        GreedyAgreement = "greedy_agreement",
+        /// Share of questions whose first greedy token agrees.
+        FirstTokenAgreement = "first_token_agreement",
+        /// Tokens the two engines agree on before they part.
+        AgreementPrefixTokens = "agreement_prefix_tokens",
+    }
+}
+
+spelled! {
+    /// What one engine's `<engine>.<figure>` metric measures.
+    pub enum EngineFigure {
+        DecodeTokensPerS = "decode_tokens_per_s",
+        Ttft = "ttft",
+        Itl = "itl",
+        E2e = "e2e",
+        /// `rag_answer`: question to the answer's last token.
+        Latency = "latency",
+        /// `rag_answer`: the `generate` stage.
+        Generate = "stage.generate",
+        AnswerTokens = "answer_tokens",
+        AnswerChars = "answer_chars",
+    }
+}
+
+spelled! {
+    /// What one level of an open-loop load test measures.
+    pub enum LoadFigure {
+        Ttft = "ttft",
+        E2e = "e2e",
+        Itl = "itl",
+        Queue = "queue",
+        OutputTokensPerS = "output_tokens_per_s",
+        RequestsPerS = "requests_per_s",
+    }
+}
+
+/// One measured operation as callgrind labels it (`<workload>/<op>`) and
+/// its instruction-count metric names it (`<op>.callgrind_instructions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CountedOp {
+    /// One question through the retrieval path.
+    Query,
+    /// One search of the given kind.
+    Search(SearchKind),
+    /// One index build.
+    Build,
+    /// One embedding batch.
+    Batch { texts: TextKind, size: u32 },
+}
+
+impl fmt::Display for CountedOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CountedOp::Query => f.write_str("query"),
+            CountedOp::Search(s) => f.write_str(s.as_str()),
+            CountedOp::Build => f.write_str("build"),
+            CountedOp::Batch { texts, size } => write!(f, "{}.batch_{size}", texts.as_str()),
+        }
+    }
+}
+
+impl FromStr for CountedOp {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let op = match s {
+            "query" => Some(CountedOp::Query),
+            "build" => Some(CountedOp::Build),
+            _ => SearchKind::parse(s).map(CountedOp::Search).or_else(|| {
+                let (texts, size) = s.split_once(".batch_")?;
+                Some(CountedOp::Batch {
+                    texts: TextKind::parse(texts)?,
+                    size: size.parse().ok()?,
+                })
+            }),
+        };
+        op.ok_or_else(|| format!("unknown measured operation `{s}`"))
+    }
+}
+
+/// What a metric measures, typed. `Display` gives the file form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MetricKind {
+    /// `latency`: one operation end to end.
+    Latency,
+    /// `stage.<stage>`: one stage of one operation.
+    Stage(Stage),
+    /// `instructions`: retired instructions (hardware counter) of one operation.
+    Instructions,
+    /// `context_chars`: assembled context per question.
+    ContextChars,
+    /// `prompt_tokens`: tokens of one answer prompt.
+    PromptTokens,
+    /// `<texts>.batch_<size>.docs_per_s`.
+    DocsPerSecond { texts: TextKind, batch: u32 },
+    /// `<search>.latency`: one top-k search.
+    SearchLatency(SearchKind),
+    /// `recall_at_<k>`.
+    RecallAt(u32),
+    /// `build_time`: one HNSW build.
+    BuildTime,
+    /// `index_memory`: bytes the index reserves.
+    IndexMemory,
+    /// `quality.<figure>`.
+    Quality(Quality),
+    /// `<engine>.prefill_tokens_per_s.len<prompt_tokens>`.
+    Prefill {
+        engine: EngineName,
+        prompt_tokens: u32,
+    },
+    /// `<engine>.<figure>`.
+    Engine {
+        engine: EngineName,
+        figure: EngineFigure,
+    },
+    /// `<engine>.c<concurrency>.<figure>`: one level of an open-loop test.
+    Load {
+        engine: EngineName,
+        concurrency: u32,
+        figure: LoadFigure,
+    },
+    /// `<op>.callgrind_instructions`: instructions of one operation under
+    /// callgrind's synthetic CPU.
+    CallgrindInstructions(CountedOp),
+    /// A name this version does not know; kept as it was read.
+    Other(String),
+}
+
+const CALLGRIND_SUFFIX: &str = ".callgrind_instructions";
+
+impl MetricKind {
+    /// This kind as a map key.
+    pub fn key(self) -> MetricKey {
+        MetricKey::from(self)
+    }
+
+    /// The stage this metric times, when it times one.
+    pub fn stage(&self) -> Option<Stage> {
+        match self {
+            MetricKind::Stage(s) => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// Whether the metric counts instructions (hardware or callgrind): the
+    /// deterministic twins of times.
+    pub fn is_instruction_count(&self) -> bool {
+        matches!(
+            self,
+            MetricKind::Instructions | MetricKind::CallgrindInstructions(_)
+        )
+    }
+
+    fn parse(s: &str) -> MetricKind {
+        let known = match s {
+            "latency" => Some(MetricKind::Latency),
+            "instructions" => Some(MetricKind::Instructions),
+            "context_chars" => Some(MetricKind::ContextChars),
+            "prompt_tokens" => Some(MetricKind::PromptTokens),
+            "build_time" => Some(MetricKind::BuildTime),
+            "index_memory" => Some(MetricKind::IndexMemory),
+            _ => None,
+        };
+        known
+            .or_else(|| Self::parse_dotted(s))
+            .unwrap_or_else(|| MetricKind::Other(s.to_string()))
+    }
+
+    fn parse_dotted(s: &str) -> Option<MetricKind> {
+        if let Some(op) = s.strip_suffix(CALLGRIND_SUFFIX) {
+            return op.parse().ok().map(MetricKind::CallgrindInstructions);
+        }
+        if let Some(k) = s.strip_prefix("recall_at_") {
+            return k.parse().ok().map(MetricKind::RecallAt);
+        }
+        let (head, rest) = s.split_once('.')?;
+        match head {
+            "stage" => return rest.parse().ok().map(MetricKind::Stage),
+            "quality" => return Quality::parse(rest).map(MetricKind::Quality),
+            _ => {}
+        }
+        if let Some(texts) = TextKind::parse(head) {
+            let batch = rest.strip_prefix("batch_")?.strip_suffix(".docs_per_s")?;
+            return Some(MetricKind::DocsPerSecond {
+                texts,
+                batch: batch.parse().ok()?,
+            });
+        }
+        if let Some(search) = SearchKind::parse(head) {
+            return (rest == "latency").then_some(MetricKind::SearchLatency(search));
+        }
+        let engine: EngineName = head.parse().ok()?;
+        if let Some(len) = rest.strip_prefix("prefill_tokens_per_s.len") {
+            return Some(MetricKind::Prefill {
+                engine,
+                prompt_tokens: len.parse().ok()?,
+            });
+        }
+        if let Some(figure) = EngineFigure::parse(rest) {
+            return Some(MetricKind::Engine { engine, figure });
+        }
+        let (level, figure) = rest.split_once('.')?;
+        Some(MetricKind::Load {
+            engine,
+            concurrency: level.strip_prefix('c')?.parse().ok()?,
+            figure: LoadFigure::parse(figure)?,
+        })
+    }
+}
+
+impl fmt::Display for MetricKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MetricKind::Latency => f.write_str("latency"),
+            MetricKind::Stage(s) => write!(f, "stage.{}", s.as_str()),
+            MetricKind::Instructions => f.write_str("instructions"),
+            MetricKind::ContextChars => f.write_str("context_chars"),
+            MetricKind::PromptTokens => f.write_str("prompt_tokens"),
+            MetricKind::DocsPerSecond { texts, batch } => {
+                write!(f, "{}.batch_{batch}.docs_per_s", texts.as_str())
+            }
+            MetricKind::SearchLatency(s) => write!(f, "{}.latency", s.as_str()),
+            MetricKind::RecallAt(k) => write!(f, "recall_at_{k}"),
+            MetricKind::BuildTime => f.write_str("build_time"),
+            MetricKind::IndexMemory => f.write_str("index_memory"),
+            MetricKind::Quality(q) => write!(f, "quality.{}", q.as_str()),
+            MetricKind::Prefill {
+                engine,
+                prompt_tokens,
+            } => write!(f, "{engine}.prefill_tokens_per_s.len{prompt_tokens}"),
+            MetricKind::Engine { engine, figure } => write!(f, "{engine}.{}", figure.as_str()),
+            MetricKind::Load {
+                engine,
+                concurrency,
+                figure,
+            } => write!(f, "{engine}.c{concurrency}.{}", figure.as_str()),
+            MetricKind::CallgrindInstructions(op) => write!(f, "{op}{CALLGRIND_SUFFIX}"),
+            MetricKind::Other(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A metric's key in a workload's result: its kind, with the file form
+/// kept beside it so maps order, compare and look up keys exactly as the
+/// file spells them (`metrics["latency"]` works through `Borrow<str>`).
+#[derive(Debug, Clone)]
+pub struct MetricKey {
+    kind: MetricKind,
+    text: String,
+}
+
+impl MetricKey {
+    pub fn kind(&self) -> &MetricKind {
+        &self.kind
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The file form of a name, typed. Names this version does not know
+    /// become [`MetricKind::Other`].
+    pub fn parse(name: &str) -> MetricKey {
+        let kind = match MetricKind::parse(name) {
+            // `recall_at_05` would parse as `recall_at_5`: a name that is
+            // not its kind's own spelling stays unknown, so the text is
+            // always the kind's spelling and a file round-trips.
+            kind if kind.to_string() != name => MetricKind::Other(name.to_string()),
+            kind => kind,
+        };
+        MetricKey {
+            text: name.to_string(),
+            kind,
+        }
+    }
+}
+
+impl From<MetricKind> for MetricKey {
+    fn from(kind: MetricKind) -> MetricKey {
+        MetricKey {
+            text: kind.to_string(),
+            kind,
+        }
+    }
+}
+
+impl fmt::Display for MetricKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl PartialEq for MetricKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for MetricKey {}
+
+impl PartialEq<str> for MetricKey {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for MetricKey {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl PartialOrd for MetricKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By the file form, so maps keep the order files always had.
+impl Ord for MetricKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.text.cmp(&other.text)
+    }
+}
+
+impl hash::Hash for MetricKey {
+    fn hash<H: hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl Borrow<str> for MetricKey {
+    fn borrow(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Serialize for MetricKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for MetricKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<MetricKey, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(MetricKey::parse(&text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every name the workloads write, as the committed baseline and the
+    /// callgrind and openai runs spell them.
+    const NAMES: &[&str] = &[
+        "latency",
+        "stage.embed",
+        "stage.assemble_context",
+        "instructions",
+        "context_chars",
+        "prompt_tokens",
+        "sentences.batch_1.docs_per_s",
+        "chunks.batch_50.docs_per_s",
+        "hnsw.latency",
+        "exact.latency",
+        "recall_at_5",
+        "build_time",
+        "index_memory",
+        "quality.parity_cosine",
+        "quality.greedy_agreement",
+        "quality.first_token_agreement",
+        "quality.agreement_prefix_tokens",
+        "llamacpp.prefill_tokens_per_s.len128",
+        "candle.decode_tokens_per_s",
+        "candle.ttft",
+        "llamacpp.itl",
+        "openai.e2e",
+        "llamacpp.latency",
+        "candle.stage.generate",
+        "llamacpp.answer_tokens",
+        "candle.answer_chars",
+        "openai.c2.ttft",
+        "openai.c1.requests_per_s",
+        "openai.c4.output_tokens_per_s",
+        "query.callgrind_instructions",
+        "hnsw.callgrind_instructions",
+        "build.callgrind_instructions",
+        "chunks.batch_1.callgrind_instructions",
+    ];
+
+    #[test]
+    fn every_written_name_is_typed_and_round_trips() {
+        for name in NAMES {
+            let key = MetricKey::parse(name);
+            assert!(
+                !matches!(key.kind(), MetricKind::Other(_)),
+                "{name} parsed as unknown"
+            );
+            assert_eq!(key.kind().to_string(), *name);
+            assert_eq!(MetricKey::from(key.kind().clone()), key);
+        }
+    }
+
+    #[test]
+    fn parts_come_back_typed() {
+        assert_eq!(
+            MetricKey::parse("openai.c2.queue").kind(),
+            &MetricKind::Load {
+                engine: EngineName::Openai,
+                concurrency: 2,
+                figure: LoadFigure::Queue
+            }
+        );
+        assert_eq!(
+            MetricKey::parse("sentences.batch_10.callgrind_instructions").kind(),
+            &MetricKind::CallgrindInstructions(CountedOp::Batch {
+                texts: TextKind::Sentences,
+                size: 10
+            })
+        );
+        assert_eq!(
+            MetricKey::parse("stage.fetch_parents").kind().stage(),
+            Some(Stage::FetchParents)
+        );
+        assert!(MetricKey::parse("exact.callgrind_instructions")
+            .kind()
+            .is_instruction_count());
+    }
+
+    #[test]
+    fn unknown_names_are_kept_as_read() {
+        for name in [
+            "x",
+            "stage.warp",
+            "recall_at_",
+            "recall_at_05",
+            "llamacpp.c.ttft",
+            "gpu.ttft",
+        ] {
+            let key = MetricKey::parse(name);
+            assert_eq!(key.kind(), &MetricKind::Other(name.to_string()), "{name}");
+            assert_eq!(key.to_string(), name);
+        }
+    }
+
+    #[test]
+    fn keys_order_and_look_up_by_their_file_form() {
+        let mut map = std::collections::BTreeMap::new();
+        for name in ["stage.embed", "latency", "context_chars"] {
+            map.insert(MetricKey::parse(name), ());
+        }
+        let order: Vec<&str> = map.keys().map(MetricKey::as_str).collect();
+        assert_eq!(order, ["context_chars", "latency", "stage.embed"]);
+        assert!(map.contains_key("latency"));
+        let json = serde_json::to_string(&map).unwrap();
+        assert_eq!(
+            json,
+            r#"{"context_chars":null,"latency":null,"stage.embed":null}"#
+        );
+    }
+}
