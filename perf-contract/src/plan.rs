@@ -274,7 +274,13 @@ pub struct OpenAiPlan {
     /// e.g. `http://127.0.0.1:8000` (the `/v1/...` paths are appended).
     pub base_url: String,
     pub model: String,
+    /// The variable holding the API key (`OPENAI_API_KEY` unless configured).
     pub api_key_env: Option<String>,
+    /// `api_key_env` is the default, not the user's choice: when the variable
+    /// is unset no key is sent (a local server needs none), where a
+    /// configured variable that is unset is an error.
+    #[serde(default)]
+    pub api_key_optional: bool,
     /// Concurrency levels of the open-loop load test.
     pub concurrency: Vec<usize>,
     /// Requests sent per concurrency level and pass.

@@ -115,6 +115,7 @@ fn streams_from_a_real_local_server_open_loop_included() {
         base_url: url.clone(),
         model: "gemma-3-270m".into(),
         api_key_env: None,
+        api_key_optional: false,
         concurrency: vec![1, 2],
         requests_per_level: 4,
         connect_timeout_ms: 2_000,

@@ -324,6 +324,7 @@ totals: 1234567
         let config = crate::config::LoadedConfig {
             config: crate::config::PerfConfig::parse("", Path::new("perf.toml")).unwrap(),
             base_dir: "/cfg".into(),
+            path: None,
         };
         let defaults = crate::resolve::Defaults {
             root: "/proj".into(),

@@ -144,6 +144,8 @@ pub struct ProfileConfig {
 pub struct LoadedConfig {
     pub config: PerfConfig,
     pub base_dir: PathBuf,
+    /// The file read, if any: errors about a setting name it.
+    pub path: Option<PathBuf>,
 }
 
 impl PerfConfig {
@@ -160,6 +162,15 @@ impl PerfConfig {
                 .unwrap_or_default();
             anyhow::anyhow!("{}{at}: {}", name.display(), e.message())
         })
+    }
+}
+
+impl LoadedConfig {
+    /// The file as errors name it (`perf.toml` when none was read).
+    pub fn name(&self) -> String {
+        self.path
+            .as_ref()
+            .map_or_else(|| "perf.toml".to_string(), |p| p.display().to_string())
     }
 }
 
@@ -186,7 +197,11 @@ pub fn load(explicit: Option<&Path>, default_path: &Path) -> Result<LoadedConfig
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_default();
-    Ok(LoadedConfig { config, base_dir })
+    Ok(LoadedConfig {
+        config,
+        base_dir,
+        path: Some(path),
+    })
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //! pattern). Parse the command line, resolve a plan, hand the measuring to
 //! the release-built `perf-workloads` process, and record what it reports.
 
+mod baseline_update;
 mod build_env;
 mod callgrind;
+mod children;
 mod cli;
 mod commands;
 mod config;
@@ -14,6 +16,7 @@ mod progress;
 mod resolve;
 mod runner;
 mod settings;
+mod spelling;
 mod store;
 mod thresholds;
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub fn measure_with(
     progress: &mut Progress,
 ) -> Result<Baseline> {
     let root = store.root();
+    // A run killed earlier (xtask included) may have left scratch files.
+    store.clear_stale();
     let environment = machine::probe(sh, root);
     let binary = runner::build_workloads(sh, root)?;
     let outcome = runner::run_plan(&binary, plan, &store.plan_file(), launch, progress)?;

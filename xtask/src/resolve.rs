@@ -28,6 +28,9 @@ pub struct Defaults {
 
 /// Relative path of the default question file.
 pub const DEFAULT_QUERIES: &str = "perf-workloads/data/queries.txt";
+/// `[llm.openai] api_key_env` when the file says nothing (as OpenAI's
+/// own clients read it).
+const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
 
 /// The built-in iteration counts of a profile. Quick: the first 300 chunks
 /// of the corpus (files in path order) and few passes, a couple of minutes
@@ -213,7 +216,9 @@ fn resolve_llm(
     let openai = base_url.map(|base_url| OpenAiPlan {
         base_url,
         model: o.model.unwrap_or_else(|| "gemma-3-270m".into()),
-        api_key_env: o.api_key_env,
+        // The documented default; unset, it simply sends no key.
+        api_key_optional: o.api_key_env.is_none(),
+        api_key_env: Some(o.api_key_env.unwrap_or_else(|| DEFAULT_API_KEY_ENV.into())),
         concurrency: o.concurrency.unwrap_or_else(|| vec![1, 2]),
         requests_per_level: o.requests_per_level.unwrap_or(8),
         connect_timeout_ms: o.connect_timeout_ms.unwrap_or(3_000),
@@ -276,6 +281,7 @@ mod tests {
         LoadedConfig {
             config: PerfConfig::parse(toml, Path::new("perf.toml")).unwrap(),
             base_dir: "/cfg".into(),
+            path: None,
         }
     }
 
@@ -384,6 +390,32 @@ mod tests {
         assert_eq!(plan.llm.engines, vec![EngineName::Openai]);
         assert_eq!(plan.llm.openai.unwrap().base_url, "http://127.0.0.1:8000");
         assert_eq!(plan.llm.prompt_lengths, vec![128]);
+    }
+
+    #[test]
+    fn api_key_variable_defaults_to_openai_api_key() {
+        let url = "[llm.openai]\nbase_url = \"http://127.0.0.1:9\"\n";
+        let plan = resolve(
+            &RunArgs::default(),
+            &loaded(url),
+            &defaults(),
+            Path::new("/"),
+        )
+        .unwrap();
+        let o = plan.llm.openai.unwrap();
+        assert_eq!(o.api_key_env.as_deref(), Some("OPENAI_API_KEY"));
+        assert!(o.api_key_optional, "the default may be unset");
+        let mine = format!("{url}api_key_env = \"MY_KEY\"\n");
+        let plan = resolve(
+            &RunArgs::default(),
+            &loaded(&mine),
+            &defaults(),
+            Path::new("/"),
+        )
+        .unwrap();
+        let o = plan.llm.openai.unwrap();
+        assert_eq!(o.api_key_env.as_deref(), Some("MY_KEY"));
+        assert!(!o.api_key_optional, "a configured variable must be set");
     }
 
     #[test]

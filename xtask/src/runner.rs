@@ -3,6 +3,7 @@
 //!
 //! Measurements never come from the front end's (possibly debug) build:
 //! xtask only orchestrates, the optimised `perf-workloads` binary measures.
+//! Both children (the build and the run) die with xtask (`children`).
 
 use std::{
     io::{BufRead, BufReader},
@@ -19,7 +20,7 @@ use perf_contract::{
 };
 use xshell::{cmd, Shell};
 
-use crate::progress::Progress;
+use crate::{children, progress::Progress};
 
 /// Everything the workloads process reported for one plan.
 #[derive(Debug, Default)]
@@ -46,13 +47,26 @@ pub fn build_workloads_with(sh: &Shell, root: &Path, features: &[&str]) -> Resul
     } else {
         vec!["--features".into(), features.join(",")]
     };
-    let out = cmd!(
+    let mut build: Command = cmd!(
         sh,
         "cargo build --release --package perf-workloads --bin perf-workloads --message-format=json-render-diagnostics {feature_args...}"
     )
-    .read()
-    .context("building perf-workloads in release mode failed (see cargo's output above)")?;
-    executable_from_messages(&out).context("cargo did not report the perf-workloads executable")
+    .into();
+    // A killed xtask takes its build with it.
+    children::die_with_parent(&mut build);
+    let out = build
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot start cargo to build perf-workloads")?;
+    if !out.status.success() {
+        bail!(
+            "building perf-workloads in release mode failed ({}; see cargo's output above)",
+            out.status
+        );
+    }
+    executable_from_messages(&String::from_utf8_lossy(&out.stdout))
+        .context("cargo did not report the perf-workloads executable")
 }
 
 fn executable_from_messages(out: &str) -> Option<PathBuf> {
@@ -104,6 +118,9 @@ pub fn run_plan(
             .arg("--frequency")
             .arg(hz.to_string());
     }
+    // Killed with xtask however xtask ends (valgrind included: the signal
+    // survives exec).
+    children::die_with_parent(&mut command);
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

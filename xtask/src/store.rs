@@ -3,19 +3,23 @@
 //! runs under `profiles/`, callgrind's scratch folders, the report. No other
 //! module spells one of these paths or a timestamp format.
 //!
-//! Replacing a file never loses the old one: a baseline moves into
-//! `history/` beside it before the new one is written (atomically, through
-//! `perf_contract::atomic`), and every run is saved whatever happens to the
-//! baseline.
+//! No file is ever replaced by accident: a run or history file that would
+//! take a taken name gets a `-2`, `-3`... suffix instead ([`write_new`]),
+//! and the baseline itself is replaced only through `baseline_update`,
+//! which keeps the old one in `history/` first. Scratch files are per
+//! process and removed once their process is gone ([`Store::clear_stale`]).
 
 use std::{
     fs,
+    io::{self, Write},
     path::{Path, PathBuf},
 };
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use perf_contract::schema::Baseline;
+
+use crate::children;
 
 /// The baseline, relative to the project root.
 pub const BASELINE_FILE: &str = "baselines/performance_baselines.json";
@@ -27,6 +31,10 @@ const HISTORY: &str = "history";
 const RUNS: &str = "target/perf-runs";
 /// The newest run in `RUNS`.
 const LATEST_RUN: &str = "latest.json";
+/// Plan files handed to the workloads process, `<pid>.json`, inside `RUNS`.
+const PLANS: &str = "plans";
+/// Callgrind's dumps, one `<pid>` folder per process, inside `RUNS`.
+const CALLGRIND: &str = "callgrind";
 /// Profile runs, one folder per run, relative to the project root.
 const PROFILES: &str = "profiles";
 /// The link to the newest profile run inside `PROFILES`.
@@ -71,15 +79,37 @@ impl Store {
         self.root.join(RUNS)
     }
 
-    /// The plan file a measuring run hands the workloads process.
+    /// The plan file this process hands the workloads process: one per
+    /// xtask process, so concurrent runs never run each other's plan.
     pub fn plan_file(&self) -> PathBuf {
-        self.runs_dir().join("plan.json")
+        self.runs_dir()
+            .join(PLANS)
+            .join(format!("{}.json", std::process::id()))
     }
 
     /// Callgrind's dumps for the process `pid`: one folder per process, so
     /// concurrent checks do not read each other's dumps.
     pub fn callgrind_dir(&self, pid: u32) -> PathBuf {
-        self.runs_dir().join("callgrind").join(pid.to_string())
+        self.runs_dir().join(CALLGRIND).join(pid.to_string())
+    }
+
+    /// Removes what xtask processes that are gone left behind: their plan
+    /// files, callgrind folders and half-written temporary files under
+    /// `target/perf-runs/` (an xtask killed mid-run cannot clean up itself).
+    /// Best effort: a file that cannot be removed costs only disk space.
+    pub fn clear_stale(&self) {
+        let runs = self.runs_dir();
+        for (dir, suffix) in [(runs.join(PLANS), ".json"), (runs.join(CALLGRIND), "")] {
+            for path in entries(&dir) {
+                let owner = path
+                    .file_name()
+                    .and_then(|n| n.to_str()?.strip_suffix(suffix)?.parse().ok());
+                if owner.is_some_and(|pid| !children::is_alive(pid)) {
+                    let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
+                }
+            }
+        }
+        remove_stale_temps(&runs);
     }
 
     pub fn profiles_dir(&self) -> PathBuf {
@@ -108,20 +138,18 @@ impl Store {
         Ok(path)
     }
 
-    /// A run saved as `target/perf-runs/<time>-<profile><suffix>.json`,
-    /// without becoming `latest.json` (instruction-only runs have no times
-    /// to reuse).
+    /// A run saved as `target/perf-runs/<time>-<profile><suffix>.json` (or
+    /// `...-2.json` when a run of the same second has that name), without
+    /// becoming `latest.json` (instruction-only runs have no times to reuse).
     pub fn save_run_as(&self, baseline: &Baseline, suffix: &str) -> Result<PathBuf> {
-        let name = format!(
-            "{}-{}{suffix}.json",
+        let stem = format!(
+            "{}-{}{suffix}",
             stamp(baseline.created_at),
             baseline.plan.profile.as_str()
         );
-        let path = self.runs_dir().join(name);
-        baseline
-            .save(&path)
-            .with_context(|| format!("cannot write run file {}", path.display()))?;
-        Ok(path)
+        let dir = self.runs_dir();
+        write_new(&dir, &stem, baseline.to_json().as_bytes())
+            .with_context(|| format!("cannot write run file {}/{stem}.json", dir.display()))
     }
 
     /// Earlier run records: the saved runs and the baseline history of
@@ -157,36 +185,65 @@ impl Store {
     }
 }
 
-/// Moves an existing baseline into `history/` beside it, named by the time it
-/// was recorded. A file that no longer parses is kept too, named by now.
-pub fn retire(output: &Path) -> Result<Option<PathBuf>> {
-    if !output.exists() {
-        return Ok(None);
-    }
-    let history = Store::history_of(output);
-    fs::create_dir_all(&history).with_context(|| format!("cannot create {}", history.display()))?;
-    let name = match Baseline::load(output) {
-        Ok(old) => format!(
-            "{}-{}.json",
-            stamp(old.created_at),
-            old.plan.profile.as_str()
-        ),
-        Err(_) => format!("unreadable-{}.json", stamp(Utc::now())),
-    };
-    let target = history.join(name);
-    fs::rename(output, &target)
-        .with_context(|| format!("cannot move {} to {}", output.display(), target.display()))?;
-    Ok(Some(target))
+/// Writes `contents` to `dir/<stem>.json`, or to `<stem>-2.json`,
+/// `<stem>-3.json`... when the name is taken: never over another file (two
+/// runs started in the same second each keep theirs). The file appears
+/// whole: a temporary file is written, then hard-linked under the name,
+/// which fails instead of replacing. A taken name holding exactly
+/// `contents` is returned as is (an interrupted update's copy, repeated).
+pub fn write_new(dir: &Path, stem: &str, contents: &[u8]) -> io::Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{stem}.json.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        for n in 1u32.. {
+            let name = match n {
+                1 => format!("{stem}.json"),
+                n => format!("{stem}-{n}.json"),
+            };
+            let path = dir.join(name);
+            match fs::hard_link(&tmp, &path) {
+                Ok(()) => return Ok(path),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if fs::read(&path).is_ok_and(|b| b == contents) {
+                        return Ok(path);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("some suffix is free")
+    })();
+    let _ = fs::remove_file(&tmp);
+    result
 }
 
-/// `baseline` becomes the baseline at `output`; the one it replaces moves
-/// to history first (its new path is returned).
-pub fn replace_baseline(output: &Path, baseline: &Baseline) -> Result<Option<PathBuf>> {
-    let moved = retire(output)?;
-    baseline
-        .save(output)
-        .with_context(|| format!("cannot write baseline {}", output.display()))?;
-    Ok(moved)
+/// The file `.<name>.tmp<pid>` is a temporary of `<name>` written by `pid`
+/// (`perf_contract::atomic` and [`write_new`] name them so).
+pub fn temp_file_owner(file_name: &str) -> Option<(&str, u32)> {
+    let (target, pid) = file_name.strip_prefix('.')?.rsplit_once(".tmp")?;
+    Some((target, pid.parse().ok()?))
+}
+
+/// Removes the temporary files in `dir` whose writer is gone.
+pub fn remove_stale_temps(dir: &Path) {
+    for path in entries(dir) {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if temp_file_owner(name).is_some_and(|(_, pid)| !children::is_alive(pid)) {
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
+/// The paths in `dir`, none when it cannot be read.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -194,14 +251,77 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retire_moves_unreadable_files_too() {
+    fn runs_of_the_same_second_keep_a_file_each() {
         let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("b.json");
-        assert_eq!(retire(&out).unwrap(), None);
-        fs::write(&out, "not json").unwrap();
-        let moved = retire(&out).unwrap().unwrap();
-        assert!(!out.exists());
-        assert_eq!(fs::read_to_string(&moved).unwrap(), "not json");
-        assert!(moved.starts_with(dir.path().join("history")));
+        let store = Store::new(dir.path());
+        let mut a = perf_contract::fixture::baseline(&[]);
+        let mut b = a.clone();
+        a.environment.hostname = "a".into();
+        b.environment.hostname = "b".into();
+        let pa = store.save_run(&a).unwrap();
+        let pb = store.save_run(&b).unwrap();
+        assert_ne!(pa, pb);
+        assert_eq!(Baseline::load(&pa).unwrap().environment.hostname, "a");
+        assert_eq!(Baseline::load(&pb).unwrap().environment.hostname, "b");
+        // The same bytes again are the same file, not a third one.
+        assert_eq!(store.save_run_as(&b, "").unwrap(), pb);
+        let names: Vec<_> = entries(&store.runs_dir());
+        assert_eq!(names.len(), 3, "two runs and latest.json: {names:?}");
+    }
+
+    #[test]
+    fn concurrent_runs_have_their_own_plan_file() {
+        let store = Store::new(Path::new("/p"));
+        let plan = store.plan_file();
+        assert!(plan.starts_with("/p/target/perf-runs/plans"));
+        assert_eq!(
+            plan.file_name().unwrap().to_str().unwrap(),
+            format!("{}.json", std::process::id())
+        );
+    }
+
+    #[test]
+    fn leftovers_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let mut dead = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = dead.id();
+        dead.wait().unwrap();
+        let me = std::process::id();
+        for pid in [dead_pid, me] {
+            fs::create_dir_all(store.callgrind_dir(pid)).unwrap();
+            fs::write(store.callgrind_dir(pid).join("callgrind.out.1"), "x").unwrap();
+            let plan = store.runs_dir().join(PLANS).join(format!("{pid}.json"));
+            fs::create_dir_all(plan.parent().unwrap()).unwrap();
+            fs::write(&plan, "{}").unwrap();
+            fs::write(store.runs_dir().join(format!(".latest.json.tmp{pid}")), "").unwrap();
+        }
+        store.clear_stale();
+        assert!(!store.callgrind_dir(dead_pid).exists());
+        assert!(
+            store.callgrind_dir(me).exists(),
+            "a live process keeps its own"
+        );
+        let plans = store.runs_dir().join(PLANS);
+        assert!(!plans.join(format!("{dead_pid}.json")).exists());
+        assert!(plans.join(format!("{me}.json")).exists());
+        assert!(!store
+            .runs_dir()
+            .join(format!(".latest.json.tmp{dead_pid}"))
+            .exists());
+        assert!(store
+            .runs_dir()
+            .join(format!(".latest.json.tmp{me}"))
+            .exists());
+    }
+
+    #[test]
+    fn temp_files_name_their_writer() {
+        assert_eq!(
+            temp_file_owner(".performance_baselines.json.tmp4242"),
+            Some(("performance_baselines.json", 4242))
+        );
+        assert_eq!(temp_file_owner("performance_baselines.json"), None);
+        assert_eq!(temp_file_owner(".x.tmpabc"), None);
     }
 }

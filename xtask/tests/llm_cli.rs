@@ -2,7 +2,9 @@
 //! with one error line naming the file, flag or URL, exits non-zero and
 //! leaves the baseline file alone. The servers here are tiny fakes on
 //! 127.0.0.1 that misbehave on purpose (the real server is tested in
-//! perf-workloads/tests/openai_server.rs).
+//! perf-workloads/tests/openai_server.rs). Streaming fakes check that a
+//! cut-off stream fails the run, that fewer tokens than asked are labelled,
+//! and where the API key goes.
 
 mod support;
 
@@ -12,11 +14,12 @@ use std::{
     net::TcpListener,
     path::Path,
     process::Output,
+    sync::{Arc, Mutex},
     thread,
     time::Duration,
 };
 
-use support::{small_corpus, stderr, xtask};
+use support::{small_corpus, stderr, xtask, xtask_env};
 
 fn assert_refused(o: &Output, code: i32, needle: &str, sentinel: &Path) {
     let err = stderr(o);
@@ -203,4 +206,244 @@ fn server_failures_name_the_url() {
         &format!("openai server {garbage}: malformed stream"),
         &out,
     );
+}
+
+/// How the streaming fake below ends a generation of more than 5 tokens.
+#[derive(Clone, Copy)]
+enum Ending {
+    /// 5 chunks, then the connection closes: no finish reason, no `[DONE]`.
+    CutOff,
+    /// 5 chunks, the last with `finish_reason: "stop"`, then `[DONE]`.
+    EarlyStop,
+}
+
+/// An OpenAI-compatible fake on 127.0.0.1 that streams one chunk per token
+/// asked (`max_tokens`), up to 5, ending as `ending` says (a request of at
+/// most 5 tokens is always complete). Every request's `Authorization`
+/// header (or `None`) is pushed to `auth`.
+fn streaming_server(ending: Ending, auth: Arc<Mutex<Vec<Option<String>>>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        // Bounded: more connections than a quick inference run makes.
+        for stream in listener.incoming().take(200) {
+            let Ok(mut s) = stream else { return };
+            let Some((headers, body)) = read_request(&mut s) else {
+                continue;
+            };
+            auth.lock().unwrap().push(
+                headers
+                    .lines()
+                    .find_map(|l| l.strip_prefix("authorization: "))
+                    .map(str::to_string),
+            );
+            let asked = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["max_tokens"].as_u64())
+                .unwrap_or(1) as usize;
+            let n = asked.min(5);
+            let mut reply = String::from(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+            );
+            let complete = asked <= 5 || matches!(ending, Ending::EarlyStop);
+            for i in 0..n {
+                let finish = if i + 1 == n && complete {
+                    if asked <= 5 {
+                        "\"length\""
+                    } else {
+                        "\"stop\""
+                    }
+                } else {
+                    "null"
+                };
+                reply.push_str(&format!(
+                    "data: {{\"choices\":[{{\"text\":\" w{i}\",\"finish_reason\":{finish}}}]}}\n\n"
+                ));
+            }
+            if complete {
+                reply.push_str("data: [DONE]\n\n");
+            }
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+/// The request's header block (lowercased) and body.
+fn read_request(s: &mut std::net::TcpStream) -> Option<(String, String)> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&data).into_owned();
+        let Some(end) = text.find("\r\n\r\n") else {
+            continue;
+        };
+        let headers = text[..end].to_lowercase();
+        let length: usize = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        if data.len() >= end + 4 + length {
+            let body = String::from_utf8_lossy(&data[end + 4..end + 4 + length]).into_owned();
+            return Some((headers, body));
+        }
+    }
+}
+
+/// A perf.toml naming `url`, one small load-test level, and `extra` lines.
+fn server_config(dir: &Path, url: &str, extra: &str) -> std::path::PathBuf {
+    let cfg = dir.join("perf.toml");
+    fs::write(
+        &cfg,
+        format!(
+            "[llm.openai]\nbase_url = \"{url}\"\nconcurrency = [1]\nrequests_per_level = 2\nretries = 0\n{extra}"
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn a_cut_off_stream_is_an_error_not_a_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.json");
+    fs::write(&out, "sentinel").unwrap();
+    let url = streaming_server(Ending::CutOff, Arc::default());
+    let cfg = server_config(dir.path(), &url, "");
+    let o = inference(
+        dir.path(),
+        &out,
+        &["--engine", "openai", "--config", cfg.to_str().unwrap()],
+    );
+    assert_refused(
+        &o,
+        1,
+        &format!(
+            "openai server {url}: stream from /v1/completions was cut off after 5 of 64 tokens"
+        ),
+        &out,
+    );
+}
+
+#[test]
+fn a_generation_shorter_than_asked_is_labelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.json");
+    let url = streaming_server(Ending::EarlyStop, Arc::default());
+    let cfg = server_config(dir.path(), &url, "");
+    let o = inference(
+        dir.path(),
+        &out,
+        &["--engine", "openai", "--config", cfg.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("openai: FEWER TOKENS THAN ASKED: 4 of 4 generations ended before 64 tokens"),
+        "said on the terminal: {}",
+        stderr(&o)
+    );
+    let b = perf_contract::schema::Baseline::load(&out).unwrap();
+    let metrics = &b.workloads[&perf_contract::plan::WorkloadName::Inference].metrics;
+    for name in [
+        "openai.decode_tokens_per_s",
+        "openai.e2e",
+        "openai.c1.output_tokens_per_s",
+    ] {
+        assert!(
+            metrics[name]
+                .description
+                .contains("FEWER TOKENS THAN ASKED"),
+            "{name}: {}",
+            metrics[name].description
+        );
+    }
+}
+
+#[test]
+fn the_api_key_variable_defaults_to_openai_api_key_and_is_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.json");
+    let auth: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let url = streaming_server(Ending::EarlyStop, auth.clone());
+    let cfg = server_config(dir.path(), &url, "");
+    let corpus = small_corpus(dir.path());
+    let args = |output: &Path| -> Vec<String> {
+        [
+            "perf",
+            "baseline",
+            "--quick",
+            "--update",
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--workload",
+            "inference",
+            "--engine",
+            "openai",
+            "--config",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([
+            cfg.to_str().unwrap().to_string(),
+            "--corpus".into(),
+            corpus.to_str().unwrap().into(),
+            "--output".into(),
+            output.to_str().unwrap().into(),
+        ])
+        .collect()
+    };
+    let a = args(&out);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+
+    // --dry-run shows the variable's name.
+    let mut dry = a.clone();
+    dry.push("--dry-run");
+    let o = xtask_env(&dry, &[("OPENAI_API_KEY", None)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan: perf_contract::plan::Plan = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        plan.llm.openai.unwrap().api_key_env.as_deref(),
+        Some("OPENAI_API_KEY")
+    );
+
+    // Set: every request carries it, and no output holds it.
+    let secret = "sk-test-5f2c9e-never-written";
+    let o = xtask_env(&a, &[("OPENAI_API_KEY", Some(secret))]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seen = std::mem::take(&mut *auth.lock().unwrap());
+    assert!(!seen.is_empty());
+    let bearer = format!("bearer {secret}");
+    assert!(
+        seen.iter().all(|h| h.as_deref() == Some(bearer.as_str())),
+        "{seen:?}"
+    );
+    let output = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(!output.contains(secret));
+    assert!(!fs::read_to_string(&out).unwrap().contains(secret));
+    let runs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/perf-runs/latest.json");
+    assert!(!fs::read_to_string(runs).unwrap().contains(secret));
+
+    // Unset: no header, no error.
+    let o = xtask_env(&a, &[("OPENAI_API_KEY", None)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seen = std::mem::take(&mut *auth.lock().unwrap());
+    assert!(
+        !seen.is_empty() && seen.iter().all(Option::is_none),
+        "{seen:?}"
+    );
+
+    // A variable the file names must be set (the same perf.toml, rewritten).
+    server_config(dir.path(), &url, "api_key_env = \"PERF_TEST_UNSET_KEY\"\n");
+    fs::write(&out, "sentinel").unwrap();
+    let o = xtask_env(&a, &[("PERF_TEST_UNSET_KEY", None)]);
+    assert_refused(&o, 1, "environment variable PERF_TEST_UNSET_KEY", &out);
 }

@@ -110,6 +110,10 @@ fn run_engines(
         }
         let (mut ttft, mut itl, mut e2e, mut decode) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // Generations that ended before `max_new` tokens (a server that
+        // stopped at an end token): complete, but the figures rest on fewer
+        // tokens than asked, which the record must say.
+        let (mut generations, mut short) = (0, 0);
         let mut firsts: Vec<Vec<u32>> = vec![Vec::new(); gen_prompts.len()];
         run_passes(
             reporter,
@@ -119,6 +123,8 @@ fn run_engines(
             |i, measured| {
                 let g = engine.generate(&gen_prompts[i], max_new, false)?;
                 if measured {
+                    generations += 1;
+                    short += usize::from(g.token_times.len() < max_new);
                     ttft.push(ms(g.ttft().expect("tokens generated")));
                     e2e.push(ms(g.e2e().expect("tokens generated")));
                     itl.extend(g.itl().into_iter().map(ms));
@@ -134,12 +140,16 @@ fn run_engines(
             openai_e2e = e2e.clone();
         }
         first_tokens.push((name, firsts));
+        let fewer = fewer_tokens(short, generations, max_new);
+        if short > 0 {
+            reporter.note(format!("{name}: {}", &fewer[2..]));
+        }
         let figure = |figure| MetricKind::Engine {
             engine: name,
             figure,
         };
         m.push(figure(EngineFigure::DecodeTokensPerS), Unit::TokensPerSecond, Better::Higher,
-            format!("one question's {max_new}-token greedy generation: tokens after the first over the time from first to last token"), decode);
+            format!("one question's {max_new}-token greedy generation: tokens after the first over the time from first to last token{fewer}"), decode);
         m.push(
             figure(EngineFigure::Ttft),
             Unit::Milliseconds,
@@ -158,7 +168,7 @@ fn run_engines(
             figure(EngineFigure::E2e),
             Unit::Milliseconds,
             Better::Lower,
-            format!("one question, prompt to {max_new}th token"),
+            format!("one question, prompt to {max_new}th token{fewer}"),
             e2e,
         );
     }
@@ -171,6 +181,15 @@ fn run_engines(
         load_test(plan, openai, &eog, &gen_prompts, &openai_e2e, &mut m)?;
     }
     Ok(m)
+}
+
+/// The label of figures built on generations that ended early: empty when
+/// all `n` had `max_new` tokens, else `"; K of N generations ..."`.
+fn fewer_tokens(short: usize, n: usize, max_new: usize) -> String {
+    if short == 0 {
+        return String::new();
+    }
+    format!("; FEWER TOKENS THAN ASKED: {short} of {n} generations ended before {max_new} tokens (the engine stopped early)")
 }
 
 /// Greedy agreement of llamacpp and candle over the first
@@ -233,8 +252,15 @@ fn load_test(
             Vec::new(),
             Vec::new(),
         );
+        let (mut sent, mut short) = (0, 0);
         for _ in 0..plan.llm_harness().passes {
             let r = run_open_loop(&client, &requests, plan.llm.max_new_tokens, level, interval)?;
+            sent += r.requests.len();
+            short += r
+                .requests
+                .iter()
+                .filter(|g| g.token_times.len() < plan.llm.max_new_tokens)
+                .count();
             for g in &r.requests {
                 ttft.extend(g.ttft().map(ms));
                 e2e.extend(g.e2e().map(ms));
@@ -250,8 +276,9 @@ fn load_test(
             figure,
         };
         let load = format!(
-            "concurrency {level}, a request due every {:.0} ms (open loop)",
-            ms(interval)
+            "concurrency {level}, a request due every {:.0} ms (open loop){}",
+            ms(interval),
+            fewer_tokens(short, sent, plan.llm.max_new_tokens)
         );
         m.push(
             figure(LoadFigure::Ttft),

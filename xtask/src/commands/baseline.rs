@@ -7,11 +7,12 @@ use perf_report::table::summary_table;
 use xshell::Shell;
 
 use crate::{
+    baseline_update::{previous_baseline, replace_baseline},
     callgrind,
     cli::BaselineArgs,
     config, measure,
     planning::plan_for,
-    store::{replace_baseline, Store},
+    store::Store,
 };
 
 pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
@@ -50,6 +51,13 @@ pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
             Store::history_of(&output).display()
         );
         return Ok(());
+    }
+    if let Some(previous) = previous_baseline(&output).filter(|_| !output.exists()) {
+        println!(
+            "no baseline at {}; the previous one is {} (kept there)",
+            output.display(),
+            previous.display()
+        );
     }
     if let Some(moved) = replace_baseline(&output, &baseline)? {
         println!("previous baseline kept as {}", moved.display());

@@ -18,19 +18,21 @@ use perf_contract::{
     schema::Baseline,
 };
 use perf_report::{
+    compare::Verdict,
     export,
     guards::incomparable_reason,
-    judgement::{compare_with, is_regressed, judge},
+    judgement::{compare_with, is_regressed, judge, Judgement},
     noise::{RunNoise, MIN_RUNS},
 };
 use xshell::Shell;
 
 use crate::{
+    baseline_update::{clear_stale_temps, missing_baseline, replace_baseline},
     callgrind,
     cli::{CheckArgs, Format, Mode},
     config, measure,
     planning::plan_for,
-    store::{replace_baseline, Store},
+    store::Store,
     thresholds,
 };
 
@@ -41,11 +43,9 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         .baseline
         .as_ref()
         .map_or_else(|| store.baseline_file(), |p| cwd.join(p));
+    clear_stale_temps(&baseline_path);
     if !baseline_path.exists() {
-        bail!(
-            "no baseline at {}: record one with `cargo xtask perf baseline`",
-            baseline_path.display()
-        );
+        bail!("{}", missing_baseline(&baseline_path));
     }
     let baseline = Baseline::load(&baseline_path)?;
     let use_callgrind = args.mode == Mode::Instructions && callgrind::has_counts(&baseline);
@@ -54,6 +54,14 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     }
     // perf.toml once: the plan and the policy both come from it.
     let loaded = config::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
+    let config_name = loaded.name();
+    thresholds::validate(&loaded.config.check, &config_name, args.threshold)?;
+    thresholds::check_keys(
+        &loaded.config.check,
+        &config_name,
+        &baseline,
+        &baseline_path,
+    )?;
     let policy = thresholds::policy(&loaded.config.check, args.threshold);
     let mut notes = Vec::new();
 
@@ -246,6 +254,24 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         f.write_all(markdown.as_bytes())
             .context("writing GITHUB_STEP_SUMMARY")?;
     }
+    if judged(&judgement) == 0 {
+        // A gate that compared nothing has not passed: say why, exit 2.
+        let first = judgement
+            .comparisons
+            .iter()
+            .find_map(|c| match c.change.as_ref().map(|ch| &ch.verdict) {
+                Some(Verdict::Incomparable { reason }) => {
+                    Some(format!(" (first: {}.{}: {reason})", c.workload, c.metric))
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        bail!(
+            "nothing was compared: none of the {} metric(s) of this run and baseline {} could be judged{first}; re-record the baseline or match its settings",
+            judgement.comparisons.len(),
+            baseline_path.display()
+        );
+    }
     let passed = judgement.passed;
     if args.update {
         if passed {
@@ -291,6 +317,26 @@ fn earlier_runs(
     runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     runs.truncate(RECENT_RUNS);
     runs
+}
+
+/// Metrics whose change was judged against a threshold (informational
+/// and incomparable ones were not).
+fn judged(judgement: &Judgement) -> usize {
+    judgement
+        .comparisons
+        .iter()
+        .filter(|c| {
+            c.change.as_ref().is_some_and(|ch| {
+                matches!(
+                    ch.verdict,
+                    Verdict::Regressed
+                        | Verdict::Improved
+                        | Verdict::NotSignificant
+                        | Verdict::WithinNoise
+                )
+            })
+        })
+        .count()
 }
 
 fn describe_counting(run: &Baseline) -> &str {

@@ -19,11 +19,12 @@ use perf_report::report::{
 use xshell::Shell;
 
 use crate::{
+    baseline_update::{missing_baseline, replace_baseline},
     cli::{ProfileArgs, ReportArgs},
     config,
     measure::{self, ProfileSettings},
     planning::plan_for,
-    store::{replace_baseline, Store},
+    store::Store,
     thresholds,
 };
 
@@ -45,6 +46,13 @@ pub fn run(sh: &Shell, store: &Store, args: &ReportArgs) -> Result<()> {
     if args.run {
         refresh(sh, store, args, &cwd, &loaded, &paths)?;
     }
+    if !paths.baseline.exists() {
+        // Checked here, not by the loader, so the error names the previous
+        // baseline kept in history.
+        anyhow::bail!("{}", missing_baseline(&paths.baseline));
+    }
+    let config_name = loaded.name();
+    thresholds::validate(&loaded.config.check, &config_name, None)?;
     let policy = thresholds::policy(&loaded.config.check, None);
     let inputs = inputs::load(&paths, policy)?;
 

@@ -12,12 +12,22 @@ use std::{
 /// Runs `cargo xtask` (the built binary) with plain progress lines, as in
 /// CI; its output is echoed, which the test harness shows on failure.
 pub fn xtask(args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
+    xtask_env(args, &[])
+}
+
+/// [`xtask`] with environment variables set (`Some`) or removed (`None`).
+pub fn xtask_env(args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    c.args(args)
         .env("CI", "1")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .expect("xtask runs");
+        .env_remove("GITHUB_STEP_SUMMARY");
+    for (k, v) in env {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    let o = c.output().expect("xtask runs");
     eprintln!(
         "$ cargo xtask {}\n{}{}",
         args.join(" "),

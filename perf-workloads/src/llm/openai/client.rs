@@ -41,12 +41,19 @@ impl OpenAiClient {
     pub fn new(plan: &OpenAiPlan, eog_ids: &[u32]) -> Result<OpenAiClient, WorkloadError> {
         let base_url = plan.base_url.trim_end_matches('/').to_string();
         let api_key = match &plan.api_key_env {
-            Some(var) => Some(std::env::var(var).map_err(|_| WorkloadError::Server {
-                url: base_url.clone(),
-                message: format!(
-                    "environment variable {var} (named by [llm.openai] api_key_env) is not set"
-                ),
-            })?),
+            Some(var) => match std::env::var(var) {
+                Ok(key) => Some(key),
+                // The default variable, unset: a server that needs no key.
+                Err(_) if plan.api_key_optional => None,
+                Err(_) => {
+                    return Err(WorkloadError::Server {
+                        url: base_url.clone(),
+                        message: format!(
+                        "environment variable {var} (named by [llm.openai] api_key_env) is not set"
+                    ),
+                    })
+                }
+            },
             None => None,
         };
         let read_timeout = Duration::from_millis(plan.read_timeout_ms);
@@ -185,6 +192,10 @@ impl OpenAiClient {
         }
         let mut reader = BufReader::new(body.into_reader());
         let mut g = Generation::default();
+        // Whether the server said the generation ended (a finish reason or
+        // `[DONE]`): a stream that merely stops was cut off, and its few
+        // tokens over a short time would read as a huge decode rate.
+        let mut complete = false;
         loop {
             match next_event(&mut reader) {
                 Ok(Some(SseEvent::Chunk { text, finished })) => {
@@ -193,8 +204,13 @@ impl OpenAiClient {
                         g.token_times.push(start.elapsed());
                     }
                     g.text.push_str(&text);
+                    complete |= finished;
                 }
-                Ok(Some(SseEvent::Done)) | Ok(None) => break,
+                Ok(Some(SseEvent::Done)) => {
+                    complete = true;
+                    break;
+                }
+                Ok(None) => break,
                 Err(SseError::Io(e)) => {
                     let timed_out = e.kind() == std::io::ErrorKind::TimedOut
                         || e.to_string().to_lowercase().contains("timeout");
@@ -215,6 +231,12 @@ impl OpenAiClient {
         if g.token_times.is_empty() {
             return Err(self.fail(format!(
                 "malformed stream from {PATH}: it ended without a single token"
+            )));
+        }
+        if !complete {
+            return Err(self.fail(format!(
+                "stream from {PATH} was cut off after {} of {max_tokens} tokens (no finish reason, no [DONE]): the request failed and is not turned into a rate; check the server's log",
+                g.token_times.len()
             )));
         }
         Ok(g)

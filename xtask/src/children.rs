@@ -1,0 +1,67 @@
+//! Child processes that cannot outlive the front end, and whether a process
+//! recorded by id (in a scratch folder's name) is still alive.
+//!
+//! A CI runner's timeout or a supervisor signals xtask's own pid, not its
+//! process group: without this, a `perf-workloads` (several GB of model and
+//! index) or a valgrind run kept going for minutes after xtask was gone.
+//! The kernel's parent-death signal covers every way xtask can end,
+//! `kill -9` included, which no handler or `Drop` in xtask could.
+
+use std::{io, os::unix::process::CommandExt, process::Command};
+
+/// Makes the child started by `command` receive SIGKILL when the thread that
+/// spawns it ends. Spawn only from the main thread, which lives as long as
+/// xtask does: the kernel sends the parent-death signal when the *thread*
+/// that forked exits, not the process.
+pub fn die_with_parent(command: &mut Command) {
+    // Read before the fork: the child compares it with its parent after
+    // asking for the signal, to close the race where xtask died in between.
+    let parent = std::process::id() as libc::pid_t;
+    let arm = move || -> io::Result<()> {
+        // SAFETY: prctl and getppid are async-signal-safe system calls with
+        // no memory of ours involved, as a pre_exec hook requires.
+        unsafe {
+            // prctl reads its second argument as an unsigned long.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                // xtask is already gone: nobody will read what we'd measure.
+                libc::_exit(1);
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the hook allocates nothing and touches no lock (see above).
+    unsafe {
+        command.pre_exec(arm);
+    }
+}
+
+/// Whether process `pid` exists (a zombie counts as gone: it runs nothing).
+pub fn is_alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the parenthesised name, which may itself hold ')'.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, Some("Z" | "X") | None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_child_is_not_alive_and_we_are() {
+        assert!(is_alive(std::process::id()));
+        let mut c = Command::new("true");
+        die_with_parent(&mut c);
+        let mut child = c.spawn().unwrap();
+        let pid = child.id();
+        assert!(child.wait().unwrap().success());
+        assert!(!is_alive(pid));
+    }
+}
