@@ -19,9 +19,49 @@ pub struct Environment {
     pub git_commit: Option<String>,
     /// Uncommitted changes to tracked files when the run started.
     pub git_dirty: Option<bool>,
+    /// The processor's generation and the instruction-set extensions that
+    /// decide which kernels run: `family 25 model 17 stepping 1; avx2 avx512f
+    /// …`. Two hosts can share a model name ("AMD EPYC") and differ here.
+    /// Empty in records made before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cpu_signature: String,
 }
 
 impl Environment {
+    /// What differs between the processors of two records, when both name
+    /// theirs (`None` when they match or either predates the field). The
+    /// fingerprint only holds the model name, so this is what tells two
+    /// generations of "AMD EPYC" apart.
+    pub fn other_cpu(&self, other: &Environment) -> Option<String> {
+        let (a, b) = (&self.cpu_signature, &other.cpu_signature);
+        if a.is_empty() || b.is_empty() || a == b {
+            return None;
+        }
+        let split = |s: &str| -> (String, Vec<String>) {
+            let (generation, isa) = s.split_once(';').unwrap_or((s, ""));
+            let isa = isa.split_whitespace().map(str::to_string).collect();
+            (generation.trim().to_string(), isa)
+        };
+        let ((ga, ia), (gb, ib)) = (split(a), split(b));
+        let only = |x: &[String], y: &[String]| -> String {
+            let v: Vec<&str> = x
+                .iter()
+                .filter(|f| !y.contains(f))
+                .map(String::as_str)
+                .collect();
+            if v.is_empty() {
+                "-".into()
+            } else {
+                v.join(" ")
+            }
+        };
+        Some(format!(
+            "processor {ga} vs {gb}; extensions only in the first: {}, only in the second: {}",
+            only(&ia, &ib),
+            only(&ib, &ia)
+        ))
+    }
+
     /// Identity of the hardware and OS image: results from machines with
     /// different fingerprints are not comparable without saying so. Memory is
     /// rounded to GiB because the kernel reserves a varying few MiB.
@@ -34,5 +74,35 @@ impl Environment {
             self.arch,
             self.os
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fixture::environment;
+
+    #[test]
+    fn two_generations_of_one_model_name_are_told_apart() {
+        let mut a = environment();
+        let mut b = environment();
+        assert_eq!(a.other_cpu(&b), None);
+        a.cpu_signature = "family 26 model 2 stepping 0; avx2 avx512f avx_vnni".into();
+        assert_eq!(
+            a.other_cpu(&b),
+            None,
+            "a record without a signature is not judged by it"
+        );
+        b.cpu_signature = "family 25 model 17 stepping 1; avx2 avx512f".into();
+        assert_eq!(
+            a.fingerprint(),
+            b.fingerprint(),
+            "the fingerprint alone cannot see it"
+        );
+        assert_eq!(
+            a.other_cpu(&b).unwrap(),
+            "processor family 26 model 2 stepping 0 vs family 25 model 17 stepping 1; extensions only in the first: avx_vnni, only in the second: -"
+        );
+        b.cpu_signature = a.cpu_signature.clone();
+        assert_eq!(a.other_cpu(&b), None);
     }
 }

@@ -68,6 +68,7 @@ pub fn plan() -> Plan {
 
 pub fn environment() -> Environment {
     Environment {
+        cpu_signature: String::new(),
         timestamp: "2026-11-25T12:00:00Z".parse().unwrap(),
         hostname: "test".into(),
         cpu_model: "Test CPU".into(),

@@ -32,7 +32,55 @@ pub fn probe(sh: &Shell, root: &Path) -> Environment {
             .unwrap_or_else(|_| "unknown".into()),
         git_commit,
         git_dirty,
+        cpu_signature: cpu_signature(&cpuinfo).unwrap_or_default(),
     }
+}
+
+/// Instruction-set extensions that decide which kernels a build or a
+/// library picks at run time (ggml, candle, gemm, usearch).
+const ISA_FLAGS: [&str; 22] = [
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "bmi2",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_vbmi",
+    "avx512_fp16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+    "vaes",
+    "vpclmulqdq",
+    "asimd",
+    "sve",
+    "sve2",
+];
+
+/// `family F model M stepping S; <extensions>` of the first processor.
+fn cpu_signature(cpuinfo: &str) -> Option<String> {
+    let first = cpuinfo.split("\n\n").next()?;
+    let get = |key: &str| first.lines().find_map(|l| field(l, key));
+    let flags: Vec<&str> = get("flags")
+        .or_else(|| get("Features"))?
+        .split_whitespace()
+        .collect();
+    let isa: Vec<&str> = ISA_FLAGS
+        .iter()
+        .copied()
+        .filter(|f| flags.contains(f))
+        .collect();
+    let generation = match (get("cpu family"), get("model"), get("stepping")) {
+        (Some(f), Some(m), Some(s)) => format!("family {f} model {m} stepping {s}"),
+        _ => get("CPU part").map_or_else(|| "unknown".into(), |p| format!("part {p}")),
+    };
+    Some(format!("{generation}; {}", isa.join(" ")))
 }
 
 fn git_state(sh: &Shell, root: &Path) -> (Option<String>, Option<bool>) {
@@ -116,5 +164,19 @@ mod tests {
             Some("Debian GNU/Linux 12 (bookworm)")
         );
         assert_eq!(physical_cores("processor: 0\n"), None);
+    }
+
+    #[test]
+    fn the_cpu_signature_names_generation_and_extensions() {
+        let info = "processor\t: 0\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\nstepping\t: 1\nflags\t\t: fpu sse4_2 avx avx2 avx512f avx512_vnni avx512_bf16 xsave\n\nprocessor\t: 1\n";
+        assert_eq!(
+            cpu_signature(info).as_deref(),
+            Some("family 25 model 17 stepping 1; sse4_2 avx avx2 avx512f avx512_vnni avx512_bf16")
+        );
+        assert_eq!(
+            cpu_signature("processor: 0\n"),
+            None,
+            "no flags, no signature"
+        );
     }
 }

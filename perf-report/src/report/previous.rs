@@ -54,7 +54,8 @@ pub fn compare_with_previous(inputs: &ReportInputs) -> Option<PreviousComparison
         judge(old, new, &previous.name, &inputs.comparison, &as_configured).map_err(|e| e.0);
     Some(PreviousComparison {
         previous,
-        foreign: old.machine_fingerprint != new.machine_fingerprint,
+        foreign: old.machine_fingerprint != new.machine_fingerprint
+            || old.environment.other_cpu(&new.environment).is_some(),
         result,
     })
 }

@@ -60,6 +60,7 @@ fn plan(profile: ProfileName) -> Plan {
 
 fn environment(at: &str, commit: &str) -> Environment {
     Environment {
+        cpu_signature: String::new(),
         timestamp: at.parse().unwrap(),
         hostname: "fixture".into(),
         cpu_model: "Fixture CPU".into(),

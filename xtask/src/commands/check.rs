@@ -101,13 +101,18 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         }
     };
 
-    let foreign = baseline.machine_fingerprint != current.machine_fingerprint;
+    // The fingerprint holds the model name only: two generations of one
+    // name (with other instruction sets) are told apart by the signature.
+    let other_cpu = baseline.environment.other_cpu(&current.environment);
+    let foreign =
+        baseline.machine_fingerprint != current.machine_fingerprint || other_cpu.is_some();
     if foreign && !args.allow_foreign_baseline {
         bail!(
-            "baseline {} was recorded on another machine ({}); this run is on ({}): re-record it here with `cargo xtask perf baseline --update`, or pass --allow-foreign-baseline",
+            "baseline {} was recorded on another machine ({}); this run is on ({}){}: re-record it here with `cargo xtask perf baseline --update`, or pass --allow-foreign-baseline",
             baseline_path.display(),
             baseline.machine_fingerprint,
-            current.machine_fingerprint
+            current.machine_fingerprint,
+            other_cpu.map(|c| format!(" ({c})")).unwrap_or_default()
         );
     }
     if foreign {
@@ -309,7 +314,10 @@ fn earlier_runs(
     let mut runs: Vec<Baseline> = std::iter::once(baseline.clone())
         .chain(paths.iter().filter_map(|p| Baseline::load(p).ok()))
         .filter(|r| r.created_at != current.created_at && seen.insert(r.created_at))
-        .filter(|r| r.machine_fingerprint == current.machine_fingerprint)
+        .filter(|r| {
+            r.machine_fingerprint == current.machine_fingerprint
+                && r.environment.other_cpu(&current.environment).is_none()
+        })
         .filter(|r| r.plan.inject_delay.is_none() && incomparable_reason(current, r).is_none())
         .collect();
     // The machine's recent mood, not its whole past: runs made while it
