@@ -34,10 +34,10 @@ fn assert_refused(o: &Output, code: i32, needle: &str, sentinel: &Path) {
     );
 }
 
-/// `perf baseline --quick --workload inference` on a small corpus, plus `extra`.
-fn inference(dir: &Path, out: &Path, extra: &[&str]) -> Output {
-    let corpus = small_corpus(dir);
-    let mut args = vec![
+/// `perf baseline --quick --workload inference` over `corpus`, one measured
+/// pass, writing `out`, plus `extra`.
+fn inference_args(corpus: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
         "perf",
         "baseline",
         "--quick",
@@ -52,9 +52,18 @@ fn inference(dir: &Path, out: &Path, extra: &[&str]) -> Output {
         corpus.to_str().unwrap(),
         "--output",
         out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    xtask(&args)
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// [`inference_args`] on a small corpus made in `dir`, run.
+fn inference(dir: &Path, out: &Path, extra: &[&str]) -> Output {
+    let args = inference_args(&small_corpus(dir), out, extra);
+    xtask(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// A server on 127.0.0.1 that answers every connection with `reply` (or,
@@ -374,34 +383,11 @@ fn the_api_key_variable_defaults_to_openai_api_key_and_is_never_written() {
     let url = streaming_server(Ending::EarlyStop, auth.clone());
     let cfg = server_config(dir.path(), &url, "");
     let corpus = small_corpus(dir.path());
-    let args = |output: &Path| -> Vec<String> {
-        [
-            "perf",
-            "baseline",
-            "--quick",
-            "--update",
-            "--iterations",
-            "1",
-            "--warmup",
-            "0",
-            "--workload",
-            "inference",
-            "--engine",
-            "openai",
-            "--config",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([
-            cfg.to_str().unwrap().to_string(),
-            "--corpus".into(),
-            corpus.to_str().unwrap().into(),
-            "--output".into(),
-            output.to_str().unwrap().into(),
-        ])
-        .collect()
-    };
-    let a = args(&out);
+    let a = inference_args(
+        &corpus,
+        &out,
+        &["--engine", "openai", "--config", cfg.to_str().unwrap()],
+    );
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
 
     // --dry-run shows the variable's name.
