@@ -102,16 +102,19 @@ impl<'a> RagPipeline<'a> {
             hits: Vec::new(),
             parents: Vec::new(),
         };
+        // Each stage's output feeds the next, once per question.
         for q in questions {
             let tokens = self.embedder.tokenize(&[q.as_str()])?;
-            let mut vectors = self.embedder.forward(&tokens)?;
-            let r = self.retrieve(q)?;
+            let vector = self
+                .embedder
+                .forward(&tokens)?
+                .pop()
+                .expect("one vector per question");
+            let hits = self.index.search(&vector, self.top_k)?;
+            inputs.parents.push(self.parents_of(&hits));
             inputs.tokens.push(tokens);
-            inputs
-                .vectors
-                .push(vectors.pop().expect("one vector per question"));
-            inputs.hits.push(r.hits);
-            inputs.parents.push(r.parents);
+            inputs.vectors.push(vector);
+            inputs.hits.push(hits);
         }
         let inputs = Rc::new(inputs);
         let n = questions.len();

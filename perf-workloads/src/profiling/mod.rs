@@ -29,12 +29,12 @@ use perf_profile::{
 use serde::Serialize;
 
 use crate::{
-    counters,
     error::WorkloadError,
     hook::WorkloadHook,
+    meter::Meter,
     reporter::{Reporter, Sink},
     stage_timer::{timed, StageTimes},
-    workloads::{meter_for, prepare_with_index, run_workload, workload, Cx},
+    workloads::{prepare_with_index, run_workload, workload, Cx},
 };
 use sampler::{profile_err, Sampled, Sampler};
 
@@ -59,7 +59,9 @@ pub fn profile_plan(
 ) -> Result<(), WorkloadError> {
     plan.validate().map_err(WorkloadError::Config)?;
     fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-    let meter = meter_for(&counters::open());
+    // Plain timing: profile mode's evidence is the sampler's, and its
+    // results are not kept, so no counter is opened for them.
+    let meter = Meter::plain();
     let mut reporter = Reporter::new(sink);
     let (prepared, index) = prepare_with_index(plan, &mut reporter)?;
     let cx = Cx {

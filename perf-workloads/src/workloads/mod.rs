@@ -41,7 +41,7 @@ use crate::{
 
 /// What a workload needs prepared beyond the corpus, the query set and the
 /// embedding model, which every workload gets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Needs {
     /// Unit vectors of every corpus chunk (through the embedding cache).
     pub corpus_vectors: bool,
