@@ -184,11 +184,21 @@ pub enum MetricKind {
     /// `<op>.callgrind_instructions`: instructions of one operation under
     /// callgrind's synthetic CPU.
     CallgrindInstructions(CountedOp),
+    /// `<op>.alloc_bytes`: bytes one operation asked the allocator for
+    /// (all threads, cumulative: a realloc adds its new size).
+    AllocBytes(CountedOp),
+    /// `<op>.allocations`: allocator calls of one operation.
+    Allocations(CountedOp),
+    /// `peak_rss`: the process's resident-set high-water mark during the
+    /// workload (its mark reset when the workload starts).
+    PeakRss,
     /// A name this version does not know; kept as it was read.
     Other(String),
 }
 
 const CALLGRIND_SUFFIX: &str = ".callgrind_instructions";
+const ALLOC_BYTES_SUFFIX: &str = ".alloc_bytes";
+const ALLOCATIONS_SUFFIX: &str = ".allocations";
 
 impl MetricKind {
     /// This kind as a map key.
@@ -202,6 +212,25 @@ impl MetricKind {
             MetricKind::Stage(s) => Some(*s),
             _ => None,
         }
+    }
+
+    /// Whether the metric is one of its workload's headline figures (the
+    /// time or rate users quote, not a stage, size or guard): a run is
+    /// conclusive when these are.
+    pub fn is_headline(&self) -> bool {
+        matches!(
+            self,
+            MetricKind::Latency
+                | MetricKind::DocsPerSecond { .. }
+                | MetricKind::SearchLatency(_)
+                | MetricKind::Prefill { .. }
+                | MetricKind::Engine {
+                    figure: EngineFigure::DecodeTokensPerS
+                        | EngineFigure::Ttft
+                        | EngineFigure::Latency,
+                    ..
+                }
+        )
     }
 
     /// Whether the metric counts instructions (hardware or callgrind): the
@@ -221,6 +250,7 @@ impl MetricKind {
             "prompt_tokens" => Some(MetricKind::PromptTokens),
             "build_time" => Some(MetricKind::BuildTime),
             "index_memory" => Some(MetricKind::IndexMemory),
+            "peak_rss" => Some(MetricKind::PeakRss),
             _ => None,
         };
         known
@@ -231,6 +261,12 @@ impl MetricKind {
     fn parse_dotted(s: &str) -> Option<MetricKind> {
         if let Some(op) = s.strip_suffix(CALLGRIND_SUFFIX) {
             return op.parse().ok().map(MetricKind::CallgrindInstructions);
+        }
+        if let Some(op) = s.strip_suffix(ALLOC_BYTES_SUFFIX) {
+            return op.parse().ok().map(MetricKind::AllocBytes);
+        }
+        if let Some(op) = s.strip_suffix(ALLOCATIONS_SUFFIX) {
+            return op.parse().ok().map(MetricKind::Allocations);
         }
         if let Some(k) = s.strip_prefix("recall_at_") {
             return k.parse().ok().map(MetricKind::RecallAt);
@@ -297,6 +333,9 @@ impl fmt::Display for MetricKind {
                 figure,
             } => write!(f, "{engine}.c{concurrency}.{}", figure.as_str()),
             MetricKind::CallgrindInstructions(op) => write!(f, "{op}{CALLGRIND_SUFFIX}"),
+            MetricKind::AllocBytes(op) => write!(f, "{op}{ALLOC_BYTES_SUFFIX}"),
+            MetricKind::Allocations(op) => write!(f, "{op}{ALLOCATIONS_SUFFIX}"),
+            MetricKind::PeakRss => f.write_str("peak_rss"),
             MetricKind::Other(name) => f.write_str(name),
         }
     }
@@ -450,6 +489,10 @@ mod tests {
         "hnsw.callgrind_instructions",
         "build.callgrind_instructions",
         "chunks.batch_1.callgrind_instructions",
+        "query.alloc_bytes",
+        "sentences.batch_10.allocations",
+        "hnsw.alloc_bytes",
+        "peak_rss",
     ];
 
     #[test]

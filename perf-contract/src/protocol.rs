@@ -31,6 +31,12 @@ pub enum Message {
     Result(WorkloadSamples),
     /// The run failed; `message` is the one line to show.
     Error { message: String },
+    /// Lockstep mode (`--lockstep`) only: the process is about to start the
+    /// step `label` (`prepared`, `<workload>/start`, or a measured operation
+    /// `<workload>/<op>`) and waits for a `go` line on stdin. `perf compare`
+    /// drives two builds this way, one step at a time, so that they never
+    /// run at once and drift hits both alike.
+    Ready { label: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

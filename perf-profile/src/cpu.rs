@@ -1,22 +1,20 @@
 //! CPU profiling sessions over pprof-rs, and what a finished profile can
-//! write: an SVG flamegraph, a gzipped pprof protobuf, a top-functions table.
+//! write: an SVG flamegraph, a gzipped pprof protobuf, folded stacks (what a
+//! differential flamegraph and the profile diff read), a top-functions table.
 //!
 //! pprof-rs samples with `setitimer(ITIMER_PROF)`: the kernel sends SIGPROF
 //! per slice of CPU time the *process* uses, to whichever thread is running,
 //! so a profile covers every thread and an idle process collects nothing.
 //! Its state is one global per process, hence one session at a time.
 
-use std::{
-    fs::File,
-    io::{BufWriter, Write},
-    path::Path,
-    time::Duration,
-};
+use std::{io::Write, path::Path, time::Duration};
 
 use flate2::{write::GzEncoder, Compression};
 use pprof::protos::Message;
 
 use crate::{
+    atomic_write::write_atomic,
+    folded::{self, folded_name, root_first},
     stack::{self, StackSample},
     top::{top_functions, TopReport},
     ProfileError,
@@ -151,10 +149,26 @@ impl CpuProfile {
 
     /// Writes the gzipped protobuf (`profile.pb`-style) to `path`.
     pub fn write_pprof(&self, path: &Path) -> Result<(), ProfileError> {
-        std::fs::write(path, self.pprof_gzip()).map_err(|source| ProfileError::Write {
-            path: path.to_path_buf(),
-            source,
-        })
+        write_atomic(path, &self.pprof_gzip())
+    }
+
+    /// The stacks as folded text (`root;caller;leaf COUNT` lines), identical
+    /// call paths merged across threads; see [`CpuProfile::write_folded`].
+    pub fn folded(&self) -> String {
+        folded::to_folded(&self.samples)
+    }
+
+    /// Writes [`CpuProfile::folded`] to `path`: the input of
+    /// [`crate::profile_diff::diff_folded`], of
+    /// [`crate::profile_diff::write_differential_flamegraph`] and of
+    /// inferno's or FlameGraph's own tools.
+    ///
+    /// Unlike [`CpuProfile::write_flamegraph`] it has no thread level, so two
+    /// runs of the same code fold to comparable stacks. A profile without
+    /// samples writes an empty file: a valid profile of nothing, which a
+    /// diff shows as such, rather than an error.
+    pub fn write_folded(&self, path: &Path) -> Result<(), ProfileError> {
+        write_atomic(path, self.folded().as_bytes())
     }
 
     /// Writes an SVG flamegraph, one tower per thread.
@@ -162,13 +176,7 @@ impl CpuProfile {
         if self.samples.is_empty() {
             return Err(ProfileError::EmptyProfile);
         }
-        let write_err = |source| ProfileError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = File::create(path).map_err(write_err)?;
-        let mut out = BufWriter::new(file);
-        let lines = self.folded_lines();
+        let lines = self.flamegraph_lines();
         let mut options = pprof::flamegraph::Options::default();
         options.title = format!(
             "CPU: {} samples at {} Hz",
@@ -176,33 +184,24 @@ impl CpuProfile {
             self.frequency_hz
         );
         options.count_name = "samples".into();
-        pprof::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), &mut out)
+        let mut svg = Vec::new();
+        pprof::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), &mut svg)
             .map_err(|e| ProfileError::Flamegraph(e.to_string()))?;
-        out.flush().map_err(write_err)
+        write_atomic(path, &svg)
     }
 
-    /// Stacks in the folded format inferno reads: `thread;root;...;leaf N`.
-    fn folded_lines(&self) -> Vec<String> {
+    /// Folded lines with the thread as the root frame
+    /// (`thread;root;...;leaf N`), so the flamegraph has a tower per thread.
+    fn flamegraph_lines(&self) -> Vec<String> {
         self.samples
             .iter()
             .map(|sample| {
-                let mut line = folded_name(&sample.thread);
-                for frame in sample.frames.iter().rev() {
-                    line.push(';');
-                    line.push_str(&folded_name(frame));
-                }
-                line.push(' ');
-                line.push_str(&sample.count.to_string());
-                line
+                let thread = std::iter::once(folded_name(&sample.thread));
+                let stack: Vec<String> = thread.chain(root_first(&sample.frames)).collect();
+                format!("{} {}", stack.join(";"), sample.count)
             })
             .collect()
     }
-}
-
-/// `;` separates frames in the folded format, yet Rust names can hold one
-/// (`<[u8; 4] as Trait>::f`); pprof-rs's own flamegraph splits such names.
-fn folded_name(name: &str) -> String {
-    name.replace(';', ",")
 }
 
 #[cfg(test)]
@@ -220,20 +219,43 @@ mod tests {
     }
 
     #[test]
-    fn folded_lines_run_root_to_leaf_and_escape_semicolons() {
+    fn flamegraph_and_folded_lines_agree_on_frame_order() {
+        let sample = |thread: &str, count| StackSample {
+            frames: vec!["<[u8; 4] as Hot>::leaf".into(), "main".into()],
+            thread: thread.into(),
+            count,
+        };
         let profile = CpuProfile {
-            samples: vec![StackSample {
-                frames: vec!["<[u8; 4] as Hot>::leaf".into(), "main".into()],
-                thread: "worker".into(),
-                count: 7,
-            }],
+            samples: vec![sample("worker", 7), sample("other", 2)],
             frequency_hz: 99,
             duration: Duration::from_secs(1),
             proto: pprof::protos::Profile::default(),
         };
         assert_eq!(
-            profile.folded_lines(),
-            ["worker;main;<[u8, 4] as Hot>::leaf 7"]
+            profile.flamegraph_lines(),
+            [
+                "worker;main;<[u8, 4] as Hot>::leaf 7",
+                "other;main;<[u8, 4] as Hot>::leaf 2"
+            ]
         );
+        assert_eq!(profile.folded(), "main;<[u8, 4] as Hot>::leaf 9\n");
+    }
+
+    #[test]
+    fn write_folded_writes_the_folded_text() {
+        let profile = CpuProfile {
+            samples: vec![StackSample {
+                frames: vec!["leaf".into(), "main".into()],
+                thread: "main".into(),
+                count: 3,
+            }],
+            frequency_hz: 99,
+            duration: Duration::from_secs(1),
+            proto: pprof::protos::Profile::default(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cpu.folded");
+        profile.write_folded(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "main;leaf 3\n");
     }
 }

@@ -1,6 +1,7 @@
 //! A real CPU profile of a deliberately busy function: the samples must name
-//! it, and the pprof file must decode back to the same sample count (and
-//! satisfy `go tool pprof` when Go is installed).
+//! it, the pprof file must decode back to the same sample count (and
+//! satisfy `go tool pprof` when Go is installed), and the folded file must
+//! read back into a profile diff with the same totals.
 //!
 //! One test function: pprof-rs allows one session per process, and samples
 //! come from every thread, so parallel tests would disturb each other.
@@ -12,7 +13,7 @@ use std::{
 };
 
 use flate2::read::GzDecoder;
-use perf_profile::{CpuProfile, CpuProfiler, ProfileError};
+use perf_profile::{diff_folded, CpuProfile, CpuProfiler, ProfileError};
 use pprof::protos::{Message, Profile};
 
 /// Keeps one thread busy with integer arithmetic for `busy`.
@@ -46,6 +47,7 @@ fn profile_attributes_samples_and_writes_readable_files() {
     let dir = tempfile::tempdir().unwrap();
     pprof_file_round_trips(&profile, &dir.path().join("cpu.pb"));
     flamegraph_names_the_hot_function(&profile, &dir.path().join("cpu.svg"));
+    folded_file_feeds_the_diff(&profile, &dir.path().join("cpu.folded"));
 
     // Finished sessions release pprof-rs's global profiler.
     let again = CpuProfiler::start(99).expect("restart after finish");
@@ -146,4 +148,27 @@ fn flamegraph_names_the_hot_function(profile: &CpuProfile, path: &std::path::Pat
     let svg = std::fs::read_to_string(path).unwrap();
     assert!(svg.starts_with("<?xml"));
     assert!(svg.contains("burn_cpu"));
+}
+
+fn folded_file_feeds_the_diff(profile: &CpuProfile, path: &std::path::Path) {
+    profile.write_folded(path).unwrap();
+    let folded = std::fs::read_to_string(path).unwrap();
+    // A profile against itself: same totals, nothing changed, and the
+    // per-function counts are the top report's.
+    let diff = diff_folded(&folded, &folded);
+    assert_eq!(diff.base_samples, profile.total_samples());
+    assert!(diff.ranked(10).is_empty());
+    let burn = diff
+        .functions
+        .iter()
+        .find(|f| f.function.ends_with("burn_cpu"))
+        .expect("burn_cpu in the folded file");
+    let top = profile.top(usize::MAX);
+    let expected = top
+        .by_cumulative
+        .iter()
+        .find(|f| f.function == burn.function)
+        .unwrap();
+    assert_eq!(burn.base_total, expected.cumulative_samples);
+    assert_eq!(burn.base_self, expected.self_samples);
 }

@@ -42,6 +42,10 @@ pub enum Basis {
     /// Medians alone: too few samples on a side for an interval, or a
     /// deterministic unit (size, count, fraction) that needs none.
     PointEstimate,
+    /// Paired samples of two builds run in lockstep (`perf compare`): the
+    /// Hodges-Lehmann change of the per-pair log-ratios, its Wilcoxon
+    /// interval and a Holm-adjusted signed-rank p-value (`crate::paired`).
+    Paired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,8 +58,13 @@ pub enum Verdict {
     /// Beyond the threshold, but the interval still reaches 1 (or the worse
     /// side, for an apparent improvement).
     NotSignificant,
-    /// The median moved no more than the threshold.
+    /// The median moved no more than the threshold, and the run could have
+    /// seen a change of the threshold's size (its MDE is below it).
     WithinNoise,
+    /// The change is within the threshold, but so little is known that a
+    /// change of the threshold's size could have gone unseen: the minimum
+    /// detectable effect exceeds the threshold. Not evidence of no change.
+    Inconclusive,
     /// The metric is never judged (`Better::Neither`).
     Informational,
     /// No relative change can be stated honestly.
@@ -77,8 +86,14 @@ pub struct MetricChange {
     /// 95% percentile-bootstrap interval of current median / baseline median.
     pub ratio_ci: Option<Interval>,
     /// Two-sided Mann-Whitney U p-value (normal approximation, tie and
-    /// continuity corrected, as scipy's default).
+    /// continuity corrected, as scipy's default); for a paired comparison the
+    /// signed-rank p-value after Holm's adjustment over the run.
     pub p_value: Option<f64>,
+    /// The smallest change this comparison could have detected, in percent:
+    /// half the width of the 95% interval (a true change this large puts the
+    /// interval's edge at no change). `None` without an interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mde_pct: Option<f64>,
     pub basis: Basis,
     pub verdict: Verdict,
 }
@@ -126,6 +141,7 @@ pub fn compare_metric(
         n_current,
         ratio_ci: None,
         p_value: None,
+        mde_pct: None,
         // Sizes, counts and fractions do not vary with the machine's load:
         // their samples differ by input (one question vs another), not by
         // noise, so a resampled interval would only measure the inputs'
@@ -171,6 +187,7 @@ pub fn compare_metric(
     change.p_value = mann_whitney_p(&base, &cur);
     if change.basis == Basis::Bootstrap {
         change.ratio_ci = bootstrap_ratio_ci(&base, &cur, seed);
+        change.mde_pct = change.ratio_ci.map(|ci| (ci.high - ci.low) / 2.0 * 100.0);
     }
     change.verdict = judge(current.better, current.unit, change_pct, &change);
     change
@@ -187,7 +204,12 @@ fn judge(better: Better, unit: Unit, change_pct: f64, figures: &MetricChange) ->
     };
     let worse_pct = worse_sign * change_pct;
     if worse_pct.abs() <= figures.threshold_pct {
-        return Verdict::WithinNoise;
+        // "No change" is only a finding when a change of the threshold's
+        // size would have shown.
+        return match figures.mde_pct {
+            Some(mde) if mde > figures.threshold_pct => Verdict::Inconclusive,
+            _ => Verdict::WithinNoise,
+        };
     }
     let significant = match figures.basis {
         // A size, count or fraction is a deterministic figure: its change
@@ -197,7 +219,7 @@ fn judge(better: Better, unit: Unit, change_pct: f64, figures: &MetricChange) ->
         Basis::PointEstimate => !unit.is_timing(),
         // No interval although there were enough samples: a resample hit a
         // zero median. Not knowing is not evidence, so do not judge.
-        Basis::Bootstrap => figures.ratio_ci.is_some_and(|ci| {
+        Basis::Bootstrap | Basis::Paired => figures.ratio_ci.is_some_and(|ci| {
             let (a, b) = (worse_sign * (ci.low - 1.0), worse_sign * (ci.high - 1.0));
             if worse_pct > 0.0 {
                 a.min(b) > 0.0
@@ -334,7 +356,7 @@ fn resampled_median(sorted: &[f64], rng: &mut StdRng, counts: &mut Vec<usize>) -
 
 /// A per-metric seed: FNV-1a of `workload/metric` mixed into `seed`, since
 /// std's hashers are not promised to be stable across releases.
-fn metric_seed(seed: u64, workload: WorkloadName, metric: &str) -> u64 {
+pub(crate) fn metric_seed(seed: u64, workload: WorkloadName, metric: &str) -> u64 {
     let bytes = workload
         .as_str()
         .bytes()

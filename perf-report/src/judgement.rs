@@ -1,7 +1,8 @@
 //! The one judgement: a baseline run, a current run and a [`Policy`] in,
 //! a [`Judgement`] out. `check`, the report's comparison with the previous
-//! baseline and any other comparison of two runs call [`judge`], and the
-//! exporters (`crate::export`) render what it returns.
+//! baseline and any other comparison of two runs call [`judge`]; `compare`,
+//! whose two runs were measured in lockstep, calls [`judge_paired`]; the
+//! exporters (`crate::export`) render what either returns.
 
 use perf_contract::{plan::WorkloadName, schema::Baseline};
 use serde::Serialize;
@@ -9,6 +10,7 @@ use serde::Serialize;
 use crate::{
     compare::{any_regression, compare_results, Comparison, Verdict},
     guards::{incomparable_reason, quality_guards, GuardResult},
+    pairing::compare_paired,
     policy::Policy,
 };
 
@@ -63,6 +65,42 @@ pub fn judge(
     Ok(j)
 }
 
+/// Judges a candidate build against a base build measured in lockstep with
+/// it (sample `i` of each side is the same input, run moments apart):
+/// timings are judged from their pairs, one false-alarm budget for the run.
+pub fn judge_paired(
+    base: &Baseline,
+    candidate: &Baseline,
+    base_name: &str,
+    policy: &Policy,
+) -> Result<Judgement, Incomparable> {
+    if let Some(reason) = incomparable_reason(base, candidate) {
+        return Err(Incomparable(reason));
+    }
+    let threshold_for = |w: WorkloadName, m: &str| {
+        let b = base.workloads.get(&w).and_then(|r| r.metrics.get(m));
+        policy.pct_for(w, m, b)
+    };
+    let comparisons = compare_paired(
+        &base.workloads,
+        &candidate.workloads,
+        &threshold_for,
+        policy.seed,
+    );
+    let mut j = Judgement {
+        passed: false,
+        baseline: base_name.to_string(),
+        baseline_fingerprint: base.machine_fingerprint.clone(),
+        current_fingerprint: candidate.machine_fingerprint.clone(),
+        foreign_baseline: false,
+        comparisons,
+        guards: quality_guards(base, candidate),
+        notes: Vec::new(),
+    };
+    j.settle();
+    Ok(j)
+}
+
 /// The metric comparisons alone, for a second measurement of the same
 /// baseline (a re-run of a suspect workload).
 pub fn compare_with(
@@ -96,10 +134,33 @@ impl Judgement {
         self.comparisons.iter().filter(|c| is_regressed(c))
     }
 
-    /// One line: PASS or FAIL and why.
+    /// Headline metrics (`MetricKind::is_headline`) this run could not
+    /// judge either way: their MDE exceeds the threshold, or their change
+    /// does without being significant. A passing run with any is
+    /// inconclusive, not a pass.
+    pub fn inconclusive(&self) -> impl Iterator<Item = &Comparison> {
+        self.comparisons.iter().filter(|c| {
+            c.metric.kind().is_headline()
+                && c.change.as_ref().is_some_and(|ch| {
+                    matches!(ch.verdict, Verdict::Inconclusive | Verdict::NotSignificant)
+                })
+        })
+    }
+
+    /// One line: PASS, INCONCLUSIVE or FAIL and why.
     pub fn verdict_line(&self) -> String {
         let failed_guards = self.guards.iter().filter(|g| !g.passed).count();
-        if self.passed {
+        let unsure: Vec<String> = self
+            .inconclusive()
+            .map(|c| format!("{}.{}", c.workload, c.metric))
+            .collect();
+        if self.passed && !unsure.is_empty() {
+            format!(
+                "INCONCLUSIVE: no regression seen, but {} headline metric(s) could not have shown a change of their threshold: {}",
+                unsure.len(),
+                unsure.join(", ")
+            )
+        } else if self.passed {
             "PASS: no confirmed regression, quality guards hold".into()
         } else {
             format!(

@@ -14,6 +14,7 @@ pub mod judgement;
 pub mod mann_whitney;
 pub mod noise;
 pub mod paired;
+pub mod pairing;
 pub mod policy;
 pub mod report;
 pub mod table;

@@ -17,6 +17,7 @@ pub mod error;
 pub mod hook;
 pub mod index;
 pub mod llm;
+pub mod lockstep;
 pub mod meter;
 pub mod probe;
 pub mod profiling;

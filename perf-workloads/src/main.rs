@@ -1,6 +1,7 @@
-//! `perf-workloads --plan FILE [--profile DIR]`: executes (or profiles) a
-//! plan written by `cargo xtask perf` and prints one JSON message per line
-//! on stdout. Exit code 1 on error,
+//! `perf-workloads --plan FILE [--profile DIR | --lockstep]`: executes (or
+//! profiles) a plan written by `cargo xtask perf` and prints one JSON
+//! message per line on stdout. `--lockstep` waits for `go` on stdin before
+//! every step (`perf compare` drives two builds so). Exit code 1 on error,
 //! after an `error` message carrying the one line to show.
 
 use std::{fs, path::PathBuf, process::ExitCode, time::Duration};
@@ -13,7 +14,7 @@ use perf_workloads::profiling::profile_plan;
 use perf_workloads::{
     reporter::{Sink, StdoutSink},
     stage_timer::{inject_delay, Slowdown, Stage},
-    workloads::run_plan,
+    workloads::{run_plan, RunOptions},
 };
 
 /// Counts allocations only while a profile asks it to; otherwise its cost
@@ -38,13 +39,18 @@ fn main() -> ExitCode {
 }
 
 fn run(sink: &mut StdoutSink) -> Result<(), String> {
-    const USAGE: &str = "usage: perf-workloads --plan FILE [--profile DIR [--frequency HZ]] (normally run by `cargo xtask perf`)";
+    const USAGE: &str = "usage: perf-workloads --plan FILE [--profile DIR [--frequency HZ] | --lockstep] (normally run by `cargo xtask perf`)";
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut path = None;
     let mut profile_dir = None;
     let mut frequency = 997;
+    let mut lockstep = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
+        if flag == "--lockstep" {
+            lockstep = true;
+            continue;
+        }
         let value = it.next().ok_or(USAGE)?;
         match flag.as_str() {
             "--plan" => path = Some(PathBuf::from(value)),
@@ -58,6 +64,9 @@ fn run(sink: &mut StdoutSink) -> Result<(), String> {
         }
     }
     let path = path.ok_or(USAGE)?;
+    if lockstep && profile_dir.is_some() {
+        return Err(USAGE.into());
+    }
     let text = fs::read_to_string(&path)
         .map_err(|e| format!("cannot read plan {}: {e}", path.display()))?;
     let plan: Plan = serde_json::from_str(&text)
@@ -74,7 +83,7 @@ fn run(sink: &mut StdoutSink) -> Result<(), String> {
         let stage: Stage = inject.stage.parse()?;
         inject_delay(stage, Duration::from_micros(inject.micros), Slowdown::Wait);
     }
-    execute(&plan, profile_dir.as_deref(), frequency, sink).map_err(|e| e.to_string())
+    execute(&plan, profile_dir.as_deref(), frequency, lockstep, sink).map_err(|e| e.to_string())
 }
 
 /// Callgrind collects per thread, so every instruction of a measured
@@ -93,7 +102,9 @@ fn run_under_callgrind(plan: &Plan, sink: &mut StdoutSink) -> Result<(), String>
         .num_threads(1)
         .build()
         .map_err(|e| format!("cannot start the one-thread pool: {e}"))?;
-    pool.install(|| run_plan(plan, sink))
+    // No allocation counting: its atomics would be counted as the
+    // operations' own instructions.
+    pool.install(|| run_plan(plan, sink, RunOptions::default()))
         .map_err(|e| e.to_string())
 }
 
@@ -102,11 +113,19 @@ fn execute(
     plan: &Plan,
     profile_dir: Option<&std::path::Path>,
     frequency: i32,
+    lockstep: bool,
     sink: &mut StdoutSink,
 ) -> Result<(), perf_workloads::error::WorkloadError> {
     match profile_dir {
         Some(dir) => profile_plan(plan, dir, frequency, &ALLOC, sink),
-        None => run_plan(plan, sink),
+        None => run_plan(
+            plan,
+            sink,
+            RunOptions {
+                lockstep,
+                allocator: Some(&ALLOC),
+            },
+        ),
     }
 }
 
@@ -117,13 +136,19 @@ fn execute(
     plan: &Plan,
     profile_dir: Option<&std::path::Path>,
     _frequency: i32,
+    lockstep: bool,
     sink: &mut StdoutSink,
 ) -> Result<(), perf_workloads::error::WorkloadError> {
+    // dhat is the global allocator here: no counting allocator to report.
+    let opts = RunOptions {
+        lockstep,
+        allocator: None,
+    };
     match profile_dir {
         Some(dir) => {
             let mut dhat = perf_workloads::profiling::dhat::DhatHook::new(dir.to_path_buf());
-            perf_workloads::workloads::run_plan_with(plan, sink, &mut [&mut dhat])
+            perf_workloads::workloads::run_plan_with(plan, sink, opts, &mut [&mut dhat])
         }
-        None => run_plan(plan, sink),
+        None => run_plan(plan, sink, opts),
     }
 }

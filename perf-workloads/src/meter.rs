@@ -2,8 +2,17 @@
 //! operation alone, plus whatever the run's [`OpHook`]s count around it
 //! (retired instructions, callgrind regions). Which hooks a run has is
 //! decided once from the plan and the machine, not by the workloads.
+//!
+//! A meter given the counting allocator also records what each measured
+//! operation allocated (calls and bytes, all threads); the run turns those
+//! into per-workload metrics after the workload ([`Meter::take_allocations`]).
 
-use std::time::{Duration, Instant};
+use std::{
+    cell::RefCell,
+    time::{Duration, Instant},
+};
+
+use perf_profile::{AllocStats, CountingAllocator, Region};
 
 use crate::hook::{Op, OpHook};
 
@@ -25,6 +34,8 @@ impl OpSample {
 #[derive(Default)]
 pub struct Meter {
     hooks: Vec<Box<dyn OpHook>>,
+    allocator: Option<&'static CountingAllocator>,
+    allocations: RefCell<Vec<(Op, AllocStats)>>,
 }
 
 impl Meter {
@@ -38,6 +49,28 @@ impl Meter {
         self
     }
 
+    /// Also records each measured operation's allocations. Counting is
+    /// switched on here for the rest of the process, so every operation
+    /// (warm-up included) pays the same few atomic adds per allocation.
+    pub fn counting_allocations(mut self, allocator: &'static CountingAllocator) -> Meter {
+        allocator.enable();
+        self.allocator = Some(allocator);
+        self
+    }
+
+    /// The allocations of `workload`'s measured operations since the last
+    /// call, in the order they ran, removed from the meter.
+    pub fn take_allocations(
+        &self,
+        workload: perf_contract::plan::WorkloadName,
+    ) -> Vec<(Op, AllocStats)> {
+        let mut all = self.allocations.borrow_mut();
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            all.drain(..).partition(|(op, _)| op.workload == workload);
+        *all = rest;
+        mine
+    }
+
     /// Runs `f` as the operation `op`. `None` marks an unmeasured (warm-up)
     /// call: timed, but no hook sees it, so counts cover measured work only.
     /// Hooks start before the clock and stop after it, so their own cost is
@@ -48,9 +81,13 @@ impl Meter {
                 h.start(op);
             }
         }
+        let region = op.and(self.allocator).map(Region::start);
         let start = Instant::now();
         let out = f();
         let elapsed = start.elapsed();
+        if let (Some(op), Some(region)) = (op, region) {
+            self.allocations.borrow_mut().push((op, region.finish()));
+        }
         let mut count = None;
         if let Some(op) = op {
             for h in self.hooks.iter().rev() {

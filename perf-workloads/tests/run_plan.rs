@@ -9,7 +9,10 @@ use perf_contract::{
     plan::WorkloadName,
     protocol::{Message, WorkloadSamples},
 };
-use perf_workloads::{error::WorkloadError, workloads::run_plan};
+use perf_workloads::{
+    error::WorkloadError,
+    workloads::{run_plan, RunOptions},
+};
 
 /// Three chapters of the book (real HTML) and a Markdown note.
 fn small_corpus(dir: &Path) {
@@ -41,7 +44,7 @@ fn context(messages: &[Message]) -> perf_contract::context::RunContext {
 
 fn run(plan: &perf_contract::plan::Plan) -> (Result<(), WorkloadError>, Vec<Message>) {
     let mut sink = Vec::new();
-    let r = run_plan(plan, &mut sink);
+    let r = run_plan(plan, &mut sink, RunOptions::default());
     (r, sink)
 }
 

@@ -62,6 +62,21 @@ pub enum PerfCommand {
     /// guarded absolutely.
     Check(CheckArgs),
 
+    /// Did my change make it slower? Build two revisions and run them side
+    /// by side in lockstep, pairing every sample: exit 0 (no regression),
+    /// 1 (regression), 2 (error), 3 (inconclusive).
+    ///
+    /// BASE defaults to HEAD and CANDIDATE to the working tree (uncommitted
+    /// changes included), so `cargo xtask perf compare` before a commit asks
+    /// whether the change slowed anything; CI runs `compare origin/main HEAD`.
+    /// Both builds get the same plan and inputs and take turns one operation
+    /// at a time (ABBA), so drift hits both alike; each metric's change,
+    /// 95% interval and minimum detectable effect come from the per-pair
+    /// ratios, with one false-alarm budget for the whole run (Holm). A
+    /// regression names the stages that moved; --explain profiles both
+    /// builds and ranks the functions that changed.
+    Compare(CompareArgs),
+
     /// Profile the workloads: CPU (flamegraph SVG, pprof protobuf, top
     /// functions), memory (allocations, peak heap, peak RSS) per workload and
     /// per stage, and the top 5 bottlenecks ranked from that evidence.
@@ -201,6 +216,51 @@ pub struct CheckArgs {
     pub no_rerun: bool,
 
     /// Test-only: busy-wait MICROS inside STAGE (e.g. embed:3000) to prove the gate fires.
+    #[arg(long, value_name = "STAGE:MICROS", hide = true)]
+    pub inject_delay: Option<InjectDelay>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// The revision to compare against (any git revision).
+    #[arg(value_name = "BASE", default_value = "HEAD")]
+    pub base: String,
+
+    /// The revision under test [default: the working tree, uncommitted
+    /// changes included].
+    #[arg(value_name = "CANDIDATE")]
+    pub candidate: Option<String>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Default allowed change in percent (overrides [check] threshold_pct; default 10).
+    #[arg(long, value_name = "PCT")]
+    pub threshold: Option<f64>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+
+    /// Keep running rounds (each adds pairs) until every headline metric is
+    /// conclusive or --max-time is reached.
+    #[arg(long)]
+    pub until_conclusive: bool,
+
+    /// Time budget of --until-conclusive, in seconds: no round starts that
+    /// would end after it.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub max_time: u64,
+
+    /// Profile both builds on the same inputs and write a function-level
+    /// diff (ranked functions, differential flamegraph, allocations) for
+    /// the regressed workloads, or for every compared workload when none
+    /// regressed. On by default when CI is set and a metric regressed.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Test-only: delay STAGE by MICROS in the candidate build only, to
+    /// show what the comparison can detect (e.g. embed:700).
     #[arg(long, value_name = "STAGE:MICROS", hide = true)]
     pub inject_delay: Option<InjectDelay>,
 }

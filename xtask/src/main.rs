@@ -9,11 +9,14 @@ mod children;
 mod cli;
 mod commands;
 mod config;
+mod explain;
+mod lockstep;
 mod machine;
 mod measure;
 mod planning;
 mod progress;
 mod resolve;
+mod revision;
 mod runner;
 mod settings;
 mod spelling;
@@ -56,7 +59,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // `check` reserves exit code 1 for "regression found"; its errors are 2.
     let error_code = match &cli.command {
-        Command::Perf(PerfCommand::Check(_)) => 2,
+        Command::Perf(PerfCommand::Check(_) | PerfCommand::Compare(_)) => 2,
         _ => 1,
     };
     report_error(run(cli), error_code)
@@ -82,6 +85,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::baseline::run(&sh, &store, &args).map(|()| ExitCode::SUCCESS)
         }
         Command::Perf(PerfCommand::Check(args)) => commands::check::run(&sh, &store, &args),
+        Command::Perf(PerfCommand::Compare(args)) => commands::compare::run(&sh, &store, &args),
         Command::Perf(PerfCommand::Profile(args)) => {
             commands::profile::run(&sh, &store, &args).map(|()| ExitCode::SUCCESS)
         }

@@ -39,6 +39,15 @@ pub fn measure_with(
     let environment = machine::probe(sh, root);
     let binary = runner::build_workloads(sh, root)?;
     let outcome = runner::run_plan(&binary, plan, &store.plan_file(), launch, progress)?;
+    record(environment, plan, outcome)
+}
+
+/// The run record of what a workloads process reported for `plan`.
+pub fn record(
+    environment: perf_contract::environment::Environment,
+    plan: &Plan,
+    outcome: runner::RunOutcome,
+) -> Result<Baseline> {
     let mut workloads = BTreeMap::new();
     for raw in outcome.results {
         let name = raw.workload;
@@ -74,21 +83,29 @@ pub fn profile(
     settings: ProfileSettings,
 ) -> Result<ProfileSummary> {
     let root = store.root();
-    let launch = runner::Launch::Profile {
-        dir,
-        hz: settings.hz,
-    };
-    let plan_file = dir.join("plan.json");
     let binary = runner::build_workloads(sh, root)?;
-    let mut progress = Progress::auto();
-    runner::run_plan(&binary, plan, &plan_file, &launch, &mut progress)?;
+    profile_binary(&binary, plan, dir, settings.hz)?;
     if settings.dhat {
         eprintln!(
             "heap profile: building perf-workloads with dhat-heap and running the plan once more"
         );
         let dhat_binary = runner::build_workloads_with(sh, root, &["dhat-heap"])?;
-        runner::run_plan(&dhat_binary, plan, &plan_file, &launch, &mut progress)?;
+        profile_binary(&dhat_binary, plan, dir, settings.hz)?;
     }
+    read_summary(dir)
+}
+
+/// Runs `plan` in profile mode in `binary` (built already: `compare
+/// --explain` profiles two builds), sampling at `hz`, into `dir`.
+pub fn profile_binary(binary: &Path, plan: &Plan, dir: &Path, hz: i32) -> Result<()> {
+    let launch = runner::Launch::Profile { dir, hz };
+    let plan_file = dir.join("plan.json");
+    runner::run_plan(binary, plan, &plan_file, &launch, &mut Progress::auto())?;
+    Ok(())
+}
+
+/// The `summary.json` a profile run wrote into `dir`.
+pub fn read_summary(dir: &Path) -> Result<ProfileSummary> {
     let summary_path = dir.join("summary.json");
     let text = fs::read_to_string(&summary_path)
         .with_context(|| format!("cannot read {}", summary_path.display()))?;

@@ -38,10 +38,25 @@ pub fn build_workloads(sh: &Shell, root: &Path) -> Result<PathBuf> {
 
 /// The same with cargo features of perf-workloads switched on (`dhat-heap`).
 pub fn build_workloads_with(sh: &Shell, root: &Path, features: &[&str]) -> Result<PathBuf> {
+    build_workloads_from(sh, root, root, features)
+}
+
+/// Builds the perf-workloads of the source tree `src` (another revision's
+/// checkout) with this project's build tools, into this project's target
+/// folder: dependencies compiled once serve both trees.
+pub fn build_workloads_from(
+    sh: &Shell,
+    root: &Path,
+    src: &Path,
+    features: &[&str],
+) -> Result<PathBuf> {
     // Before anything compiles: a missing build tool is one line now, not
     // a backtrace after minutes of compiling.
     crate::build_env::apply(sh, root)?;
-    let _dir = sh.push_dir(root);
+    let _dir = sh.push_dir(src);
+    // A user's own CARGO_TARGET_DIR is inherited and serves both trees too.
+    let _target = (src != root && sh.var_os("CARGO_TARGET_DIR").is_none())
+        .then(|| sh.push_env("CARGO_TARGET_DIR", root.join("target")));
     let feature_args: Vec<String> = if features.is_empty() {
         Vec::new()
     } else {
@@ -153,6 +168,10 @@ pub fn run_plan(
                 outcome.results.push(r);
             }
             Ok(Message::Error { message }) => error = Some(crate::settings::for_user(&message)),
+            // Only a `--lockstep` process waits; this one was not started so.
+            Ok(Message::Ready { label }) => {
+                bail!("the workloads process ({}) waits for a lockstep driver at `{label}` although it was not started with --lockstep", binary.display())
+            }
             // Stray output (a dependency printing to stdout) is shown, not fatal.
             Err(_) => progress.note(&line),
         }

@@ -39,6 +39,8 @@ const CALLGRIND: &str = "callgrind";
 const PROFILES: &str = "profiles";
 /// The link to the newest profile run inside `PROFILES`.
 const LATEST_PROFILE: &str = "latest";
+/// `perf compare`'s builds and checkouts, by commit id.
+const COMPARE: &str = "target/compare";
 
 /// The project's files, rooted at the workspace.
 #[derive(Debug, Clone)]
@@ -85,6 +87,31 @@ impl Store {
         self.runs_dir()
             .join(PLANS)
             .join(format!("{}.json", std::process::id()))
+    }
+
+    /// `perf compare`'s run records: beside, not among, the saved runs, so
+    /// a base build's runs never count as this tree's between-run noise.
+    pub fn compare_runs_dir(&self) -> PathBuf {
+        self.runs_dir().join("compare")
+    }
+
+    /// The kept `perf-workloads` binary built from commit `id`.
+    pub fn compare_binary(&self, id: &str) -> PathBuf {
+        self.root
+            .join(COMPARE)
+            .join("bin")
+            .join(id)
+            .join("perf-workloads")
+    }
+
+    /// Where commit `id` is checked out to be built (removed once built).
+    pub fn compare_tree(&self, id: &str) -> PathBuf {
+        self.root.join(COMPARE).join("trees").join(id)
+    }
+
+    /// `perf compare --explain`'s profiles and diffs of one comparison.
+    pub fn compare_explain_dir(&self, t: DateTime<Utc>) -> PathBuf {
+        self.root.join(COMPARE).join("explain").join(stamp(t))
     }
 
     /// Callgrind's dumps for the process `pid`: one folder per process, so

@@ -15,19 +15,21 @@ use crate::{
     table::format_value,
 };
 
-const HEADER: [&str; 8] = [
+const HEADER: [&str; 10] = [
     "workload",
     "metric",
     "baseline (median)",
     "current (median)",
     "change",
+    "95% interval",
+    "MDE",
     "threshold",
     "verdict",
     "n (base / cur)",
 ];
 
 /// Columns holding figures, aligned right so digits line up.
-const NUMERIC: [usize; 5] = [2, 3, 4, 5, 7];
+const NUMERIC: [usize; 7] = [2, 3, 4, 5, 6, 7, 9];
 
 /// Shown where a figure does not exist (missing side, unjudged metric).
 const NONE: &str = "–";
@@ -65,7 +67,7 @@ pub fn comparison_markdown(comparisons: &[Comparison]) -> String {
     t.render()
 }
 
-fn row(c: &Comparison) -> [String; 8] {
+fn row(c: &Comparison) -> [String; 10] {
     let none = || NONE.to_string();
     let (workload, metric) = (c.workload.to_string(), c.metric.to_string());
     let Some(m) = &c.change else {
@@ -77,6 +79,8 @@ fn row(c: &Comparison) -> [String; 8] {
         return [
             workload,
             metric,
+            none(),
+            none(),
             none(),
             none(),
             none(),
@@ -97,6 +101,14 @@ fn row(c: &Comparison) -> [String; 8] {
         value(m.baseline_median),
         value(m.current_median),
         m.change_pct.map_or_else(none, |p| format!("{p:+.1}%")),
+        m.ratio_ci.map_or_else(none, |ci| {
+            format!(
+                "{:+.1}% … {:+.1}%",
+                (ci.low - 1.0) * 100.0,
+                (ci.high - 1.0) * 100.0
+            )
+        }),
+        m.mde_pct.map_or_else(none, |p| format!("{p:.1}%")),
         threshold,
         verdict_label(m),
         format!("{} / {}", m.n_baseline, m.n_current),
@@ -108,14 +120,16 @@ fn verdict_label(m: &MetricChange) -> String {
         Verdict::Regressed => "regressed",
         Verdict::Improved => "improved",
         Verdict::NotSignificant => "not significant",
+        Verdict::WithinNoise if m.basis == Basis::Paired => "no change",
         Verdict::WithinNoise => "within noise",
+        Verdict::Inconclusive => "inconclusive",
         Verdict::Informational => return "informational".into(),
         Verdict::Incomparable { reason } => return format!("incomparable: {reason}"),
     };
     // A reader must see that a judgement rests on two numbers, not on an
     // interval.
     match m.basis {
-        Basis::Bootstrap => label.to_string(),
+        Basis::Bootstrap | Basis::Paired => label.to_string(),
         Basis::PointEstimate => format!("{label} (medians only)"),
     }
 }
@@ -141,6 +155,7 @@ mod tests {
             n_current: n,
             ratio_ci: None,
             p_value: None,
+            mde_pct: None,
             basis,
             verdict,
         };
@@ -180,14 +195,21 @@ mod tests {
         (missing.change, missing.status) = (None, Status::Missing);
         let mut new = missing.clone();
         (new.metric, new.status) = (MetricKey::parse("fresh"), Status::New);
+        let mut latency = compared(
+            RagQuery,
+            "latency",
+            (Milliseconds, Lower),
+            (10.0, 12.0, 30),
+            (Bootstrap, Verdict::Regressed),
+        );
+        let m = latency.change.as_mut().unwrap();
+        m.ratio_ci = Some(perf_contract::summary::Interval {
+            low: 1.15,
+            high: 1.25,
+        });
+        m.mde_pct = Some(5.0);
         vec![
-            compared(
-                RagQuery,
-                "latency",
-                (Milliseconds, Lower),
-                (10.0, 12.0, 30),
-                (Bootstrap, Verdict::Regressed),
-            ),
+            latency,
             incomparable,
             compared(
                 RagQuery,
@@ -218,15 +240,15 @@ mod tests {
     #[test]
     fn markdown_of_a_fixed_comparison() {
         let expected = "\
-| workload | metric | baseline (median) | current (median) | change | threshold | verdict | n (base / cur) |
-| --- | --- | --: | --: | --: | --: | --- | --: |
-| rag_query | latency | 10.00 ms | 12.00 ms | +20.0% | ±10.0% | regressed | 30 / 30 |
-| rag_query | p95 | – | 1.000 ms | – | ±10.0% | incomparable: baseline has no samples \\| fix | 9 / 9 |
-| rag_query | index_memory | 2.0 KiB | 2.0 KiB | +0.0% | – | informational | 1 / 1 |
-| embedding | throughput | 500.0 docs/s | 400.0 docs/s | -20.0% | ±10.0% | not significant | 6 / 6 |
-| vector_query | build_time | 2.000 s | 1.500 s | -25.0% | ±10.0% | improved (medians only) | 1 / 1 |
-| embedding | old | – | – | – | – | missing from current run | – |
-| embedding | fresh | – | – | – | – | new (no baseline) | – |
+| workload | metric | baseline (median) | current (median) | change | 95% interval | MDE | threshold | verdict | n (base / cur) |
+| --- | --- | --: | --: | --: | --: | --: | --: | --- | --: |
+| rag_query | latency | 10.00 ms | 12.00 ms | +20.0% | +15.0% … +25.0% | 5.0% | ±10.0% | regressed | 30 / 30 |
+| rag_query | p95 | – | 1.000 ms | – | – | – | ±10.0% | incomparable: baseline has no samples \\| fix | 9 / 9 |
+| rag_query | index_memory | 2.0 KiB | 2.0 KiB | +0.0% | – | – | – | informational | 1 / 1 |
+| embedding | throughput | 500.0 docs/s | 400.0 docs/s | -20.0% | – | – | ±10.0% | not significant | 6 / 6 |
+| vector_query | build_time | 2.000 s | 1.500 s | -25.0% | – | – | ±10.0% | improved (medians only) | 1 / 1 |
+| embedding | old | – | – | – | – | – | – | missing from current run | – |
+| embedding | fresh | – | – | – | – | – | – | new (no baseline) | – |
 ";
         assert_eq!(comparison_markdown(&fixture()), expected);
     }

@@ -29,6 +29,7 @@ pub struct Tally {
     pub regressed: usize,
     pub not_significant: usize,
     pub within_noise: usize,
+    pub inconclusive: usize,
     pub informational: usize,
     pub other: usize,
 }
@@ -89,6 +90,7 @@ impl Tally {
                 Some(Verdict::Regressed) => t.regressed += 1,
                 Some(Verdict::NotSignificant) => t.not_significant += 1,
                 Some(Verdict::WithinNoise) => t.within_noise += 1,
+                Some(Verdict::Inconclusive) => t.inconclusive += 1,
                 Some(Verdict::Informational) => t.informational += 1,
                 Some(Verdict::Incomparable { .. }) | None => t.other += 1,
             }

@@ -5,7 +5,9 @@
 //! (`Workload::stages`), whose evidence feeds the computed bottleneck
 //! ranking. Nothing here knows a workload by name.
 //!
-//! Files: `DIR/<workload>/{flamegraph.svg, profile.pb, top.txt}`,
+//! Files: `DIR/<workload>/{flamegraph.svg, profile.pb, top.txt,
+//! stacks.folded}` (the folded stacks are what `perf compare --explain`
+//! diffs between two builds),
 //! `DIR/summary.json`, `DIR/bottlenecks.json`.
 
 #[cfg(feature = "dhat-heap")]
@@ -91,10 +93,15 @@ pub fn profile_plan(
         let peak_rss_bytes = read_rss().ok().map(|r| r.peak_bytes);
         let wdir = dir.join(workload.as_str());
         fs::create_dir_all(&wdir).map_err(|e| io_err(&wdir, e))?;
-        let mut files = vec![wdir.join("profile.pb"), wdir.join("top.txt")];
+        let mut files = vec![
+            wdir.join("profile.pb"),
+            wdir.join("top.txt"),
+            wdir.join("stacks.folded"),
+        ];
         cpu.write_pprof(&files[0]).map_err(profile_err)?;
         write_atomic(&files[1], cpu.top(30).to_text().as_bytes())
             .map_err(|e| io_err(&files[1], e))?;
+        cpu.write_folded(&files[2]).map_err(profile_err)?;
         if cpu.total_samples() > 0 {
             let svg = wdir.join("flamegraph.svg");
             cpu.write_flamegraph(&svg).map_err(profile_err)?;

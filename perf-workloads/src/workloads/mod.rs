@@ -11,6 +11,7 @@
 
 mod embedding;
 mod inference;
+mod memory;
 mod passes;
 mod rag_answer;
 mod rag_query;
@@ -33,6 +34,7 @@ use crate::{
     hook::WorkloadHook,
     index::HnswIndex,
     llm::{open_engines, LlmSet},
+    lockstep::Lockstep,
     meter::Meter,
     probe::Probe,
     rag::RagPipeline,
@@ -328,10 +330,20 @@ fn context_of(
     }
 }
 
+/// How the front end asked for a plan to be run, beyond the plan itself.
+#[derive(Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Announce every step and wait for `go` (`--lockstep`, `perf compare`).
+    pub lockstep: bool,
+    /// The process's counting global allocator, when the build has one:
+    /// measured operations then report their allocations.
+    pub allocator: Option<&'static perf_profile::CountingAllocator>,
+}
+
 /// Runs every workload of `plan`, sending context, progress and results to
 /// `sink`. An error stops the run; results already sent stay valid.
-pub fn run_plan(plan: &Plan, sink: &mut dyn Sink) -> Result<(), WorkloadError> {
-    run_plan_with(plan, sink, &mut [])
+pub fn run_plan(plan: &Plan, sink: &mut dyn Sink, opts: RunOptions) -> Result<(), WorkloadError> {
+    run_plan_with(plan, sink, opts, &mut [])
 }
 
 /// [`run_plan`] with workload hooks around every workload (dhat's heap
@@ -339,13 +351,23 @@ pub fn run_plan(plan: &Plan, sink: &mut dyn Sink) -> Result<(), WorkloadError> {
 pub fn run_plan_with(
     plan: &Plan,
     sink: &mut dyn Sink,
+    opts: RunOptions,
     hooks: &mut [&mut dyn WorkloadHook],
 ) -> Result<(), WorkloadError> {
     plan.validate().map_err(WorkloadError::Config)?;
     // Before prepare(): the model's worker threads must start after the
     // counter exists to be counted.
     let counting = counters::open();
-    let meter = meter_for(&counting);
+    // The handshake first, so its wait is outside every other hook's count.
+    let mut meter = if opts.lockstep {
+        Meter::plain().with(Lockstep)
+    } else {
+        Meter::plain()
+    };
+    meter = with_counters(meter, &counting);
+    if let Some(a) = opts.allocator {
+        meter = meter.counting_allocations(a);
+    }
     let counting = counters::mode_description(&counting);
     let mut reporter = Reporter::new(sink);
     let (prepared, index) = prepare_with_index(plan, &mut reporter)?;
@@ -355,6 +377,9 @@ pub fn run_plan_with(
         index.as_ref(),
         counting,
     ))));
+    if opts.lockstep {
+        Lockstep.wait("prepared");
+    }
     let cx = Cx {
         plan,
         prepared: &prepared,
@@ -362,8 +387,13 @@ pub fn run_plan_with(
         meter: &meter,
     };
     for &name in &plan.workloads {
-        let result = run_workload(&cx, workload(name), hooks, &mut reporter)?;
-        reporter.send(result);
+        if opts.lockstep {
+            Lockstep.wait(&format!("{name}/start"));
+        }
+        let rss = memory::PeakRssWatch::start();
+        let mut metrics = run_workload(&cx, workload(name), hooks, &mut reporter)?;
+        memory::push_memory_metrics(&mut metrics, &rss, meter.take_allocations(name));
+        reporter.send(metrics.finish());
     }
     Ok(())
 }
@@ -371,7 +401,10 @@ pub fn run_plan_with(
 /// The meter of a run: instruction counts where the hardware counter
 /// opened, callgrind regions where the process runs under callgrind.
 pub fn meter_for(counting: &Result<(), String>) -> Meter {
-    let mut meter = Meter::plain();
+    with_counters(Meter::plain(), counting)
+}
+
+fn with_counters(mut meter: Meter, counting: &Result<(), String>) -> Meter {
     if counting.is_ok() {
         meter = meter.with(InstructionCounter::default());
     }
@@ -395,14 +428,14 @@ pub fn prepare_with_index(
     Ok((prepared, index))
 }
 
-/// Runs one workload with `hooks` around it, returning its result message.
+/// Runs one workload with `hooks` around it, returning its metrics.
 /// Every hook that started is stopped, also when the workload fails.
 pub fn run_workload(
     cx: &Cx<'_>,
     workload: &dyn Workload,
     hooks: &mut [&mut dyn WorkloadHook],
     reporter: &mut Reporter<'_>,
-) -> Result<Message, WorkloadError> {
+) -> Result<MetricSet, WorkloadError> {
     let name = workload.name();
     let mut started = 0;
     let mut result = Ok(());
@@ -421,7 +454,7 @@ pub fn run_workload(
     }
     let metrics = run?;
     stopped?;
-    Ok(metrics.finish())
+    Ok(metrics)
 }
 
 #[cfg(test)]

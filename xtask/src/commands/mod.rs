@@ -5,6 +5,7 @@
 
 pub mod baseline;
 pub mod check;
+pub mod compare;
 pub mod profile;
 pub mod report;
 pub mod test;

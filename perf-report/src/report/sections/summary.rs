@@ -155,8 +155,8 @@ fn since(inputs: &ReportInputs) -> String {
     };
     let t = Tally::of(&judged.comparisons);
     let mut text = format!(
-        "{head} {} improved, {} regressed, {} beyond the threshold but not significant, {} within noise, {} informational",
-        t.improved, t.regressed, t.not_significant, t.within_noise, t.informational
+        "{head} {} improved, {} regressed, {} beyond the threshold but not significant, {} within noise, {} inconclusive (could not have seen a change of the threshold), {} informational",
+        t.improved, t.regressed, t.not_significant, t.within_noise, t.inconclusive, t.informational
     );
     let moves = largest_moves(&judged.comparisons);
     if !moves.is_empty() {

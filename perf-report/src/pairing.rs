@@ -1,0 +1,235 @@
+//! Comparisons of two builds measured in lockstep (`perf compare`): every
+//! timed metric whose two sides hold the same number of samples is judged
+//! from its pairs (`crate::paired`, one Holm family per run); sizes, counts
+//! and fractions, and timings that cannot be paired, go through the
+//! unpaired rule of `crate::compare` as in `check`. The result is the same
+//! [`Comparison`] rows, so the exporters need nothing new.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use perf_contract::{
+    metric_key::MetricKey,
+    plan::WorkloadName,
+    schema::{Better, Metric, WorkloadResult},
+    summary::Interval,
+};
+
+use crate::{
+    compare::{compare_metric, metric_seed, Basis, Comparison, MetricChange, Status, Verdict},
+    paired::{judge_run, PairedJudgement, PairedMetric, PairedVerdict, FAMILY_ALPHA, MIN_PAIRS},
+};
+
+/// Whether two sides' samples of one metric can be judged pair by pair:
+/// a timing with a direction, the same count on both sides (sample `i` of
+/// each side measured the same input), and enough pairs.
+fn pairable(base: &Metric, cand: &Metric) -> bool {
+    cand.unit.is_timing()
+        && (base.unit, base.better) == (cand.unit, cand.better)
+        && cand.better != Better::Neither
+        && base.samples.len() == cand.samples.len()
+        && base.samples.len() >= MIN_PAIRS
+}
+
+/// Every metric of either side, ordered by workload then metric name, as
+/// `compare::compare_results` orders them.
+pub fn compare_paired(
+    base: &BTreeMap<WorkloadName, WorkloadResult>,
+    cand: &BTreeMap<WorkloadName, WorkloadResult>,
+    threshold_for: &dyn Fn(WorkloadName, &str) -> f64,
+    seed: u64,
+) -> Vec<Comparison> {
+    let workloads: BTreeSet<WorkloadName> = base.keys().chain(cand.keys()).copied().collect();
+    let no_metrics = BTreeMap::new();
+    let mut rows = Vec::new();
+    // Indices into `rows` of the paired metrics, and their pairs.
+    let mut paired: Vec<(usize, Vec<(f64, f64)>)> = Vec::new();
+    for workload in workloads {
+        let b = base.get(&workload).map_or(&no_metrics, |r| &r.metrics);
+        let c = cand.get(&workload).map_or(&no_metrics, |r| &r.metrics);
+        let names: BTreeSet<&MetricKey> = b.keys().chain(c.keys()).collect();
+        for name in names {
+            let (shown, change, status) = match (b.get(name), c.get(name)) {
+                (Some(bm), Some(cm)) => {
+                    let threshold = threshold_for(workload, name.as_str());
+                    if pairable(bm, cm) {
+                        paired.push((
+                            rows.len(),
+                            bm.samples
+                                .iter()
+                                .copied()
+                                .zip(cm.samples.iter().copied())
+                                .collect(),
+                        ));
+                        (cm, Some(placeholder(bm, cm, threshold)), Status::Compared)
+                    } else {
+                        let seed = metric_seed(seed, workload, name.as_str());
+                        (
+                            cm,
+                            Some(compare_metric(bm, cm, threshold, seed)),
+                            Status::Compared,
+                        )
+                    }
+                }
+                (Some(bm), None) => (bm, None, Status::Missing),
+                (None, Some(cm)) => (cm, None, Status::New),
+                (None, None) => unreachable!("{name} came from one of the two maps"),
+            };
+            rows.push(Comparison {
+                workload,
+                metric: (*name).clone(),
+                unit: shown.unit,
+                better: shown.better,
+                change,
+                status,
+            });
+        }
+    }
+    let names: Vec<String> = paired
+        .iter()
+        .map(|(i, _)| format!("{}.{}", rows[*i].workload, rows[*i].metric))
+        .collect();
+    let metrics: Vec<PairedMetric<'_>> = paired
+        .iter()
+        .zip(&names)
+        .map(|((i, pairs), name)| PairedMetric {
+            name,
+            better: rows[*i].better,
+            threshold_pct: rows[*i].change.as_ref().expect("placeholder").threshold_pct,
+            pairs,
+        })
+        .collect();
+    for ((i, _), judged) in paired.iter().zip(judge_run(&metrics, FAMILY_ALPHA)) {
+        let change = rows[*i].change.as_mut().expect("placeholder");
+        fill(change, &judged);
+    }
+    rows
+}
+
+/// The medians and counts of a paired metric, before its pairs are judged.
+fn placeholder(base: &Metric, cand: &Metric, threshold_pct: f64) -> MetricChange {
+    MetricChange {
+        baseline_median: Some(base.summary.median),
+        current_median: Some(cand.summary.median),
+        change_pct: None,
+        threshold_pct,
+        n_baseline: base.samples.len(),
+        n_current: cand.samples.len(),
+        ratio_ci: None,
+        p_value: None,
+        mde_pct: None,
+        basis: Basis::Paired,
+        verdict: Verdict::Informational,
+    }
+}
+
+fn fill(change: &mut MetricChange, judged: &PairedJudgement) {
+    let c = &judged.change;
+    change.change_pct = c.change_pct;
+    // The interval as a ratio, as the unpaired rule states it.
+    change.ratio_ci = c.ci_pct.map(|ci| Interval {
+        low: 1.0 + ci.low / 100.0,
+        high: 1.0 + ci.high / 100.0,
+    });
+    change.mde_pct = c.mde_pct;
+    change.p_value = c.p_holm;
+    change.verdict = match judged.verdict {
+        PairedVerdict::Regressed => Verdict::Regressed,
+        PairedVerdict::Improved => Verdict::Improved,
+        PairedVerdict::NoChange => Verdict::WithinNoise,
+        PairedVerdict::Inconclusive => Verdict::Inconclusive,
+        PairedVerdict::Informational => Verdict::Informational,
+        PairedVerdict::TooFewPairs => Verdict::Incomparable {
+            reason: c
+                .unusable
+                .clone()
+                .unwrap_or_else(|| format!("fewer than {MIN_PAIRS} usable pairs")),
+        },
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use perf_contract::{fixture::baseline, schema::Unit};
+
+    use super::*;
+
+    /// Base and candidate as two runs of `n` paired latency samples: the
+    /// inputs' costs vary widely (as questions do), the candidate is the
+    /// base times `factor` plus a little per-sample noise.
+    fn runs(
+        n: usize,
+        factor: f64,
+    ) -> (
+        BTreeMap<WorkloadName, WorkloadResult>,
+        BTreeMap<WorkloadName, WorkloadResult>,
+    ) {
+        let cost = |i: usize| 10.0 + (i * 37 % 23) as f64;
+        let wiggle = |i: usize| 1.0 + ((i * 7919 % 13) as f64 - 6.0) * 0.001;
+        let a: Vec<f64> = (0..n).map(cost).collect();
+        let b: Vec<f64> = (0..n).map(|i| cost(i) * factor * wiggle(i)).collect();
+        let run = |s: Vec<f64>| {
+            baseline(&[(
+                WorkloadName::RagQuery,
+                "latency",
+                Unit::Milliseconds,
+                Better::Lower,
+                s,
+            )])
+            .workloads
+        };
+        (run(a), run(b))
+    }
+
+    fn verdict(rows: &[Comparison]) -> &Verdict {
+        &rows[0].change.as_ref().unwrap().verdict
+    }
+
+    #[test]
+    fn pairs_see_a_small_change_the_inputs_spread_would_hide() {
+        let (a, b) = runs(60, 1.05);
+        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1);
+        let ch = rows[0].change.as_ref().unwrap();
+        assert_eq!(ch.basis, Basis::Paired);
+        assert_eq!(verdict(&rows), &Verdict::Regressed, "{ch:?}");
+        assert!((ch.change_pct.unwrap() - 5.0).abs() < 0.5, "{ch:?}");
+        assert!(ch.mde_pct.unwrap() < 1.0, "{ch:?}");
+    }
+
+    #[test]
+    fn identical_builds_show_no_change() {
+        let (a, b) = runs(60, 1.0);
+        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1);
+        assert_eq!(verdict(&rows), &Verdict::WithinNoise);
+    }
+
+    #[test]
+    fn a_noisy_pair_is_inconclusive_not_within_noise() {
+        // Per-pair noise of about ±20%: no change can be told from 3%.
+        let cost = |i: usize| 10.0 + (i * 37 % 23) as f64;
+        let noise = |i: usize| 1.0 + ((i * 7919 % 41) as f64 - 20.0) * 0.01;
+        let a: Vec<f64> = (0..12).map(cost).collect();
+        let b: Vec<f64> = (0..12).map(|i| cost(i) * noise(i)).collect();
+        let run = |s: Vec<f64>| {
+            baseline(&[(
+                WorkloadName::RagQuery,
+                "latency",
+                Unit::Milliseconds,
+                Better::Lower,
+                s,
+            )])
+            .workloads
+        };
+        let rows = compare_paired(&run(a), &run(b), &|_, _| 3.0, 1);
+        let ch = rows[0].change.as_ref().unwrap();
+        assert!(ch.mde_pct.unwrap() > 3.0, "{ch:?}");
+        assert_eq!(verdict(&rows), &Verdict::Inconclusive, "{ch:?}");
+    }
+
+    #[test]
+    fn unequal_counts_fall_back_to_the_unpaired_rule() {
+        let (a, _) = runs(60, 1.0);
+        let (_, b) = runs(59, 1.0);
+        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1);
+        assert_eq!(rows[0].change.as_ref().unwrap().basis, Basis::Bootstrap);
+    }
+}

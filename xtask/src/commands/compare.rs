@@ -1,0 +1,368 @@
+//! `cargo xtask perf compare [BASE] [CANDIDATE]`: builds both revisions'
+//! workloads (`revision`), runs them in lockstep on one plan (`lockstep`),
+//! judges the pairs through `perf_report::judgement::judge_paired`, prints
+//! the judgement through the same exporters as `check`, and with
+//! `--explain` profiles both builds and diffs them function by function
+//! (`explain`). Exit 0 / 1 (regression) / 2 (error) / 3 (inconclusive).
+
+use std::{
+    fs::OpenOptions,
+    io::Write,
+    path::Path,
+    process::ExitCode,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result};
+use perf_contract::{plan::WorkloadName, protocol::WorkloadSamples, schema::Baseline};
+use perf_report::{
+    compare::Verdict,
+    export,
+    judgement::{judge_paired, Judgement},
+};
+use xshell::Shell;
+
+use crate::{
+    cli::{CompareArgs, Format},
+    config, explain,
+    lockstep::run_lockstep,
+    machine, measure,
+    planning::plan_for,
+    progress::Progress,
+    revision::{self, Built, Tree},
+    runner::RunOutcome,
+    store::{stamp, write_new, Store},
+    thresholds,
+};
+
+/// Compared when no --workload is given: the retrieval side, minutes on
+/// the quick plan. The LLM workloads are named explicitly.
+const DEFAULT_WORKLOADS: [WorkloadName; 3] = [
+    WorkloadName::RagQuery,
+    WorkloadName::Embedding,
+    WorkloadName::VectorQuery,
+];
+
+pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let root = store.root();
+    let started = Instant::now();
+    store.clear_stale();
+
+    // Everything that can be wrong with the input fails before any build.
+    let loaded = config::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
+    thresholds::validate(&loaded.config.check, &loaded.name(), args.threshold)?;
+    let policy = thresholds::policy(&loaded.config.check, args.threshold);
+    let mut run_args = args.run.clone();
+    if run_args.workloads.is_empty() {
+        run_args.workloads = DEFAULT_WORKLOADS.to_vec();
+    }
+    let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?;
+    let mut candidate_plan = plan.clone();
+    candidate_plan.inject_delay = args.inject_delay.clone();
+    let base_tree = revision::resolve(sh, root, Some(&args.base))?;
+    let candidate_tree = revision::resolve(sh, root, args.candidate.as_deref())?;
+
+    let (base, candidate, build_notes) = build_sides(sh, store, &base_tree, &candidate_tree)?;
+    let mut notes = build_notes;
+    notes.push(format!(
+        "base: {}; candidate: {}",
+        base_tree.describe(),
+        candidate_tree.describe()
+    ));
+    if let Some(inject) = &args.inject_delay {
+        notes.push(format!(
+            "TEST RUN: candidate delayed by {} µs in stage {} (--inject-delay)",
+            inject.micros, inject.stage
+        ));
+    }
+
+    let environment = machine::probe(sh, root);
+    let deadline = started + Duration::from_secs(args.max_time);
+    let mut rounds = 0;
+    let (mut base_out, mut candidate_out) = (RunOutcome::default(), RunOutcome::default());
+    let mut judgement;
+    let mut steps = 0;
+    loop {
+        let round_start = Instant::now();
+        let mut progress = Progress::auto();
+        let r = run_lockstep(
+            &base.binary,
+            &candidate.binary,
+            &plan,
+            &candidate_plan,
+            &store.plan_file(),
+            &mut progress,
+        )?;
+        steps += r.steps;
+        rounds += 1;
+        absorb(&mut base_out, r.base);
+        absorb(&mut candidate_out, r.candidate);
+        let base_run = measure::record(environment.clone(), &plan, clone_outcome(&base_out))?;
+        let candidate_run = measure::record(
+            environment.clone(),
+            &candidate_plan,
+            clone_outcome(&candidate_out),
+        )?;
+        judgement = judge_paired(&base_run, &candidate_run, &base_tree.describe(), &policy)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "the two builds did not measure the same thing ({}); their preparation differs",
+                    e.0
+                )
+            })?;
+        let round_time = round_start.elapsed();
+        let unsure = judgement.inconclusive().count();
+        if !args.until_conclusive || unsure == 0 || !judgement.passed {
+            save_runs(store, &base_run, &candidate_run, &mut notes)?;
+            break;
+        }
+        if Instant::now() + round_time > deadline {
+            notes.push(format!(
+                "--until-conclusive: {unsure} headline metric(s) still inconclusive when another round would pass --max-time {} s",
+                args.max_time
+            ));
+            save_runs(store, &base_run, &candidate_run, &mut notes)?;
+            break;
+        }
+        eprintln!(
+            "round {rounds}: {unsure} headline metric(s) inconclusive; running another round for more pairs"
+        );
+    }
+    notes.push(format!(
+        "{steps} steps in lockstep over {rounds} round(s), ABBA order; compare took {:.0} s",
+        started.elapsed().as_secs_f64()
+    ));
+    notes.extend(moved_stages(&judgement));
+
+    let ci = std::env::var_os("CI").is_some();
+    let regressed = !judgement.passed;
+    let explained = if args.explain || (ci && regressed) {
+        let workloads: Vec<WorkloadName> = match regressed_workloads(&judgement) {
+            w if w.is_empty() => plan.workloads.clone(),
+            w => w,
+        };
+        let dir = store.compare_explain_dir(environment.timestamp);
+        Some(explain::explain(
+            &dir,
+            (&base.binary, &candidate.binary),
+            (&plan, &candidate_plan),
+            &workloads,
+        )?)
+    } else {
+        None
+    };
+
+    judgement.notes = notes;
+    let title = format!(
+        "cargo xtask perf compare {} → {}",
+        base_tree.describe(),
+        candidate_tree.describe()
+    );
+    let mut markdown = export::markdown(&judgement, &title);
+    if let Some(e) = &explained {
+        markdown.push_str(&e.markdown);
+    }
+    match args.format {
+        Format::Table => {
+            print!("{}", export::terminal(&judgement));
+            if let Some(e) = &explained {
+                print!("{}", e.terminal);
+            }
+        }
+        Format::Markdown => print!("{markdown}"),
+        Format::Json => println!("{}", export::json(&judgement)),
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .with_context(|| {
+                format!(
+                    "cannot append to GITHUB_STEP_SUMMARY ({})",
+                    Path::new(&summary).display()
+                )
+            })?;
+        f.write_all(markdown.as_bytes())
+            .context("writing GITHUB_STEP_SUMMARY")?;
+    }
+    Ok(exit_code(&judgement))
+}
+
+/// 1 for a regression or a failed guard, 3 when no regression was seen
+/// but a headline metric could not have shown one, else 0.
+fn exit_code(j: &Judgement) -> ExitCode {
+    if !j.passed {
+        ExitCode::from(1)
+    } else if j.inconclusive().next().is_some() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Builds the two sides, base first: the working tree, built last, leaves
+/// its own binary in `target/release/`. The same code on both sides (a
+/// clean tree against its HEAD) is built once and run twice.
+fn build_sides(
+    sh: &Shell,
+    store: &Store,
+    base: &Tree,
+    candidate: &Tree,
+) -> Result<(Built, Built, Vec<String>)> {
+    let mut notes = Vec::new();
+    let say = |side: &str, tree: &Tree, b: &Built| match b.build_time {
+        Some(t) => format!(
+            "{side} {} built in {:.0} s",
+            tree.describe(),
+            t.as_secs_f64()
+        ),
+        None => format!(
+            "{side} {}: kept build reused ({})",
+            tree.describe(),
+            b.binary.display()
+        ),
+    };
+    if base.exact_commit().is_some() && base.exact_commit() == candidate.exact_commit() {
+        eprintln!(
+            "building {} (same code on both sides)",
+            candidate.describe()
+        );
+        let built = revision::build(sh, store, candidate)?;
+        notes.push(format!(
+            "{}; base and candidate are the same code, so one build runs as both",
+            say("candidate", candidate, &built)
+        ));
+        return Ok((built.clone(), built, notes));
+    }
+    eprintln!("building base {}", base.describe());
+    let b = revision::build(sh, store, base)?;
+    eprintln!("building candidate {}", candidate.describe());
+    let c = revision::build(sh, store, candidate)?;
+    notes.push(say("base", base, &b));
+    notes.push(say("candidate", candidate, &c));
+    for line in &notes {
+        eprintln!("{line}");
+    }
+    Ok((b, c, notes))
+}
+
+/// Appends a round's samples to the ones before it, metric by metric (both
+/// rounds ran the same steps, so pairs stay aligned).
+fn absorb(into: &mut RunOutcome, round: RunOutcome) {
+    if into.results.is_empty() {
+        *into = round;
+        return;
+    }
+    for r in round.results {
+        merge_samples(&mut into.results, r);
+    }
+    into.notes.extend(round.notes);
+}
+
+fn merge_samples(results: &mut Vec<WorkloadSamples>, more: WorkloadSamples) {
+    let Some(w) = results.iter_mut().find(|w| w.workload == more.workload) else {
+        results.push(more);
+        return;
+    };
+    for m in more.metrics {
+        match w.metrics.iter_mut().find(|x| x.name == m.name) {
+            Some(x) => x.samples.extend(m.samples),
+            None => w.metrics.push(m),
+        }
+    }
+}
+
+fn clone_outcome(o: &RunOutcome) -> RunOutcome {
+    RunOutcome {
+        context: o.context.clone(),
+        results: o.results.clone(),
+        notes: o.notes.clone(),
+    }
+}
+
+/// Both sides' run records, kept under `target/perf-runs/compare/`.
+fn save_runs(
+    store: &Store,
+    base: &Baseline,
+    candidate: &Baseline,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let dir = store.compare_runs_dir();
+    let stem = stamp(base.created_at);
+    let b = write_new(&dir, &format!("{stem}-base"), base.to_json().as_bytes())
+        .with_context(|| format!("cannot write the base run into {}", dir.display()))?;
+    let c = write_new(
+        &dir,
+        &format!("{stem}-candidate"),
+        candidate.to_json().as_bytes(),
+    )
+    .with_context(|| format!("cannot write the candidate run into {}", dir.display()))?;
+    notes.push(format!("runs: {} and {}", b.display(), c.display()));
+    Ok(())
+}
+
+/// The stage breakdown of a regressed or improved workload: which of its
+/// stages moved, and by how much.
+fn moved_stages(j: &Judgement) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in j
+        .comparisons
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.change.as_ref().map(|m| &m.verdict),
+                Some(Verdict::Regressed | Verdict::Improved)
+            )
+        })
+        .map(|c| c.workload)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let stages: Vec<String> = j
+            .comparisons
+            .iter()
+            .filter(|c| c.workload == w && c.metric.kind().stage().is_some())
+            .filter_map(|c| {
+                let m = c.change.as_ref()?;
+                Some(format!(
+                    "{} {}→{} ({:+.1}%, {})",
+                    c.metric,
+                    fmt_ms(m.baseline_median?),
+                    fmt_ms(m.current_median?),
+                    m.change_pct?,
+                    verdict_word(&m.verdict)
+                ))
+            })
+            .collect();
+        if !stages.is_empty() {
+            out.push(format!(
+                "{w} stages, base → candidate: {}",
+                stages.join("; ")
+            ));
+        }
+    }
+    out
+}
+
+fn fmt_ms(v: f64) -> String {
+    format!("{v:.3} ms")
+}
+
+fn verdict_word(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Regressed => "regressed",
+        Verdict::Improved => "improved",
+        Verdict::Inconclusive | Verdict::NotSignificant => "inconclusive",
+        Verdict::WithinNoise => "no change",
+        Verdict::Informational | Verdict::Incomparable { .. } => "not judged",
+    }
+}
+
+fn regressed_workloads(j: &Judgement) -> Vec<WorkloadName> {
+    j.regressed()
+        .map(|c| c.workload)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}

@@ -1,0 +1,226 @@
+//! Drives two `perf-workloads --lockstep` processes, the base build and the
+//! candidate build, one step at a time (the protocol's `ready` / `go`).
+//!
+//! Preparation runs one side after the other (the second side then finds
+//! the corpus vectors the first one cached). After that exactly one process
+//! works at any moment, and the order alternates per step, ABBA: step `i`
+//! runs base then candidate, step `i + 1` candidate then base. Drift on any
+//! time scale longer than one step (the other tenant of a shared machine, a
+//! thermal state, a page cache) therefore lands on both sides alike, and a
+//! step that warms a cache shared by both processes (the same model files)
+//! helps each side first half of the time.
+//!
+//! Both sides must announce the same steps in the same order: they run the
+//! same plan and only their code differs. A difference is an error naming
+//! the first step where they part, never a silently misaligned pairing.
+
+use std::{
+    io::{BufRead, BufReader, Lines, Write},
+    path::Path,
+    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
+};
+
+use anyhow::{bail, Context, Result};
+use perf_contract::{plan::Plan, protocol::Message};
+
+use crate::{children, progress::Progress, runner::RunOutcome};
+
+/// One side's process and what it reported so far.
+struct Side {
+    name: &'static str,
+    child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+    outcome: RunOutcome,
+    error: Option<String>,
+    /// Whether this side's progress messages are shown (one side's are
+    /// enough: both report the same work).
+    shows_progress: bool,
+}
+
+impl Side {
+    fn spawn(
+        name: &'static str,
+        binary: &Path,
+        plan_file: &Path,
+        shows_progress: bool,
+    ) -> Result<Side> {
+        let mut command = Command::new(binary);
+        command.arg("--plan").arg(plan_file).arg("--lockstep");
+        children::die_with_parent(&mut command);
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start the {name} build ({})", binary.display()))?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        Ok(Side {
+            name,
+            child,
+            stdin,
+            lines: BufReader::new(stdout).lines(),
+            outcome: RunOutcome::default(),
+            error: None,
+            shows_progress,
+        })
+    }
+
+    /// Reads until the process announces its next step (`Some(label)`) or
+    /// ends (`None`, after checking how it ended).
+    fn next_step(&mut self, progress: &mut Progress) -> Result<Option<String>> {
+        for line in self.lines.by_ref() {
+            let line = line.with_context(|| format!("reading the {} build's output", self.name))?;
+            match Message::from_line(&line) {
+                Ok(Message::Ready { label }) => return Ok(Some(label)),
+                Ok(Message::Context(c)) => self.outcome.context = *c,
+                Ok(Message::Progress {
+                    workload,
+                    phase,
+                    done,
+                    total,
+                }) => {
+                    if self.shows_progress {
+                        progress.update(workload, &phase, done, total);
+                    }
+                }
+                Ok(Message::Note { text }) => {
+                    progress.note(&format!("{}: {text}", self.name));
+                    self.outcome.notes.push(text);
+                }
+                Ok(Message::Result(r)) => {
+                    if self.shows_progress {
+                        progress.finish_workload(r.workload);
+                    }
+                    self.outcome.results.push(r);
+                }
+                Ok(Message::Error { message }) => {
+                    self.error = Some(crate::settings::for_user(&message))
+                }
+                Err(_) => progress.note(&format!("{}: {line}", self.name)),
+            }
+        }
+        let status = self
+            .child
+            .wait()
+            .with_context(|| format!("waiting for the {} build", self.name))?;
+        if let Some(message) = &self.error {
+            bail!("the {} build failed: {message}", self.name);
+        }
+        if !status.success() {
+            bail!(
+                "the {} build's workloads process failed: {status}",
+                self.name
+            );
+        }
+        Ok(None)
+    }
+
+    fn go(&mut self) -> Result<()> {
+        writeln!(self.stdin, "go")
+            .and_then(|()| self.stdin.flush())
+            .with_context(|| format!("the {} build stopped listening", self.name))
+    }
+}
+
+impl Drop for Side {
+    /// A side left behind by an error is killed and reaped, not orphaned.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// What the two sides reported, and how many steps they ran in lockstep.
+pub struct Lockstep {
+    pub base: RunOutcome,
+    pub candidate: RunOutcome,
+    pub steps: usize,
+}
+
+/// Runs `plan` in both builds in lockstep. `candidate_plan` is the same plan
+/// but for what only the candidate gets (an injected delay). Plans go
+/// through files beside each other (`<stem>-base.json`, `-candidate.json`).
+pub fn run_lockstep(
+    base_binary: &Path,
+    candidate_binary: &Path,
+    plan: &Plan,
+    candidate_plan: &Plan,
+    plan_stem: &Path,
+    progress: &mut Progress,
+) -> Result<Lockstep> {
+    let write_plan = |suffix: &str, p: &Plan| -> Result<std::path::PathBuf> {
+        let path = plan_stem.with_file_name(format!(
+            "{}-{suffix}.json",
+            plan_stem.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let json = serde_json::to_string_pretty(p).expect("plan serialises");
+        perf_contract::atomic::write_atomic(&path, json.as_bytes())
+            .with_context(|| format!("cannot write plan file {}", path.display()))?;
+        Ok(path)
+    };
+    let base_plan = write_plan("base", plan)?;
+    let candidate_plan = write_plan("candidate", candidate_plan)?;
+
+    let mut base = Side::spawn("base", base_binary, &base_plan, false)?;
+    let mut base_step = first_step(&mut base, progress)?;
+    let mut candidate = Side::spawn("candidate", candidate_binary, &candidate_plan, true)?;
+    let mut candidate_step = first_step(&mut candidate, progress)?;
+
+    let mut steps = 0;
+    loop {
+        match (&base_step, &candidate_step) {
+            (None, None) => break,
+            (Some(b), Some(c)) if b == c => {}
+            (b, c) => bail!(
+                "the two builds parted at step {steps}: base {}, candidate {}; their workloads measure different operations (the same plan must give both the same steps)",
+                describe(b),
+                describe(c)
+            ),
+        }
+        if steps % 2 == 0 {
+            base.go()?;
+            base_step = base.next_step(progress)?;
+            candidate.go()?;
+            candidate_step = candidate.next_step(progress)?;
+        } else {
+            candidate.go()?;
+            candidate_step = candidate.next_step(progress)?;
+            base.go()?;
+            base_step = base.next_step(progress)?;
+        }
+        steps += 1;
+    }
+    progress.clear();
+    Ok(Lockstep {
+        base: std::mem::take(&mut base.outcome),
+        candidate: std::mem::take(&mut candidate.outcome),
+        steps,
+    })
+}
+
+/// The first `ready`: a build that ends without one cannot be driven.
+fn first_step(side: &mut Side, progress: &mut Progress) -> Result<Option<String>> {
+    match side.next_step(progress) {
+        Ok(Some(step)) => Ok(Some(step)),
+        Ok(None) => bail!(
+            "the {} build ran without waiting for a lockstep driver: its perf-workloads predates `perf compare` (compare revisions that have it)",
+            side.name
+        ),
+        Err(e) if format!("{e:#}").contains("usage: perf-workloads") => bail!(
+            "the {} build does not know --lockstep: its perf-workloads predates `perf compare` (compare revisions that have it)",
+            side.name
+        ),
+        Err(e) => Err(e),
+    }
+}
+
+fn describe(step: &Option<String>) -> String {
+    match step {
+        Some(s) => format!("at `{s}`"),
+        None => "finished".into(),
+    }
+}
