@@ -109,6 +109,12 @@ pub enum CountedOp {
     Build,
     /// One embedding batch.
     Batch { texts: TextKind, size: u32 },
+    /// One prefill: a fixed-length prompt to its first token (`inference`).
+    Prefill,
+    /// One generation of an answer to a question (`inference`).
+    Generate,
+    /// One question answered by every engine, retrieval included (`rag_answer`).
+    Answer,
 }
 
 impl fmt::Display for CountedOp {
@@ -118,6 +124,9 @@ impl fmt::Display for CountedOp {
             CountedOp::Search(s) => f.write_str(s.as_str()),
             CountedOp::Build => f.write_str("build"),
             CountedOp::Batch { texts, size } => write!(f, "{}.batch_{size}", texts.as_str()),
+            CountedOp::Prefill => f.write_str("prefill"),
+            CountedOp::Generate => f.write_str("generate"),
+            CountedOp::Answer => f.write_str("answer"),
         }
     }
 }
@@ -128,6 +137,9 @@ impl FromStr for CountedOp {
         let op = match s {
             "query" => Some(CountedOp::Query),
             "build" => Some(CountedOp::Build),
+            "prefill" => Some(CountedOp::Prefill),
+            "generate" => Some(CountedOp::Generate),
+            "answer" => Some(CountedOp::Answer),
             _ => SearchKind::parse(s).map(CountedOp::Search).or_else(|| {
                 let (texts, size) = s.split_once(".batch_")?;
                 Some(CountedOp::Batch {
@@ -492,6 +504,8 @@ mod tests {
         "query.alloc_bytes",
         "sentences.batch_10.allocations",
         "hnsw.alloc_bytes",
+        "prefill.allocations",
+        "answer.alloc_bytes",
         "peak_rss",
     ];
 

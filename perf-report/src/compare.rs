@@ -246,6 +246,20 @@ pub fn compare_results(
     threshold_for: &dyn Fn(WorkloadName, &str) -> f64,
     seed: u64,
 ) -> Vec<Comparison> {
+    compare_each(baseline, current, &mut |workload, name, b, c| {
+        let threshold = threshold_for(workload, name.as_str());
+        compare_metric(b, c, threshold, metric_seed(seed, workload, name.as_str()))
+    })
+}
+
+/// Every metric of either run, ordered by workload then metric name, with
+/// `judge` giving the change of each metric both runs have (the unpaired
+/// rule here, the paired one in `crate::pairing`).
+pub(crate) fn compare_each(
+    baseline: &BTreeMap<WorkloadName, WorkloadResult>,
+    current: &BTreeMap<WorkloadName, WorkloadResult>,
+    judge: &mut dyn FnMut(WorkloadName, &MetricKey, &Metric, &Metric) -> MetricChange,
+) -> Vec<Comparison> {
     let workloads: BTreeSet<WorkloadName> =
         baseline.keys().chain(current.keys()).copied().collect();
     let mut out = Vec::new();
@@ -256,12 +270,7 @@ pub fn compare_results(
         let names: BTreeSet<&MetricKey> = base.keys().chain(cur.keys()).collect();
         for name in names {
             let (shown, change, status) = match (base.get(name), cur.get(name)) {
-                (Some(b), Some(c)) => {
-                    let threshold = threshold_for(workload, name.as_str());
-                    let change =
-                        compare_metric(b, c, threshold, metric_seed(seed, workload, name.as_str()));
-                    (c, Some(change), Status::Compared)
-                }
+                (Some(b), Some(c)) => (c, Some(judge(workload, name, b, c)), Status::Compared),
                 (Some(b), None) => (b, None, Status::Missing),
                 (None, Some(c)) => (c, None, Status::New),
                 (None, None) => unreachable!("{name} came from one of the two maps"),
@@ -430,6 +439,22 @@ mod tests {
         let ci = m.ratio_ci.unwrap();
         assert!(ci.low < 1.0 && ci.high > 1.0, "{ci:?}");
         assert_eq!(m.verdict, Verdict::NotSignificant);
+    }
+
+    /// A synthetic noisy pair of runs: the medians moved by 5%, within the
+    /// 10% threshold, but with 8 samples spread ±40% the interval is far
+    /// wider than the threshold, so a 10% slowdown could have gone unseen:
+    /// inconclusive, with the MDE saying how large a change it could see.
+    #[test]
+    fn within_the_threshold_but_too_noisy_to_tell_is_inconclusive() {
+        let m = run(Better::Lower, 8, 0.4, 10.5);
+        let mde = m.mde_pct.unwrap();
+        assert!(mde > 10.0, "{m:?}");
+        assert_eq!(m.verdict, Verdict::Inconclusive);
+        // The same change with quiet samples is a finding.
+        let quiet = run(Better::Lower, 40, 0.02, 10.5);
+        assert!(quiet.mde_pct.unwrap() < 10.0);
+        assert_eq!(quiet.verdict, Verdict::WithinNoise);
     }
 
     #[test]

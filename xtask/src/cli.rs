@@ -53,7 +53,8 @@ pub enum PerfCommand {
     Baseline(BaselineArgs),
 
     /// Compare a fresh run with the baseline: exit 0 (no regression),
-    /// 1 (regression), 2 (error or nothing comparable).
+    /// 1 (regression), 2 (error or nothing comparable), 3 (inconclusive: a
+    /// headline metric's minimum detectable effect exceeds its threshold).
     ///
     /// A metric regresses only when its median moves beyond its threshold in
     /// the worse direction AND the 95% bootstrap interval of the ratio of
@@ -215,6 +216,16 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_rerun: bool,
 
+    /// Measure the workloads of inconclusive headline metrics again, adding
+    /// their samples, until every headline metric is conclusive or
+    /// --max-time is reached.
+    #[arg(long)]
+    pub until_conclusive: bool,
+
+    /// Time budget of --until-conclusive, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub max_time: u64,
+
     /// Test-only: busy-wait MICROS inside STAGE (e.g. embed:3000) to prove the gate fires.
     #[arg(long, value_name = "STAGE:MICROS", hide = true)]
     pub inject_delay: Option<InjectDelay>,
@@ -258,6 +269,12 @@ pub struct CompareArgs {
     /// regressed. On by default when CI is set and a metric regressed.
     #[arg(long)]
     pub explain: bool,
+
+    /// Judge two saved lockstep runs (`target/perf-runs/compare/*-base.json`
+    /// and `*-candidate.json`) again, e.g. with another --threshold,
+    /// building and running nothing.
+    #[arg(long, num_args = 2, value_names = ["BASE_RUN", "CANDIDATE_RUN"])]
+    pub runs: Option<Vec<PathBuf>>,
 
     /// Test-only: delay STAGE by MICROS in the candidate build only, to
     /// show what the comparison can detect (e.g. embed:700).

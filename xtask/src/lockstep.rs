@@ -48,6 +48,7 @@ impl Side {
         let mut command = Command::new(binary);
         command.arg("--plan").arg(plan_file).arg("--lockstep");
         children::die_with_parent(&mut command);
+        children::fixed_layout(&mut command);
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -143,19 +144,19 @@ pub struct Lockstep {
 
 /// Runs `plan` in both builds in lockstep. `candidate_plan` is the same plan
 /// but for what only the candidate gets (an injected delay). Plans go
-/// through files beside each other (`<stem>-base.json`, `-candidate.json`).
+/// through files beside `plan_file` (`<its stem>-base.json`, `-candidate.json`).
 pub fn run_lockstep(
     base_binary: &Path,
     candidate_binary: &Path,
     plan: &Plan,
     candidate_plan: &Plan,
-    plan_stem: &Path,
+    plan_file: &Path,
     progress: &mut Progress,
 ) -> Result<Lockstep> {
     let write_plan = |suffix: &str, p: &Plan| -> Result<std::path::PathBuf> {
-        let path = plan_stem.with_file_name(format!(
+        let path = plan_file.with_file_name(format!(
             "{}-{suffix}.json",
-            plan_stem.file_name().unwrap_or_default().to_string_lossy()
+            plan_file.file_stem().unwrap_or_default().to_string_lossy()
         ));
         let json = serde_json::to_string_pretty(p).expect("plan serialises");
         perf_contract::atomic::write_atomic(&path, json.as_bytes())

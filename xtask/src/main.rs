@@ -20,6 +20,7 @@ mod revision;
 mod runner;
 mod settings;
 mod spelling;
+mod step_summary;
 mod store;
 mod thresholds;
 #[cfg(test)]

@@ -128,9 +128,11 @@ impl Store {
         let runs = self.runs_dir();
         for (dir, suffix) in [(runs.join(PLANS), ".json"), (runs.join(CALLGRIND), "")] {
             for path in entries(&dir) {
-                let owner = path
-                    .file_name()
-                    .and_then(|n| n.to_str()?.strip_suffix(suffix)?.parse().ok());
+                // `<pid>.json`, or `<pid>-base.json` of a compare.
+                let owner = path.file_name().and_then(|n| {
+                    let stem = n.to_str()?.strip_suffix(suffix)?;
+                    stem.split('-').next()?.parse().ok()
+                });
                 if owner.is_some_and(|pid| !children::is_alive(pid)) {
                     let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
                 }

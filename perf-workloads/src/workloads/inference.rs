@@ -9,13 +9,14 @@
 use std::time::Duration;
 
 use perf_contract::{
-    metric_key::{EngineFigure, LoadFigure, MetricKind, Quality},
+    metric_key::{CountedOp, EngineFigure, LoadFigure, MetricKind, Quality},
     plan::{EngineName, Plan, WorkloadName},
     schema::{Better, Unit},
 };
 
 use crate::{
     error::WorkloadError,
+    hook::Op,
     llm::{
         engine::common_prefix,
         openai::{schedule::run_open_loop, OpenAiClient},
@@ -41,7 +42,7 @@ impl Workload for Inference {
     // whole-workload CPU profile is its evidence.
 
     fn run(&self, cx: &Cx<'_>, reporter: &mut Reporter<'_>) -> Result<MetricSet, WorkloadError> {
-        run_engines(cx.plan, cx.prepared, &mut cx.llm(), reporter)
+        run_engines(cx, &mut cx.llm(), reporter)
     }
 }
 
@@ -56,11 +57,13 @@ pub fn llm_questions<'a>(plan: &Plan, p: &'a Prepared) -> &'a [String] {
 }
 
 fn run_engines(
-    plan: &Plan,
-    p: &Prepared,
+    cx: &Cx<'_>,
     llm: &mut LlmSet,
     reporter: &mut Reporter<'_>,
 ) -> Result<MetricSet, WorkloadError> {
+    let (plan, p) = (cx.plan, cx.prepared);
+    let prefill_op = Op::new(WorkloadName::Inference, CountedOp::Prefill);
+    let generate_op = Op::new(WorkloadName::Inference, CountedOp::Generate);
     let questions = llm_questions(plan, p);
     let harness = plan.llm_harness();
     let filler = p.queries.questions.join(" ");
@@ -89,7 +92,10 @@ fn run_engines(
                 &harness,
                 prompts.len(),
                 |i, measured| {
-                    let g = engine.generate(&prompts[i], 1, false)?;
+                    let (g, _) = cx.meter.measure(measured.then_some(prefill_op), || {
+                        engine.generate(&prompts[i], 1, false)
+                    });
+                    let g = g?;
                     if measured {
                         let ttft = g.ttft().expect("one token generated").as_secs_f64();
                         rates.push(*len as f64 / ttft);
@@ -121,7 +127,10 @@ fn run_engines(
             &harness,
             gen_prompts.len(),
             |i, measured| {
-                let g = engine.generate(&gen_prompts[i], max_new, false)?;
+                let (g, _) = cx.meter.measure(measured.then_some(generate_op), || {
+                    engine.generate(&gen_prompts[i], max_new, false)
+                });
+                let g = g?;
                 if measured {
                     generations += 1;
                     short += usize::from(g.token_times.len() < max_new);

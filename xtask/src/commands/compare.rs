@@ -6,8 +6,6 @@
 //! (`explain`). Exit 0 / 1 (regression) / 2 (error) / 3 (inconclusive).
 
 use std::{
-    fs::OpenOptions,
-    io::Write,
     path::Path,
     process::ExitCode,
     time::{Duration, Instant},
@@ -31,6 +29,7 @@ use crate::{
     progress::Progress,
     revision::{self, Built, Tree},
     runner::RunOutcome,
+    step_summary,
     store::{stamp, write_new, Store},
     thresholds,
 };
@@ -53,6 +52,9 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     let loaded = config::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
     thresholds::validate(&loaded.config.check, &loaded.name(), args.threshold)?;
     let policy = thresholds::policy(&loaded.config.check, args.threshold);
+    if let Some(files) = &args.runs {
+        return rejudge(&cwd, files, &policy, args);
+    }
     let mut run_args = args.run.clone();
     if run_args.workloads.is_empty() {
         run_args.workloads = DEFAULT_WORKLOADS.to_vec();
@@ -159,35 +161,62 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
         base_tree.describe(),
         candidate_tree.describe()
     );
-    let mut markdown = export::markdown(&judgement, &title);
-    if let Some(e) = &explained {
+    print_judgement(&judgement, &title, explained.as_ref(), args.format)?;
+    Ok(exit_code(&judgement))
+}
+
+/// `--runs BASE CANDIDATE`: the saved runs of an earlier compare, judged
+/// again under this policy.
+fn rejudge(
+    cwd: &Path,
+    files: &[std::path::PathBuf],
+    policy: &perf_report::policy::Policy,
+    args: &CompareArgs,
+) -> Result<ExitCode> {
+    let [base, candidate] = files else {
+        anyhow::bail!("--runs takes two files: the base run and the candidate run");
+    };
+    let (base, candidate) = (cwd.join(base), cwd.join(candidate));
+    let (b, c) = (Baseline::load(&base)?, Baseline::load(&candidate)?);
+    let mut j = judge_paired(&b, &c, &base.display().to_string(), policy).map_err(|e| {
+        anyhow::anyhow!(
+            "{} and {} did not measure the same thing ({})",
+            base.display(),
+            candidate.display(),
+            e.0
+        )
+    })?;
+    j.notes.push(format!(
+        "judged again from saved runs {} and {}",
+        base.display(),
+        candidate.display()
+    ));
+    print_judgement(&j, "cargo xtask perf compare --runs", None, args.format)?;
+    Ok(exit_code(&j))
+}
+
+fn print_judgement(
+    judgement: &Judgement,
+    title: &str,
+    explained: Option<&explain::Explained>,
+    format: Format,
+) -> Result<()> {
+    let mut markdown = export::markdown(judgement, title);
+    if let Some(e) = explained {
         markdown.push_str(&e.markdown);
     }
-    match args.format {
+    match format {
         Format::Table => {
-            print!("{}", export::terminal(&judgement));
-            if let Some(e) = &explained {
+            print!("{}", export::terminal(judgement));
+            if let Some(e) = explained {
                 print!("{}", e.terminal);
             }
         }
         Format::Markdown => print!("{markdown}"),
-        Format::Json => println!("{}", export::json(&judgement)),
+        Format::Json => println!("{}", export::json(judgement)),
     }
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&summary)
-            .with_context(|| {
-                format!(
-                    "cannot append to GITHUB_STEP_SUMMARY ({})",
-                    Path::new(&summary).display()
-                )
-            })?;
-        f.write_all(markdown.as_bytes())
-            .context("writing GITHUB_STEP_SUMMARY")?;
-    }
-    Ok(exit_code(&judgement))
+    step_summary::append(&markdown)?;
+    Ok(())
 }
 
 /// 1 for a regression or a failed guard, 3 when no regression was seen

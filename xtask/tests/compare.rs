@@ -1,0 +1,113 @@
+//! The regression suite through `perf compare`: two builds of the same code,
+//! run in lockstep and judged pair by pair, pass; the same with a slowdown
+//! injected into the candidate fails, names the stage that moved and, as
+//! in CI, explains itself with a function-level diff of both builds'
+//! profiles. Bad input is refused in one line before anything is built.
+
+mod support;
+
+use std::process::Output;
+
+use support::{stderr, xtask};
+
+fn compare(extra: &[&str]) -> Output {
+    let mut args = vec![
+        "perf",
+        "compare",
+        "HEAD",
+        "HEAD",
+        "--quick",
+        "--workload",
+        "rag_query",
+    ];
+    args.extend_from_slice(extra);
+    xtask(&args)
+}
+
+fn verdicts(o: &Output) -> Vec<(String, String, String)> {
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json on stdout");
+    j["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}.{}",
+                    c["workload"].as_str().unwrap(),
+                    c["metric"].as_str().unwrap()
+                ),
+                c["change"]["verdict"].as_str().unwrap_or("").to_string(),
+                c["change"]["basis"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn identical_builds_pass_and_an_injected_slowdown_fails_and_explains_itself() {
+    // The same commit on both sides: one build, run twice in lockstep.
+    let same = compare(&["--format", "json"]);
+    assert!(
+        matches!(same.status.code(), Some(0 | 3)),
+        "identical code must not fail: {}",
+        stderr(&same)
+    );
+    let rows = verdicts(&same);
+    let latency = rows
+        .iter()
+        .find(|(m, ..)| m == "rag_query.latency")
+        .expect("latency compared");
+    assert_eq!(latency.2, "paired", "latency is judged from pairs");
+    assert!(
+        rows.iter().all(|(_, v, _)| v != "regressed"),
+        "nothing regresses between identical builds: {rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|(m, ..)| m == "rag_query.query.allocations"),
+        "allocations per query are reported and judged: {rows:?}"
+    );
+
+    // 5 ms of busy time in the candidate's embed stage (about a third of a
+    // quick query): far beyond the default 10% threshold.
+    let slow = compare(&["--format", "markdown", "--inject-delay", "embed:5000"]);
+    assert_eq!(slow.status.code(), Some(1), "{}", stderr(&slow));
+    let out = String::from_utf8_lossy(&slow.stdout);
+    let regressed_row = |metric: &str| {
+        out.lines().any(|l| {
+            l.starts_with(&format!("| rag_query | {metric} |")) && l.contains("| regressed |")
+        })
+    };
+    assert!(regressed_row("latency"), "{out}");
+    assert!(regressed_row("stage.embed"), "{out}");
+    assert!(
+        out.contains("rag_query stages, base → candidate:") && out.contains("stage.embed"),
+        "the stage breakdown names the stage that moved: {out}"
+    );
+    // CI (the harness sets CI=1) explains a regression: both builds
+    // profiled, the functions ranked, a differential flamegraph written.
+    assert!(out.contains("### Why"), "{out}");
+    let svg = out
+        .split('`')
+        .find(|s| s.ends_with("rag_query-diff.svg"))
+        .unwrap_or_else(|| panic!("no differential flamegraph named: {out}"));
+    let text = std::fs::read_to_string(svg).unwrap();
+    assert!(text.contains("<svg"), "{svg} is an SVG");
+}
+
+#[test]
+fn bad_revisions_and_thresholds_are_refused_in_one_line() {
+    let o = xtask(&["perf", "compare", "no-such-revision", "--quick"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("revision `no-such-revision` is not a commit"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let o = xtask(&["perf", "compare", "--quick", "--threshold", "-5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--threshold"), "{}", stderr(&o));
+}
