@@ -1,15 +1,23 @@
 //! The two sides of `perf compare`: git revisions (or the working tree)
-//! resolved to commit ids, and each side's `perf-workloads` built from its
-//! own tree.
+//! resolved to the source tree they hold, and each side's `perf-workloads`
+//! built from it.
 //!
-//! A commit is checked out as a detached worktree under `target/compare/`
-//! and built into this project's target folder, so the dependencies (candle,
-//! llama.cpp, usearch) compiled for the working tree serve it too and only
-//! the workspace crates compile again. The binary is then kept by commit id
-//! (`target/compare/bin/<id>/`) and the checkout removed: comparing against
-//! the same commit again builds nothing. The working tree is built in place,
-//! last, because every build of either tree writes the same
-//! `target/release/perf-workloads`.
+//! Both sides are built from **one checkout path**, `target/compare/tree`
+//! (a detached git worktree), into this project's target folder. The path
+//! matters: cargo derives the crates' metadata hash from it, and the hash
+//! decides how rustc splits code into units and so what LLVM inlines. Two
+//! builds of identical source from two folders put CPU samples under
+//! different (inlined) function names, which a function-level diff then
+//! shows as change. One path gives identical code identical binaries; the
+//! dependencies compiled once serve every build, and because the checkout
+//! is kept, switching it to the other side rewrites only the files that
+//! differ, so only the crates they belong to compile again.
+//!
+//! The working tree, uncommitted and untracked (not ignored) files
+//! included, is snapshotted as a tree through a private index; the user's
+//! index and files are not touched. Binaries are kept by tree id
+//! (`target/compare/bin/<tree>/`): the same source, under any commit,
+//! builds once.
 
 use std::{
     fs,
@@ -22,39 +30,16 @@ use xshell::{cmd, Shell};
 
 use crate::{runner, store::Store};
 
-/// What one side runs.
+/// One side's source: how the user named it and what it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tree {
-    /// The working tree as it is, uncommitted changes included.
-    Working { head: String, dirty: bool },
-    /// A commit, as named on the command line.
-    Commit { name: String, id: String },
-}
-
-impl Tree {
-    /// How reports name the side: `HEAD (1a2b3c4d5e6f)`, `working tree`.
-    pub fn describe(&self) -> String {
-        match self {
-            Tree::Working { head, dirty: true } => {
-                format!("working tree (HEAD {} + uncommitted changes)", short(head))
-            }
-            Tree::Working { head, dirty: false } => {
-                format!("working tree (clean, {})", short(head))
-            }
-            Tree::Commit { name, id } if name == id => short(id).to_string(),
-            Tree::Commit { name, id } => format!("{name} ({})", short(id)),
-        }
-    }
-
-    /// The commit this side's code is exactly, if any: a clean working
-    /// tree is its HEAD.
-    pub fn exact_commit(&self) -> Option<&str> {
-        match self {
-            Tree::Working { head, dirty: false } => Some(head),
-            Tree::Working { dirty: true, .. } => None,
-            Tree::Commit { id, .. } => Some(id),
-        }
-    }
+pub struct Source {
+    /// `HEAD (1a2b3c4d5e6f)`, `working tree (HEAD 1a2b… + uncommitted changes)`.
+    pub label: String,
+    /// A commit holding exactly this source (for an uncommitted working
+    /// tree, an unreferenced snapshot commit on top of HEAD).
+    pub commit: String,
+    /// The git tree id: equal ids are the same source.
+    pub tree: String,
 }
 
 fn short(id: &str) -> &str {
@@ -62,32 +47,75 @@ fn short(id: &str) -> &str {
 }
 
 /// `name` as a commit, or the working tree when `None`.
-pub fn resolve(sh: &Shell, root: &Path, name: Option<&str>) -> Result<Tree> {
+pub fn resolve(sh: &Shell, store: &Store, name: Option<&str>) -> Result<Source> {
+    let root = store.root();
     let _dir = sh.push_dir(root);
     let Some(name) = name else {
-        let head = rev_parse(sh, "HEAD")?;
-        // Untracked files count: a new module the build reads is a change.
-        let status = cmd!(sh, "git status --porcelain").quiet().read()?;
-        return Ok(Tree::Working {
-            head,
-            dirty: !status.trim().is_empty(),
-        });
+        return working_tree(sh, store);
     };
-    Ok(Tree::Commit {
-        name: name.to_string(),
-        id: rev_parse(sh, name)?,
+    let commit = rev_parse(sh, &format!("{name}^{{commit}}")).with_context(|| {
+        format!("revision `{name}` is not a commit of this repository (try HEAD, HEAD~1, origin/main or a commit id)")
+    })?;
+    let tree = rev_parse(sh, &format!("{commit}^{{tree}}"))?;
+    let label = if name == commit {
+        short(&commit).to_string()
+    } else {
+        format!("{name} ({})", short(&commit))
+    };
+    Ok(Source {
+        label,
+        commit,
+        tree,
     })
 }
 
-fn rev_parse(sh: &Shell, name: &str) -> Result<String> {
-    let spec = format!("{name}^{{commit}}");
+fn rev_parse(sh: &Shell, spec: &str) -> Result<String> {
     cmd!(sh, "git rev-parse --verify --quiet {spec}")
         .quiet()
         .ignore_stderr()
         .read()
         .ok()
         .filter(|s| !s.is_empty())
-        .with_context(|| format!("revision `{name}` is not a commit of this repository (try HEAD, HEAD~1, origin/main or a commit id)"))
+        .with_context(|| format!("git cannot resolve `{spec}`"))
+}
+
+/// The working tree as a source: HEAD when nothing differs, else a
+/// snapshot of every tracked and untracked (not ignored) file.
+fn working_tree(sh: &Shell, store: &Store) -> Result<Source> {
+    let head = rev_parse(sh, "HEAD^{commit}")?;
+    let head_tree = rev_parse(sh, "HEAD^{tree}")?;
+    // A private index: the user's staging area stays as it is.
+    let index = store.compare_scratch(&format!("index.{}", std::process::id()));
+    if let Some(dir) = index.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tree = {
+        let _env = sh.push_env("GIT_INDEX_FILE", &index);
+        let snapshot = (|| -> Result<String> {
+            cmd!(sh, "git read-tree HEAD").quiet().run()?;
+            cmd!(sh, "git add -A").quiet().run()?;
+            Ok(cmd!(sh, "git write-tree").quiet().read()?)
+        })();
+        let _ = fs::remove_file(&index);
+        snapshot.context("cannot snapshot the working tree with git")?
+    };
+    if tree == head_tree {
+        return Ok(Source {
+            label: format!("working tree (clean, {})", short(&head)),
+            commit: head,
+            tree,
+        });
+    }
+    let message = "perf compare: snapshot of the working tree";
+    let commit = cmd!(sh, "git commit-tree {tree} -p {head} -m {message}")
+        .quiet()
+        .read()
+        .context("cannot record the working tree's snapshot with git")?;
+    Ok(Source {
+        label: format!("working tree (HEAD {} + uncommitted changes)", short(&head)),
+        commit,
+        tree,
+    })
 }
 
 /// One side's binary and how it came to be.
@@ -98,21 +126,11 @@ pub struct Built {
     pub build_time: Option<Duration>,
 }
 
-/// Builds `tree`'s perf-workloads, or reuses the kept build of its commit.
-pub fn build(sh: &Shell, store: &Store, tree: &Tree) -> Result<Built> {
+/// Builds `source`'s perf-workloads in the shared checkout, or reuses the
+/// kept build of the same tree.
+pub fn build(sh: &Shell, store: &Store, source: &Source) -> Result<Built> {
     let root = store.root();
-    let id = match tree {
-        Tree::Working { .. } => {
-            let start = Instant::now();
-            let binary = runner::build_workloads(sh, root)?;
-            return Ok(Built {
-                binary,
-                build_time: Some(start.elapsed()),
-            });
-        }
-        Tree::Commit { id, .. } => id,
-    };
-    let kept = store.compare_binary(id);
+    let kept = store.compare_binary(&source.tree);
     if kept.is_file() {
         return Ok(Built {
             binary: kept,
@@ -120,30 +138,43 @@ pub fn build(sh: &Shell, store: &Store, tree: &Tree) -> Result<Built> {
         });
     }
     let start = Instant::now();
-    let checkout = store.compare_tree(id);
-    checkout_commit(sh, root, &checkout, id)?;
-    let built = runner::build_workloads_from(sh, root, &checkout, &[]);
-    let kept_now = built.and_then(|binary| keep(&binary, &kept));
-    // The checkout is only needed to build; its target is shared.
-    let _ = cmd!(sh, "git -C {root} worktree remove --force {checkout}")
-        .quiet()
-        .ignore_stderr()
-        .run();
-    kept_now.with_context(|| {
-        format!(
-            "building perf-workloads of commit {} (checked out in {})",
-            short(id),
-            checkout.display()
-        )
-    })?;
+    let checkout = store.compare_tree();
+    check_out(sh, root, &checkout, &source.commit)?;
+    runner::build_workloads_from(sh, root, &checkout, &[])
+        .and_then(|binary| keep(&binary, &kept))
+        .with_context(|| {
+            format!(
+                "building perf-workloads of {} (checked out in {})",
+                source.label,
+                checkout.display()
+            )
+        })?;
     Ok(Built {
         binary: kept,
         build_time: Some(start.elapsed()),
     })
 }
 
-fn checkout_commit(sh: &Shell, root: &Path, checkout: &Path, id: &str) -> Result<()> {
-    // A checkout left by an interrupted compare is replaced, not trusted.
+/// Puts `commit` into the shared checkout: created once, then switched,
+/// which rewrites only the files that differ.
+fn check_out(sh: &Shell, root: &Path, checkout: &Path, commit: &str) -> Result<()> {
+    let switched = checkout.join(".git").exists()
+        && cmd!(
+            sh,
+            "git -C {checkout} checkout --quiet --detach --force {commit}"
+        )
+        .quiet()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+        && cmd!(sh, "git -C {checkout} clean --quiet -fd")
+            .quiet()
+            .run()
+            .is_ok();
+    if switched {
+        return Ok(());
+    }
+    // None yet, or one an interrupted compare left broken: start over.
     let _ = cmd!(sh, "git -C {root} worktree remove --force {checkout}")
         .quiet()
         .ignore_stderr()
@@ -156,15 +187,14 @@ fn checkout_commit(sh: &Shell, root: &Path, checkout: &Path, id: &str) -> Result
     }
     cmd!(
         sh,
-        "git -C {root} worktree add --detach --force {checkout} {id}"
+        "git -C {root} worktree add --quiet --detach --force {checkout} {commit}"
     )
     .quiet()
-    .ignore_stdout()
     .run()
     .with_context(|| {
         format!(
-            "cannot check out commit {} into {}",
-            short(id),
+            "cannot check out {} into {}",
+            short(commit),
             checkout.display()
         )
     })?;

@@ -95,7 +95,7 @@ impl Store {
         self.runs_dir().join("compare")
     }
 
-    /// The kept `perf-workloads` binary built from commit `id`.
+    /// The kept `perf-workloads` binary built from git tree `id`.
     pub fn compare_binary(&self, id: &str) -> PathBuf {
         self.root
             .join(COMPARE)
@@ -104,9 +104,14 @@ impl Store {
             .join("perf-workloads")
     }
 
-    /// Where commit `id` is checked out to be built (removed once built).
-    pub fn compare_tree(&self, id: &str) -> PathBuf {
-        self.root.join(COMPARE).join("trees").join(id)
+    /// The one checkout every compared revision is built from.
+    pub fn compare_tree(&self) -> PathBuf {
+        self.root.join(COMPARE).join("tree")
+    }
+
+    /// A scratch file of `perf compare` (the working tree's private index).
+    pub fn compare_scratch(&self, name: &str) -> PathBuf {
+        self.root.join(COMPARE).join(name)
     }
 
     /// `perf compare --explain`'s profiles and diffs of one comparison.

@@ -27,7 +27,7 @@ use crate::{
     machine, measure,
     planning::plan_for,
     progress::Progress,
-    revision::{self, Built, Tree},
+    revision::{self, Built, Source},
     runner::RunOutcome,
     step_summary,
     store::{stamp, write_new, Store},
@@ -62,15 +62,14 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?;
     let mut candidate_plan = plan.clone();
     candidate_plan.inject_delay = args.inject_delay.clone();
-    let base_tree = revision::resolve(sh, root, Some(&args.base))?;
-    let candidate_tree = revision::resolve(sh, root, args.candidate.as_deref())?;
+    let base_tree = revision::resolve(sh, store, Some(&args.base))?;
+    let candidate_tree = revision::resolve(sh, store, args.candidate.as_deref())?;
 
     let (base, candidate, build_notes) = build_sides(sh, store, &base_tree, &candidate_tree)?;
     let mut notes = build_notes;
     notes.push(format!(
         "base: {}; candidate: {}",
-        base_tree.describe(),
-        candidate_tree.describe()
+        base_tree.label, candidate_tree.label
     ));
     if let Some(inject) = &args.inject_delay {
         notes.push(format!(
@@ -106,8 +105,8 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
             &candidate_plan,
             clone_outcome(&candidate_out),
         )?;
-        judgement = judge_paired(&base_run, &candidate_run, &base_tree.describe(), &policy)
-            .map_err(|e| {
+        judgement =
+            judge_paired(&base_run, &candidate_run, &base_tree.label, &policy).map_err(|e| {
                 anyhow::anyhow!(
                     "the two builds did not measure the same thing ({}); their preparation differs",
                     e.0
@@ -158,8 +157,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     judgement.notes = notes;
     let title = format!(
         "cargo xtask perf compare {} → {}",
-        base_tree.describe(),
-        candidate_tree.describe()
+        base_tree.label, candidate_tree.label
     );
     print_judgement(&judgement, &title, explained.as_ref(), args.format)?;
     Ok(exit_code(&judgement))
@@ -231,33 +229,26 @@ fn exit_code(j: &Judgement) -> ExitCode {
     }
 }
 
-/// Builds the two sides, base first: the working tree, built last, leaves
-/// its own binary in `target/release/`. The same code on both sides (a
-/// clean tree against its HEAD) is built once and run twice.
+/// Builds the two sides (`revision::build`: one checkout path, binaries
+/// kept by source tree). The same source on both sides (a clean tree
+/// against its HEAD) is built once and run as both.
 fn build_sides(
     sh: &Shell,
     store: &Store,
-    base: &Tree,
-    candidate: &Tree,
+    base: &Source,
+    candidate: &Source,
 ) -> Result<(Built, Built, Vec<String>)> {
     let mut notes = Vec::new();
-    let say = |side: &str, tree: &Tree, b: &Built| match b.build_time {
-        Some(t) => format!(
-            "{side} {} built in {:.0} s",
-            tree.describe(),
-            t.as_secs_f64()
-        ),
+    let say = |side: &str, tree: &Source, b: &Built| match b.build_time {
+        Some(t) => format!("{side} {} built in {:.0} s", tree.label, t.as_secs_f64()),
         None => format!(
             "{side} {}: kept build reused ({})",
-            tree.describe(),
+            tree.label,
             b.binary.display()
         ),
     };
-    if base.exact_commit().is_some() && base.exact_commit() == candidate.exact_commit() {
-        eprintln!(
-            "building {} (same code on both sides)",
-            candidate.describe()
-        );
+    if base.tree == candidate.tree {
+        eprintln!("building {} (same code on both sides)", candidate.label);
         let built = revision::build(sh, store, candidate)?;
         notes.push(format!(
             "{}; base and candidate are the same code, so one build runs as both",
@@ -265,9 +256,9 @@ fn build_sides(
         ));
         return Ok((built.clone(), built, notes));
     }
-    eprintln!("building base {}", base.describe());
+    eprintln!("building base {}", base.label);
     let b = revision::build(sh, store, base)?;
-    eprintln!("building candidate {}", candidate.describe());
+    eprintln!("building candidate {}", candidate.label);
     let c = revision::build(sh, store, candidate)?;
     notes.push(say("base", base, &b));
     notes.push(say("candidate", candidate, &c));
