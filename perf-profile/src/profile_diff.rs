@@ -89,15 +89,47 @@ pub fn diff_folded(base: &str, cand: &str) -> ProfileDiff {
     }
 }
 
+/// Whether a frame is a helper that rustc inlined into the function that
+/// owns the work: a closure, an iterator adapter or an intrinsic
+/// instantiated for someone else's closure. Profiles name inlined frames
+/// by their bare name (`fold<…, renormalise::{closure_env#0}>`, `mul`,
+/// `{closure#0}`), which says nothing on its own.
+fn is_helper(frame: &str) -> bool {
+    frame.starts_with('{') || frame.starts_with("_mm") || frame.contains("{closure_env")
+}
+
+/// The function a sample's own time belongs to: its leaf, or, when the
+/// leaf is a helper, the nearest caller that is not one.
+fn owner(frames: &[String]) -> Option<&String> {
+    frames
+        .iter()
+        .find(|f| !is_helper(f))
+        .or_else(|| frames.first())
+}
+
 /// Total samples and `(self, total)` per function of one side, counted by
 /// the same code as the top-functions report so the two cannot disagree
 /// (a recursive function counts once per stack there too).
+///
+/// Self samples are the function's own code *with the helpers inlined into
+/// it* ([`owner`]): the extra pass a change added shows as one function,
+/// not as a dozen iterator frames.
 fn function_samples(folded: &str) -> (u64, HashMap<String, (u64, u64)>) {
-    let top = top_functions(&parse_folded(folded), usize::MAX);
+    let stacks = parse_folded(folded);
+    let mut own: HashMap<&str, u64> = HashMap::new();
+    for s in &stacks {
+        if let Some(o) = owner(&s.frames) {
+            *own.entry(o.as_str()).or_default() += s.count;
+        }
+    }
+    let top = top_functions(&stacks, usize::MAX);
     let functions = top
         .by_cumulative
         .into_iter()
-        .map(|f| (f.function, (f.self_samples, f.cumulative_samples)))
+        .map(|f| {
+            let own = own.get(f.function.as_str()).copied().unwrap_or(0);
+            (f.function, (own, f.cumulative_samples))
+        })
         .collect();
     (top.total_samples, functions)
 }
@@ -107,8 +139,9 @@ impl ProfileDiff {
     /// up to `n` whose self samples shrank, most first; ties go by the total
     /// delta the same way, then by name.
     ///
-    /// Self samples rank because they point at the code that got slower; a
-    /// caller's total grows with any callee, so totals only break ties.
+    /// Self samples (own code, inlined helpers included) rank because they
+    /// point at the code that got slower; a caller's total grows with any
+    /// callee, so totals only break ties.
     /// Shrinkers are kept beside growers because work that moved (a function
     /// inlined into its caller in one build and not the other) shows as a
     /// pair, one up and one down. Functions whose self samples did not change
@@ -427,6 +460,20 @@ main;walk 1
         assert!(
             markdown.contains("| `read` | 2 (20.0%) | 1 (7.7%) | -1 | 2 (20.0%) | 1 (7.7%) | -1 |")
         );
+    }
+
+    /// Helpers inlined into a function (closures, adapters instantiated for
+    /// its closure, intrinsics) count as that function's own time.
+    #[test]
+    fn inlined_helpers_count_as_the_function_that_owns_them() {
+        let cand = "main;renormalise;sum<Map<Iter<f32>, app::renormalise::{closure_env#0}>>;{closure#0} 5\n\
+                    main;renormalise;_mm256_div_ps 3\n\
+                    main;renormalise 1\n";
+        let diff = diff_folded("main;other 9\n", cand);
+        let r = change(&diff, "renormalise");
+        assert_eq!((r.base_self, r.cand_self, r.cand_total), (0, 9, 9));
+        assert_eq!(diff.ranked(1)[0].function, "renormalise");
+        assert_eq!(change(&diff, "{closure#0}").cand_self, 0);
     }
 
     #[test]
