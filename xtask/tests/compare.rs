@@ -107,7 +107,7 @@ fn bad_revisions_and_thresholds_are_refused_in_one_line() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
-    let o = xtask(&["perf", "compare", "--quick", "--threshold", "-5"]);
+    let o = xtask(&["perf", "compare", "--quick", "--threshold=-5"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--threshold"), "{}", stderr(&o));
 }
