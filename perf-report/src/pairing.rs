@@ -131,31 +131,34 @@ mod tests {
 
     use super::*;
 
+    type Runs = (
+        BTreeMap<WorkloadName, WorkloadResult>,
+        BTreeMap<WorkloadName, WorkloadResult>,
+    );
+
     /// Base and candidate as two runs of `n` paired latency samples: the
     /// inputs' costs vary widely (as questions do), the candidate is the
-    /// base times `factor` plus a little per-sample noise.
-    fn runs(
-        n: usize,
-        factor: f64,
-    ) -> (
-        BTreeMap<WorkloadName, WorkloadResult>,
-        BTreeMap<WorkloadName, WorkloadResult>,
-    ) {
+    /// base times `factor` times `noise(i)`.
+    fn pairs(n: usize, factor: f64, noise: impl Fn(usize) -> f64) -> Runs {
         let cost = |i: usize| 10.0 + (i * 37 % 23) as f64;
-        let wiggle = |i: usize| 1.0 + ((i * 7919 % 13) as f64 - 6.0) * 0.001;
         let a: Vec<f64> = (0..n).map(cost).collect();
-        let b: Vec<f64> = (0..n).map(|i| cost(i) * factor * wiggle(i)).collect();
+        let b: Vec<f64> = (0..n).map(|i| cost(i) * factor * noise(i)).collect();
         let run = |s: Vec<f64>| {
-            baseline(&[(
+            let m = (
                 WorkloadName::RagQuery,
                 "latency",
                 Unit::Milliseconds,
                 Better::Lower,
                 s,
-            )])
-            .workloads
+            );
+            baseline(&[m]).workloads
         };
         (run(a), run(b))
+    }
+
+    /// [`pairs`] with a little per-sample noise (about ±0.6%).
+    fn runs(n: usize, factor: f64) -> Runs {
+        pairs(n, factor, |i| 1.0 + ((i * 7919 % 13) as f64 - 6.0) * 0.001)
     }
 
     fn verdict(rows: &[Comparison]) -> &Verdict {
@@ -183,21 +186,8 @@ mod tests {
     #[test]
     fn a_noisy_pair_is_inconclusive_not_within_noise() {
         // Per-pair noise of about ±20%: no change can be told from 3%.
-        let cost = |i: usize| 10.0 + (i * 37 % 23) as f64;
-        let noise = |i: usize| 1.0 + ((i * 7919 % 41) as f64 - 20.0) * 0.01;
-        let a: Vec<f64> = (0..12).map(cost).collect();
-        let b: Vec<f64> = (0..12).map(|i| cost(i) * noise(i)).collect();
-        let run = |s: Vec<f64>| {
-            baseline(&[(
-                WorkloadName::RagQuery,
-                "latency",
-                Unit::Milliseconds,
-                Better::Lower,
-                s,
-            )])
-            .workloads
-        };
-        let rows = compare_paired(&run(a), &run(b), &|_, _| 3.0, 1);
+        let (a, b) = pairs(12, 1.0, |i| 1.0 + ((i * 7919 % 41) as f64 - 20.0) * 0.01);
+        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1);
         let ch = rows[0].change.as_ref().unwrap();
         assert!(ch.mde_pct.unwrap() > 3.0, "{ch:?}");
         assert_eq!(verdict(&rows), &Verdict::Inconclusive, "{ch:?}");
