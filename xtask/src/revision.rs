@@ -40,6 +40,8 @@ pub struct Source {
     pub commit: String,
     /// The git tree id: equal ids are the same source.
     pub tree: String,
+    /// A working tree with changes against HEAD (`commit` is a snapshot).
+    pub dirty: bool,
 }
 
 fn short(id: &str) -> &str {
@@ -66,6 +68,7 @@ pub fn resolve(sh: &Shell, store: &Store, name: Option<&str>) -> Result<Source> 
         label,
         commit,
         tree,
+        dirty: false,
     })
 }
 
@@ -104,6 +107,7 @@ fn working_tree(sh: &Shell, store: &Store) -> Result<Source> {
             label: format!("working tree (clean, {})", short(&head)),
             commit: head,
             tree,
+            dirty: false,
         });
     }
     let message = "perf compare: snapshot of the working tree";
@@ -115,6 +119,7 @@ fn working_tree(sh: &Shell, store: &Store) -> Result<Source> {
         label: format!("working tree (HEAD {} + uncommitted changes)", short(&head)),
         commit,
         tree,
+        dirty: true,
     })
 }
 

@@ -99,9 +99,14 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
         rounds += 1;
         absorb(&mut base_out, r.base);
         absorb(&mut candidate_out, r.candidate);
-        let base_run = measure::record(environment.clone(), &plan, clone_outcome(&base_out))?;
+        // Each record names the code it measured, not the tree xtask ran in.
+        let base_run = measure::record(
+            side_environment(&environment, &base_tree),
+            &plan,
+            clone_outcome(&base_out),
+        )?;
         let candidate_run = measure::record(
-            environment.clone(),
+            side_environment(&environment, &candidate_tree),
             &candidate_plan,
             clone_outcome(&candidate_out),
         )?;
@@ -215,6 +220,18 @@ fn print_judgement(
     }
     step_summary::append(&markdown)?;
     Ok(())
+}
+
+/// The machine record with the side's commit: a working tree's snapshot
+/// commit sits on HEAD, so the record says dirty.
+fn side_environment(
+    environment: &perf_contract::environment::Environment,
+    side: &Source,
+) -> perf_contract::environment::Environment {
+    let mut e = environment.clone();
+    e.git_dirty = Some(side.dirty);
+    e.git_commit = Some(side.commit.clone());
+    e
 }
 
 /// 1 for a regression or a failed guard, 3 when no regression was seen
