@@ -25,6 +25,15 @@ pub enum WorkloadName {
 }
 
 impl WorkloadName {
+    /// `rag_query, embedding`: names as messages list them.
+    pub fn list(names: &[WorkloadName]) -> String {
+        names
+            .iter()
+            .map(|w| w.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub const ALL: [WorkloadName; 5] = [
         WorkloadName::RagQuery,
         WorkloadName::Embedding,

@@ -134,6 +134,13 @@ impl Judgement {
         self.comparisons.iter().filter(|c| is_regressed(c))
     }
 
+    /// The workloads with a regressed metric, each once, in order.
+    pub fn regressed_workloads(&self) -> Vec<WorkloadName> {
+        let set: std::collections::BTreeSet<WorkloadName> =
+            self.regressed().map(|c| c.workload).collect();
+        set.into_iter().collect()
+    }
+
     /// Headline metrics (`MetricKind::is_headline`) this run could not
     /// judge either way: their MDE exceeds the threshold, or their change
     /// does without being significant. A passing run with any is

@@ -40,11 +40,10 @@ pub fn die_with_parent(command: &mut Command) {
 
 /// Starts the child with address-space layout randomisation off (Linux's
 /// `ADDR_NO_RANDOMIZE` persona, what `setarch -R` does). `perf compare` runs
-/// its two builds so: with random layouts, two processes of one binary
-/// differed systematically by 5-12% on the microsecond stages (search,
-/// parent lookup) of a whole run, a difference of address luck that pairing
-/// cannot cancel. With one layout per binary, a layout difference between
-/// the sides is the code's.
+/// its two builds so: a layout difference between the sides is then the
+/// code's, not address luck. Measured, it is not the whole story: with it,
+/// two processes of one binary still differed by up to 12-18% on the
+/// microsecond stages (search, parent lookup) over a whole run.
 pub fn fixed_layout(command: &mut Command) {
     let fix = || -> io::Result<()> {
         // SAFETY: personality is an async-signal-safe system call with no

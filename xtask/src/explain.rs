@@ -52,7 +52,7 @@ pub fn explain(
         plan.workloads = workloads.to_vec();
         eprintln!(
             "--explain: profiling the {side} build ({}) into {}",
-            workloads_list(workloads),
+            WorkloadName::list(workloads),
             side_dir.display()
         );
         measure::profile_binary(binary, &plan, side_dir, HZ)
@@ -108,10 +108,6 @@ pub fn explain(
         ));
     }
     Ok(Explained { terminal, markdown })
-}
-
-fn workloads_list(w: &[WorkloadName]) -> String {
-    w.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// The workload's allocation figures of both profiles, one line each.

@@ -64,6 +64,25 @@ pub fn record(
     })
 }
 
+/// Adds a further measurement of the same plan to `run`, metric by metric
+/// (`check --until-conclusive`, `compare`'s rounds), and recomputes the
+/// summaries. Metrics `run` does not have are left out.
+pub fn add_samples(run: &mut Baseline, more: Baseline) -> Result<()> {
+    for (w, result) in more.workloads {
+        let Some(into) = run.workloads.get_mut(&w) else {
+            continue;
+        };
+        for (name, m) in result.metrics {
+            if let Some(x) = into.metrics.get_mut(&name) {
+                x.samples.extend(m.samples);
+                x.summary = perf_contract::summary::Summary::from_samples(&x.samples)
+                    .with_context(|| format!("{w}.{name}: a sample is not a number"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// How a profile run samples.
 #[derive(Debug, Clone, Copy)]
 pub struct ProfileSettings {

@@ -115,7 +115,7 @@ fn row(c: &Comparison) -> [String; 10] {
     ]
 }
 
-fn verdict_label(m: &MetricChange) -> String {
+pub(crate) fn verdict_label(m: &MetricChange) -> String {
     let label = match &m.verdict {
         Verdict::Regressed => "regressed",
         Verdict::Improved => "improved",

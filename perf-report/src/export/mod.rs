@@ -8,6 +8,7 @@
 pub mod comparisons;
 pub mod guards;
 pub mod markdown_table;
+pub mod stages;
 
 use crate::judgement::Judgement;
 

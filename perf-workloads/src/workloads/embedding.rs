@@ -109,7 +109,7 @@ impl Workload for Embedding {
                         Ok::<_, WorkloadError>((tb, vectors))
                     };
                     let is_measured = i >= e.warmup_batches;
-                    let (out, sample) = cx.meter.measure(is_measured.then_some(op), embed);
+                    let (out, sample) = cx.meter.measure(op, is_measured, embed);
                     let (tb, vectors) = out?;
                     debug_assert_eq!(vectors.len(), b);
                     if is_measured {

@@ -92,7 +92,7 @@ fn run_engines(
                 &harness,
                 prompts.len(),
                 |i, measured| {
-                    let (g, _) = cx.meter.measure(measured.then_some(prefill_op), || {
+                    let (g, _) = cx.meter.measure(prefill_op, measured, || {
                         engine.generate(&prompts[i], 1, false)
                     });
                     let g = g?;
@@ -127,7 +127,7 @@ fn run_engines(
             &harness,
             gen_prompts.len(),
             |i, measured| {
-                let (g, _) = cx.meter.measure(measured.then_some(generate_op), || {
+                let (g, _) = cx.meter.measure(generate_op, measured, || {
                     engine.generate(&gen_prompts[i], max_new, false)
                 });
                 let g = g?;

@@ -1,6 +1,7 @@
 //! Memory figures every measured workload reports beside its own metrics:
 //! the process's peak resident set during the workload, and what each
-//! measured operation allocated (calls and bytes, from the meter's record).
+//! operation allocated (calls and bytes, counted on its warm-up runs by the
+//! meter, so the timed runs carry no counting cost).
 //! Both are nearly deterministic for the same inputs, so `check` and
 //! `compare` judge them on medians.
 
@@ -33,8 +34,8 @@ impl PeakRssWatch {
     }
 }
 
-/// Adds `peak_rss` and, per measured operation, `<op>.alloc_bytes` and
-/// `<op>.allocations` (one sample per operation, in the order they ran).
+/// Adds `peak_rss` and, per operation, `<op>.alloc_bytes` and
+/// `<op>.allocations` (one sample per warm-up run, in the order they ran).
 pub fn push_memory_metrics(
     m: &mut MetricSet,
     watch: &PeakRssWatch,
@@ -51,14 +52,14 @@ pub fn push_memory_metrics(
             MetricKind::AllocBytes(op),
             Unit::Bytes,
             Better::Lower,
-            format!("bytes allocated by one `{op}` operation (all threads, a realloc counts its new size)"),
+            format!("bytes allocated by one `{op}` operation, counted on its warm-up runs (all threads, a realloc counts its new size)"),
             bytes,
         );
         m.push(
             MetricKind::Allocations(op),
             Unit::Count,
             Better::Lower,
-            format!("allocator calls of one `{op}` operation (all threads)"),
+            format!("allocator calls of one `{op}` operation, counted on its warm-up runs (all threads)"),
             calls,
         );
     }

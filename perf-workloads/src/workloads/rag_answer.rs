@@ -113,34 +113,34 @@ fn answer(cx: &Cx<'_>, reporter: &mut Reporter<'_>) -> Result<MetricSet, Workloa
         &harness,
         questions.len(),
         |i, measured| {
-            let (done, _) =
-                cx.meter
-                    .measure(measured.then_some(op), || -> Result<(), WorkloadError> {
-                        let start = Instant::now();
-                        let mut r = pipeline.retrieve(&questions[i])?;
-                        let prompt = timed(&mut r.stages, Stage::BuildPrompt, || {
-                            rag_prompt(&r.context, &questions[i])
-                        });
-                        let retrieval = start.elapsed();
-                        if measured {
-                            for (slot, stage) in per_stage.iter_mut().zip(&stages) {
-                                slot.push(ms(r.stages.get(*stage)));
-                            }
-                            prompt_tokens.push(llm.tokenizer.encode(&prompt, true).len() as f64);
-                        }
-                        for (e, engine) in llm.engines.iter_mut().enumerate() {
-                            let g = engine.generate(&prompt, max_new, true)?;
-                            if measured {
-                                let done = g.e2e().expect("at least one token");
-                                latency[e].push(ms(retrieval + done));
-                                generate[e].push(ms(done));
-                                ttft[e].push(ms(retrieval + g.ttft().expect("at least one token")));
-                                answer_tokens[e].push(g.token_times.len() as f64);
-                                answer_chars[e].push(g.text.chars().count() as f64);
-                            }
-                        }
-                        Ok(())
+            let (done, _) = cx
+                .meter
+                .measure(op, measured, || -> Result<(), WorkloadError> {
+                    let start = Instant::now();
+                    let mut r = pipeline.retrieve(&questions[i])?;
+                    let prompt = timed(&mut r.stages, Stage::BuildPrompt, || {
+                        rag_prompt(&r.context, &questions[i])
                     });
+                    let retrieval = start.elapsed();
+                    if measured {
+                        for (slot, stage) in per_stage.iter_mut().zip(&stages) {
+                            slot.push(ms(r.stages.get(*stage)));
+                        }
+                        prompt_tokens.push(llm.tokenizer.encode(&prompt, true).len() as f64);
+                    }
+                    for (e, engine) in llm.engines.iter_mut().enumerate() {
+                        let g = engine.generate(&prompt, max_new, true)?;
+                        if measured {
+                            let done = g.e2e().expect("at least one token");
+                            latency[e].push(ms(retrieval + done));
+                            generate[e].push(ms(done));
+                            ttft[e].push(ms(retrieval + g.ttft().expect("at least one token")));
+                            answer_tokens[e].push(g.token_times.len() as f64);
+                            answer_chars[e].push(g.text.chars().count() as f64);
+                        }
+                    }
+                    Ok(())
+                });
             done
         },
     )?;

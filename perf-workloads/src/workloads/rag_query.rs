@@ -53,7 +53,7 @@ impl Workload for RagQuery {
             |i, measured| {
                 let (r, sample) = cx
                     .meter
-                    .measure(measured.then_some(op), || pipeline.retrieve(&questions[i]));
+                    .measure(op, measured, || pipeline.retrieve(&questions[i]));
                 let r = r?;
                 if measured {
                     total.push(sample.ms());

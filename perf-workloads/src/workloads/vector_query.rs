@@ -66,7 +66,7 @@ impl Workload for VectorQuery {
         let builds = plan.harness.index_builds as usize;
         for i in 0..builds {
             let mut times = StageTimes::default();
-            let (built, _) = cx.meter.measure(Some(op(CountedOp::Build)), || {
+            let (built, _) = cx.meter.measure(op(CountedOp::Build), true, || {
                 timed(&mut times, Stage::BuildIndex, || {
                     HnswIndex::build(&p.chunk_vectors, &plan.index)
                 })
@@ -96,10 +96,10 @@ impl Workload for VectorQuery {
                 let (hnsw, flat) = (&hnsws[b], &flats[b]);
                 let mut times = StageTimes::default();
                 // Warm-up searches are timed but not hooked.
-                let (approx, _) = cx.meter.measure(measured.then_some(hnsw_op), || {
+                let (approx, _) = cx.meter.measure(hnsw_op, measured, || {
                     timed(&mut times, Stage::Search, || hnsw.search(&queries[i], k))
                 });
-                let (exact, _) = cx.meter.measure(measured.then_some(exact_op), || {
+                let (exact, _) = cx.meter.measure(exact_op, measured, || {
                     timed(&mut times, Stage::ExactSearch, || {
                         flat.search(&queries[i], k)
                     })

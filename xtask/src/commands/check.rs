@@ -198,17 +198,11 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     }
 
     if let (Some(plan), false) = (&plan, args.no_rerun) {
-        let suspects: Vec<WorkloadName> = judgement
-            .regressed()
-            .map(|c| c.workload)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let suspects = judgement.regressed_workloads();
         if !suspects.is_empty() {
-            let names: Vec<&str> = suspects.iter().map(|w| w.as_str()).collect();
             eprintln!(
                 "possible regression in {}: re-running once to rule out noise",
-                names.join(", ")
+                WorkloadName::list(&suspects)
             );
             let mut again = plan.clone();
             again.workloads = suspects;
@@ -260,10 +254,10 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             again.workloads = unsure.into_iter().collect();
             eprintln!(
                 "inconclusive headline metrics in {}: measuring again for more samples",
-                workload_list(&again.workloads)
+                WorkloadName::list(&again.workloads)
             );
             let more = measure::measure(sh, store, &again)?;
-            add_samples(&mut current, more)?;
+            measure::add_samples(&mut current, more)?;
             let kept = std::mem::take(&mut judgement.notes);
             judgement =
                 judge(&baseline, &current, &baseline_name, &policy, &widen).map_err(|e| {
@@ -272,7 +266,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             judgement.notes = kept;
             notes.push(format!(
                 "--until-conclusive: measured {} again",
-                workload_list(&again.workloads)
+                WorkloadName::list(&again.workloads)
             ));
         }
     }
@@ -322,28 +316,6 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn workload_list(w: &[WorkloadName]) -> String {
-    w.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(", ")
-}
-
-/// Adds a further measurement's samples to `run`, metric by metric, and
-/// recomputes their summaries.
-fn add_samples(run: &mut Baseline, more: Baseline) -> Result<()> {
-    for (w, result) in more.workloads {
-        let Some(into) = run.workloads.get_mut(&w) else {
-            continue;
-        };
-        for (name, m) in result.metrics {
-            if let Some(x) = into.metrics.get_mut(&name) {
-                x.samples.extend(m.samples);
-                x.summary = perf_contract::summary::Summary::from_samples(&x.samples)
-                    .with_context(|| format!("{w}.{name}: a sample is not a number"))?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// How many of the most recent comparable runs estimate between-run noise.

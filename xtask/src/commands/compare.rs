@@ -12,9 +12,8 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use perf_contract::{plan::WorkloadName, protocol::WorkloadSamples, schema::Baseline};
+use perf_contract::{plan::WorkloadName, schema::Baseline};
 use perf_report::{
-    compare::Verdict,
     export,
     judgement::{judge_paired, Judgement},
 };
@@ -28,7 +27,6 @@ use crate::{
     planning::plan_for,
     progress::Progress,
     revision::{self, Built, Source},
-    runner::RunOutcome,
     step_summary,
     store::{stamp, write_new, Store},
     thresholds,
@@ -81,70 +79,71 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     let environment = machine::probe(sh, root);
     let deadline = started + Duration::from_secs(args.max_time);
     let mut rounds = 0;
-    let (mut base_out, mut candidate_out) = (RunOutcome::default(), RunOutcome::default());
-    let mut judgement;
     let mut steps = 0;
-    loop {
+    // Both sides' records so far: each round's samples are added to them.
+    let mut runs: Option<(Baseline, Baseline)> = None;
+    let judgement = loop {
         let round_start = Instant::now();
-        let mut progress = Progress::auto();
         let r = run_lockstep(
             &base.binary,
             &candidate.binary,
             &plan,
             &candidate_plan,
             &store.plan_file(),
-            &mut progress,
+            &mut Progress::auto(),
         )?;
         steps += r.steps;
         rounds += 1;
-        absorb(&mut base_out, r.base);
-        absorb(&mut candidate_out, r.candidate);
         // Each record names the code it measured, not the tree xtask ran in.
-        let base_run = measure::record(
-            side_environment(&environment, &base_tree),
-            &plan,
-            clone_outcome(&base_out),
-        )?;
-        let candidate_run = measure::record(
+        let b = measure::record(side_environment(&environment, &base_tree), &plan, r.base)?;
+        let c = measure::record(
             side_environment(&environment, &candidate_tree),
             &candidate_plan,
-            clone_outcome(&candidate_out),
+            r.candidate,
         )?;
-        judgement =
-            judge_paired(&base_run, &candidate_run, &base_tree.label, &policy).map_err(|e| {
+        let (base_run, candidate_run) = match runs.take() {
+            None => (b, c),
+            Some((mut ab, mut ac)) => {
+                measure::add_samples(&mut ab, b)?;
+                measure::add_samples(&mut ac, c)?;
+                (ab, ac)
+            }
+        };
+        let judgement = judge_paired(&base_run, &candidate_run, &base_tree.label, &policy)
+            .map_err(|e| {
                 anyhow::anyhow!(
                     "the two builds did not measure the same thing ({}); their preparation differs",
                     e.0
                 )
             })?;
-        let round_time = round_start.elapsed();
         let unsure = judgement.inconclusive().count();
-        if !args.until_conclusive || unsure == 0 || !judgement.passed {
+        let another_fits = Instant::now() + round_start.elapsed() <= deadline;
+        if !args.until_conclusive || unsure == 0 || !judgement.passed || !another_fits {
+            if args.until_conclusive && unsure > 0 && !another_fits {
+                notes.push(format!(
+                    "--until-conclusive: {unsure} headline metric(s) still inconclusive when another round would pass --max-time {} s",
+                    args.max_time
+                ));
+            }
             save_runs(store, &base_run, &candidate_run, &mut notes)?;
-            break;
-        }
-        if Instant::now() + round_time > deadline {
-            notes.push(format!(
-                "--until-conclusive: {unsure} headline metric(s) still inconclusive when another round would pass --max-time {} s",
-                args.max_time
-            ));
-            save_runs(store, &base_run, &candidate_run, &mut notes)?;
-            break;
+            break judgement;
         }
         eprintln!(
             "round {rounds}: {unsure} headline metric(s) inconclusive; running another round for more pairs"
         );
-    }
+        runs = Some((base_run, candidate_run));
+    };
+    let mut judgement = judgement;
     notes.push(format!(
         "{steps} steps in lockstep over {rounds} round(s), ABBA order; compare took {:.0} s",
         started.elapsed().as_secs_f64()
     ));
-    notes.extend(moved_stages(&judgement));
+    notes.extend(export::stages::moved_stages(&judgement));
 
     let ci = std::env::var_os("CI").is_some();
     let regressed = !judgement.passed;
     let explained = if args.explain || (ci && regressed) {
-        let workloads: Vec<WorkloadName> = match regressed_workloads(&judgement) {
+        let workloads: Vec<WorkloadName> = match judgement.regressed_workloads() {
             w if w.is_empty() => plan.workloads.clone(),
             w => w,
         };
@@ -285,40 +284,6 @@ fn build_sides(
     Ok((b, c, notes))
 }
 
-/// Appends a round's samples to the ones before it, metric by metric (both
-/// rounds ran the same steps, so pairs stay aligned).
-fn absorb(into: &mut RunOutcome, round: RunOutcome) {
-    if into.results.is_empty() {
-        *into = round;
-        return;
-    }
-    for r in round.results {
-        merge_samples(&mut into.results, r);
-    }
-    into.notes.extend(round.notes);
-}
-
-fn merge_samples(results: &mut Vec<WorkloadSamples>, more: WorkloadSamples) {
-    let Some(w) = results.iter_mut().find(|w| w.workload == more.workload) else {
-        results.push(more);
-        return;
-    };
-    for m in more.metrics {
-        match w.metrics.iter_mut().find(|x| x.name == m.name) {
-            Some(x) => x.samples.extend(m.samples),
-            None => w.metrics.push(m),
-        }
-    }
-}
-
-fn clone_outcome(o: &RunOutcome) -> RunOutcome {
-    RunOutcome {
-        context: o.context.clone(),
-        results: o.results.clone(),
-        notes: o.notes.clone(),
-    }
-}
-
 /// Both sides' run records, kept under `target/perf-runs/compare/`.
 fn save_runs(
     store: &Store,
@@ -338,68 +303,4 @@ fn save_runs(
     .with_context(|| format!("cannot write the candidate run into {}", dir.display()))?;
     notes.push(format!("runs: {} and {}", b.display(), c.display()));
     Ok(())
-}
-
-/// The stage breakdown of a regressed or improved workload: which of its
-/// stages moved, and by how much.
-fn moved_stages(j: &Judgement) -> Vec<String> {
-    let mut out = Vec::new();
-    for w in j
-        .comparisons
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.change.as_ref().map(|m| &m.verdict),
-                Some(Verdict::Regressed | Verdict::Improved)
-            )
-        })
-        .map(|c| c.workload)
-        .collect::<std::collections::BTreeSet<_>>()
-    {
-        let stages: Vec<String> = j
-            .comparisons
-            .iter()
-            .filter(|c| c.workload == w && c.metric.kind().stage().is_some())
-            .filter_map(|c| {
-                let m = c.change.as_ref()?;
-                Some(format!(
-                    "{} {}→{} ({:+.1}%, {})",
-                    c.metric,
-                    fmt_ms(m.baseline_median?),
-                    fmt_ms(m.current_median?),
-                    m.change_pct?,
-                    verdict_word(&m.verdict)
-                ))
-            })
-            .collect();
-        if !stages.is_empty() {
-            out.push(format!(
-                "{w} stages, base → candidate: {}",
-                stages.join("; ")
-            ));
-        }
-    }
-    out
-}
-
-fn fmt_ms(v: f64) -> String {
-    format!("{v:.3} ms")
-}
-
-fn verdict_word(v: &Verdict) -> &'static str {
-    match v {
-        Verdict::Regressed => "regressed",
-        Verdict::Improved => "improved",
-        Verdict::Inconclusive | Verdict::NotSignificant => "inconclusive",
-        Verdict::WithinNoise => "no change",
-        Verdict::Informational | Verdict::Incomparable { .. } => "not judged",
-    }
-}
-
-fn regressed_workloads(j: &Judgement) -> Vec<WorkloadName> {
-    j.regressed()
-        .map(|c| c.workload)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect()
 }
