@@ -8,6 +8,7 @@ mod callgrind;
 mod children;
 mod cli;
 mod commands;
+mod compare_target;
 mod config;
 mod explain;
 mod lockstep;

@@ -3,15 +3,15 @@
 //! built from it.
 //!
 //! Both sides are built from **one checkout path**, `target/compare/tree`
-//! (a detached git worktree), into this project's target folder. The path
-//! matters: cargo derives the crates' metadata hash from it, and the hash
-//! decides how rustc splits code into units and so what LLVM inlines. Two
-//! builds of identical source from two folders put CPU samples under
-//! different (inlined) function names, which a function-level diff then
-//! shows as change. One path gives identical code identical binaries; the
-//! dependencies compiled once serve every build, and because the checkout
-//! is kept, switching it to the other side rewrites only the files that
-//! differ, so only the crates they belong to compile again.
+//! (a detached git worktree), into one target folder of their own,
+//! `target/compare/target` (seeded with the project's compiled
+//! dependencies; `compare_target` says why it is not the project's). The
+//! path matters: builds of identical source from two folders put CPU
+//! samples under different (inlined) function names, which a
+//! function-level diff then shows as change. One path gives identical code
+//! identical binaries, and because the checkout is kept, switching it to
+//! the other side rewrites only the files that differ, so only the crates
+//! they belong to compile again.
 //!
 //! The working tree, uncommitted and untracked (not ignored) files
 //! included, is snapshotted as a tree through a private index; the user's
@@ -28,7 +28,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
-use crate::{runner, store::Store};
+use crate::{compare_target, runner, store::Store};
 
 /// One side's source: how the user named it and what it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,7 +145,9 @@ pub fn build(sh: &Shell, store: &Store, source: &Source) -> Result<Built> {
     let start = Instant::now();
     let checkout = store.compare_tree();
     check_out(sh, root, &checkout, &source.commit)?;
-    runner::build_workloads_from(sh, root, &checkout, &[])
+    let target = store.compare_target();
+    compare_target::seed(sh, root, &target)?;
+    runner::build_workloads_from(sh, root, &checkout, &[], Some(&target))
         .and_then(|binary| keep(&binary, &kept))
         .with_context(|| {
             format!(

@@ -38,25 +38,24 @@ pub fn build_workloads(sh: &Shell, root: &Path) -> Result<PathBuf> {
 
 /// The same with cargo features of perf-workloads switched on (`dhat-heap`).
 pub fn build_workloads_with(sh: &Shell, root: &Path, features: &[&str]) -> Result<PathBuf> {
-    build_workloads_from(sh, root, root, features)
+    build_workloads_from(sh, root, root, features, None)
 }
 
-/// Builds the perf-workloads of the source tree `src` (another revision's
-/// checkout) with this project's build tools, into this project's target
-/// folder: dependencies compiled once serve both trees.
+/// Builds the perf-workloads of the source tree `src` with this project's
+/// build tools; another revision's checkout builds into its own `target`
+/// folder (see `compare_target` for why it must not share the project's).
 pub fn build_workloads_from(
     sh: &Shell,
     root: &Path,
     src: &Path,
     features: &[&str],
+    target: Option<&Path>,
 ) -> Result<PathBuf> {
     // Before anything compiles: a missing build tool is one line now, not
     // a backtrace after minutes of compiling.
     crate::build_env::apply(sh, root)?;
     let _dir = sh.push_dir(src);
-    // A user's own CARGO_TARGET_DIR is inherited and serves both trees too.
-    let _target = (src != root && sh.var_os("CARGO_TARGET_DIR").is_none())
-        .then(|| sh.push_env("CARGO_TARGET_DIR", root.join("target")));
+    let _target = target.map(|dir| sh.push_env("CARGO_TARGET_DIR", dir));
     let feature_args: Vec<String> = if features.is_empty() {
         Vec::new()
     } else {

@@ -109,6 +109,11 @@ impl Store {
         self.root.join(COMPARE).join("tree")
     }
 
+    /// The cargo target folder compared revisions build into.
+    pub fn compare_target(&self) -> PathBuf {
+        self.root.join(COMPARE).join("target")
+    }
+
     /// A scratch file of `perf compare` (the working tree's private index).
     pub fn compare_scratch(&self, name: &str) -> PathBuf {
         self.root.join(COMPARE).join(name)

@@ -44,10 +44,39 @@ fn verdicts(o: &Output) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The project's own compiled workspace crates and their modification
+/// times: a compare build must never replace them (it once did, sharing the
+/// target folder, and the next build failed with E0460).
+fn own_rlibs() -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let mut found: Vec<_> = std::fs::read_dir(target.join("release").join("deps"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("libperf_") && name.ends_with(".rlib")
+        })
+        .map(|e| (e.path(), e.metadata().unwrap().modified().unwrap()))
+        .collect();
+    found.sort();
+    found
+}
+
 #[test]
 fn identical_builds_pass_and_an_injected_slowdown_fails_and_explains_itself() {
+    let own_before = own_rlibs();
+    assert!(!own_before.is_empty(), "the tests' own build left rlibs");
     // The same commit on both sides: one build, run twice in lockstep.
     let same = compare(&["--format", "json"]);
+    assert_eq!(
+        own_rlibs(),
+        own_before,
+        "building a compared revision must leave the project's artifacts alone"
+    );
     assert!(
         matches!(same.status.code(), Some(0 | 3)),
         "identical code must not fail: {}",
