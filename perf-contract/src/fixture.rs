@@ -58,6 +58,8 @@ pub fn plan() -> Plan {
             docs_per_batch_size: 100,
             min_batches: 5,
             warmup_batches: 1,
+            engines: vec!["native".into(), "candle".into()],
+            kernel: "auto".into(),
         },
         llm: Default::default(),
         inject_delay: None,

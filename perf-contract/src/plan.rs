@@ -381,6 +381,21 @@ pub struct EmbeddingPlan {
     pub min_batches: usize,
     /// Unmeasured batches before each series.
     pub warmup_batches: usize,
+    /// Embedding engines the `embedding` workload measures (`native`,
+    /// `candle`); the first also serves the stack (corpus, queries).
+    #[serde(default = "default_embed_engines")]
+    pub engines: Vec<String>,
+    /// The native engine's kernel path: `auto`, `bf16-avx512` or `f32`.
+    #[serde(default = "default_kernel")]
+    pub kernel: String,
+}
+
+fn default_embed_engines() -> Vec<String> {
+    vec!["native".into(), "candle".into()]
+}
+
+fn default_kernel() -> String {
+    "auto".into()
 }
 
 impl Plan {
@@ -417,6 +432,20 @@ impl Plan {
             ("expansion_search", self.index.expansion_search),
             ("expansion_add", self.index.expansion_add),
         ];
+        if self.embedding.engines.is_empty() {
+            return Err("`[embedding] engines` names no engine".into());
+        }
+        for engine in &self.embedding.engines {
+            engine
+                .parse::<crate::metric_key::EmbedEngine>()
+                .map_err(|e| format!("`[embedding] engines`: {e}"))?;
+        }
+        if !["auto", "bf16-avx512", "f32"].contains(&self.embedding.kernel.as_str()) {
+            return Err(format!(
+                "`[embedding] kernel` is `{}`: use auto, bf16-avx512 or f32",
+                self.embedding.kernel
+            ));
+        }
         for (name, value) in positive {
             if value == 0 {
                 return Err(format!("{name} must be at least 1, got 0"));

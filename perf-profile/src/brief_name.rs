@@ -4,7 +4,7 @@
 //! template argument and the argument list, hundreds of characters that say
 //! less than `max_heap_gt::shift_down`.
 
-use crate::function_family::short_function_name;
+use crate::function_family::{short_function_name, without_generics};
 
 /// Longest name kept whole; longer ones lose their generic arguments, then
 /// their tail.
@@ -65,22 +65,6 @@ fn after_return_type(name: &str) -> &str {
         Some(i) => &name[i + 1..],
         None => name,
     }
-}
-
-fn without_generics(name: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0usize;
-    let mut prev = '\0';
-    for c in name.chars() {
-        match c {
-            '<' => depth += 1,
-            '>' if prev != '-' && depth > 0 => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-        prev = c;
-    }
-    out
 }
 
 #[cfg(test)]

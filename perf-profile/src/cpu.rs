@@ -14,6 +14,7 @@ use pprof::protos::Message;
 
 use crate::{
     atomic_write::write_atomic,
+    family_shares::FamilyShares,
     folded::{self, folded_name, root_first},
     stack::{self, StackSample},
     top::{top_functions, TopReport},
@@ -137,6 +138,13 @@ impl CpuProfile {
     /// The `n` heaviest functions by self and by cumulative samples.
     pub fn top(&self, n: usize) -> TopReport {
         top_functions(&self.samples, n)
+    }
+
+    /// CPU samples per function family over every stack of the profile;
+    /// what [`CpuProfile::write_folded`]'s file gives through
+    /// [`FamilyShares::of_folded`].
+    pub fn family_shares(&self) -> FamilyShares {
+        FamilyShares::of_samples(&self.samples)
     }
 
     /// The protobuf, gzip-compressed as `go tool pprof` reads it.

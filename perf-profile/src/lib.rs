@@ -18,6 +18,8 @@
 //! - [`stack`] and [`top`]: [`StackSample`], [`top_functions`], [`TopReport`].
 //! - [`bottlenecks`]: [`rank_bottlenecks`] (perf-report renders them).
 //! - [`function_family`]: names of hot functions to families.
+//! - [`family_shares`]: [`FamilyShares`], CPU samples per family over every
+//!   stack of a profile (inclusive and innermost).
 //! - [`summary`]: the `summary.json` a profile run writes.
 
 pub mod alloc;
@@ -27,6 +29,7 @@ pub mod bottlenecks;
 pub mod brief_name;
 pub mod cpu;
 mod error;
+pub mod family_shares;
 mod folded;
 pub mod function_family;
 pub mod profile_diff;
@@ -41,6 +44,7 @@ pub use bottlenecks::{percent, rank_bottlenecks, Bottleneck, StageEvidence, DEFA
 pub use brief_name::brief_function_name;
 pub use cpu::{CpuProfile, CpuProfiler, CpuSession};
 pub use error::ProfileError;
+pub use family_shares::{FamilySamples, FamilyShares};
 pub use function_family::FunctionFamily;
 pub use profile_diff::{diff_folded, write_differential_flamegraph, FunctionChange, ProfileDiff};
 pub use rss::{read_rss, reset_peak_rss, Rss};

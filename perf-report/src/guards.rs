@@ -7,10 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use perf_contract::{
-    metric_key::{MetricKind, Quality},
-    schema::Baseline,
-};
+use perf_contract::{metric_key::MetricKind, schema::Baseline};
 
 /// Absolute drop in mean recall@k (in 0..=1) tolerated between runs. HNSW
 /// construction is deterministic for the same vectors, so any drop larger
@@ -65,7 +62,7 @@ pub fn quality_guards(baseline: &Baseline, current: &Baseline) -> Vec<GuardResul
             passed: before.is_none_or(|b| now >= b - RECALL_TOLERANCE),
         });
     }
-    let parity = |k: &MetricKind| *k == MetricKind::Quality(Quality::ParityCosine);
+    let parity = |k: &MetricKind| matches!(k, MetricKind::Quality(q) if q.is_parity());
     for (metric, before, m) in with_kind(parity) {
         let now = min(&m.samples);
         out.push(GuardResult {
@@ -176,6 +173,43 @@ pub fn incomparable_reason(baseline: &Baseline, current: &Baseline) -> Option<St
     .next()
 }
 
+/// The embedding model run by another engine or kernel path (candle
+/// against native, bf16 against the f32 fallback on a CPU without
+/// AVX-512 BF16) is another program: a baseline is compared only with runs
+/// of the same. `perf compare` does not ask this: there the engine is the
+/// code under comparison, on one machine. Nor is it asked of a run of
+/// instruction counts alone: callgrind's reduced plan pins the f32 path on
+/// every host (valgrind runs no AVX-512), so such counts are always taken on
+/// the same kernels whatever the timing run beside them used.
+pub fn embedding_runtime_changed(baseline: &Baseline, current: &Baseline) -> Option<String> {
+    if counts_only(current) {
+        return None;
+    }
+    let runtime = |r: &Baseline| {
+        r.context
+            .models
+            .iter()
+            .find(|m| m.role == "embedding")
+            .map(|m| m.runtime.clone())
+    };
+    match (runtime(baseline), runtime(current)) {
+        (Some(x), Some(y)) if x != y => Some(format!(
+            "the stack's embedding runtime changed: baseline `{x}`, current `{y}`"
+        )),
+        _ => None,
+    }
+}
+
+/// Whether every metric of `run` is a callgrind instruction count.
+fn counts_only(run: &Baseline) -> bool {
+    let mut keys = run
+        .workloads
+        .values()
+        .flat_map(|r| r.metrics.keys())
+        .peekable();
+    keys.peek().is_some() && keys.all(|k| matches!(k.kind(), MetricKind::CallgrindInstructions(_)))
+}
+
 /// An LLM engine whose kernels ran on another instruction set (llama.cpp
 /// built for AVX2 against AVX-512, say) measured another program. Only
 /// engines both runs recorded it for are compared.
@@ -271,6 +305,40 @@ mod tests {
         let mut d = a.clone();
         d.plan.harness.passes = 10;
         assert_eq!(incomparable_reason(&a, &d), None);
+    }
+
+    #[test]
+    fn another_embedding_kernel_path_is_named() {
+        let mut a = with_recall(vec![1.0], vec![1.0]);
+        let model = |runtime: &str| perf_contract::context::ModelInfo {
+            role: "embedding".into(),
+            id: "m".into(),
+            source: String::new(),
+            path: Default::default(),
+            weights_sha256: "s".into(),
+            runtime: runtime.into(),
+            max_seq_length: 256,
+            dimensions: 384,
+        };
+        a.context.models = vec![model("native (bf16-avx512)")];
+        let mut b = a.clone();
+        assert_eq!(embedding_runtime_changed(&a, &b), None);
+        b.context.models = vec![model("native (f32)")];
+        assert_eq!(
+            embedding_runtime_changed(&a, &b).unwrap(),
+            "the stack's embedding runtime changed: baseline `native (bf16-avx512)`, current `native (f32)`"
+        );
+        // A run of callgrind counts is taken on the f32 path whatever the
+        // host: its runtime says nothing about the timing baseline's.
+        let mut counted = baseline(&[(
+            WorkloadName::RagQuery,
+            "query.callgrind_instructions",
+            Unit::Count,
+            Better::Lower,
+            vec![1e6],
+        )]);
+        counted.context.models = b.context.models.clone();
+        assert_eq!(embedding_runtime_changed(&a, &counted), None);
     }
 
     #[test]

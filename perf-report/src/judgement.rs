@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::{
     compare::{any_regression, compare_results, Comparison, Verdict},
-    guards::{incomparable_reason, quality_guards, GuardResult},
+    guards::{embedding_runtime_changed, incomparable_reason, quality_guards, GuardResult},
     pairing::compare_paired,
     policy::Policy,
 };
@@ -46,7 +46,9 @@ pub fn judge(
     policy: &Policy,
     widen: &dyn Fn(WorkloadName, &str, f64) -> f64,
 ) -> Result<Judgement, Incomparable> {
-    if let Some(reason) = incomparable_reason(baseline, current) {
+    if let Some(reason) = incomparable_reason(baseline, current)
+        .or_else(|| embedding_runtime_changed(baseline, current))
+    {
         return Err(Incomparable(reason));
     }
     let comparisons = compare_with(baseline, current, policy, widen);

@@ -107,10 +107,33 @@ fn retrieval_workloads_report_real_samples() {
             questions
         );
     }
-    assert!(metric(WorkloadName::Embedding, "chunks.batch_4.docs_per_s")
-        .iter()
-        .all(|&d| d > 0.0));
-    assert!(!metric(WorkloadName::Embedding, "sentences.batch_1.docs_per_s").is_empty());
+    assert!(
+        metric(WorkloadName::Embedding, "native.chunks.batch_4.docs_per_s")
+            .iter()
+            .all(|&d| d > 0.0)
+    );
+    assert!(!metric(
+        WorkloadName::Embedding,
+        "native.sentences.batch_1.docs_per_s"
+    )
+    .is_empty());
+    // The reference engine beside the stack's, and what indexing costs.
+    assert!(!metric(WorkloadName::Embedding, "candle.chunks.batch_4.docs_per_s").is_empty());
+    for engine in ["native", "candle"] {
+        let ingest = metric(
+            WorkloadName::Embedding,
+            &format!("{engine}.ingest.chunks_per_s"),
+        );
+        assert!(!ingest.is_empty() && ingest.iter().all(|&c| c > 0.0));
+        let parity = if engine == "native" {
+            "quality.parity_cosine"
+        } else {
+            "quality.candle_parity_cosine"
+        };
+        assert!(metric(WorkloadName::Embedding, parity)
+            .iter()
+            .all(|&c| c >= 0.999));
+    }
     let recall = metric(WorkloadName::VectorQuery, "recall_at_5");
     assert_eq!(recall.len(), questions);
     assert!(recall.iter().all(|r| (0.0..=1.0).contains(r)));

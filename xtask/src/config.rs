@@ -88,6 +88,10 @@ pub struct EmbeddingConfig {
     pub vector_cache_dir: Option<PathBuf>,
     pub threads: Option<usize>,
     pub batch_sizes: Option<Vec<usize>>,
+    /// Engines the `embedding` workload measures; the first serves the stack.
+    pub engines: Option<Vec<String>>,
+    /// The native engine's kernel path: `auto`, `bf16-avx512` or `f32`.
+    pub kernel: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -170,11 +170,21 @@ pub fn resolve(
                 .embedding
                 .batch_sizes
                 .clone()
-                .unwrap_or_else(|| vec![1, 10, 50]),
+                .unwrap_or_else(|| vec![1, 10, 32, 50]),
             docs_per_batch_size: pick!(None, user.docs_per_batch_size, builtin.docs_per_batch_size)
                 .unwrap_or(1),
             min_batches: pick!(None, user.min_batches, builtin.min_batches).unwrap_or(1),
             warmup_batches: pick!(None, user.warmup_batches, builtin.warmup_batches).unwrap_or(0),
+            engines: cfg
+                .embedding
+                .engines
+                .clone()
+                .unwrap_or_else(|| vec!["native".into(), "candle".into()]),
+            kernel: cfg
+                .embedding
+                .kernel
+                .clone()
+                .unwrap_or_else(|| "auto".into()),
         },
         llm,
         inject_delay: None,
@@ -315,7 +325,7 @@ mod tests {
             PathBuf::from("/proj/target/perf-models")
         );
         assert_eq!(plan.rag.top_k, 5);
-        assert_eq!(plan.embedding.batch_sizes, vec![1, 10, 50]);
+        assert_eq!(plan.embedding.batch_sizes, vec![1, 10, 32, 50]);
     }
 
     #[test]

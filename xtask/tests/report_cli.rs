@@ -61,6 +61,18 @@ fn write_profile(dir: &Path) {
     };
     fs::create_dir_all(dir.join("rag_query")).unwrap();
     fs::write(dir.join("rag_query/flamegraph.svg"), "<svg/>").unwrap();
+    // Every stack of the workload: GELU's 30 samples sit below functions
+    // the stage's top list never names.
+    fs::write(
+        dir.join("rag_query/stacks.folded"),
+        "main;embed;gemm_common::gemm::gemm_basic_generic 100
+\
+         main;embed;f32_vec<candle_core::op::GeluErf>;erf_f32;expf 30
+\
+         main;search;unum::usearch::index_gt::search 30
+",
+    )
+    .unwrap();
     fs::write(
         dir.join("summary.json"),
         serde_json::to_string(&summary).unwrap(),
@@ -158,8 +170,19 @@ fn writes_the_report_and_its_charts() {
         "relative flamegraph link"
     );
     assert!(
-        md.contains("| 1 | matrix multiply |"),
-        "an opportunity from the bottleneck"
+        md.contains("| 2 | matrix multiply | #1 `rag_query` / `embed` | 62.5% |"),
+        "an opportunity from the bottleneck: {md}"
+    );
+    // Shares from every stack: GELU is 30 of 160 samples, none of them
+    // among the stage's top functions; nothing carried out yet.
+    assert!(
+        md.contains("| 1 | GELU (erf) | #1 `rag_query` / `embed` | 18.8% |"),
+        "{md}"
+    );
+    assert!(md.contains("| – |"), "measured column: {md}");
+    assert!(
+        md.contains("Carried out: none recorded yet"),
+        "no optimisations file beside the baseline: {md}"
     );
     let charts = c.output.parent().unwrap().join("charts");
     for chart in [
@@ -205,7 +228,13 @@ fn baseline_alone_renders_and_says_what_is_missing() {
 
 /// Corrupts `file`, runs the report, and checks the refusal.
 fn assert_refused(c: &Case, file: &Path) {
-    fs::write(file, "{ \"not\": json").unwrap();
+    assert_refused_with(c, file, "{ \"not\": json");
+}
+
+/// Writes `text` to `file`, runs the report, and checks the refusal: one
+/// error line naming the file, exit 1, nothing written. Returns the line.
+fn assert_refused_with(c: &Case, file: &Path, text: &str) -> String {
+    fs::write(file, text).unwrap();
     let o = report(c);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
@@ -219,6 +248,7 @@ fn assert_refused(c: &Case, file: &Path) {
     );
     assert!(!c.output.exists(), "no report written");
     assert!(!c.output.parent().unwrap().exists(), "no charts written");
+    lines[0].to_string()
 }
 
 #[test]
@@ -257,4 +287,53 @@ fn missing_baseline_is_refused() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("record one with `cargo xtask perf baseline`"));
     assert!(!c.output.exists());
+}
+
+/// `optimisations.toml` beside the baseline, as `baselines/` holds it.
+fn optimisations_file(c: &Case) -> PathBuf {
+    c.baseline.with_file_name("optimisations.toml")
+}
+
+const GELU_DONE: &str = r#"
+[[done]]
+kind = "gelu_erf"
+workload = "rag_query"
+predicted_pct = 2.2
+measured_pct = 9.6
+interval_pct = [7.0, 12.1]
+pairs = 54
+date = 2026-12-03
+command = "cargo xtask perf compare HEAD~1 HEAD --workload rag_query"
+"#;
+
+#[test]
+fn carried_out_optimisations_show_their_measured_saving() {
+    let c = case();
+    fs::write(optimisations_file(&c), GELU_DONE).unwrap();
+    let o = report(&c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = fs::read_to_string(&c.output).unwrap();
+    assert!(
+        md.contains("| 2.2% (profile now: 14.1%) | 9.6% (7.0% to 12.1%) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("n = 54 pairs, by `cargo xtask perf compare HEAD~1 HEAD --workload rag_query`"),
+        "{md}"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("9.6% (7.0% to 12.1%)"), "{stdout}");
+}
+
+#[test]
+fn malformed_optimisations_file_is_refused_naming_the_field() {
+    let c = case();
+    let file = optimisations_file(&c);
+    let bad = GELU_DONE.replace("measured_pct = 9.6", "measured_pct = \"9.6%\"");
+    let line = assert_refused_with(&c, &file, &bad);
+    assert!(line.contains("field `measured_pct`"), "{line}");
+    assert!(line.contains("line 6"), "{line}");
+    let unknown = GELU_DONE.replace("gelu_erf", "gelu");
+    let line = assert_refused_with(&c, &file, &unknown);
+    assert!(line.contains("field `kind`"), "{line}");
 }

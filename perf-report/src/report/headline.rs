@@ -209,7 +209,7 @@ pub fn best_batches(ms: &Metrics) -> Vec<BestBatch> {
             unit: m.unit,
             n: m.summary.count,
         };
-        let better = best.get(kind).is_none_or(|b| candidate.median > b.median);
+        let better = best.get(&kind).is_none_or(|b| candidate.median > b.median);
         if better {
             best.insert(kind.to_string(), candidate);
         }
@@ -217,10 +217,15 @@ pub fn best_batches(ms: &Metrics) -> Vec<BestBatch> {
     best.into_values().collect()
 }
 
-/// `("sentences", 10)` for `sentences.batch_10.docs_per_s`.
-pub fn batch_metric(name: &MetricKey) -> Option<(&'static str, usize)> {
+/// `("native sentences", 10)` for `native.sentences.batch_10.docs_per_s`:
+/// one series per engine and kind of text.
+pub fn batch_metric(name: &MetricKey) -> Option<(String, usize)> {
     match name.kind() {
-        MetricKind::DocsPerSecond { texts, batch } => Some((texts.as_str(), *batch as usize)),
+        MetricKind::DocsPerSecond {
+            engine,
+            texts,
+            batch,
+        } => Some((format!("{engine} {}", texts.as_str()), *batch as usize)),
         _ => None,
     }
 }
@@ -299,7 +304,11 @@ mod tests {
         let batch_metric = |name| batch_metric(&MetricKey::parse(name));
         assert_eq!(
             batch_metric("chunks.batch_50.docs_per_s"),
-            Some(("chunks", 50))
+            Some(("candle chunks".to_string(), 50))
+        );
+        assert_eq!(
+            batch_metric("native.sentences.batch_32.docs_per_s"),
+            Some(("native sentences".to_string(), 32))
         );
         assert_eq!(batch_metric("quality.parity_cosine"), None);
         assert_eq!(batch_metric("chunks.batch_x.docs_per_s"), None);
@@ -315,11 +324,24 @@ mod tests {
                 "sentences.batch_50.docs_per_s",
                 m(Unit::DocsPerSecond, 200.0),
             ),
+            (
+                "native.chunks.batch_32.docs_per_s",
+                m(Unit::DocsPerSecond, 90.0),
+            ),
             ("quality.parity_cosine", m(Unit::Ratio, 1.0)),
         ]);
         let best = best_batches(&ms);
         let got: Vec<_> = best.iter().map(|b| (b.kind.as_str(), b.batch)).collect();
-        assert_eq!(got, [("chunks", 1), ("sentences", 50)]);
+        // Names from before engines were named are candle's; each engine
+        // has its own best batch.
+        assert_eq!(
+            got,
+            [
+                ("candle chunks", 1),
+                ("candle sentences", 50),
+                ("native chunks", 32)
+            ]
+        );
     }
 
     #[test]

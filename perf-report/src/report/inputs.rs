@@ -2,20 +2,25 @@
 //! touches the file system; every error names the file at fault and what to
 //! do, in one line.
 //!
-//! A missing optional input (no history folder, no profile run) is not an
-//! error: the report says which section is missing and which command fills
-//! it. A file that exists but cannot be read or parsed is an error, since a
-//! report that silently skipped it would look complete.
+//! A missing optional input (no history folder, no profile run, a profile
+//! run without folded stacks, no optimisations file) is not an error: the
+//! report says what is missing and which command fills it. A file that
+//! exists but cannot be read or parsed is an error, since a report that
+//! silently skipped it would look complete.
 
 use std::{
+    collections::BTreeMap,
     fs,
     path::{Component, Path, PathBuf},
 };
 
-use perf_profile::{Bottleneck, ProfileSummary};
+use perf_profile::{Bottleneck, FamilyShares, ProfileSummary};
 use serde::de::DeserializeOwned;
 
-use super::{HistoryEntry, ProfileInputs, ReportInputs};
+use super::{
+    optimisations::{self, Done},
+    HistoryEntry, ProfileInputs, ReportInputs,
+};
 use crate::policy::Policy;
 use perf_contract::schema::{Baseline, LoadError};
 
@@ -27,6 +32,9 @@ pub struct InputPaths {
     pub profiles: PathBuf,
     /// Folder of earlier baselines.
     pub history: PathBuf,
+    /// The record of optimisations carried out
+    /// (`baselines/optimisations.toml`); it need not exist.
+    pub optimisations: PathBuf,
     /// The markdown file to be written.
     pub output: PathBuf,
     /// Paths inside this folder are named relative to it in the report.
@@ -46,6 +54,8 @@ pub enum InputError {
         "profile file {path} is not valid ({reason}): re-create it with `cargo xtask perf profile`"
     )]
     Profile { path: String, reason: String },
+    #[error("optimisations file {path} is not valid ({reason}): fix it; its header comment gives the format")]
+    Optimisations { path: String, reason: String },
     #[error("cannot read {path}: {source}")]
     Io {
         path: String,
@@ -67,6 +77,7 @@ pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, Inpu
     let history = load_history(&paths.history, &paths.baseline)?;
     let report_dir = paths.output.parent().unwrap_or(Path::new("."));
     let profile = load_profile(&paths.profiles, report_dir)?;
+    let optimisations = load_optimisations(&paths.optimisations)?;
     Ok(ReportInputs {
         baseline,
         baseline_source: label(&paths.baseline),
@@ -74,6 +85,8 @@ pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, Inpu
         history_source: label(&paths.history),
         profile,
         profile_source: label(&paths.profiles),
+        optimisations,
+        optimisations_source: label(&paths.optimisations),
         comparison,
         root: paths.root.clone(),
     })
@@ -144,15 +157,29 @@ fn load_profile(dir: &Path, report_dir: &Path) -> Result<Option<ProfileInputs>, 
         return Ok(None);
     }
     let bottlenecks = bottlenecks.or_else(|| summary.as_ref().map(|s| s.bottlenecks.clone()));
-    let mut flamegraphs: Vec<String> = summary
+    let mut workloads: Vec<String> = summary
         .iter()
         .flat_map(|s| &s.workloads)
         .map(|w| w.workload.clone())
         .chain(bottlenecks.iter().flatten().map(|b| b.workload.clone()))
-        .filter(|w| dir.join(w).join("flamegraph.svg").is_file())
         .collect();
-    flamegraphs.sort();
-    flamegraphs.dedup();
+    workloads.sort();
+    workloads.dedup();
+    let flamegraphs = workloads
+        .iter()
+        .filter(|w| dir.join(w).join("flamegraph.svg").is_file())
+        .cloned()
+        .collect();
+    let mut family_shares = BTreeMap::new();
+    let mut without_stacks = Vec::new();
+    for w in workloads {
+        match read_family_shares(&dir.join(&w).join("stacks.folded"))? {
+            Some(shares) => {
+                family_shares.insert(w, shares);
+            }
+            None => without_stacks.push(w),
+        }
+    }
     // `profiles/latest` is a link to the newest run; name the run it meant.
     let resolved_dir = fs::read_link(dir)
         .ok()
@@ -163,7 +190,40 @@ fn load_profile(dir: &Path, report_dir: &Path) -> Result<Option<ProfileInputs>, 
         resolved_dir,
         link_base: relative_link(report_dir, dir),
         flamegraphs,
+        family_shares,
+        without_stacks,
     }))
+}
+
+/// A workload's function-family shares from its folded stacks, when the
+/// profile run wrote them (runs before they were written did not). The
+/// format has no invalid file, only lines it skips, as inferno does.
+fn read_family_shares(path: &Path) -> Result<Option<FamilyShares>, InputError> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = fs::read_to_string(path).map_err(|source| InputError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(Some(FamilyShares::of_folded(&text)))
+}
+
+/// The carried-out optimisations, `None` when the file does not exist.
+fn load_optimisations(path: &Path) -> Result<Option<Vec<Done>>, InputError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = fs::read_to_string(path).map_err(|source| InputError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    optimisations::parse(&text)
+        .map(Some)
+        .map_err(|e| InputError::Optimisations {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
 }
 
 /// Parses `path` when it exists; a file that exists but does not parse is

@@ -1,6 +1,7 @@
 //! `cargo xtask perf report`: the performance-analysis report, built from
 //! files other commands wrote (the baseline, its history, the latest profile
-//! run) and never from a fresh measurement.
+//! run) and the committed record of optimisations carried out
+//! (`baselines/optimisations.toml`), never from a fresh measurement.
 //!
 //! [`inputs::load`] reads and checks the files (every error names its file);
 //! [`render`] is a pure function from [`ReportInputs`] to the markdown and
@@ -13,14 +14,19 @@ pub mod headline;
 pub mod inputs;
 pub mod numbers;
 pub mod opportunities;
+pub mod optimisations;
+pub mod playbooks;
 pub mod previous;
 pub mod sections;
 pub mod stage_breakdown;
 pub mod terminal;
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
-use perf_profile::{Bottleneck, ProfileSummary};
+use perf_profile::{Bottleneck, FamilyShares, ProfileSummary};
 
 use perf_contract::schema::Baseline;
 
@@ -42,6 +48,10 @@ pub struct ReportInputs {
     /// `None` when the profile folder or its `summary.json` does not exist.
     pub profile: Option<ProfileInputs>,
     pub profile_source: String,
+    /// `baselines/optimisations.toml`'s entries; `None` when there is no
+    /// such file.
+    pub optimisations: Option<Vec<optimisations::Done>>,
+    pub optimisations_source: String,
     /// The policy of the comparison with the previous baseline: the one
     /// `cargo xtask perf check` applies.
     pub comparison: Policy,
@@ -103,6 +113,12 @@ pub struct ProfileInputs {
     pub link_base: String,
     /// Workloads whose `flamegraph.svg` exists in the profile folder.
     pub flamegraphs: Vec<String>,
+    /// CPU samples per function family over each workload's whole
+    /// profile, from its `stacks.folded`; workloads of a profile run
+    /// without one (older runs) are absent.
+    pub family_shares: BTreeMap<String, FamilyShares>,
+    /// Workloads of the profile run without `stacks.folded`.
+    pub without_stacks: Vec<String>,
 }
 
 /// A rendered report: the markdown and the charts it links to.

@@ -6,7 +6,10 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, ContentArrangemen
 use perf_contract::schema::Unit;
 
 use super::{
-    headline::Headline, opportunities::opportunities, previous::compare_with_previous,
+    headline::Headline,
+    opportunities::opportunities,
+    optimisations::{entry_for, Done},
+    previous::compare_with_previous,
     stage_breakdown, ReportInputs,
 };
 use crate::{
@@ -55,6 +58,7 @@ pub fn tables(inputs: &ReportInputs) -> Vec<(String, Table)> {
         let bottlenecks = p.bottlenecks.as_deref().unwrap_or_default();
         if !bottlenecks.is_empty() {
             out.push(("top bottlenecks".to_string(), bottleneck_table(bottlenecks)));
+            let done = inputs.optimisations.as_deref().unwrap_or_default();
             let mut t = table(
                 &[
                     "priority",
@@ -62,22 +66,28 @@ pub fn tables(inputs: &ReportInputs) -> Vec<(String, Table)> {
                     "workload / stage",
                     "p",
                     "assumed s",
-                    "saved",
+                    "predicted",
+                    "measured",
                     "effort (d)",
                 ],
-                3..7,
+                3..8,
             );
-            for (i, o) in opportunities(bottlenecks, p.summary.as_ref())
+            for (i, o) in opportunities(bottlenecks, p.summary.as_ref(), &p.family_shares)
                 .iter()
                 .enumerate()
             {
+                let entry = entry_for(done, o);
                 t.add_row(vec![
                     (i + 1).to_string(),
                     o.kind.label().to_string(),
                     format!("{} / {}", o.workload, o.stage),
                     format!("{:.1}%", o.share * 100.0),
                     format!("{:.1}×", o.speedup),
-                    format!("{:.1}%", o.saved * 100.0),
+                    match entry {
+                        Some(d) => format!("{:.1}% (now {:.1}%)", d.predicted_pct, o.saved * 100.0),
+                        None => format!("{:.1}%", o.saved * 100.0),
+                    },
+                    entry.map_or_else(|| "–".to_string(), Done::measured),
                     o.effort_days.to_string(),
                 ]);
             }

@@ -39,12 +39,15 @@ impl EmbeddingCache {
     pub fn open(
         dir: &Path,
         weights_sha256: &str,
+        engine_tag: &str,
         max_seq_length: usize,
         dims: usize,
         note: &mut dyn FnMut(String),
     ) -> EmbeddingCache {
         let short = &weights_sha256[..weights_sha256.len().min(16)];
-        let path = dir.join(format!("{short}-seq{max_seq_length}-d{dims}.bin"));
+        let path = dir.join(format!(
+            "{short}-{engine_tag}-seq{max_seq_length}-d{dims}.bin"
+        ));
         let entries = match fs::read(&path) {
             Ok(bytes) => match decode(&bytes, dims) {
                 Ok(entries) => entries,
@@ -206,12 +209,17 @@ mod tests {
     fn round_trips_and_detects_corruption() {
         let dir = tempfile::tempdir().unwrap();
         let mut notes = Vec::new();
-        let mut cache = EmbeddingCache::open(dir.path(), "abcdef", 256, 3, &mut |n| notes.push(n));
+        let mut cache =
+            EmbeddingCache::open(dir.path(), "abcdef", "native-f32", 256, 3, &mut |n| {
+                notes.push(n)
+            });
         cache.insert("hello", vec![1.0, 2.0, 3.0]);
         cache.insert("world", vec![-1.0, 0.5, 0.25]);
         cache.save().unwrap();
 
-        let reopened = EmbeddingCache::open(dir.path(), "abcdef", 256, 3, &mut |n| notes.push(n));
+        let reopened = EmbeddingCache::open(dir.path(), "abcdef", "native-f32", 256, 3, &mut |n| {
+            notes.push(n)
+        });
         assert_eq!(reopened.len(), 2);
         assert_eq!(reopened.get("world").unwrap(), &[-1.0, 0.5, 0.25]);
         assert!(notes.is_empty());
@@ -220,7 +228,9 @@ mod tests {
         let mut bytes = fs::read(reopened.path()).unwrap();
         bytes[60] ^= 0xff;
         fs::write(reopened.path(), &bytes).unwrap();
-        let broken = EmbeddingCache::open(dir.path(), "abcdef", 256, 3, &mut |n| notes.push(n));
+        let broken = EmbeddingCache::open(dir.path(), "abcdef", "native-f32", 256, 3, &mut |n| {
+            notes.push(n)
+        });
         assert!(broken.is_empty());
         assert_eq!(notes.len(), 1);
         assert!(
@@ -233,13 +243,15 @@ mod tests {
     #[test]
     fn truncated_file_is_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cache = EmbeddingCache::open(dir.path(), "k", 256, 2, &mut |_| {});
+        let mut cache = EmbeddingCache::open(dir.path(), "k", "native-f32", 256, 2, &mut |_| {});
         cache.insert("a", vec![1.0, 0.0]);
         cache.save().unwrap();
         let bytes = fs::read(cache.path()).unwrap();
         fs::write(cache.path(), &bytes[..bytes.len() - 5]).unwrap();
         let mut notes = Vec::new();
-        let again = EmbeddingCache::open(dir.path(), "k", 256, 2, &mut |n| notes.push(n));
+        let again = EmbeddingCache::open(dir.path(), "k", "native-f32", 256, 2, &mut |n| {
+            notes.push(n)
+        });
         assert!(again.is_empty() && notes.len() == 1);
     }
 }

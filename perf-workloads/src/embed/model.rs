@@ -1,40 +1,61 @@
-//! BERT sentence encoder as sentence-transformers runs it: WordPiece
+//! The sentence encoder as sentence-transformers runs it: WordPiece
 //! tokenisation truncated at `max_seq_length` (256 for all-MiniLM-L6-v2),
-//! the transformer, attention-masked mean pooling, then L2 normalisation.
+//! the transformer, mean pooling over the real tokens, L2 normalisation;
+//! run by one of two engines: `native` (the stack's own, the default) or
+//! `candle` (the reference).
 //!
 //! Tokenisation and the forward pass are separate calls so the pipeline can
 //! time them as separate stages.
 
 use std::fs;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use candle_transformers::models::bert::Config;
+use perf_contract::metric_key::EmbedEngine;
+use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::{embed::provision::ModelFiles, error::WorkloadError};
+use crate::{
+    embed::{
+        candle_bert::CandleBert,
+        native::{KernelPath, NativeEncoder},
+        provision::ModelFiles,
+    },
+    error::WorkloadError,
+};
+
+enum Backend {
+    Native(NativeEncoder),
+    Candle(CandleBert),
+}
 
 pub struct Embedder {
-    model: BertModel,
+    backend: Backend,
     tokenizer: Tokenizer,
-    device: Device,
     dims: usize,
     max_seq_length: usize,
     files: ModelFiles,
 }
 
-/// A tokenised batch, padded to its longest member.
+/// A tokenised batch: each text's token ids, unpadded (the candle engine
+/// pads when it builds its tensors).
 pub struct TokenBatch {
-    ids: Tensor,
-    type_ids: Tensor,
-    mask: Tensor,
-    /// Non-padding tokens in the batch.
+    ids: Vec<Vec<u32>>,
+    /// Tokens in the batch (special tokens included, no padding).
     pub tokens: usize,
     pub size: usize,
 }
 
 impl Embedder {
-    pub fn load(files: &ModelFiles) -> Result<Embedder, WorkloadError> {
+    /// `engine` with the fastest kernels this CPU runs.
+    pub fn load(files: &ModelFiles, engine: EmbedEngine) -> Result<Embedder, WorkloadError> {
+        Self::load_with(files, engine, KernelPath::detect())
+    }
+
+    /// `engine`, the native one on kernel path `kernel`.
+    pub fn load_with(
+        files: &ModelFiles,
+        engine: EmbedEngine,
+        kernel: KernelPath,
+    ) -> Result<Embedder, WorkloadError> {
         let corrupt = |message: String| WorkloadError::ModelCorrupt {
             path: files.dir.clone(),
             message,
@@ -59,33 +80,47 @@ impl Embedder {
                 ..Default::default()
             }))
             .map_err(|e| corrupt(format!("truncation: {e}")))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
-        let device = Device::Cpu;
-        // SAFETY: the weights file is not modified while mapped; it lives in a
-        // cache folder that only provisioning writes, before this point.
-        let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, &device).map_err(
-                |e| {
-                    corrupt(format!(
-                        "{} is not valid safetensors: {e}",
-                        files.weights.display()
-                    ))
-                },
-            )?
+        // No padding: the native engine never pads, candle pads itself.
+        tokenizer.with_padding(None);
+        let backend = match engine {
+            EmbedEngine::Native => Backend::Native(
+                NativeEncoder::load(&files.config, &files.weights, kernel).map_err(corrupt)?,
+            ),
+            EmbedEngine::Candle => {
+                Backend::Candle(CandleBert::load(files, &config).map_err(corrupt)?)
+            }
         };
-        let model = BertModel::load(vb, &config)
-            .map_err(|e| corrupt(format!("weights do not match the BERT config: {e}")))?;
         Ok(Embedder {
-            model,
+            backend,
             tokenizer,
-            device,
             dims: config.hidden_size,
             max_seq_length: files.max_seq_length,
             files: files.clone(),
         })
+    }
+
+    pub fn engine(&self) -> EmbedEngine {
+        match self.backend {
+            Backend::Native(_) => EmbedEngine::Native,
+            Backend::Candle(_) => EmbedEngine::Candle,
+        }
+    }
+
+    /// What runs the model, kernels included: `native (bf16-avx512)`.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Native(n) => format!("native ({})", n.path().as_str()),
+            Backend::Candle(_) => "candle 0.11 (cpu, f32)".into(),
+        }
+    }
+
+    /// A file-name-safe tag of `describe()`: vectors cached from one
+    /// engine or kernel path are never served as another's.
+    pub fn cache_tag(&self) -> String {
+        match &self.backend {
+            Backend::Native(n) => format!("native-{}", n.path().as_str()),
+            Backend::Candle(_) => "candle".into(),
+        }
     }
 
     pub fn dims(&self) -> usize {
@@ -108,47 +143,32 @@ impl Embedder {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| WorkloadError::Inference(format!("tokenize: {e}")))?;
-        let len = encodings[0].get_ids().len();
-        let mut ids = Vec::with_capacity(texts.len() * len);
-        let mut mask = Vec::with_capacity(texts.len() * len);
-        for enc in &encodings {
-            ids.extend_from_slice(enc.get_ids());
-            mask.extend_from_slice(enc.get_attention_mask());
-        }
-        let tokens = mask.iter().filter(|&&m| m == 1).count();
-        let shape = (texts.len(), len);
-        let ids = Tensor::from_vec(ids, shape, &self.device)?;
-        let mask = Tensor::from_vec(mask, shape, &self.device)?;
-        let type_ids = ids.zeros_like()?;
+        let ids: Vec<Vec<u32>> = encodings.iter().map(|e| e.get_ids().to_vec()).collect();
         Ok(TokenBatch {
+            tokens: ids.iter().map(Vec::len).sum(),
+            size: ids.len(),
             ids,
-            type_ids,
-            mask,
-            tokens,
-            size: texts.len(),
         })
     }
 
     /// Runs the encoder and pools: one unit-length vector per input.
     pub fn forward(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, WorkloadError> {
-        let hidden = self
-            .model
-            .forward(&batch.ids, &batch.type_ids, Some(&batch.mask))?;
-        let mask = batch.mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
-        let unit = mean.broadcast_div(&norm)?;
-        Ok(unit.to_vec2::<f32>()?)
+        match &self.backend {
+            Backend::Native(n) => {
+                let seqs: Vec<&[u32]> = batch.ids.iter().map(Vec::as_slice).collect();
+                Ok(n.encode(&seqs))
+            }
+            Backend::Candle(c) => c.forward(&batch.ids),
+        }
     }
 
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, WorkloadError> {
         self.forward(&self.tokenize(texts)?)
     }
 
-    /// `texts` embedded `batch_size` at a time, longest first (a batch is
-    /// padded to its longest member), vectors returned in input order, with
+    /// `texts` embedded `batch_size` at a time, longest first (as
+    /// sentence-transformers' `encode()` does: a padded batch then holds
+    /// texts of similar length), vectors returned in input order, with
     /// `progress(done, total)` after each batch. Memory stays in proportion
     /// to one batch, however many texts there are.
     pub fn embed_batched(

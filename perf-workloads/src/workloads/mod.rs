@@ -29,7 +29,10 @@ use crate::{
     callgrind::{self, CallgrindRegions},
     corpus::{chunk_documents, load_documents, load_queries, Corpus, QuerySet},
     counters::{self, InstructionCounter},
-    embed::{embed_with_cache, provision_minilm, Embedder, EmbeddingCache, MINILM_ID},
+    embed::{
+        embed_with_cache, provision_minilm, EmbedEngine, Embedder, EmbeddingCache, KernelPath,
+        ModelFiles, MINILM_ID,
+    },
     error::WorkloadError,
     hook::WorkloadHook,
     index::HnswIndex,
@@ -173,7 +176,33 @@ pub struct Prepared {
 }
 
 /// Batch size used to embed the corpus during preparation.
-const PREPARE_BATCH: usize = 32;
+pub const PREPARE_BATCH: usize = 32;
+
+/// The stack's embedder: the plan's first engine, on its kernel path.
+pub fn stack_embedder(plan: &Plan, files: &ModelFiles) -> Result<Embedder, WorkloadError> {
+    let engines = embed_engines(plan)?;
+    load_embedder(plan, files, engines[0])
+}
+
+/// The plan's embedding engines, in order.
+pub fn embed_engines(plan: &Plan) -> Result<Vec<EmbedEngine>, WorkloadError> {
+    plan.embedding
+        .engines
+        .iter()
+        .map(|e| e.parse().map_err(WorkloadError::Config))
+        .collect()
+}
+
+/// `engine` loaded as the plan says (the native one on `[embedding] kernel`).
+pub fn load_embedder(
+    plan: &Plan,
+    files: &ModelFiles,
+    engine: EmbedEngine,
+) -> Result<Embedder, WorkloadError> {
+    let kernel = KernelPath::parse(&plan.embedding.kernel)
+        .map_err(|e| WorkloadError::Config(format!("`[embedding] kernel`: {e}")))?;
+    Embedder::load_with(files, engine, kernel)
+}
 
 /// What the plan's workloads need, together.
 fn needs_of(plan: &Plan) -> Needs {
@@ -208,13 +237,14 @@ pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, Wor
         &plan.embedding_model.cache_dir,
         &mut |e| reporter.provision(plan.workloads[0], "download MiniLM (MB)", e),
     )?;
-    let embedder = Embedder::load(&files)?;
+    let embedder = stack_embedder(plan, &files)?;
 
     let needs = needs_of(plan);
     let (chunk_vectors, cache_hits) = if needs.corpus_vectors {
         let mut cache = EmbeddingCache::open(
             &plan.embedding_cache_dir,
             &files.weights_sha256,
+            &embedder.cache_tag(),
             embedder.max_seq_length(),
             embedder.dims(),
             &mut |n| reporter.note(n),
@@ -271,7 +301,7 @@ fn context_of(
         source: files.source.clone(),
         path: files.dir.clone(),
         weights_sha256: files.weights_sha256.clone(),
-        runtime: "candle 0.11 (cpu, f32)".into(),
+        runtime: p.embedder.describe(),
         max_seq_length: p.embedder.max_seq_length(),
         dimensions: p.embedder.dims(),
     }];

@@ -12,7 +12,7 @@ use clap::{Args, FromArgMatches};
 use perf_contract::atomic::write_atomic;
 use perf_report::report::{
     inputs::{self, InputPaths},
-    render,
+    optimisations, render,
     sections::missing,
     terminal,
 };
@@ -34,6 +34,9 @@ pub fn run(sh: &Shell, store: &Store, args: &ReportArgs) -> Result<()> {
     let baseline = given(&args.baseline).unwrap_or_else(|| store.baseline_file());
     let paths = InputPaths {
         history: given(&args.history).unwrap_or_else(|| Store::history_of(&baseline)),
+        // Beside the baseline: committed with it, and a baseline elsewhere
+        // (a test's copy) brings its own.
+        optimisations: baseline.with_file_name(optimisations::FILE_NAME),
         profiles: given(&args.profiles).unwrap_or_else(|| store.latest_profile()),
         output: given(&args.output).unwrap_or_else(|| store.report_file()),
         baseline,

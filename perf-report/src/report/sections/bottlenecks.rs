@@ -1,19 +1,15 @@
-//! Sections 6 and 7: the profile run's top bottlenecks with their evidence
-//! and flamegraph links, and the optimisation opportunities derived from
-//! them.
+//! Section 6: the profile run's top bottlenecks with their evidence and
+//! flamegraph links.
 
 use perf_profile::{brief_function_name, ProfileSummary, StageProfile};
 
 use super::{heading, profile_missing};
 use crate::export::markdown_table::MarkdownTable;
 use crate::{
-    report::{
-        opportunities::{opportunities, Opportunity},
-        ProfileInputs, ReportInputs,
-    },
+    report::{ProfileInputs, ReportInputs},
     table::format_value,
 };
-use perf_contract::{metric_key::MetricKind, schema::Unit};
+use perf_contract::schema::Unit;
 
 fn stage<'a>(
     s: Option<&'a ProfileSummary>,
@@ -28,7 +24,7 @@ fn stage<'a>(
         .find(|st| st.stage == stage)
 }
 
-fn pct(x: f64) -> String {
+pub(super) fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
@@ -158,95 +154,4 @@ fn profile_run(s: &ProfileSummary) -> String {
         s.frequency_hz,
         t.render()
     )
-}
-
-/// What a saving means for the workload, in its own terms where known.
-fn saving(o: &Opportunity, inputs: &ReportInputs) -> String {
-    let saved = format!("{:.1}%", o.saved * 100.0);
-    let latency = inputs
-        .baseline
-        .workloads
-        .iter()
-        .find(|(w, _)| w.as_str() == o.workload)
-        .and_then(|(_, r)| r.metrics.get(&MetricKind::Latency.key()));
-    match latency {
-        Some(m) if o.saved > 0.0 => format!(
-            "{saved} (≈ {} of the {} mean `latency`)",
-            format_value(o.saved * m.summary.mean, m.unit),
-            format_value(m.summary.mean, m.unit)
-        ),
-        _ => saved,
-    }
-}
-
-pub fn opportunities_section(inputs: &ReportInputs) -> String {
-    let mut out = heading(7);
-    let Some(p) = &inputs.profile else {
-        out.push_str(&format!("Not available: {}.\n\n", profile_missing(inputs)));
-        return out;
-    };
-    let ops = opportunities(
-        p.bottlenecks.as_deref().unwrap_or_default(),
-        p.summary.as_ref(),
-    );
-    if ops.is_empty() {
-        out.push_str("No bottleneck to turn into an opportunity.\n\n");
-        return out;
-    }
-    out.push_str(
-        "Each bottleneck becomes a concrete change. The gain is Amdahl's law: if the change makes a part `p` of the workload's wall time `s` times faster, the workload saves `p × (1 − 1/s)` of its time and runs `1 / (1 − p × (1 − 1/s))` times faster. `p` comes from the profile; `s` is an assumption, stated and justified per kind of hotspot below. Ordered by saving per day of effort (effort: S ≤ 1 day, M ≤ 3 days, L more). A saving is of its own workload's wall time as the profile run measured it: a user of the RAG stack waits for `rag_query`, while `vector_query`'s time includes rebuilding its index.\n\n",
-    );
-    let mut t = MarkdownTable::new(&[
-        ("priority", true),
-        ("opportunity", false),
-        ("bottleneck", false),
-        ("p (share of workload)", true),
-        ("assumed s", true),
-        ("workload time saved", true),
-        ("workload speed-up", true),
-        ("effort", false),
-        ("saving per day", true),
-    ]);
-    for (i, o) in ops.iter().enumerate() {
-        t.row(vec![
-            (i + 1).to_string(),
-            o.kind.label().to_string(),
-            format!("#{} `{}` / `{}`", o.bottleneck, o.workload, o.stage),
-            pct(o.share),
-            format!("{:.1}×", o.speedup),
-            saving(o, inputs),
-            format!("{:.2}×", o.workload_speedup()),
-            effort(o.effort_days),
-            pct(o.gain_per_day()),
-        ]);
-    }
-    out.push_str(&t.render());
-    out.push('\n');
-    for (i, o) in ops.iter().enumerate() {
-        let book = o.kind.playbook();
-        out.push_str(&format!(
-            "{}. **{}** in `{}` / `{}`: {}.\n   - Why {:.1}×: {}.\n   - p: {}.\n",
-            i + 1,
-            o.kind.label(),
-            o.workload,
-            o.stage,
-            book.action,
-            o.speedup,
-            book.why,
-            o.share_basis
-        ));
-    }
-    out.push('\n');
-    out
-}
-
-fn effort(days: f64) -> String {
-    let size = if days <= 1.0 {
-        "S"
-    } else if days <= 3.0 {
-        "M"
-    } else {
-        "L"
-    };
-    format!("{size} ({days} d)")
 }

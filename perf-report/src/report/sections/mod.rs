@@ -6,6 +6,7 @@ mod bottlenecks;
 mod comparison;
 mod environment;
 mod methodology;
+mod opportunities;
 mod results;
 mod summary;
 
@@ -52,7 +53,7 @@ pub fn markdown(inputs: &ReportInputs, charts: &[Chart]) -> String {
     out.push_str(&results::section(inputs));
     out.push_str(&charts_section(charts));
     out.push_str(&bottlenecks::bottlenecks_section(inputs));
-    out.push_str(&bottlenecks::opportunities_section(inputs));
+    out.push_str(&opportunities::section(inputs));
     out.push_str(&comparison::section(inputs));
     out
 }
@@ -77,6 +78,18 @@ fn header(inputs: &ReportInputs) -> String {
         },
     };
     out.push_str(&format!("| profile run | {profile} |\n"));
+    let optimisations = match &inputs.optimisations {
+        None => "not found".to_string(),
+        Some(done) => format!(
+            "`{}` ({} {})",
+            inputs.optimisations_source,
+            done.len(),
+            if done.len() == 1 { "entry" } else { "entries" }
+        ),
+    };
+    out.push_str(&format!(
+        "| carried-out optimisations | {optimisations} |\n"
+    ));
     let same = previous::same_profile_history(inputs).len();
     out.push_str(&format!(
         "| history | `{}` ({} file(s), {same} earlier of the {} profile) |\n\n",
@@ -108,6 +121,11 @@ pub fn missing(inputs: &ReportInputs) -> Vec<String> {
         None => out.push(profile_missing(inputs)),
         Some(p) if p.summary.is_none() => out.push(format!(
             "no `summary.json` in `{}`: per-stage evidence is missing from sections 6 and 7; run `cargo xtask perf profile`",
+            inputs.profile_source
+        )),
+        Some(p) if !p.without_stacks.is_empty() => out.push(format!(
+            "no `stacks.folded` for `{}` in `{}`: section 7 counts only each stage's top functions there; run `cargo xtask perf profile`",
+            p.without_stacks.join("`, `"),
             inputs.profile_source
         )),
         Some(_) => {}

@@ -167,7 +167,7 @@ fn batches(result: &WorkloadResult) -> String {
         let Some((kind, batch)) = batch_metric(name) else {
             continue;
         };
-        if !kinds.iter().any(|k| k == kind) {
+        if !kinds.contains(&kind) {
             kinds.push(kind.to_string());
         }
         let cell = format!(

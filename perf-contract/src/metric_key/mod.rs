@@ -46,6 +46,61 @@ spelled! {
 }
 
 spelled! {
+    /// The sentence-embedding engines (`<engine>.` starts their metrics).
+    /// Metrics of baselines from before engines were named carry no
+    /// prefix and were candle's.
+    pub enum EmbedEngine {
+        /// The stack's own encoder (`embed::native`): the default.
+        Native = "native",
+        /// candle's `BertModel`: the reference engine.
+        Candle = "candle",
+    }
+}
+
+impl Quality {
+    /// The parity guard of one embedding engine.
+    pub fn parity_of(engine: EmbedEngine) -> Quality {
+        match engine {
+            EmbedEngine::Native => Quality::ParityCosine,
+            EmbedEngine::Candle => Quality::CandleParityCosine,
+        }
+    }
+
+    /// Whether this figure is an embedding engine's parity guard.
+    pub fn is_parity(self) -> bool {
+        matches!(self, Quality::ParityCosine | Quality::CandleParityCosine)
+    }
+}
+
+impl fmt::Display for EmbedEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EmbedEngine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EmbedEngine::parse(s).ok_or_else(|| {
+            let known: Vec<_> = EmbedEngine::ALL.iter().map(|e| e.as_str()).collect();
+            format!(
+                "unknown embedding engine `{s}` (known: {})",
+                known.join(", ")
+            )
+        })
+    }
+}
+
+spelled! {
+    /// What one embedding engine's ingest (the whole corpus embedded as
+    /// the stack indexes it) is measured in.
+    pub enum IngestFigure {
+        ChunksPerS = "chunks_per_s",
+        TokensPerS = "tokens_per_s",
+    }
+}
+
+spelled! {
     /// The two searches of `vector_query`.
     pub enum SearchKind {
         /// The usearch HNSW index.
@@ -58,8 +113,12 @@ spelled! {
 spelled! {
     /// Quality figures: guarded, not timed.
     pub enum Quality {
-        /// Cosine with sentence-transformers' reference vectors.
+        /// Cosine of the native engine's vectors with sentence-transformers'
+        /// reference vectors (candle's, in baselines from before engines
+        /// were named).
         ParityCosine = "parity_cosine",
+        /// The same for the candle engine.
+        CandleParityCosine = "candle_parity_cosine",
         /// Share of questions whose first N greedy tokens agree (llamacpp vs candle).
         GreedyAgreement = "greedy_agreement",
         /// Share of questions whose first greedy token agrees.
@@ -107,8 +166,14 @@ pub enum CountedOp {
     Search(SearchKind),
     /// One index build.
     Build,
-    /// One embedding batch.
-    Batch { texts: TextKind, size: u32 },
+    /// One embedding batch of one engine.
+    Batch {
+        engine: EmbedEngine,
+        texts: TextKind,
+        size: u32,
+    },
+    /// One engine's ingest of the whole corpus.
+    Ingest(EmbedEngine),
     /// One prefill: a fixed-length prompt to its first token (`inference`).
     Prefill,
     /// One generation of an answer to a question (`inference`).
@@ -123,7 +188,12 @@ impl fmt::Display for CountedOp {
             CountedOp::Query => f.write_str("query"),
             CountedOp::Search(s) => f.write_str(s.as_str()),
             CountedOp::Build => f.write_str("build"),
-            CountedOp::Batch { texts, size } => write!(f, "{}.batch_{size}", texts.as_str()),
+            CountedOp::Batch {
+                engine,
+                texts,
+                size,
+            } => write!(f, "{}.{}.batch_{size}", engine.as_str(), texts.as_str()),
+            CountedOp::Ingest(engine) => write!(f, "{}.ingest", engine.as_str()),
             CountedOp::Prefill => f.write_str("prefill"),
             CountedOp::Generate => f.write_str("generate"),
             CountedOp::Answer => f.write_str("answer"),
@@ -140,9 +210,15 @@ impl FromStr for CountedOp {
             "prefill" => Some(CountedOp::Prefill),
             "generate" => Some(CountedOp::Generate),
             "answer" => Some(CountedOp::Answer),
+            _ if s.ends_with(".ingest") => s
+                .strip_suffix(".ingest")
+                .and_then(EmbedEngine::parse)
+                .map(CountedOp::Ingest),
             _ => SearchKind::parse(s).map(CountedOp::Search).or_else(|| {
-                let (texts, size) = s.split_once(".batch_")?;
+                let (head, size) = s.split_once(".batch_")?;
+                let (engine, texts) = engine_prefix(head);
                 Some(CountedOp::Batch {
+                    engine,
                     texts: TextKind::parse(texts)?,
                     size: size.parse().ok()?,
                 })
@@ -150,6 +226,14 @@ impl FromStr for CountedOp {
         };
         op.ok_or_else(|| format!("unknown measured operation `{s}`"))
     }
+}
+
+/// `native.chunks` → (native, `chunks`); `chunks` (before engines were
+/// named, when candle was the only one) → (candle, `chunks`).
+fn engine_prefix(s: &str) -> (EmbedEngine, &str) {
+    s.split_once('.')
+        .and_then(|(head, rest)| Some((EmbedEngine::parse(head)?, rest)))
+        .unwrap_or((EmbedEngine::Candle, s))
 }
 
 /// What a metric measures, typed. `Display` gives the file form.
@@ -165,8 +249,17 @@ pub enum MetricKind {
     ContextChars,
     /// `prompt_tokens`: tokens of one answer prompt.
     PromptTokens,
-    /// `<texts>.batch_<size>.docs_per_s`.
-    DocsPerSecond { texts: TextKind, batch: u32 },
+    /// `<engine>.<texts>.batch_<size>.docs_per_s`.
+    DocsPerSecond {
+        engine: EmbedEngine,
+        texts: TextKind,
+        batch: u32,
+    },
+    /// `<engine>.ingest.<figure>`: the whole corpus embedded.
+    Ingest {
+        engine: EmbedEngine,
+        figure: IngestFigure,
+    },
     /// `<search>.latency`: one top-k search.
     SearchLatency(SearchKind),
     /// `recall_at_<k>`.
@@ -234,6 +327,10 @@ impl MetricKind {
             self,
             MetricKind::Latency
                 | MetricKind::DocsPerSecond { .. }
+                | MetricKind::Ingest {
+                    figure: IngestFigure::ChunksPerS,
+                    ..
+                }
                 | MetricKind::SearchLatency(_)
                 | MetricKind::Prefill { .. }
                 | MetricKind::Engine {
@@ -289,12 +386,22 @@ impl MetricKind {
             "quality" => return Quality::parse(rest).map(MetricKind::Quality),
             _ => {}
         }
-        if let Some(texts) = TextKind::parse(head) {
-            let batch = rest.strip_prefix("batch_")?.strip_suffix(".docs_per_s")?;
-            return Some(MetricKind::DocsPerSecond {
-                texts,
-                batch: batch.parse().ok()?,
-            });
+        if let Some(docs) = s.strip_suffix(".docs_per_s") {
+            let (head, batch) = docs.split_once(".batch_")?;
+            let (engine, texts) = engine_prefix(head);
+            if let Some(texts) = TextKind::parse(texts) {
+                return Some(MetricKind::DocsPerSecond {
+                    engine,
+                    texts,
+                    batch: batch.parse().ok()?,
+                });
+            }
+        }
+        if let (Some(engine), Some(figure)) = (
+            EmbedEngine::parse(head),
+            rest.strip_prefix("ingest.").and_then(IngestFigure::parse),
+        ) {
+            return Some(MetricKind::Ingest { engine, figure });
         }
         if let Some(search) = SearchKind::parse(head) {
             return (rest == "latency").then_some(MetricKind::SearchLatency(search));
@@ -326,8 +433,18 @@ impl fmt::Display for MetricKind {
             MetricKind::Instructions => f.write_str("instructions"),
             MetricKind::ContextChars => f.write_str("context_chars"),
             MetricKind::PromptTokens => f.write_str("prompt_tokens"),
-            MetricKind::DocsPerSecond { texts, batch } => {
-                write!(f, "{}.batch_{batch}.docs_per_s", texts.as_str())
+            MetricKind::DocsPerSecond {
+                engine,
+                texts,
+                batch,
+            } => write!(
+                f,
+                "{}.{}.batch_{batch}.docs_per_s",
+                engine.as_str(),
+                texts.as_str()
+            ),
+            MetricKind::Ingest { engine, figure } => {
+                write!(f, "{}.ingest.{}", engine.as_str(), figure.as_str())
             }
             MetricKind::SearchLatency(s) => write!(f, "{}.latency", s.as_str()),
             MetricKind::RecallAt(k) => write!(f, "recall_at_{k}"),
@@ -378,7 +495,19 @@ impl MetricKey {
             // `recall_at_05` would parse as `recall_at_5`: a name that is
             // not its kind's own spelling stays unknown, so the text is
             // always the kind's spelling and a file round-trips.
-            kind if kind.to_string() != name => MetricKind::Other(name.to_string()),
+            kind if kind.to_string() != name => {
+                // Embedding metrics from before engines were named were
+                // candle's: they take candle's name, so an old baseline is
+                // compared with candle, never with another engine.
+                let renamed = format!("{}.{name}", EmbedEngine::Candle.as_str());
+                if kind.to_string() == renamed {
+                    return MetricKey {
+                        text: renamed,
+                        kind,
+                    };
+                }
+                MetricKind::Other(name.to_string())
+            }
             kind => kind,
         };
         MetricKey {
@@ -462,121 +591,4 @@ impl<'de> Deserialize<'de> for MetricKey {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every name the workloads write, as the committed baseline and the
-    /// callgrind and openai runs spell them.
-    const NAMES: &[&str] = &[
-        "latency",
-        "stage.embed",
-        "stage.assemble_context",
-        "instructions",
-        "context_chars",
-        "prompt_tokens",
-        "sentences.batch_1.docs_per_s",
-        "chunks.batch_50.docs_per_s",
-        "hnsw.latency",
-        "exact.latency",
-        "recall_at_5",
-        "build_time",
-        "index_memory",
-        "quality.parity_cosine",
-        "quality.greedy_agreement",
-        "quality.first_token_agreement",
-        "quality.agreement_prefix_tokens",
-        "llamacpp.prefill_tokens_per_s.len128",
-        "candle.decode_tokens_per_s",
-        "candle.ttft",
-        "llamacpp.itl",
-        "openai.e2e",
-        "llamacpp.latency",
-        "candle.stage.generate",
-        "llamacpp.answer_tokens",
-        "candle.answer_chars",
-        "openai.c2.ttft",
-        "openai.c1.requests_per_s",
-        "openai.c4.output_tokens_per_s",
-        "query.callgrind_instructions",
-        "hnsw.callgrind_instructions",
-        "build.callgrind_instructions",
-        "chunks.batch_1.callgrind_instructions",
-        "query.alloc_bytes",
-        "sentences.batch_10.allocations",
-        "hnsw.alloc_bytes",
-        "prefill.allocations",
-        "answer.alloc_bytes",
-        "peak_rss",
-    ];
-
-    #[test]
-    fn every_written_name_is_typed_and_round_trips() {
-        for name in NAMES {
-            let key = MetricKey::parse(name);
-            assert!(
-                !matches!(key.kind(), MetricKind::Other(_)),
-                "{name} parsed as unknown"
-            );
-            assert_eq!(key.kind().to_string(), *name);
-            assert_eq!(MetricKey::from(key.kind().clone()), key);
-        }
-    }
-
-    #[test]
-    fn parts_come_back_typed() {
-        assert_eq!(
-            MetricKey::parse("openai.c2.queue").kind(),
-            &MetricKind::Load {
-                engine: EngineName::Openai,
-                concurrency: 2,
-                figure: LoadFigure::Queue
-            }
-        );
-        assert_eq!(
-            MetricKey::parse("sentences.batch_10.callgrind_instructions").kind(),
-            &MetricKind::CallgrindInstructions(CountedOp::Batch {
-                texts: TextKind::Sentences,
-                size: 10
-            })
-        );
-        assert_eq!(
-            MetricKey::parse("stage.fetch_parents").kind().stage(),
-            Some(Stage::FetchParents)
-        );
-        assert!(MetricKey::parse("exact.callgrind_instructions")
-            .kind()
-            .is_instruction_count());
-    }
-
-    #[test]
-    fn unknown_names_are_kept_as_read() {
-        for name in [
-            "x",
-            "stage.warp",
-            "recall_at_",
-            "recall_at_05",
-            "llamacpp.c.ttft",
-            "gpu.ttft",
-        ] {
-            let key = MetricKey::parse(name);
-            assert_eq!(key.kind(), &MetricKind::Other(name.to_string()), "{name}");
-            assert_eq!(key.to_string(), name);
-        }
-    }
-
-    #[test]
-    fn keys_order_and_look_up_by_their_file_form() {
-        let mut map = std::collections::BTreeMap::new();
-        for name in ["stage.embed", "latency", "context_chars"] {
-            map.insert(MetricKey::parse(name), ());
-        }
-        let order: Vec<&str> = map.keys().map(MetricKey::as_str).collect();
-        assert_eq!(order, ["context_chars", "latency", "stage.embed"]);
-        assert!(map.contains_key("latency"));
-        let json = serde_json::to_string(&map).unwrap();
-        assert_eq!(
-            json,
-            r#"{"context_chars":null,"latency":null,"stage.embed":null}"#
-        );
-    }
-}
+mod tests;
