@@ -238,7 +238,7 @@ def cosine(a, b):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--engine", default="candle", help="our embedding engine [default: candle]")
+    ap.add_argument("--engine", default="native", choices=["native", "candle"], help="our embedding engine [default: native, the stack's]")
     ap.add_argument("--rounds", type=int, default=3, help="measured rounds per batch size, ABBA [default: 3]")
     ap.add_argument("--count", type=int, default=300, help="first N chunks of the default corpus [default: 300]")
     ap.add_argument("--batches", default="1,10,32,50", help="batch sizes [default: 1,10,32,50]")

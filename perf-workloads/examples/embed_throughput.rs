@@ -53,7 +53,7 @@ fn parse_args() -> Result<Args, String> {
         serve: false,
         count: 300,
         corpus: None,
-        engine: "candle".into(),
+        engine: "native".into(),
     };
     let mut it = env::args().skip(1);
     while let Some(flag) = it.next() {
