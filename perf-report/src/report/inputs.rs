@@ -199,25 +199,28 @@ fn load_profile(dir: &Path, report_dir: &Path) -> Result<Option<ProfileInputs>, 
 /// profile run wrote them (runs before they were written did not). The
 /// format has no invalid file, only lines it skips, as inferno does.
 fn read_family_shares(path: &Path) -> Result<Option<FamilyShares>, InputError> {
+    Ok(read_if_present(path)?.map(|text| FamilyShares::of_folded(&text)))
+}
+
+/// The text of `path`, `None` when there is no such file; a file that
+/// exists but cannot be read is an error naming it.
+fn read_if_present(path: &Path) -> Result<Option<String>, InputError> {
     if !path.is_file() {
         return Ok(None);
     }
-    let text = fs::read_to_string(path).map_err(|source| InputError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Ok(Some(FamilyShares::of_folded(&text)))
+    fs::read_to_string(path)
+        .map(Some)
+        .map_err(|source| InputError::Io {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// The carried-out optimisations, `None` when the file does not exist.
 fn load_optimisations(path: &Path) -> Result<Option<Vec<Done>>, InputError> {
-    if !path.exists() {
+    let Some(text) = read_if_present(path)? else {
         return Ok(None);
-    }
-    let text = fs::read_to_string(path).map_err(|source| InputError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    };
     optimisations::parse(&text)
         .map(Some)
         .map_err(|e| InputError::Optimisations {
@@ -229,13 +232,9 @@ fn load_optimisations(path: &Path) -> Result<Option<Vec<Done>>, InputError> {
 /// Parses `path` when it exists; a file that exists but does not parse is
 /// an error naming it.
 fn read_json_if_present<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, InputError> {
-    if !path.exists() {
+    let Some(text) = read_if_present(path)? else {
         return Ok(None);
-    }
-    let text = fs::read_to_string(path).map_err(|source| InputError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    };
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| InputError::Profile {

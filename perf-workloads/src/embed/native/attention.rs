@@ -6,31 +6,21 @@
 
 use rayon::prelude::*;
 
-use super::simd::{avx512_or_baseline, exp, lane_sum};
+use super::{
+    shared_out::SharedOut,
+    simd::{avx512_or_baseline, exp, lane_sum},
+};
 
 /// Head width of all-MiniLM-L6-v2 (and every BERT-base-like model).
 pub const HEAD: usize = 32;
-
-#[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: each task writes the rows of its sequence in its head's columns.
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl Out {
-    /// Through a method, so closures capture the `Send` wrapper, not the
-    /// raw pointer inside it.
-    fn ptr(&self) -> *mut f32 {
-        self.0
-    }
-}
 
 /// `ctx[t × hidden]` from `qkv[t × 3·hidden]` (queries, keys, values side
 /// by side) for sequences at `spans` (start, length) of the token rows.
 pub fn attention(qkv: &[f32], spans: &[(usize, usize)], hidden: usize, ctx: &mut [f32]) {
     let heads = hidden / HEAD;
     assert_eq!(hidden % HEAD, 0);
-    let out = Out(ctx.as_mut_ptr());
+    // Each task writes the rows of its sequence in its head's columns.
+    let out = SharedOut(ctx.as_mut_ptr());
     let ctx_len = ctx.len();
     (0..spans.len() * heads).into_par_iter().for_each_init(
         || (Vec::new(), Vec::new(), Vec::new()),

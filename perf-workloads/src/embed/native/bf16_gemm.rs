@@ -13,6 +13,8 @@
 
 use rayon::prelude::*;
 
+use super::shared_out::SharedOut;
+
 /// Rows per register tile.
 const MR: usize = 12;
 /// Columns per panel (two 16-lane registers).
@@ -71,21 +73,6 @@ pub fn supported() -> bool {
     }
 }
 
-/// A raw pointer handed to the tasks that write disjoint parts of `C`.
-#[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: every task writes a disjoint (row block, panel) region.
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl Out {
-    /// Through a method, so closures capture the `Send` wrapper, not the
-    /// raw pointer inside it.
-    fn ptr(&self) -> *mut f32 {
-        self.0
-    }
-}
-
 /// `c[m × n] = a[m × k] · wᵀ + bias`; `a_tiles` is scratch kept by the
 /// caller between calls.
 ///
@@ -119,7 +106,8 @@ pub fn matmul(
         });
     let blocks = m.div_ceil(MC);
     let panels = n / NR;
-    let out = Out(c.as_mut_ptr());
+    // Each task writes its own (row block, panel) region of `c`.
+    let out = SharedOut(c.as_mut_ptr());
     let a_tiles = &a_tiles[..];
     (0..blocks * panels).into_par_iter().for_each(|task| {
         let (block, q) = (task / panels, task % panels);

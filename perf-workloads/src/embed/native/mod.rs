@@ -11,6 +11,7 @@
 mod attention;
 mod bf16_gemm;
 mod linear;
+mod shared_out;
 mod simd;
 mod weights;
 
