@@ -1,7 +1,8 @@
 //! The RAG stack under test and the workloads that drive it.
 //!
-//! A real corpus ([`corpus`]), a real sentence-embedding model run with candle
-//! ([`embed`]), a real ANN index beside exact search ([`index`]), LLM engines that answer from it
+//! A real corpus ([`corpus`]), a real sentence-embedding model run by the
+//! stack's own encoder with candle's beside it ([`embed`]), a real ANN index
+//! beside exact search ([`index`]), LLM engines that answer from it
 //! ([`llm`]), the
 //! retrieval path that joins them ([`rag`]), and the named workloads that
 //! measure them ([`workloads`]), reporting over the line-JSON protocol
@@ -12,6 +13,7 @@
 pub mod callgrind;
 pub mod corpus;
 pub mod counters;
+pub mod cpu_dispatch;
 pub mod embed;
 pub mod error;
 pub mod hook;

@@ -1,6 +1,7 @@
 //! Vector search: usearch HNSW (the engine under test) and exact flat search
 //! (the ground truth that recall is measured against).
 
+mod dot;
 mod flat;
 mod hnsw;
 

@@ -5,46 +5,7 @@
 //! 16 lanes wide inside the AVX-512 copy; candle's GELU called scalar
 //! `erff` per element, 12.8% of the embedding profile.
 
-/// Defines `pub fn $name(..)` that runs `$body` compiled for AVX-512 when
-/// the CPU has it, and for the baseline target otherwise.
-macro_rules! avx512_or_baseline {
-    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$doc])*
-        $vis fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            fn body($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,fma")]
-                unsafe fn wide($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                if $crate::embed::native::simd::avx512() {
-                    // SAFETY: the CPU has the features `wide` is built for.
-                    return unsafe { wide($($arg),*) };
-                }
-            }
-            body($($arg),*)
-        }
-    };
-}
-pub(crate) use avx512_or_baseline;
-
-/// Whether the AVX-512 copies run.
-pub fn avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512dq")
-            && is_x86_feature_detected!("avx512vl")
-            && is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
+pub(crate) use crate::cpu_dispatch::avx512_or_baseline;
 
 /// `eˣ`, relative error below 2e-7 on the range softmax and erf use:
 /// `x = k·ln2 + r`, a degree-6 polynomial for `eʳ`, `2ᵏ` put in the
