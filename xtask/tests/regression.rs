@@ -33,6 +33,47 @@ fn check(baseline: &Path, extra: &[&str]) -> Output {
     xtask(&args)
 }
 
+/// Asserts the gate did not flag anything: it passed (0), or it said
+/// "inconclusive" (3) because a metric's spread in one of the two runs
+/// hides a change of the threshold. On a shared 2-core machine a 2.6 ms
+/// query can turn bimodal for a whole run (median 2.6 ms, 95% interval
+/// of the median up to 3.6 ms; once in four full test runs): that is
+/// the gate telling the truth about an unpaired comparison, the case
+/// `perf compare` exists for. A regression (1) or an error (2) fails.
+fn not_flagged(o: &Output, what: &str) -> serde_json::Value {
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{what}: no JSON report ({e}): {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    let verdicts: Vec<String> = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}.{} {}",
+                c["workload"], c["metric"], c["change"]["verdict"]
+            )
+        })
+        .collect();
+    assert!(
+        matches!(o.status.code(), Some(0 | 3)),
+        "{what}: exit {:?}, verdicts {verdicts:?}",
+        o.status.code()
+    );
+    assert!(
+        !verdicts.iter().any(|v| v.ends_with("\"regressed\"")),
+        "{what}: {verdicts:?}"
+    );
+    match o.status.code() {
+        Some(0) => assert_eq!(report["passed"], true, "{what}"),
+        _ => eprintln!("{what}: inconclusive, not flagged: {verdicts:?}"),
+    }
+    report
+}
+
 /// The like-for-like refusals and the deterministic mode, on saved runs
 /// (`--run-file`), so no workload runs.
 fn saved_run_rules(dir: &Path, baseline: &Path) {
@@ -47,8 +88,7 @@ fn saved_run_rules(dir: &Path, baseline: &Path) {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--allow-foreign-baseline"));
     let o = check(&foreign_path, &[run[0], run[1], "--allow-foreign-baseline"]);
-    assert_eq!(o.status.code(), Some(0));
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let report = not_flagged(&o, "a foreign baseline, allowed");
     assert_eq!(report["foreign_baseline"], true);
 
     // Unlike settings are never compared.
@@ -103,13 +143,7 @@ fn clean_run_passes_and_injected_slowdown_fails() {
     saved_run_rules(dir.path(), &baseline);
 
     let clean = check(&baseline, &[]);
-    assert_eq!(
-        clean.status.code(),
-        Some(0),
-        "an unchanged tree must pass the gate"
-    );
-    let report: serde_json::Value = serde_json::from_slice(&clean.stdout).unwrap();
-    assert_eq!(report["passed"], true);
+    not_flagged(&clean, "an unchanged tree");
 
     // The embed stage's median again as busy time: the query doubles, well
     // beyond 10% and beyond the between-run noise this machine's earlier
