@@ -25,7 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_common import ROOT, OthersMeter, RustSide, build_example, cpu_model
+
 VENV = ROOT / "target" / "perf-tools" / "st-venv"
 VENV_PY = VENV / "bin" / "python"
 READY = VENV / "installed.json"
@@ -126,107 +127,7 @@ def in_venv():
     return Path(sys.prefix).resolve() == VENV.resolve()
 
 
-# ---------------------------------------------------------------- the Rust side
-
-
-class Ours:
-    """The `embed_throughput --serve` process: one JSON request line in,
-    one JSON reply line out."""
-
-    def __init__(self, binary, texts_file, engine):
-        self.proc = subprocess.Popen(
-            [str(binary), "--serve", "--texts", str(texts_file), "--engine", engine],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-        )
-        line = self.proc.stdout.readline()
-        if not line:
-            sys.exit(f"the Rust side did not start (exit {self.proc.wait()}); its error is above")
-        self.header = json.loads(line)
-
-    def ask(self, **req):
-        self.proc.stdin.write(json.dumps(req) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            sys.exit(f"the Rust side ended during {req['op']} (exit {self.proc.wait()})")
-        reply = json.loads(line)
-        if "error" in reply:
-            sys.exit(f"the Rust side failed {req['op']}: {reply['error']}")
-        return reply
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.ask(op="quit")
-            self.proc.stdin.close()
-            self.proc.wait(timeout=30)
-
-
-def build_example(target_dir):
-    # Without llama.cpp (`--no-default-features`): the example never uses it,
-    # and building it here without xtask's build settings (ggml's instruction
-    # set, cmake, libclang) would rebuild llama.cpp differently for every
-    # later `cargo xtask` build.
-    cmd = ["cargo", "build", "--release", "-p", "perf-workloads", "--no-default-features", "--example", "embed_throughput"]
-    print("building: " + " ".join(cmd), file=sys.stderr)
-    if subprocess.run(cmd, cwd=ROOT).returncode != 0:
-        sys.exit("cargo build of the embed_throughput example failed (above)")
-    return target_dir / "release" / "examples" / "embed_throughput"
-
-
 # ---------------------------------------------------------------- measuring
-
-
-def cpu_model():
-    """The CPU's name and its widest vector extensions."""
-    name, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    wide = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16") if f in flags]
-    return f"{name} ({', '.join(wide)})" if wide else name
-
-
-def machine_ticks():
-    """Busy and stolen clock ticks of the whole machine, all cores."""
-    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return f[0] + f[1] + f[2] + f[5] + f[6], f[7]  # user nice system irq softirq; steal
-
-
-def cpu_ticks(pid):
-    """Busy clock ticks of one process, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime stime
-
-
-class OthersMeter:
-    """Share of the machine's cores that other processes used meanwhile,
-    and the share the hypervisor stole (a VM's neighbours): the benchmark
-    is only as clean as these are small."""
-
-    def __init__(self, child_pid):
-        self.child = child_pid
-        self.start = self.sample()
-
-    def sample(self):
-        return time.monotonic(), machine_ticks(), cpu_ticks(os.getpid()), cpu_ticks(self.child)
-
-    def shares(self):
-        """(others, stolen) as shares of all cores' time; None if /proc is unreadable."""
-        try:
-            (t0, (m0, st0), s0, c0), (t1, (m1, st1), s1, c1) = self.start, self.sample()
-        except (OSError, IndexError, ValueError):
-            return None, None
-        others = (m1 - m0) - (s1 - s0) - (c1 - c0)
-        cores_ticks = os.sysconf("SC_CLK_TCK") * (t1 - t0) * os.cpu_count()
-        return max(others, 0) / cores_ticks, (st1 - st0) / cores_ticks
-
-    def share(self):
-        return self.shares()[0]
 
 
 def cosine(a, b):
@@ -263,7 +164,7 @@ def main():
     torch.set_num_threads(threads)
 
     target_dir = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    binary = build_example(target_dir)
+    binary = build_example("embed_throughput", target_dir)
     work = target_dir / "perf-runs" / "st-bench"
     work.mkdir(parents=True, exist_ok=True)
     texts_file = work / f"texts-{args.count}.json"
@@ -271,7 +172,7 @@ def main():
     texts = json.loads(texts_file.read_text())
     n = len(texts)
 
-    ours = Ours(binary, texts_file, args.engine)
+    ours = RustSide([binary, "--serve", "--texts", texts_file, "--engine", args.engine], verb="op")
     try:
         h = ours.header
         model = SentenceTransformer(h["model_dir"], device="cpu")

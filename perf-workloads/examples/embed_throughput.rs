@@ -16,11 +16,13 @@
 //!
 //! Not a workload and not a test: nothing here is recorded in a baseline.
 
+mod common;
+
 use std::{
     env, fs,
-    io::{self, BufRead, Write},
+    io::{self, Write},
     path::{Path, PathBuf},
-    process::{Command, ExitCode},
+    process::ExitCode,
     time::Instant,
 };
 
@@ -87,37 +89,11 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("perf-workloads sits inside the workspace")
-        .to_path_buf()
-}
-
-/// The default corpus: "The Rust Programming Language" from rust-docs.
-fn rust_book() -> Result<PathBuf, String> {
-    let out = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|e| {
-            format!("cannot run rustc to find the default corpus: {e}; pass --corpus DIR")
-        })?;
-    let sysroot = String::from_utf8_lossy(&out.stdout);
-    let book = PathBuf::from(sysroot.trim()).join("share/doc/rust/html/book");
-    if !book.is_dir() {
-        return Err(format!(
-            "default corpus {} not found: install it with `rustup component add rust-docs`, or pass --corpus DIR",
-            book.display()
-        ));
-    }
-    Ok(book)
-}
-
 /// The first `count` chunks, loaded and chunked as the workloads do it.
 fn corpus_texts(corpus: Option<&Path>, count: usize) -> Result<Vec<String>, String> {
     let dir = match corpus {
         Some(d) => d.to_path_buf(),
-        None => rust_book()?,
+        None => common::rust_book()?,
     };
     let exclude: Vec<String> = DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect();
     let (docs, _) = load_documents(&dir, &exclude).map_err(|e| e.to_string())?;
@@ -148,7 +124,7 @@ fn serve(args: &Args) -> Result<(), String> {
     }
     let files = provision_minilm(
         None,
-        &workspace_root().join("target/perf-models"),
+        &common::workspace_root().join("target/perf-models"),
         &mut |e| eprintln!("note: {e}"),
     )
     .map_err(|e| e.to_string())?;
@@ -174,28 +150,8 @@ fn serve(args: &Args) -> Result<(), String> {
     writeln!(out, "{header}").map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())?;
 
-    for line in io::stdin().lock().lines() {
-        let line = line.map_err(|e| format!("stdin: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (reply, quit) = match serde_json::from_str::<Value>(&line) {
-            Ok(req) => (
-                answer(&embedder, &refs, tokens, &req).unwrap_or_else(|e| json!({ "error": e })),
-                req["op"] == "quit",
-            ),
-            Err(e) => (
-                json!({ "error": format!("request is not JSON: {e}") }),
-                false,
-            ),
-        };
-        writeln!(out, "{reply}").map_err(|e| e.to_string())?;
-        out.flush().map_err(|e| e.to_string())?;
-        if quit {
-            break;
-        }
-    }
-    Ok(())
+    drop(out); // serve_requests locks stdout itself
+    common::serve_requests("op", |req| answer(&embedder, &refs, tokens, req))
 }
 
 fn answer(

@@ -24,11 +24,13 @@
 //!
 //! Not a workload and not a test: nothing here is recorded in a baseline.
 
+mod common;
+
 use std::{
     env, fs,
-    io::{self, BufRead, Write},
+    io::{self, Write},
     path::{Path, PathBuf},
-    process::{Command, ExitCode},
+    process::ExitCode,
     time::Instant,
 };
 
@@ -90,32 +92,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("perf-workloads sits inside the workspace")
-        .to_path_buf()
-}
-
-/// The default corpus: "The Rust Programming Language" from rust-docs.
-fn rust_book() -> Result<PathBuf, String> {
-    let out = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|e| {
-            format!("cannot run rustc to find the default corpus: {e}; pass --corpus DIR")
-        })?;
-    let sysroot = String::from_utf8_lossy(&out.stdout);
-    let book = PathBuf::from(sysroot.trim()).join("share/doc/rust/html/book");
-    if !book.is_dir() {
-        return Err(format!(
-            "default corpus {} not found: install it with `rustup component add rust-docs`, or pass --corpus DIR",
-            book.display()
-        ));
-    }
-    Ok(book)
-}
-
 fn write_f32(path: &Path, rows: &[Vec<f32>]) -> Result<(), String> {
     let mut bytes = Vec::with_capacity(rows.len() * rows.first().map_or(0, Vec::len) * 4);
     for x in rows.iter().flatten() {
@@ -147,10 +123,10 @@ fn read_f32(path: &Path, dims: usize) -> Result<Vec<Vec<f32>>, String> {
 /// the full profile: every chunk through the embedding cache (only the
 /// first run embeds), the questions in batches of `PREPARE_BATCH`.
 fn export(dir: &Path, args: &Args) -> Result<(), String> {
-    let root = workspace_root();
+    let root = common::workspace_root();
     let corpus_dir = match &args.corpus {
         Some(d) => d.clone(),
-        None => rust_book()?,
+        None => common::rust_book()?,
     };
     let queries_path = args.queries.clone().unwrap_or_else(|| root.join(QUERIES));
     let exclude: Vec<String> = DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect();
@@ -346,30 +322,8 @@ fn serve(dir: &Path) -> Result<(), String> {
     writeln!(out, "{header}").map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())?;
 
-    for line in io::stdin().lock().lines() {
-        let line = line.map_err(|e| format!("stdin: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (reply, quit) = match serde_json::from_str::<Value>(&line) {
-            Ok(req) => (
-                server
-                    .answer(&req)
-                    .unwrap_or_else(|e| json!({ "error": e })),
-                req["cmd"] == "quit",
-            ),
-            Err(e) => (
-                json!({ "error": format!("request is not JSON: {e}") }),
-                false,
-            ),
-        };
-        writeln!(out, "{reply}").map_err(|e| e.to_string())?;
-        out.flush().map_err(|e| e.to_string())?;
-        if quit {
-            break;
-        }
-    }
-    Ok(())
+    drop(out); // serve_requests locks stdout itself
+    common::serve_requests("cmd", |req| server.answer(req))
 }
 
 fn run() -> Result<(), String> {
