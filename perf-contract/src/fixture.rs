@@ -62,6 +62,7 @@ pub fn plan() -> Plan {
             kernel: "auto".into(),
         },
         llm: Default::default(),
+        vector: Default::default(),
         inject_delay: None,
         callgrind: false,
         max_queries: None,
@@ -106,6 +107,7 @@ pub fn baseline(metrics: &[(WorkloadName, &str, Unit, Better, Vec<f64>)]) -> Bas
             let r = WorkloadResult::from_samples(WorkloadSamples {
                 workload: w,
                 metrics: raw,
+                notes: vec![],
             })
             .unwrap();
             workloads.insert(w, r);

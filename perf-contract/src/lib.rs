@@ -33,3 +33,4 @@ pub mod setting;
 pub mod stage;
 pub mod summary;
 pub mod units;
+mod vector_plan;

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::setting::Setting;
 
+pub use crate::vector_plan::{ChromaPlan, LoadPlan, VectorPlan};
+
 /// Every workload the harness knows, by the name users type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,6 +24,9 @@ pub enum WorkloadName {
     Inference,
     /// The full answer path: retrieval, prompt, generation, per engine.
     RagAnswer,
+    /// Servers (Chroma, the OpenAI-compatible LLM server, the RAG answer
+    /// over both) under open-loop Poisson load at a sweep of rates.
+    ServerLoad,
 }
 
 impl WorkloadName {
@@ -34,19 +39,27 @@ impl WorkloadName {
             .join(", ")
     }
 
-    pub const ALL: [WorkloadName; 5] = [
+    pub const ALL: [WorkloadName; 6] = [
+        WorkloadName::RagQuery,
+        WorkloadName::Embedding,
+        WorkloadName::VectorQuery,
+        WorkloadName::Inference,
+        WorkloadName::RagAnswer,
+        WorkloadName::ServerLoad,
+    ];
+
+    /// What runs when no workload is named: every item of the original
+    /// task, retrieval and the LLM's answer alike. (Baselines recorded when
+    /// the default was the retrieval stack alone stay comparable: a
+    /// comparison covers the workloads both runs hold.) `server_load` is
+    /// asked for by name: it loads servers for minutes per rate.
+    pub const DEFAULT: [WorkloadName; 5] = [
         WorkloadName::RagQuery,
         WorkloadName::Embedding,
         WorkloadName::VectorQuery,
         WorkloadName::Inference,
         WorkloadName::RagAnswer,
     ];
-
-    /// What runs when no workload is named: every item of the original
-    /// task, retrieval and the LLM's answer alike. (Baselines recorded when
-    /// the default was the retrieval stack alone stay comparable: a
-    /// comparison covers the workloads both runs hold.)
-    pub const DEFAULT: [WorkloadName; 5] = WorkloadName::ALL;
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -55,6 +68,7 @@ impl WorkloadName {
             WorkloadName::VectorQuery => "vector_query",
             WorkloadName::Inference => "inference",
             WorkloadName::RagAnswer => "rag_answer",
+            WorkloadName::ServerLoad => "server_load",
         }
     }
 
@@ -137,6 +151,10 @@ pub struct Plan {
     /// Absent from plans recorded before LLM workloads existed.
     #[serde(default)]
     pub llm: LlmPlan,
+    /// Vector engines, corpus sizes, the HNSW sweep and the server-load
+    /// test. Absent from plans recorded before engines were named.
+    #[serde(default)]
+    pub vector: VectorPlan,
     /// Test-only slowdown: a busy-wait added inside one stage's timed region,
     /// so the regression gate can be shown to fire. Never set by users'
     /// configuration; a run carrying it says so in its plan.
@@ -299,6 +317,10 @@ pub struct OpenAiPlan {
     pub read_timeout_ms: u64,
     /// Extra attempts after a failed connection (never after a reply began).
     pub retries: u32,
+    /// The run starts llama-cpp-python's server on the GGUF itself and
+    /// fills `base_url` with its address (`--openai-serve`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serve: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -469,7 +491,7 @@ impl Plan {
         if self.workloads.iter().any(|w| w.uses_llm()) {
             self.llm.validate()?;
         }
-        Ok(())
+        self.vector.validate()
     }
 }
 
@@ -511,7 +533,9 @@ impl LlmPlan {
                     Setting::OpenAiUrl
                 ));
             };
-            if !o.base_url.starts_with("http://") {
+            // A served server's address is filled in when it is up.
+            let served_later = o.serve && o.base_url.is_empty();
+            if !served_later && !o.base_url.starts_with("http://") {
                 return Err(format!(
                     "[llm.openai] base_url `{}` must start with http:// (plain HTTP to a local or trusted server)",
                     o.base_url

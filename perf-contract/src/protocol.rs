@@ -43,6 +43,10 @@ pub enum Message {
 pub struct WorkloadSamples {
     pub workload: WorkloadName,
     pub metrics: Vec<RawMetric>,
+    /// What the reader must know beside the figures: a part skipped and
+    /// why (`chroma: skipped: ...`), synthetic data and how it was made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One metric's raw samples, before any statistics.

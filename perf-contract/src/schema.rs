@@ -35,6 +35,9 @@ pub struct Metric {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadResult {
     pub metrics: BTreeMap<MetricKey, Metric>,
+    /// Skipped parts and labels (synthetic data), as the workload said them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,7 +109,10 @@ impl WorkloadResult {
                 });
             }
         }
-        Ok(WorkloadResult { metrics })
+        Ok(WorkloadResult {
+            metrics,
+            notes: raw.notes,
+        })
     }
 }
 
@@ -184,6 +190,7 @@ mod tests {
                 description: "one question".into(),
                 samples: vec![3.0, 1.0, 2.0],
             }],
+            notes: vec![],
         };
         let r = WorkloadResult::from_samples(raw).unwrap();
         let m = &r.metrics["latency"];
@@ -206,6 +213,7 @@ mod tests {
                 description: String::new(),
                 samples: vec![],
             }],
+            notes: vec![],
         };
         assert!(WorkloadResult::from_samples(raw).is_err());
     }

@@ -15,6 +15,8 @@ pub enum Unit {
     DocsPerSecond,
     /// Generated or processed tokens per second (LLM workloads).
     TokensPerSecond,
+    /// Operations per second: queries, requests, vectors loaded.
+    PerSecond,
     Bytes,
     /// A fraction in 0..=1 (recall).
     Ratio,
@@ -32,6 +34,7 @@ impl Unit {
                 | Unit::Seconds
                 | Unit::DocsPerSecond
                 | Unit::TokensPerSecond
+                | Unit::PerSecond
         )
     }
 
@@ -42,6 +45,7 @@ impl Unit {
             Unit::Seconds => "s",
             Unit::DocsPerSecond => "docs/s",
             Unit::TokensPerSecond => "tok/s",
+            Unit::PerSecond => "/s",
             Unit::Bytes => "B",
             Unit::Ratio => "",
             Unit::Count => "",

@@ -66,3 +66,31 @@ impl Artifact {
         )
     }
 }
+
+/// A Python tool pip installs into a virtualenv of its own (a server the
+/// run starts, with its many dependencies): the second kind of description.
+/// Its folder is built in place, as a venv is not relocatable (its scripts'
+/// shebangs name its path), and counts only once its marker is written.
+#[derive(Debug, Clone, Copy)]
+pub struct PythonTool {
+    /// What it is, in words: "ChromaDB 1.5.9".
+    pub what: &'static str,
+    /// Folder name of the venv under the cache folder.
+    pub cache_name: &'static str,
+    /// The PyPI package and its pinned version.
+    pub package: &'static str,
+    pub version: &'static str,
+    /// The module whose `__version__` must equal `version`.
+    pub module: &'static str,
+    /// The command the tool installs into the venv's `bin/`.
+    pub executable: &'static str,
+    /// What a user can do when no registry is reachable.
+    pub fix: &'static str,
+}
+
+impl PythonTool {
+    /// `pkg==ver`, as pip takes it.
+    pub fn requirement(&self) -> String {
+        format!("{}=={}", self.package, self.version)
+    }
+}

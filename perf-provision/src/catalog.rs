@@ -1,12 +1,13 @@
 //! Everything this project provisions, one description each: the two
-//! models the stack runs and the two build tools llama.cpp's build needs.
+//! models the stack runs, the two build tools llama.cpp's build needs, and
+//! the vector-database server a run can measure (a [`PythonTool`]).
 //! Adding a thing is adding a description here (and a check of what makes
 //! it valid), never another copy of the fetch code.
 
 use std::path::Path;
 
 use crate::{
-    artifact::{Artifact, Layout, Wheel},
+    artifact::{Artifact, Layout, PythonTool, Wheel},
     checksum::sha256_file,
 };
 
@@ -167,6 +168,31 @@ pub const LIBCLANG: Artifact = Artifact {
     fix: BUILD_TOOLS_FIX,
 };
 
+/// ChromaDB's server (`chroma run`), installed with its dependencies into
+/// a venv of its own (about 500 MB; 39 s on the 2-core development VM).
+pub const CHROMADB: PythonTool = PythonTool {
+    what: "ChromaDB 1.5.9",
+    cache_name: "chromadb-1.5.9",
+    package: "chromadb",
+    version: "1.5.9",
+    module: "chromadb",
+    executable: "chroma",
+    fix: "install it yourself (pip install chromadb==1.5.9), start `chroma run`, and set [vector.chroma] url to the running server",
+};
+
+/// llama-cpp-python's OpenAI-compatible server (`--openai-serve`), for a
+/// machine whose python3 lacks it. PyPI has only its sdist: pip compiles
+/// llama.cpp (with the cmake it fetches itself), minutes on two cores.
+pub const LLAMA_CPP_SERVER: PythonTool = PythonTool {
+    what: "llama-cpp-python 0.3.36 (server)",
+    cache_name: "llama-cpp-python-0.3.36",
+    package: "llama-cpp-python[server]",
+    version: "0.3.36",
+    module: "llama_cpp",
+    executable: "python",
+    fix: "install it yourself (pip install 'llama-cpp-python[server]==0.3.36'), start `python3 -m llama_cpp.server --model GGUF`, and pass --openai-url",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +212,36 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             assert!((a.verify)(&dir.path().join(a.cache_name)).is_err());
         }
+    }
+
+    /// What every [`PythonTool`] description must satisfy.
+    fn assert_consistent(t: &PythonTool) {
+        assert!(t.what.contains(t.version), "{}", t.what);
+        assert!(t.cache_name.ends_with(t.version), "{}", t.cache_name);
+        assert_eq!(t.requirement(), format!("{}=={}", t.package, t.version));
+        let is_name = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        };
+        // `pkg[extra]` asks pip for the package with an extra's dependencies.
+        let package = t.package.split('[').next().unwrap_or_default();
+        assert!(is_name(package) && is_name(t.executable), "{}", t.what);
+        assert!(t
+            .module
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        assert!(!t.fix.contains('\n') && !t.fix.is_empty());
+        assert!(
+            t.fix.contains(&t.requirement()),
+            "the fix says what to install"
+        );
+    }
+
+    #[test]
+    fn every_tool_description_is_consistent() {
+        assert_consistent(&CHROMADB);
+        assert_consistent(&LLAMA_CPP_SERVER);
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! and renamed into the cache, so a half-written copy never appears under
 //! the cached name.
 //!
+//! A Python tool with many dependencies (a server a run starts) is the
+//! second kind of description, a [`PythonTool`]: [`provide_tool`] installs
+//! it with pip into a virtualenv in the cache, built in place (a venv
+//! cannot move) and complete only once its marker file is written.
+//!
 //! Local copies outside the cache (a user's folder, the Hugging Face cache,
 //! a system package) are the caller's to look for: they differ per thing.
 
@@ -17,10 +22,12 @@ mod checksum;
 mod fetch;
 mod staging;
 mod unpack;
+mod venv;
 
-pub use artifact::{Artifact, Layout, Wheel};
+pub use artifact::{Artifact, Layout, PythonTool, Wheel};
 pub use checksum::sha256_file;
 pub use fetch::{provide, python, Event};
+pub use venv::provide_tool;
 
 use std::path::PathBuf;
 

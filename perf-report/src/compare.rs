@@ -564,6 +564,7 @@ mod tests {
                 .iter()
                 .map(|&(k, v)| (MetricKey::parse(k), lat(v)))
                 .collect(),
+            notes: vec![],
         };
         let base = BTreeMap::from([
             (VectorQuery, result(&[("latency", 10.0)])),

@@ -341,6 +341,7 @@ fn llm_engines_are_summarised_and_named() {
     let r = WorkloadResult::from_samples(WorkloadSamples {
         workload: WorkloadName::Inference,
         metrics,
+        notes: vec![],
     })
     .unwrap();
     b.workloads.insert(WorkloadName::Inference, r);

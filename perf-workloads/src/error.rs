@@ -33,8 +33,13 @@ pub enum WorkloadError {
     LlmUnavailable(String),
     #[error("engine {engine}: {message}")]
     Engine { engine: String, message: String },
-    #[error("openai server {url}: {message}")]
-    Server { url: String, message: String },
+    /// A server the run talks to: `what` is its kind (`openai`, `chroma`).
+    #[error("{what} server {url}: {message}")]
+    Server {
+        what: &'static str,
+        url: String,
+        message: String,
+    },
 }
 
 impl From<candle_core::Error> for WorkloadError {

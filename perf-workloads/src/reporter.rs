@@ -79,6 +79,7 @@ impl<'a> Reporter<'a> {
 pub struct MetricSet {
     workload: WorkloadName,
     metrics: Vec<RawMetric>,
+    notes: Vec<String>,
 }
 
 impl MetricSet {
@@ -86,6 +87,7 @@ impl MetricSet {
         MetricSet {
             workload,
             metrics: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -117,10 +119,17 @@ impl MetricSet {
         );
     }
 
+    /// A line the baseline keeps beside the figures: a skipped part and
+    /// why, or a label such as synthetic data.
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.notes.push(text.into());
+    }
+
     pub fn finish(self) -> Message {
         Message::Result(WorkloadSamples {
             workload: self.workload,
             metrics: self.metrics,
+            notes: self.notes,
         })
     }
 }

@@ -1,114 +1,64 @@
-//! The `openai` engine against a real OpenAI-compatible server started by
-//! the test on 127.0.0.1: llama-cpp-python's server (`pip install
-//! 'llama-cpp-python[server]'`, which `.ci/run` installs) serving the same
-//! GGUF. The test is `#[ignore]`d, so a run without that server shows it
+//! The `openai` engine against a real OpenAI-compatible server started on
+//! 127.0.0.1 the way `--openai-serve` starts it: llama-cpp-python's server
+//! (`pip install 'llama-cpp-python[server]'`, which `.ci/run` installs)
+//! serving the same GGUF. The test is `#[ignore]`d, so a run without that server shows it
 //! as ignored in cargo's summary; `.ci/run` runs it with
 //! `cargo xtask test -- --include-ignored`, where a server that cannot be
 //! started fails it.
 
 mod common;
 
-use std::{
-    fs,
-    net::TcpListener,
-    process::{Child, Command, Stdio},
-    thread,
-    time::{Duration, Instant},
+use std::time::Duration;
+
+use perf_contract::plan::{OpenAiPlan, WorkloadName};
+use perf_workloads::{
+    llm::{
+        engine::Engine,
+        gguf_tokenizer::GgufTokenizer,
+        openai::{
+            schedule::{run_arrivals, run_open_loop},
+            serve::serve_if_asked,
+            OpenAiClient, OpenAiEngine,
+        },
+        prompts::question_prompt,
+    },
+    load::arrivals::{arrival_times, ArrivalPlan},
 };
-
-use perf_contract::plan::OpenAiPlan;
-use perf_workloads::llm::{
-    engine::Engine,
-    gguf_tokenizer::GgufTokenizer,
-    openai::{schedule::run_open_loop, OpenAiClient, OpenAiEngine},
-    prompts::question_prompt,
-};
-
-/// The server process, stopped when the test ends however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn python() -> String {
-    std::env::var("PERF_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// Starts llama-cpp-python's server on a free port and waits until it
-/// answers, or says why it could not.
-fn start_server(gguf: &std::path::Path, log: &std::path::Path) -> Result<(Server, String), String> {
-    let probe = Command::new(python())
-        .args(["-c", "import llama_cpp.server"])
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", python()))?;
-    if !probe.status.success() {
-        return Err(
-            "llama-cpp-python[server] is not installed (pip install 'llama-cpp-python[server]')"
-                .into(),
-        );
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    let out = fs::File::create(log).map_err(|e| e.to_string())?;
-    let child = Command::new(python())
-        .args(["-m", "llama_cpp.server", "--model"])
-        .arg(gguf)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args([
-            "--n_threads",
-            "2",
-            "--n_ctx",
-            "2048",
-            "--model_alias",
-            "gemma-3-270m",
-        ])
-        .stdout(Stdio::from(out.try_clone().map_err(|e| e.to_string())?))
-        .stderr(Stdio::from(out))
-        .spawn()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
-    let mut server = Server(child);
-    let url = format!("http://127.0.0.1:{port}");
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .build()
-        .into();
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(120) {
-        if let Ok(Some(status)) = server.0.try_wait() {
-            return Err(format!(
-                "the server exited ({status}); see {}",
-                log.display()
-            ));
-        }
-        if agent.get(format!("{url}/v1/models")).call().is_ok() {
-            return Ok((server, url));
-        }
-        thread::sleep(Duration::from_millis(250));
-    }
-    Err(format!(
-        "the server did not answer within 120 s; see {}",
-        log.display()
-    ))
-}
 
 #[test]
 #[ignore = "needs llama-cpp-python's server (pip install 'llama-cpp-python[server]'); run with `cargo xtask test -- --include-ignored`"]
 fn streams_from_a_real_local_server_open_loop_included() {
     let gguf = common::real_gguf();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("server.log");
-    let (server, url) = match start_server(&gguf.path, &log) {
-        Ok(s) => s,
+    // Started as `--openai-serve` starts it: the tool's own code.
+    let mut run_plan = common::plan(
+        &common::rust_book(),
+        &common::default_queries(),
+        vec![WorkloadName::ServerLoad],
+    );
+    run_plan.vector.tools_dir = common::workspace_root().join("target/perf-tools");
+    let scratch = tempfile::tempdir().unwrap();
+    run_plan.vector.scratch_dir = scratch.path().to_path_buf();
+    run_plan.llm.openai = Some(OpenAiPlan {
+        base_url: String::new(),
+        model: "gemma-3-270m".into(),
+        api_key_env: None,
+        api_key_optional: false,
+        concurrency: vec![1],
+        requests_per_level: 1,
+        connect_timeout_ms: 2_000,
+        read_timeout_ms: 60_000,
+        retries: 1,
+        serve: true,
+    });
+    let server = match serve_if_asked(&run_plan, &mut |e| eprintln!("{e}")) {
+        Ok(Some(s)) => s,
+        Ok(None) => panic!("a plan with serve set started no server"),
         Err(why) => {
             panic!("the openai server test was asked for, but the server cannot be started: {why}")
         }
     };
+    let url = server.plan.llm.openai.as_ref().unwrap().base_url.clone();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let tokenizer = GgufTokenizer::load(&gguf.path).unwrap();
     let eog = tokenizer.end_of_generation_ids();
     let plan = OpenAiPlan {
@@ -121,6 +71,7 @@ fn streams_from_a_real_local_server_open_loop_included() {
         connect_timeout_ms: 2_000,
         read_timeout_ms: 60_000,
         retries: 1,
+        serve: false,
     };
     let mut engine = OpenAiEngine::new(&plan, &eog).unwrap();
     let questions = common::questions();
@@ -185,5 +136,32 @@ fn streams_from_a_real_local_server_open_loop_included() {
         "open loop c=2: wall {:?}, queue delays {:?}",
         r.wall, r.queue_delays
     );
+
+    // Poisson arrivals at a rate the server cannot keep up with: every
+    // request is answered, and the later ones queue (latency from the
+    // scheduled time grows).
+    let arrivals = arrival_times(
+        &ArrivalPlan {
+            rate_per_s: 8.0,
+            burstiness: 1.0,
+            seed: 7,
+        },
+        6,
+    )
+    .unwrap();
+    let prompts: Vec<String> = questions[..6].iter().map(|q| question_prompt(q)).collect();
+    let r = run_arrivals(&client, &prompts, 8, 1, &arrivals).unwrap();
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    assert_eq!(r.requests.len(), 6);
+    let last = r.queue_delays.last().unwrap();
+    assert!(
+        *last > Duration::ZERO,
+        "one slot at 8 requests/s must queue"
+    );
+
+    // Stopped and reaped with the handle.
+    let pid = server.process.pid();
     drop(server);
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(state.is_empty(), "server {pid} still exists: {state}");
 }

@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use perf_contract::plan::{EngineName, InjectDelay, WorkloadName};
+use perf_contract::{
+    metric_key::VectorEngineName,
+    plan::{EngineName, InjectDelay, WorkloadName},
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -309,6 +312,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "URL")]
     pub openai_url: Option<String>,
 
+    /// Start llama-cpp-python's OpenAI-compatible server on the GGUF for
+    /// the run (and stop it after) and use it as the openai engine and
+    /// server_load's LLM server; provisioned when python3 lacks it.
+    #[arg(long, conflicts_with = "openai_url")]
+    pub openai_serve: bool,
+
     /// Measured passes over the query set (overrides the profile).
     #[arg(long, value_name = "N")]
     pub iterations: Option<u32>,
@@ -341,6 +350,27 @@ pub struct RunArgs {
     /// Configuration file [default: perf.toml at the project root, if present].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Vector engine vector_query measures at every size (usearch, exact,
+    /// chroma); repeat for several [default: [vector] engines, else usearch
+    /// and exact, plus chroma on the full profile].
+    #[arg(long = "vector-engine", value_name = "NAME", value_parser = parse_vector_engine)]
+    pub vector_engines: Vec<VectorEngineName>,
+
+    /// Vector count of the scaling curve; repeat for several [default:
+    /// 1000 quick; 1000, 10000, 100000 full].
+    #[arg(long = "vector-size", value_name = "N")]
+    pub vector_sizes: Vec<usize>,
+
+    /// Add one million vectors to the scaling curve (beyond the real
+    /// corpus they are synthetic, and labelled so).
+    #[arg(long)]
+    pub scale: bool,
+
+    /// A running ChromaDB server for the chroma engine (overrides [vector.chroma]
+    /// url) [default: the run starts a local one and stops it].
+    #[arg(long, value_name = "URL")]
+    pub chroma_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -373,6 +403,10 @@ fn parse_workload(s: &str) -> Result<WorkloadName, String> {
 }
 
 fn parse_engine(s: &str) -> Result<EngineName, String> {
+    s.parse()
+}
+
+fn parse_vector_engine(s: &str) -> Result<VectorEngineName, String> {
     s.parse()
 }
 

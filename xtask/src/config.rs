@@ -22,6 +22,26 @@ pub struct PerfConfig {
     pub profile: ProfilesConfig,
     pub check: CheckConfig,
     pub llm: LlmConfig,
+    pub vector: VectorConfig,
+}
+
+/// `[vector]`: `vector_query`'s engines and scaling curve, the HNSW sweep,
+/// and (`[vector.chroma]`, `[vector.load]`) the Chroma server and the
+/// open-loop load test, whose tables take the plan's own fields.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VectorConfig {
+    pub engines: Option<Vec<String>>,
+    pub sizes: Option<Vec<usize>>,
+    pub scaling_corpus: Option<Vec<PathBuf>>,
+    pub ks: Option<Vec<usize>>,
+    pub clients: Option<Vec<usize>>,
+    pub query_passes: Option<u32>,
+    pub sweep_connectivity: Option<Vec<usize>>,
+    pub sweep_expansion_search: Option<Vec<usize>>,
+    pub sweep_size: Option<usize>,
+    pub chroma: Option<perf_contract::plan::ChromaPlan>,
+    pub load: Option<perf_contract::plan::LoadPlan>,
 }
 
 /// `[llm]`: the engines and generation settings of `inference` and

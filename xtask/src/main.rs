@@ -17,6 +17,7 @@ mod measure;
 mod planning;
 mod progress;
 mod resolve;
+mod resolve_vector;
 mod revision;
 mod runner;
 mod settings;

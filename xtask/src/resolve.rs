@@ -67,7 +67,7 @@ pub fn profile_defaults(profile: ProfileName) -> ProfileConfig {
     }
 }
 
-fn absolute(base: &Path, p: &Path) -> PathBuf {
+pub(crate) fn absolute(base: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
@@ -187,6 +187,7 @@ pub fn resolve(
                 .unwrap_or_else(|| "auto".into()),
         },
         llm,
+        vector: crate::resolve_vector::resolve_vector(args, cfg, cfg_dir, profile, defaults),
         inject_delay: None,
         callgrind: false,
         max_queries: None,
@@ -210,7 +211,13 @@ fn resolve_llm(
     let c = &cfg.llm;
     let d = LlmPlan::default();
     let o = c.openai.clone().unwrap_or_default();
-    let base_url = args.openai_url.clone().or(o.base_url);
+    // A served run's address is only known once the server is up: the
+    // workloads process fills it in.
+    let base_url = args
+        .openai_url
+        .clone()
+        .or(o.base_url)
+        .or_else(|| args.openai_serve.then(String::new));
     let engines = if !args.engines.is_empty() {
         dedup(&args.engines)
     } else if let Some(e) = c.engines.as_deref() {
@@ -234,6 +241,7 @@ fn resolve_llm(
         connect_timeout_ms: o.connect_timeout_ms.unwrap_or(3_000),
         read_timeout_ms: o.read_timeout_ms.unwrap_or(60_000),
         retries: o.retries.unwrap_or(2),
+        serve: args.openai_serve,
     });
     LlmPlan {
         engines,
@@ -265,7 +273,7 @@ fn resolve_llm(
     }
 }
 
-fn dedup<T: Copy + PartialEq>(w: &[T]) -> Vec<T> {
+pub(crate) fn dedup<T: Copy + PartialEq>(w: &[T]) -> Vec<T> {
     let mut out = Vec::new();
     for &x in w {
         if !out.contains(&x) {
@@ -279,6 +287,7 @@ fn dedup<T: Copy + PartialEq>(w: &[T]) -> Vec<T> {
 mod tests {
     use super::*;
     use crate::config::PerfConfig;
+    use perf_contract::metric_key::VectorEngineName;
 
     fn defaults() -> Defaults {
         Defaults {
@@ -293,6 +302,73 @@ mod tests {
             base_dir: "/cfg".into(),
             path: None,
         }
+    }
+
+    #[test]
+    fn vector_engines_sizes_and_servers_come_from_flags_or_config() {
+        let none = loaded("");
+        let full = resolve(&RunArgs::default(), &none, &defaults(), Path::new("/")).unwrap();
+        assert_eq!(full.vector.engines, ["usearch", "exact", "chroma"]);
+        assert_eq!(full.vector.sizes, [1_000, 10_000, 100_000]);
+        assert_eq!(
+            full.vector.scaling_corpus[0],
+            Path::new("/sysroot/share/doc/rust/html/reference")
+        );
+        assert_eq!(full.vector.tools_dir, Path::new("/proj/target/perf-tools"));
+        let quick = RunArgs {
+            quick: true,
+            ..RunArgs::default()
+        };
+        let q = resolve(&quick, &none, &defaults(), Path::new("/")).unwrap();
+        assert_eq!((q.vector.engines.len(), q.vector.sizes.len()), (2, 1));
+        assert_eq!(q.vector.load.seconds_per_rate, 5.0);
+
+        let args = RunArgs {
+            vector_engines: vec![VectorEngineName::Chroma, VectorEngineName::Chroma],
+            vector_sizes: vec![500],
+            scale: true,
+            chroma_url: Some("http://10.0.0.2:8000".into()),
+            ..RunArgs::default()
+        };
+        let cfg = loaded("[vector]\nsizes = [7]\n[vector.chroma]\ntenant = \"t\"\n[vector.load]\nllm_rates = [0.5, 1.5]\n");
+        let plan = resolve(&args, &cfg, &defaults(), Path::new("/")).unwrap();
+        assert_eq!(plan.vector.engines, ["chroma"]);
+        assert_eq!(plan.vector.sizes, [500, 1_000_000]);
+        assert_eq!(
+            plan.vector.chroma.url.as_deref(),
+            Some("http://10.0.0.2:8000")
+        );
+        assert_eq!(plan.vector.chroma.tenant, "t");
+        assert_eq!(plan.vector.load.llm_rates, [0.5, 1.5]);
+
+        // A served LLM needs no URL; a bad rate or burstiness names its key.
+        let serve = RunArgs {
+            openai_serve: true,
+            engines: vec![EngineName::Openai],
+            ..RunArgs::default()
+        };
+        let plan = resolve(&serve, &none, &defaults(), Path::new("/")).unwrap();
+        assert!(plan.llm.openai.unwrap().serve);
+        for (toml, key) in [
+            ("[vector.load]\nchroma_rates = [0.0]\n", "rates"),
+            ("[vector.load]\nburstiness = -1.0\n", "burstiness"),
+            (
+                "[vector]\nengines = [\"qdrant\"]\n",
+                "unknown vector engine `qdrant`",
+            ),
+            ("[vector]\nsizes = [0]\n", "sizes"),
+        ] {
+            let err = resolve(
+                &RunArgs::default(),
+                &loaded(toml),
+                &defaults(),
+                Path::new("/"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+        assert!(PerfConfig::parse("[vector.chroma]\nhost = \"x\"\n", Path::new("p.toml")).is_err());
     }
 
     #[test]

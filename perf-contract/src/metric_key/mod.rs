@@ -8,11 +8,11 @@
 //! [`MetricKind::Other`]: it is still shown and compared by name, so no file
 //! becomes unreadable because a workload gained or lost a metric.
 
-use std::{borrow::Borrow, cmp::Ordering, fmt, hash, str::FromStr};
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::{fmt, str::FromStr};
 
 use crate::{plan::EngineName, stage::Stage};
+
+pub use vector::{LoadTarget, OpenLoadFigure, Rate, ScaleFigure, SweepFigure, VectorEngineName};
 
 /// Enums whose values have one fixed spelling in metric names.
 macro_rules! spelled {
@@ -28,12 +28,17 @@ macro_rules! spelled {
                 match self { $($name::$variant => $text,)+ }
             }
 
-            fn parse(s: &str) -> Option<$name> {
+            pub(crate) fn parse(s: &str) -> Option<$name> {
                 $name::ALL.iter().copied().find(|v| v.as_str() == s)
             }
         }
     };
 }
+
+mod key;
+mod vector;
+
+pub use key::MetricKey;
 
 spelled! {
     /// Which texts an embedding batch holds.
@@ -297,6 +302,29 @@ pub enum MetricKind {
     /// `peak_rss`: the process's resident-set high-water mark during the
     /// workload (its mark reset when the workload starts).
     PeakRss,
+    /// `<engine>.n<size>.<figure>`: one vector engine holding `size`
+    /// vectors (`vector_query`'s scaling curve).
+    VectorScale {
+        engine: VectorEngineName,
+        size: u32,
+        figure: ScaleFigure,
+    },
+    /// `sweep.m<connectivity>.ef<ef>.<figure>`: one HNSW setting of the
+    /// recall/speed sweep.
+    Sweep {
+        connectivity: u32,
+        ef: u32,
+        figure: SweepFigure,
+    },
+    /// `load.<target>.<rate>.<figure>`: one offered rate of an open-loop run.
+    OpenLoad {
+        target: LoadTarget,
+        rate: Rate,
+        figure: OpenLoadFigure,
+    },
+    /// `load.<target>.max_rate`: the highest offered rate whose requests
+    /// met the SLO (see `server_load`).
+    MaxRate(LoadTarget),
     /// A name this version does not know; kept as it was read.
     Other(String),
 }
@@ -332,6 +360,10 @@ impl MetricKind {
                     ..
                 }
                 | MetricKind::SearchLatency(_)
+                | MetricKind::VectorScale {
+                    figure: ScaleFigure::Latency { .. },
+                    ..
+                }
                 | MetricKind::Prefill { .. }
                 | MetricKind::Engine {
                     figure: EngineFigure::DecodeTokensPerS
@@ -384,7 +416,20 @@ impl MetricKind {
         match head {
             "stage" => return rest.parse().ok().map(MetricKind::Stage),
             "quality" => return Quality::parse(rest).map(MetricKind::Quality),
+            "sweep" => return Self::parse_sweep(rest),
+            "load" => return Self::parse_load(rest),
             _ => {}
+        }
+        if let Some(engine) = VectorEngineName::parse(head) {
+            if let Some((size, figure)) = rest.split_once('.') {
+                if let Some(size) = size.strip_prefix('n').and_then(|n| n.parse().ok()) {
+                    return Some(MetricKind::VectorScale {
+                        engine,
+                        size,
+                        figure: ScaleFigure::parse(figure)?,
+                    });
+                }
+            }
         }
         if let Some(docs) = s.strip_suffix(".docs_per_s") {
             let (head, batch) = docs.split_once(".batch_")?;
@@ -421,6 +466,32 @@ impl MetricKind {
             engine,
             concurrency: level.strip_prefix('c')?.parse().ok()?,
             figure: LoadFigure::parse(figure)?,
+        })
+    }
+}
+
+impl MetricKind {
+    fn parse_sweep(rest: &str) -> Option<MetricKind> {
+        let (m, rest) = rest.split_once('.')?;
+        let (ef, figure) = rest.split_once('.')?;
+        Some(MetricKind::Sweep {
+            connectivity: m.strip_prefix('m')?.parse().ok()?,
+            ef: ef.strip_prefix("ef")?.parse().ok()?,
+            figure: SweepFigure::parse(figure)?,
+        })
+    }
+
+    fn parse_load(rest: &str) -> Option<MetricKind> {
+        let (target, rest) = rest.split_once('.')?;
+        let target = LoadTarget::parse(target)?;
+        if rest == "max_rate" {
+            return Some(MetricKind::MaxRate(target));
+        }
+        let (rate, figure) = rest.split_once('.')?;
+        Some(MetricKind::OpenLoad {
+            target,
+            rate: Rate::parse(rate)?,
+            figure: OpenLoadFigure::parse(figure)?,
         })
     }
 }
@@ -465,128 +536,24 @@ impl fmt::Display for MetricKind {
             MetricKind::AllocBytes(op) => write!(f, "{op}{ALLOC_BYTES_SUFFIX}"),
             MetricKind::Allocations(op) => write!(f, "{op}{ALLOCATIONS_SUFFIX}"),
             MetricKind::PeakRss => f.write_str("peak_rss"),
+            MetricKind::VectorScale {
+                engine,
+                size,
+                figure,
+            } => write!(f, "{engine}.n{size}.{figure}"),
+            MetricKind::Sweep {
+                connectivity,
+                ef,
+                figure,
+            } => write!(f, "sweep.m{connectivity}.ef{ef}.{}", figure.as_str()),
+            MetricKind::OpenLoad {
+                target,
+                rate,
+                figure,
+            } => write!(f, "load.{target}.{rate}.{}", figure.as_str()),
+            MetricKind::MaxRate(target) => write!(f, "load.{target}.max_rate"),
             MetricKind::Other(name) => f.write_str(name),
         }
-    }
-}
-
-/// A metric's key in a workload's result: its kind, with the file form
-/// kept beside it so maps order, compare and look up keys exactly as the
-/// file spells them (`metrics["latency"]` works through `Borrow<str>`).
-#[derive(Debug, Clone)]
-pub struct MetricKey {
-    kind: MetricKind,
-    text: String,
-}
-
-impl MetricKey {
-    pub fn kind(&self) -> &MetricKind {
-        &self.kind
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// The file form of a name, typed. Names this version does not know
-    /// become [`MetricKind::Other`].
-    pub fn parse(name: &str) -> MetricKey {
-        let kind = match MetricKind::parse(name) {
-            // `recall_at_05` would parse as `recall_at_5`: a name that is
-            // not its kind's own spelling stays unknown, so the text is
-            // always the kind's spelling and a file round-trips.
-            kind if kind.to_string() != name => {
-                // Embedding metrics from before engines were named were
-                // candle's: they take candle's name, so an old baseline is
-                // compared with candle, never with another engine.
-                let renamed = format!("{}.{name}", EmbedEngine::Candle.as_str());
-                if kind.to_string() == renamed {
-                    return MetricKey {
-                        text: renamed,
-                        kind,
-                    };
-                }
-                MetricKind::Other(name.to_string())
-            }
-            kind => kind,
-        };
-        MetricKey {
-            text: name.to_string(),
-            kind,
-        }
-    }
-}
-
-impl From<MetricKind> for MetricKey {
-    fn from(kind: MetricKind) -> MetricKey {
-        MetricKey {
-            text: kind.to_string(),
-            kind,
-        }
-    }
-}
-
-impl fmt::Display for MetricKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl PartialEq for MetricKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
-    }
-}
-
-impl Eq for MetricKey {}
-
-impl PartialEq<str> for MetricKey {
-    fn eq(&self, other: &str) -> bool {
-        self.text == other
-    }
-}
-
-impl PartialEq<&str> for MetricKey {
-    fn eq(&self, other: &&str) -> bool {
-        self.text == *other
-    }
-}
-
-impl PartialOrd for MetricKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// By the file form, so maps keep the order files always had.
-impl Ord for MetricKey {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.text.cmp(&other.text)
-    }
-}
-
-impl hash::Hash for MetricKey {
-    fn hash<H: hash::Hasher>(&self, state: &mut H) {
-        self.text.hash(state);
-    }
-}
-
-impl Borrow<str> for MetricKey {
-    fn borrow(&self) -> &str {
-        &self.text
-    }
-}
-
-impl Serialize for MetricKey {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
-    }
-}
-
-impl<'de> Deserialize<'de> for MetricKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<MetricKey, D::Error> {
-        let text = String::deserialize(d)?;
-        Ok(MetricKey::parse(&text))
     }
 }
 

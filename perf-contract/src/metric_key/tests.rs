@@ -46,7 +46,42 @@ const NAMES: &[&str] = &[
     "prefill.allocations",
     "answer.alloc_bytes",
     "peak_rss",
+    "usearch.n10000.k10.latency",
+    "exact.n1000.k5.recall",
+    "chroma.n100000.build_time",
+    "chroma.n1000.inserts_per_s",
+    "usearch.n4613.bytes_per_vector",
+    "usearch.n1000.c2.qps",
+    "sweep.m16.ef64.recall_at_10",
+    "sweep.m8.ef16.qps",
+    "load.chroma.r20.goodput_rps",
+    "load.openai.r0p5.ttft",
+    "load.rag.r1p25.e2e",
+    "load.openai.r2.slo_share",
+    "load.chroma.max_rate",
 ];
+
+#[test]
+fn rates_spell_without_a_point_and_round_trip() {
+    assert_eq!(Rate::from_per_s(0.5).to_string(), "r0p5");
+    assert_eq!(Rate::from_per_s(12.0).to_string(), "r12");
+    assert_eq!(Rate::from_per_s(1.125).to_string(), "r1p125");
+    for bad in [
+        "load.chroma.r0p50.e2e",
+        "load.chroma.rp5.e2e",
+        "load.chroma.r1p2345.e2e",
+    ] {
+        assert!(
+            matches!(MetricKey::parse(bad).kind(), MetricKind::Other(_)),
+            "{bad}"
+        );
+    }
+    // The older `exact.latency` keeps its meaning beside the scaling names.
+    assert_eq!(
+        MetricKey::parse("exact.latency").kind(),
+        &MetricKind::SearchLatency(SearchKind::Exact)
+    );
+}
 
 #[test]
 fn every_written_name_is_typed_and_round_trips() {

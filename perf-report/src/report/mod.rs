@@ -12,6 +12,7 @@
 pub mod charts;
 pub mod headline;
 pub mod inputs;
+pub mod load_figures;
 pub mod numbers;
 pub mod opportunities;
 pub mod optimisations;
@@ -20,6 +21,7 @@ pub mod previous;
 pub mod sections;
 pub mod stage_breakdown;
 pub mod terminal;
+pub mod vector_figures;
 
 use std::{
     collections::BTreeMap,

@@ -225,6 +225,7 @@ pub fn baseline(at: &str, commit: &str, profile: ProfileName, scale: f64, seed: 
         let r = WorkloadResult::from_samples(WorkloadSamples {
             workload: w,
             metrics,
+            notes: vec![],
         })
         .unwrap();
         workloads.insert(w, r);

@@ -5,7 +5,7 @@
 
 use crate::{
     error::WorkloadError,
-    index::{dot::score_rows, Hit, VectorSearch},
+    index::{dot::score_rows, Footprint, Hit, VectorEngine, VectorSearch},
 };
 
 pub struct FlatIndex {
@@ -16,15 +16,17 @@ pub struct FlatIndex {
 
 impl FlatIndex {
     pub fn build(vectors: &[Vec<f32>]) -> Result<FlatIndex, WorkloadError> {
-        let dims = vectors.first().map_or(0, Vec::len);
-        let mut data = Vec::with_capacity(vectors.len() * dims);
-        for v in vectors {
-            if v.len() != dims {
-                return Err(WorkloadError::Index("vectors of different lengths".into()));
-            }
-            data.extend_from_slice(v);
+        let mut index = FlatIndex::empty(vectors.first().map_or(0, Vec::len));
+        index.insert(0, vectors)?;
+        Ok(index)
+    }
+
+    /// An index of `dims`-long vectors holding none yet.
+    pub fn empty(dims: usize) -> FlatIndex {
+        FlatIndex {
+            dims,
+            data: Vec::new(),
         }
-        Ok(FlatIndex { dims, data })
     }
 
     pub fn len(&self) -> usize {
@@ -33,6 +35,47 @@ impl FlatIndex {
 
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
+    }
+}
+
+impl VectorEngine for FlatIndex {
+    fn name(&self) -> &'static str {
+        "exact"
+    }
+
+    /// Ids are row positions, so vectors must arrive in id order.
+    fn insert(&mut self, first_id: usize, vectors: &[Vec<f32>]) -> Result<(), WorkloadError> {
+        if first_id != self.len() {
+            return Err(WorkloadError::Index(format!(
+                "exact search stores rows in id order: got id {first_id} after {} rows",
+                self.len()
+            )));
+        }
+        // Exactly: the footprint is what a user's process would hold, not
+        // a doubling Vec's spare room.
+        self.data.reserve_exact(vectors.len() * self.dims);
+        for v in vectors {
+            if v.len() != self.dims {
+                return Err(WorkloadError::Index("vectors of different lengths".into()));
+            }
+            self.data.extend_from_slice(v);
+        }
+        Ok(())
+    }
+
+    fn footprint(&self) -> Footprint {
+        Footprint::InProcess((self.data.capacity() * std::mem::size_of::<f32>()) as u64)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "exact scan in-process (f32 rows, perf-workloads dot kernel, {})",
+            if crate::cpu_dispatch::avx512() {
+                "avx512"
+            } else {
+                "baseline x86-64"
+            }
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use crate::{
     error::WorkloadError,
-    index::{dot::dot, Hit, VectorSearch},
+    index::{dot::dot, Footprint, Hit, VectorEngine, VectorSearch},
 };
 
 pub struct HnswIndex {
@@ -25,6 +25,13 @@ impl HnswIndex {
     /// Builds the graph from `vectors`, keyed by their position.
     pub fn build(vectors: &[Vec<f32>], plan: &IndexPlan) -> Result<HnswIndex, WorkloadError> {
         let dims = vectors.first().map_or(0, Vec::len);
+        let mut index = HnswIndex::empty(dims, plan)?;
+        index.add_all(0, vectors)?;
+        Ok(index)
+    }
+
+    /// An index of `dims`-long vectors holding none yet.
+    pub fn empty(dims: usize, plan: &IndexPlan) -> Result<HnswIndex, WorkloadError> {
         let options = IndexOptions {
             dimensions: dims,
             // Replaced by our kernel below; IP names what it computes.
@@ -48,17 +55,27 @@ impl HnswIndex {
             };
             1.0 - dot(a, b)
         }));
-        index
-            .reserve(vectors.len())
-            .map_err(|e| err("reserve", e))?;
-        for (id, v) in vectors.iter().enumerate() {
-            index.add(id as u64, v).map_err(|e| err("add", e))?;
-        }
         Ok(HnswIndex {
             index,
             plan: plan.clone(),
             dims,
         })
+    }
+
+    /// Adds `vectors` under ids `first_id..`, one thread.
+    fn add_all(&mut self, first_id: usize, vectors: &[Vec<f32>]) -> Result<(), WorkloadError> {
+        self.index
+            .reserve(self.index.size() + vectors.len())
+            .map_err(|e| err("reserve", e))?;
+        for (i, v) in vectors.iter().enumerate() {
+            if v.len() != self.dims {
+                return Err(WorkloadError::Index("vectors of different lengths".into()));
+            }
+            self.index
+                .add((first_id + i) as u64, v)
+                .map_err(|e| err("add", e))?;
+        }
+        Ok(())
     }
 
     /// Searches from now on keep `ef` candidates (HNSW's ef_search): the
@@ -92,6 +109,28 @@ impl HnswIndex {
                 }
             ),
         }
+    }
+}
+
+impl VectorEngine for HnswIndex {
+    fn name(&self) -> &'static str {
+        "usearch"
+    }
+
+    fn insert(&mut self, first_id: usize, vectors: &[Vec<f32>]) -> Result<(), WorkloadError> {
+        self.add_all(first_id, vectors)
+    }
+
+    fn footprint(&self) -> Footprint {
+        Footprint::InProcess(self.memory_bytes() as u64)
+    }
+
+    fn describe(&self) -> String {
+        let i = self.info();
+        format!(
+            "usearch {} HNSW in-process (M={}, ef_construction={}, ef_search={}, {})",
+            i.version, i.connectivity, i.expansion_add, i.expansion_search, i.hardware_acceleration
+        )
     }
 }
 

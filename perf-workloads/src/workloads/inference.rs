@@ -264,6 +264,20 @@ fn load_test(
         let (mut sent, mut short) = (0, 0);
         for _ in 0..plan.llm_harness().passes {
             let r = run_open_loop(&client, &requests, plan.llm.max_new_tokens, level, interval)?;
+            // This test's figures are per completed request; a failed one
+            // would vanish from them, so it fails the level as before
+            // (`server_load` is where failures count against goodput).
+            if let Some((i, why)) = r.failures.first() {
+                return Err(WorkloadError::Server {
+                    what: "openai",
+                    url: openai.base_url.clone(),
+                    message: format!(
+                        "request {i} of the concurrency-{level} load test failed: {why} ({} of {} failed)",
+                        r.failures.len(),
+                        requests.len()
+                    ),
+                });
+            }
             sent += r.requests.len();
             short += r
                 .requests

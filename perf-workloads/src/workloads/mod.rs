@@ -10,12 +10,15 @@
 //! in the contract's `WorkloadName`), nothing in profiling or callgrind.
 
 mod embedding;
+mod hnsw_sweep;
 mod inference;
 mod memory;
 mod passes;
 mod rag_answer;
 mod rag_query;
+mod server_load;
 mod vector_query;
+mod vector_scale;
 
 use std::cell::{RefCell, RefMut};
 
@@ -107,12 +110,13 @@ pub trait Workload: Sync {
 }
 
 /// Every workload, in the contract's order.
-pub static REGISTRY: [&dyn Workload; 5] = [
+pub static REGISTRY: [&dyn Workload; 6] = [
     &rag_query::RagQuery,
     &embedding::Embedding,
     &vector_query::VectorQuery,
     &inference::Inference,
     &rag_answer::RagAnswer,
+    &server_load::ServerLoad,
 ];
 
 /// The registered workload of that name.
@@ -385,6 +389,14 @@ pub fn run_plan_with(
     hooks: &mut [&mut dyn WorkloadHook],
 ) -> Result<(), WorkloadError> {
     plan.validate().map_err(WorkloadError::Config)?;
+    let mut reporter = Reporter::new(sink);
+    // First: a server the run starts outlives every workload, and the
+    // plan the workloads see holds its address. Dropped (stopped and
+    // reaped) when this function returns, however it returns.
+    let served = crate::llm::openai::serve::serve_if_asked(plan, &mut |e| {
+        reporter.provision(WorkloadName::ServerLoad, "openai server", e)
+    })?;
+    let plan = served.as_ref().map_or(plan, |s| &s.plan);
     // Before prepare(): the model's worker threads must start after the
     // counter exists to be counted.
     let counting = counters::open();
@@ -399,7 +411,6 @@ pub fn run_plan_with(
         meter = meter.counting_allocations(a);
     }
     let counting = counters::mode_description(&counting);
-    let mut reporter = Reporter::new(sink);
     let (prepared, index) = prepare_with_index(plan, &mut reporter)?;
     reporter.send(Message::Context(Box::new(context_of(
         plan,

@@ -1,5 +1,8 @@
 //! `vector_query`: HNSW build time and memory at the corpus size, query
-//! latency of HNSW and of exact search, and recall@k of HNSW against exact.
+//! latency of HNSW and of exact search, and recall@k of HNSW against exact
+//! (searches rotate over several builds, so these are cold-cache figures);
+//! then every planned engine at every planned size (`vector_scale`, warm
+//! figures) and the HNSW recall/speed sweep (`hnsw_sweep`).
 
 use perf_contract::{
     metric_key::{CountedOp, MetricKind, SearchKind},
@@ -13,8 +16,9 @@ use crate::{
     index::{recall_at_k, FlatIndex, HnswIndex, VectorSearch},
     probe::Probe,
     reporter::{MetricSet, Reporter},
+    scaling::{scaling_vectors, ScalingInputs},
     stage_timer::{timed, Stage, StageTimes},
-    workloads::{passes::run_passes, Cx, Needs, Workload},
+    workloads::{hnsw_sweep, passes::run_passes, vector_scale, Cx, Needs, Workload},
 };
 
 pub struct VectorQuery;
@@ -150,6 +154,78 @@ impl Workload for VectorQuery {
             "memory reserved by the HNSW index (graph + vectors), usearch memory_usage(); it grows in arena steps, so small indexes show the arena size",
             hnsws.iter().map(|h| h.memory_bytes() as f64).collect(),
         );
+        drop((hnsws, flats));
+        scale_and_sweep(cx, reporter, &mut m)?;
         Ok(m)
     }
+}
+
+/// The engines × sizes curve and the sweep, over the scaling vectors.
+fn scale_and_sweep(
+    cx: &Cx<'_>,
+    reporter: &mut Reporter<'_>,
+    m: &mut MetricSet,
+) -> Result<(), WorkloadError> {
+    let (plan, p) = (cx.plan, cx.prepared);
+    let v = &plan.vector;
+    let sweep_size = if v.sweep_size == 0 {
+        p.chunk_vectors.len()
+    } else {
+        v.sweep_size
+    };
+    let want = v
+        .sizes
+        .iter()
+        .copied()
+        .chain([sweep_size])
+        .max()
+        .unwrap_or(0);
+    if v.sizes.is_empty() && v.sweep_connectivity.is_empty() {
+        return Ok(());
+    }
+    let texts: Vec<&str> = p.corpus.chunks.iter().map(|c| c.text.as_str()).collect();
+    let inputs = ScalingInputs {
+        main_vectors: &p.chunk_vectors,
+        main_texts: &texts,
+        folders: &v.scaling_corpus,
+        exclude: &plan.corpus.exclude,
+        chunk_size: plan.corpus.chunk_size,
+        chunk_overlap: plan.corpus.chunk_overlap,
+        cache_dir: &plan.embedding_cache_dir,
+        embedder: &p.embedder,
+    };
+    let mut notes = Vec::new();
+    let set = scaling_vectors(
+        &inputs,
+        want,
+        &mut |phase, done, total| reporter.progress(WorkloadName::VectorQuery, phase, done, total),
+        &mut |n| notes.push(n),
+    )?;
+    for n in notes {
+        reporter.note(n);
+    }
+    let sources: Vec<String> = set
+        .sources
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(f, n)| format!("{f} ({n})"))
+        .collect();
+    m.note(format!(
+        "scaling vectors: {} real, from {}",
+        set.real,
+        sources.join(", ")
+    ));
+    let host = crate::index::EngineHost::new(plan, p.embedder.dims());
+    vector_scale::measure_scaling(&host, &set, &p.query_vectors, reporter, m)?;
+    if let Some(label) = set.label(sweep_size) {
+        m.note(format!("sweep {label}"));
+    }
+    hnsw_sweep::measure_sweep(
+        &plan.index,
+        v,
+        &set.vectors[..sweep_size.min(set.vectors.len())],
+        &p.query_vectors,
+        reporter,
+        m,
+    )
 }

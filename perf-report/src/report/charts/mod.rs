@@ -8,13 +8,17 @@
 //! bytes.
 
 mod cdf;
+mod load;
+mod log_axis;
+mod recall_qps;
+mod scaling;
 mod stages;
 mod throughput;
 mod trend;
 
 use plotters::{coord::Shift, prelude::*};
 
-use super::{Chart, ChartError, ReportInputs, CHART_DIR};
+use super::{vector_figures::VectorFigures, Chart, ChartError, ReportInputs, CHART_DIR};
 
 /// Sans-serif everywhere: every viewer has one.
 pub(crate) const FONT: &str = "sans-serif";
@@ -78,8 +82,19 @@ pub(crate) fn category_label(x: f64, labels: &[String]) -> String {
     labels.get(i as usize).cloned().unwrap_or_default()
 }
 
+/// Name prefixes of the vector-engine and server-load charts, so their
+/// sections can link the charts drawn for them.
+pub(crate) const VECTOR_CHARTS: &str = "vector_";
+pub(crate) const LOAD_CHARTS: &str = "server_load_";
+
 pub(crate) fn chart_path(name: &str) -> String {
     format!("{CHART_DIR}/{name}.svg")
+}
+
+/// The charts whose names start with `prefix`.
+pub(crate) fn named<'a>(charts: &'a [Chart], prefix: &str) -> impl Iterator<Item = &'a Chart> {
+    let start = format!("{CHART_DIR}/{prefix}");
+    charts.iter().filter(move |c| c.path.starts_with(&start))
 }
 
 /// Every chart the inputs allow, in the order the report shows them.
@@ -88,5 +103,9 @@ pub fn all(inputs: &ReportInputs) -> Result<Vec<Chart>, ChartError> {
     out.extend(throughput::chart(&inputs.baseline)?);
     out.extend(stages::chart(&inputs.baseline)?);
     out.extend(trend::chart(inputs)?);
+    let vector = VectorFigures::of(&inputs.baseline);
+    out.extend(scaling::charts(&vector)?);
+    out.extend(recall_qps::chart(&vector, &inputs.baseline.plan.index)?);
+    out.extend(load::charts(&inputs.baseline)?);
     Ok(out)
 }

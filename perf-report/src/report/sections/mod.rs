@@ -8,7 +8,9 @@ mod environment;
 mod methodology;
 mod opportunities;
 mod results;
+mod server_load;
 mod summary;
+mod vector_engines;
 
 use chrono::{DateTime, Utc};
 
@@ -51,6 +53,9 @@ pub fn markdown(inputs: &ReportInputs, charts: &[Chart]) -> String {
     out.push_str(&environment::section(inputs));
     out.push_str(&methodology::section(inputs));
     out.push_str(&results::section(inputs));
+    // Still section 4: the cross-workload views of its figures.
+    out.push_str(&vector_engines::section(inputs, charts));
+    out.push_str(&server_load::section(inputs, charts));
     out.push_str(&charts_section(charts));
     out.push_str(&bottlenecks::bottlenecks_section(inputs));
     out.push_str(&opportunities::section(inputs));
@@ -158,6 +163,21 @@ pub(crate) fn history_missing(inputs: &ReportInputs) -> String {
         inputs.history_source,
         baseline_command(inputs)
     )
+}
+
+/// A workload's notes (skipped parts, synthetic data) as the run wrote
+/// them, so a reader sees what is missing or synthetic; only project paths
+/// are shortened, as everywhere in the report.
+pub(crate) fn run_notes(inputs: &ReportInputs, workload: &str, notes: &[String]) -> String {
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("Notes of the run, as `{workload}` wrote them:\n\n");
+    for n in notes {
+        out.push_str(&format!("- {}\n", inputs.shown_text(n)));
+    }
+    out.push('\n');
+    out
 }
 
 fn charts_section(charts: &[Chart]) -> String {

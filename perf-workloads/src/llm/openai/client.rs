@@ -47,6 +47,7 @@ impl OpenAiClient {
                 Err(_) if plan.api_key_optional => None,
                 Err(_) => {
                     return Err(WorkloadError::Server {
+                        what: "openai",
                         url: base_url.clone(),
                         message: format!(
                         "environment variable {var} (named by [llm.openai] api_key_env) is not set"
@@ -80,6 +81,7 @@ impl OpenAiClient {
 
     fn fail(&self, message: String) -> WorkloadError {
         WorkloadError::Server {
+            what: "openai",
             url: self.base_url.clone(),
             message,
         }

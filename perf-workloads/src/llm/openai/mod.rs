@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod schedule;
+pub mod serve;
 pub mod sse;
 
 use perf_contract::{

@@ -1,32 +1,34 @@
-//! The open-loop load test of one concurrency level, as vLLM's serving
-//! benchmark runs it: request *i* is due at `i × interval` whatever the
-//! replies are doing, at most `concurrency` requests are in flight, and every
-//! latency is measured from the time the request was due, so the wait for a
-//! free slot (queueing delay) counts, as a user would feel it. A closed loop,
-//! which sends the next request only after a reply, would hide exactly that.
+//! The open-loop load test of an OpenAI-compatible server, as vLLM's
+//! serving benchmark runs it: each request arrives on a schedule fixed
+//! beforehand, whatever the replies are doing, at most a set number are in
+//! flight, and every latency is measured from the time the request was due,
+//! so the wait for a free slot (queueing delay) counts, as a user would feel
+//! it. A closed loop, which sends the next request only after a reply, would
+//! hide exactly that. The schedule runs on the generic [`crate::load`]
+//! driver; this module supplies the request (one streamed completion) and
+//! the token-level view of the replies.
 
-use std::{
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Mutex,
-    },
-    thread,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use crate::{
     error::WorkloadError,
     llm::{engine::Generation, openai::client::OpenAiClient},
+    load::{arrivals::evenly_spaced, driver},
 };
 
 /// What one level produced.
 #[derive(Debug, Clone, Default)]
 pub struct LevelResult {
-    /// Per request, token times measured from when the request was due.
+    /// Per answered request, token times measured from when it was due.
     pub requests: Vec<Generation>,
-    /// Per request, how long it waited for a free slot after it was due.
+    /// Per answered request, how long it waited for a free slot after it
+    /// was due.
     pub queue_delays: Vec<Duration>,
-    /// From the first due time to the last token of the level.
+    /// Requests that failed, by index in the schedule, with the error. They
+    /// are not in `requests`: figures over `requests` describe the answered
+    /// ones only, so a report should say how many failed.
+    pub failures: Vec<(usize, String)>,
+    /// From the first due time to the last reply of the level.
     pub wall: Duration,
 }
 
@@ -36,7 +38,8 @@ impl LevelResult {
     }
 }
 
-/// Sends `prompts` (one request each) on the schedule, `concurrency` at a time.
+/// Sends `prompts` (one request each), request `i` due at `i × interval`,
+/// `concurrency` at a time.
 pub fn run_open_loop(
     client: &OpenAiClient,
     prompts: &[String],
@@ -44,60 +47,49 @@ pub fn run_open_loop(
     concurrency: usize,
     interval: Duration,
 ) -> Result<LevelResult, WorkloadError> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<(Generation, Duration)>>> = Mutex::new(vec![None; prompts.len()]);
-    let first_error: Mutex<Option<WorkloadError>> = Mutex::new(None);
-    let start = Instant::now();
-    thread::scope(|s| {
-        for _ in 0..concurrency.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= prompts.len()
-                    || first_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .is_some()
-                {
-                    return;
-                }
-                let due = interval * i as u32;
-                let now = start.elapsed();
-                if now < due {
-                    thread::sleep(due - now);
-                }
-                let queued = start.elapsed().saturating_sub(due);
-                match client.stream_completion(&prompts[i], max_tokens, true) {
-                    Ok(mut g) => {
-                        for t in &mut g.token_times {
-                            *t += queued;
-                        }
-                        results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some((g, queued));
-                    }
-                    Err(e) => {
-                        let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                        slot.get_or_insert(e);
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
+    let arrivals = evenly_spaced(interval, prompts.len());
+    run_arrivals(client, prompts, max_tokens, concurrency.max(1), &arrivals)
+}
+
+/// Sends `prompts[i]` at `arrivals[i]` (offsets from the start, one per
+/// prompt, non-decreasing), at most `max_in_flight` at a time. A failed
+/// request is recorded in [`LevelResult::failures`]; the level is an error
+/// only when its start mostly fails (see [`driver`]).
+pub fn run_arrivals(
+    client: &OpenAiClient,
+    prompts: &[String],
+    max_tokens: usize,
+    max_in_flight: usize,
+    arrivals: &[Duration],
+) -> Result<LevelResult, WorkloadError> {
+    if arrivals.len() != prompts.len() {
+        return Err(WorkloadError::Config(format!(
+            "open loop: {} arrival times for {} prompts: give one arrival per prompt",
+            arrivals.len(),
+            prompts.len()
+        )));
     }
-    let wall = start.elapsed();
+    let run = driver::run_open_loop(arrivals, max_in_flight, |i| {
+        client.stream_completion(&prompts[i], max_tokens, true)
+    })?;
     let mut out = LevelResult {
-        wall,
+        wall: run.wall,
         ..LevelResult::default()
     };
-    for (g, q) in results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-    {
-        out.requests.push(g);
-        out.queue_delays.push(q);
+    for (i, o) in run.outcomes.into_iter().enumerate() {
+        let queued = o.queue_delay();
+        match o.result {
+            Ok(mut g) => {
+                // The client times tokens from its call; the user waited
+                // from the due time.
+                for t in &mut g.token_times {
+                    *t += queued;
+                }
+                out.requests.push(g);
+                out.queue_delays.push(queued);
+            }
+            Err(e) => out.failures.push((i, e)),
+        }
     }
     Ok(out)
 }

@@ -1,0 +1,189 @@
+//! The names of vector-engine and server-load figures: one engine at one
+//! corpus size (`usearch.n10000.k10.latency`), one HNSW setting of the
+//! recall/speed sweep (`sweep.m16.ef64.qps`), one offered rate of an
+//! open-loop run (`load.chroma.r20.goodput_rps`).
+
+use std::{fmt, str::FromStr};
+
+spelled! {
+    /// The vector-search engines `vector_query` measures.
+    pub enum VectorEngineName {
+        /// usearch HNSW in-process: the stack's default.
+        Usearch = "usearch",
+        /// Brute-force scan in-process: the ground truth.
+        Exact = "exact",
+        /// A ChromaDB server over its HTTP API.
+        Chroma = "chroma",
+    }
+}
+
+impl VectorEngineName {
+    /// Whether the engine runs behind a server (started by the run or
+    /// configured), so it can be unavailable and then is skipped.
+    pub fn is_server(self) -> bool {
+        matches!(self, VectorEngineName::Chroma)
+    }
+}
+
+impl fmt::Display for VectorEngineName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for VectorEngineName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        VectorEngineName::parse(s).ok_or_else(|| {
+            let known: Vec<_> = VectorEngineName::ALL.iter().map(|e| e.as_str()).collect();
+            format!("unknown vector engine `{s}` (known: {})", known.join(", "))
+        })
+    }
+}
+
+/// What one engine at one corpus size measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ScaleFigure {
+    /// `build_time`: loading every vector until searchable, ms.
+    BuildTime,
+    /// `inserts_per_s`: vectors loaded per second.
+    InsertsPerS,
+    /// `bytes_per_vector`: the engine's footprint over its vector count.
+    BytesPerVector,
+    /// `k<k>.latency`: one top-k query, µs.
+    Latency { k: u32 },
+    /// `k<k>.recall`: share of exact search's top-k found, per question.
+    Recall { k: u32 },
+    /// `c<clients>.qps`: queries per second with that many clients.
+    Qps { clients: u32 },
+}
+
+impl fmt::Display for ScaleFigure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScaleFigure::BuildTime => f.write_str("build_time"),
+            ScaleFigure::InsertsPerS => f.write_str("inserts_per_s"),
+            ScaleFigure::BytesPerVector => f.write_str("bytes_per_vector"),
+            ScaleFigure::Latency { k } => write!(f, "k{k}.latency"),
+            ScaleFigure::Recall { k } => write!(f, "k{k}.recall"),
+            ScaleFigure::Qps { clients } => write!(f, "c{clients}.qps"),
+        }
+    }
+}
+
+impl ScaleFigure {
+    pub(super) fn parse(s: &str) -> Option<ScaleFigure> {
+        match s {
+            "build_time" => return Some(ScaleFigure::BuildTime),
+            "inserts_per_s" => return Some(ScaleFigure::InsertsPerS),
+            "bytes_per_vector" => return Some(ScaleFigure::BytesPerVector),
+            _ => {}
+        }
+        let (head, tail) = s.split_once('.')?;
+        let n = |p: char| head.strip_prefix(p)?.parse().ok();
+        match tail {
+            "latency" => Some(ScaleFigure::Latency { k: n('k')? }),
+            "recall" => Some(ScaleFigure::Recall { k: n('k')? }),
+            "qps" => Some(ScaleFigure::Qps { clients: n('c')? }),
+            _ => None,
+        }
+    }
+}
+
+spelled! {
+    /// What one HNSW setting of the sweep measures.
+    pub enum SweepFigure {
+        /// Mean recall@10 against exact search.
+        Recall = "recall_at_10",
+        /// Queries per second, one client.
+        Qps = "qps",
+    }
+}
+
+spelled! {
+    /// What an open-loop run sends requests to.
+    pub enum LoadTarget {
+        /// Top-k queries to the Chroma server.
+        Chroma = "chroma",
+        /// Completions from the OpenAI-compatible server.
+        Openai = "openai",
+        /// The whole RAG answer: embed, search Chroma, generate on openai.
+        Rag = "rag",
+    }
+}
+
+impl fmt::Display for LoadTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LoadTarget {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        LoadTarget::parse(s).ok_or_else(|| {
+            let known: Vec<_> = LoadTarget::ALL.iter().map(|e| e.as_str()).collect();
+            format!("unknown load target `{s}` (known: {})", known.join(", "))
+        })
+    }
+}
+
+spelled! {
+    /// What one offered rate of an open-loop run measures.
+    pub enum OpenLoadFigure {
+        /// Scheduled time to completion, ms, per request.
+        E2e = "e2e",
+        /// Scheduled time to the first token, ms, per request (LLM).
+        Ttft = "ttft",
+        /// Gaps between tokens, ms (LLM).
+        Itl = "itl",
+        /// Completed requests per second.
+        AchievedRps = "achieved_rps",
+        /// Requests per second that met the SLO.
+        GoodputRps = "goodput_rps",
+        /// Share of requests that met the SLO.
+        SloShare = "slo_share",
+    }
+}
+
+/// An offered rate in thousandths of a request per second, so it is a
+/// key; spelled `r2`, `r0p5` (a `p` for the point: names are dotted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Rate(pub u32);
+
+impl Rate {
+    pub fn from_per_s(rate: f64) -> Rate {
+        Rate((rate * 1000.0).round() as u32)
+    }
+
+    pub fn per_s(self) -> f64 {
+        f64::from(self.0) / 1000.0
+    }
+
+    pub(super) fn parse(s: &str) -> Option<Rate> {
+        let s = s.strip_prefix('r')?;
+        let (int, frac) = s.split_once('p').unwrap_or((s, ""));
+        if int.is_empty() || frac.len() > 3 || frac.ends_with('0') {
+            return None;
+        }
+        let int: u32 = int.parse().ok()?;
+        let frac_milli: u32 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<3}").parse().ok()?
+        };
+        Some(Rate(int.checked_mul(1000)?.checked_add(frac_milli)?))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (int, frac) = (self.0 / 1000, self.0 % 1000);
+        if frac == 0 {
+            write!(f, "r{int}")
+        } else {
+            let frac = format!("{frac:03}");
+            write!(f, "r{int}p{}", frac.trim_end_matches('0'))
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The plan's `[vector]` part: `vector_query`'s engines, sizes and
+//! sweep, the Chroma server's address, and `server_load`'s open-loop test.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// `vector_query`'s engines and scaling curve, the recall/speed sweep, and
+/// `server_load`'s open-loop test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VectorPlan {
+    /// Engines measured at every size (`usearch`, `exact`, `chroma`).
+    pub engines: Vec<String>,
+    /// Vector counts of the scaling curve. Sizes beyond the real vectors
+    /// are filled with synthetic ones, labelled so.
+    pub sizes: Vec<usize>,
+    /// Folders of real documents that the sizes beyond the main corpus
+    /// draw from, in order (the toolchain's books and std docs by default).
+    pub scaling_corpus: Vec<PathBuf>,
+    /// Top-k values timed per engine and size.
+    pub ks: Vec<usize>,
+    /// Concurrent clients of the throughput figure (1 and N).
+    pub clients: Vec<usize>,
+    /// Passes over the query set per engine, size and k.
+    pub query_passes: u32,
+    /// HNSW settings of the recall/speed sweep (empty: no sweep).
+    pub sweep_connectivity: Vec<usize>,
+    pub sweep_expansion_search: Vec<usize>,
+    /// Vectors the sweep's indexes hold (0: the main corpus).
+    pub sweep_size: usize,
+    pub chroma: ChromaPlan,
+    pub load: LoadPlan,
+    /// Where provisioned servers (Chroma's venv) are kept, outside git.
+    pub tools_dir: PathBuf,
+    /// Where a started server keeps its data while the run lasts.
+    pub scratch_dir: PathBuf,
+}
+
+impl Default for VectorPlan {
+    fn default() -> VectorPlan {
+        VectorPlan {
+            engines: vec!["usearch".into(), "exact".into()],
+            sizes: Vec::new(),
+            scaling_corpus: Vec::new(),
+            ks: vec![5, 10],
+            clients: vec![1, 2],
+            query_passes: 3,
+            sweep_connectivity: Vec::new(),
+            sweep_expansion_search: Vec::new(),
+            sweep_size: 0,
+            chroma: ChromaPlan::default(),
+            load: LoadPlan::default(),
+            tools_dir: "target/perf-tools".into(),
+            scratch_dir: "target/perf-scratch".into(),
+        }
+    }
+}
+
+/// Where the `chroma` engine's server is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChromaPlan {
+    /// A running server (`http://host:8000`); `None`: the run starts a
+    /// local one (`chroma run`, from PyPI's chromadb) and stops it.
+    pub url: Option<String>,
+    pub tenant: String,
+    pub database: String,
+    /// Collections are named `<collection>-n<size>`.
+    pub collection: String,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub retries: u32,
+}
+
+impl Default for ChromaPlan {
+    fn default() -> ChromaPlan {
+        ChromaPlan {
+            url: None,
+            tenant: "default_tenant".into(),
+            database: "default_database".into(),
+            collection: "perf-vector-query".into(),
+            connect_timeout_ms: 2_000,
+            request_timeout_ms: 30_000,
+            retries: 2,
+        }
+    }
+}
+
+/// `server_load`: open-loop arrivals at a sweep of offered rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoadPlan {
+    /// What is loaded (`chroma`, `openai`, `rag`); a target whose server
+    /// is not configured or cannot start is skipped, saying why.
+    pub targets: Vec<String>,
+    /// Offered rates, requests per second, for the vector server.
+    pub chroma_rates: Vec<f64>,
+    /// Offered rates for the LLM server and the RAG answer.
+    pub llm_rates: Vec<f64>,
+    /// Gamma shape of the inter-arrival gaps: 1 is Poisson, below 1
+    /// burstier, above 1 more even.
+    pub burstiness: f64,
+    /// How long each rate is offered (the request count is rate x this).
+    pub seconds_per_rate: f64,
+    /// Fewest requests per rate, whatever the duration.
+    pub min_requests: usize,
+    /// Requests in flight at most (more wait, and their wait counts).
+    pub max_in_flight: usize,
+    /// SLO of one request: first token within `slo_ttft_ms` (LLM) and
+    /// the whole reply within `slo_e2e_ms`.
+    pub slo_ttft_ms: f64,
+    pub slo_e2e_ms: f64,
+    /// Chroma queries' SLO, end to end.
+    pub slo_chroma_ms: f64,
+    /// Share of requests that must meet the SLO for a rate to count as
+    /// sustained.
+    pub slo_share: f64,
+    pub max_tokens: usize,
+    pub seed: u64,
+}
+
+impl Default for LoadPlan {
+    fn default() -> LoadPlan {
+        LoadPlan {
+            targets: vec!["chroma".into(), "openai".into(), "rag".into()],
+            chroma_rates: vec![50.0, 200.0, 800.0],
+            llm_rates: vec![0.1, 0.25, 0.5, 1.0],
+            burstiness: 1.0,
+            seconds_per_rate: 20.0,
+            min_requests: 10,
+            max_in_flight: 64,
+            slo_ttft_ms: 1_000.0,
+            slo_e2e_ms: 5_000.0,
+            slo_chroma_ms: 50.0,
+            slo_share: 0.9,
+            max_tokens: 32,
+            seed: 42,
+        }
+    }
+}
+
+impl VectorPlan {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        for e in &self.engines {
+            e.parse::<crate::metric_key::VectorEngineName>()
+                .map_err(|m| format!("{m}: set --vector-engine or [vector] engines"))?;
+        }
+        for t in &self.load.targets {
+            t.parse::<crate::metric_key::LoadTarget>()
+                .map_err(|m| format!("{m}: set [vector.load] targets"))?;
+        }
+        let lists = [
+            ("[vector] sizes", &self.sizes),
+            ("[vector] ks", &self.ks),
+            ("[vector] clients", &self.clients),
+            ("[vector] sweep_connectivity", &self.sweep_connectivity),
+            (
+                "[vector] sweep_expansion_search",
+                &self.sweep_expansion_search,
+            ),
+        ];
+        for (name, list) in lists {
+            if list.contains(&0) {
+                return Err(format!("{name} must hold positive numbers, got 0"));
+            }
+        }
+        if self.query_passes == 0 {
+            return Err("[vector] query_passes must be at least 1, got 0".into());
+        }
+        let l = &self.load;
+        let rates = l.chroma_rates.iter().chain(&l.llm_rates);
+        if let Some(bad) = rates.clone().find(|r| !(r.is_finite() && **r > 0.0)) {
+            return Err(format!("[vector.load] rates must be positive, got {bad}"));
+        }
+        if !(l.burstiness.is_finite() && l.burstiness > 0.0) {
+            return Err(format!(
+                "[vector.load] burstiness must be positive (1 = Poisson), got {}",
+                l.burstiness
+            ));
+        }
+        if !(0.0..=1.0).contains(&l.slo_share) {
+            return Err(format!(
+                "[vector.load] slo_share must be between 0 and 1, got {}",
+                l.slo_share
+            ));
+        }
+        if l.max_in_flight == 0 || l.min_requests == 0 {
+            return Err("[vector.load] max_in_flight and min_requests must be at least 1".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,244 @@
+//! `vector_query`'s scaling curve: every planned engine loaded with the
+//! first N vectors of the scaling set, for every planned N, then queried
+//! with the real questions. Per engine and size: load time and rate, bytes
+//! per vector, top-k latency per question (warm: one loaded index searched
+//! over and over, as a serving process is), recall@k against exact search
+//! of the same vectors, and queries per second with 1 and N clients.
+//!
+//! Engines come from [`EngineHost`], so adding one is a line there; this
+//! file never names an engine.
+
+use std::{
+    thread,
+    time::{Duration, Instant},
+};
+
+use perf_contract::{
+    metric_key::{MetricKind, ScaleFigure, VectorEngineName},
+    plan::WorkloadName,
+    schema::{Better, Unit},
+};
+
+use crate::{
+    error::WorkloadError,
+    index::{recall_at_k, EngineHost, FlatIndex, Footprint, Hit, OpenError, VectorEngine},
+    reporter::{MetricSet, Reporter},
+    scaling::ScalingSet,
+};
+
+const W: WorkloadName = WorkloadName::VectorQuery;
+
+/// Measures every engine at every size into `m`.
+pub fn measure_scaling(
+    host: &EngineHost<'_>,
+    set: &ScalingSet,
+    queries: &[Vec<f32>],
+    reporter: &mut Reporter<'_>,
+    m: &mut MetricSet,
+) -> Result<(), WorkloadError> {
+    let plan = &host.plan().vector;
+    let engines: Vec<VectorEngineName> = plan
+        .engines
+        .iter()
+        .map(|e| e.parse().map_err(WorkloadError::Config))
+        .collect::<Result<_, _>>()?;
+    let k_max = plan.ks.iter().copied().max().unwrap_or(10);
+    for &size in &plan.sizes {
+        let vectors = &set.vectors[..size.min(set.vectors.len())];
+        if let Some(label) = set.label(size) {
+            m.note(label);
+        }
+        let truth = ground_truth(vectors, queries, k_max)?;
+        for &name in &engines {
+            reporter.note(format!("vector_query: {name} at {size} vectors"));
+            let mut engine = match host.open(name, size) {
+                Ok(e) => e,
+                Err(OpenError::Skipped(why)) => {
+                    let line = format!("{name}: skipped: {why}");
+                    reporter.note(format!("vector_query: {line}"));
+                    m.note(line);
+                    continue;
+                }
+                Err(OpenError::Failed(e)) => return Err(e),
+            };
+            measure_one(
+                engine.as_mut(),
+                name,
+                vectors,
+                queries,
+                &truth,
+                host,
+                reporter,
+                m,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Exact search's top-`k` for every query over `vectors`.
+fn ground_truth(
+    vectors: &[Vec<f32>],
+    queries: &[Vec<f32>],
+    k: usize,
+) -> Result<Vec<Vec<Hit>>, WorkloadError> {
+    let flat = FlatIndex::build(vectors)?;
+    queries
+        .iter()
+        .map(|q| crate::index::VectorSearch::search(&flat, q, k))
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn measure_one(
+    engine: &mut dyn VectorEngine,
+    name: VectorEngineName,
+    vectors: &[Vec<f32>],
+    queries: &[Vec<f32>],
+    truth: &[Vec<Hit>],
+    host: &EngineHost<'_>,
+    reporter: &mut Reporter<'_>,
+    m: &mut MetricSet,
+) -> Result<(), WorkloadError> {
+    let plan = &host.plan().vector;
+    let size = vectors.len();
+    let n = size as u32;
+    let kind = |figure| MetricKind::VectorScale {
+        engine: name,
+        size: n,
+        figure,
+    };
+    let before = engine.footprint();
+    let start = Instant::now();
+    // In slices, with progress: a million vectors take minutes.
+    let slice = (size / 20).max(1_000);
+    for (i, part) in vectors.chunks(slice).enumerate() {
+        engine.insert(i * slice, part)?;
+        reporter.progress(
+            W,
+            &format!("{name} n{size}: load"),
+            (i * slice + part.len()).min(size),
+            size,
+        );
+    }
+    let load = start.elapsed().as_secs_f64();
+    let where_ = engine.describe();
+    m.push(
+        kind(ScaleFigure::BuildTime),
+        Unit::Milliseconds,
+        Better::Lower,
+        format!("loading {size} vectors until searchable: {where_}"),
+        vec![load * 1e3],
+    );
+    m.push(
+        kind(ScaleFigure::InsertsPerS),
+        Unit::PerSecond,
+        Better::Higher,
+        format!("vectors loaded per second, {size} in all"),
+        vec![size as f64 / load.max(1e-9)],
+    );
+    match (before, engine.footprint()) {
+        (Footprint::InProcess(a) | Footprint::OnDisk(a), Footprint::InProcess(b)) => m.push(
+            kind(ScaleFigure::BytesPerVector),
+            Unit::Bytes,
+            Better::Lower,
+            "bytes the engine accounts for its vectors and index, over the vector count (384 f32 = 1536 of them are the vector)",
+            vec![b.saturating_sub(a.min(b)) as f64 / size as f64],
+        ),
+        (Footprint::OnDisk(a), Footprint::OnDisk(b)) => m.push(
+            kind(ScaleFigure::BytesPerVector),
+            Unit::Bytes,
+            Better::Lower,
+            "growth of the server's data folder on disk while loading, over the vector count",
+            vec![b.saturating_sub(a) as f64 / size as f64],
+        ),
+        (_, Footprint::Unknown(why)) | (Footprint::Unknown(why), _) => {
+            m.note(format!("{name} n{size}: bytes per vector not measured: {why}"));
+        }
+        (Footprint::InProcess(_), Footprint::OnDisk(_)) => {}
+    }
+
+    let passes = plan.query_passes as usize;
+    // One unmeasured pass: first touches of the graph and, for a server,
+    // its connection pool.
+    for q in queries {
+        engine.search(q, plan.ks[0])?;
+    }
+    for &k in &plan.ks {
+        let mut latency = Vec::with_capacity(passes * queries.len());
+        let mut recall = Vec::with_capacity(queries.len());
+        for pass in 0..passes {
+            for (i, q) in queries.iter().enumerate() {
+                let t = Instant::now();
+                let hits = engine.search(q, k)?;
+                latency.push(t.elapsed().as_secs_f64() * 1e6);
+                if pass == 0 {
+                    recall.push(recall_at_k(&hits, &truth[i][..k.min(truth[i].len())]));
+                }
+            }
+            reporter.progress(W, &format!("{name} n{size}: k={k}"), pass + 1, passes);
+        }
+        m.push(
+            kind(ScaleFigure::Latency { k: k as u32 }),
+            Unit::Microseconds,
+            Better::Lower,
+            format!("one top-{k} query over {size} vectors, one client, index warm ({where_})"),
+            latency,
+        );
+        m.push(
+            kind(ScaleFigure::Recall { k: k as u32 }),
+            Unit::Ratio,
+            Better::Higher,
+            format!("share of exact search's top-{k} returned, one sample per question"),
+            recall,
+        );
+    }
+    let k = *plan.ks.iter().max().unwrap_or(&10);
+    for &clients in &plan.clients {
+        let mut qps = Vec::with_capacity(passes);
+        for _ in 0..passes {
+            let wall = concurrent_pass(&*engine, queries, k, clients)?;
+            qps.push((clients * queries.len()) as f64 / wall.as_secs_f64());
+        }
+        m.push(
+            kind(ScaleFigure::Qps {
+                clients: clients as u32,
+            }),
+            Unit::PerSecond,
+            Better::Higher,
+            format!(
+                "top-{k} queries per second with {clients} client(s) each sending every question back to back; one sample per pass"
+            ),
+            qps,
+        );
+    }
+    Ok(())
+}
+
+/// Each of `clients` threads sends every query once; the wall time of all.
+fn concurrent_pass(
+    engine: &dyn VectorEngine,
+    queries: &[Vec<f32>],
+    k: usize,
+    clients: usize,
+) -> Result<Duration, WorkloadError> {
+    let start = Instant::now();
+    thread::scope(|s| {
+        let workers: Vec<_> = (0..clients)
+            .map(|c| {
+                s.spawn(move || -> Result<(), WorkloadError> {
+                    // Clients start at different questions so they do not
+                    // ask the same thing in step.
+                    for i in 0..queries.len() {
+                        engine.search(&queries[(i + c * 7) % queries.len()], k)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("search threads do not panic"))
+    })?;
+    Ok(start.elapsed())
+}

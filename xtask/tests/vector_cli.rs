@@ -1,0 +1,130 @@
+//! `vector_query`'s engines and `server_load` as a user runs them: the
+//! xtask binary, a small real corpus, the release-built workloads process
+//! and the real model. A server engine that cannot be had is skipped, with
+//! its reason in the output and in the baseline, never silently.
+
+mod support;
+
+use perf_contract::{plan::WorkloadName, schema::Baseline};
+use support::{small_corpus, stderr, xtask};
+
+fn quick_args<'a>(corpus: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "perf",
+        "baseline",
+        "--quick",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--corpus",
+        corpus,
+        "--output",
+        out,
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn an_unreachable_chroma_is_skipped_with_its_reason_and_the_rest_is_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = small_corpus(dir.path());
+    let out = dir.path().join("b.json");
+    // Port 9 (discard) has no HTTP server on loopback.
+    let o = xtask(&quick_args(
+        corpus.to_str().unwrap(),
+        out.to_str().unwrap(),
+        &[
+            "--workload",
+            "vector_query",
+            "--vector-engine",
+            "usearch",
+            "--vector-engine",
+            "chroma",
+            "--vector-size",
+            "200",
+            "--chroma-url",
+            "http://127.0.0.1:9",
+        ],
+    ));
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let all = format!("{}{err}", String::from_utf8_lossy(&o.stdout));
+    assert!(all.contains("chroma: skipped:"), "skip not shown:\n{all}");
+
+    let b = Baseline::load(&out).unwrap();
+    let vq = &b.workloads[&WorkloadName::VectorQuery];
+    let skip = vq
+        .notes
+        .iter()
+        .find(|n| n.starts_with("chroma: skipped:"))
+        .unwrap_or_else(|| panic!("no skip note in {:?}", vq.notes));
+    assert!(skip.contains("127.0.0.1:9"), "{skip}");
+    assert!(!skip.contains('\n'));
+    // The small corpus has a few dozen chunks: the rest of the 200 are
+    // real chunks of the toolchain's other docs, said so in the notes.
+    assert!(
+        vq.notes
+            .iter()
+            .any(|n| n.starts_with("scaling vectors: 200 real")),
+        "{:?}",
+        vq.notes
+    );
+    for name in [
+        "usearch.n200.k10.latency",
+        "usearch.n200.k5.recall",
+        "usearch.n200.c2.qps",
+        "usearch.n200.bytes_per_vector",
+        "sweep.m16.ef64.recall_at_10",
+    ] {
+        assert!(vq.metrics.contains_key(name), "{name} missing");
+    }
+    assert!(!vq.metrics.keys().any(|k| k.as_str().starts_with("chroma.")));
+    let recall = &vq.metrics["usearch.n200.k10.recall"];
+    assert_eq!(recall.summary.count, 54, "one recall per question");
+    assert!(recall.summary.mean > 0.9, "{}", recall.summary.mean);
+}
+
+#[test]
+fn server_load_without_servers_says_what_it_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = small_corpus(dir.path());
+    let out = dir.path().join("b.json");
+    let o = xtask(&quick_args(
+        corpus.to_str().unwrap(),
+        out.to_str().unwrap(),
+        &[
+            "--workload",
+            "server_load",
+            "--chroma-url",
+            "http://127.0.0.1:9",
+        ],
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b = Baseline::load(&out).unwrap();
+    let notes = &b.workloads[&WorkloadName::ServerLoad].notes;
+    for target in ["chroma", "openai", "rag"] {
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with(&format!("{target}: skipped:"))),
+            "{target} not skipped: {notes:?}"
+        );
+    }
+    assert!(
+        notes.iter().any(|n| n.contains("--openai-url")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn an_unknown_vector_engine_is_refused_by_name() {
+    let o = xtask(&["perf", "baseline", "--vector-engine", "qdrant", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown vector engine `qdrant`"),
+        "{}",
+        stderr(&o)
+    );
+}
