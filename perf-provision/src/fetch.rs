@@ -155,7 +155,10 @@ fn pip_download(
         reason,
         fix: artifact.fix.into(),
     };
-    let mut child = Command::new(&python)
+    let mut pip = Command::new(&python);
+    // pip must not go on downloading into our staging folder after we die.
+    crate::die_with_parent(&mut pip);
+    let mut child = pip
         .args([
             "-m",
             "pip",

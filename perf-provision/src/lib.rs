@@ -19,6 +19,7 @@
 mod artifact;
 pub mod catalog;
 mod checksum;
+mod child;
 mod fetch;
 mod staging;
 mod unpack;
@@ -26,6 +27,7 @@ mod venv;
 
 pub use artifact::{Artifact, Layout, PythonTool, Wheel};
 pub use checksum::sha256_file;
+pub use child::die_with_parent;
 pub use fetch::{provide, python, Event};
 pub use venv::provide_tool;
 

@@ -162,6 +162,9 @@ fn run(tool: &PythonTool, command: &mut Command, step: &str) -> Result<String, P
         reason,
         fix: tool.fix.into(),
     };
+    // A pip left behind by a killed run would go on writing into a folder
+    // the next run rebuilds.
+    crate::die_with_parent(command);
     let out = command
         .env_remove("PYTHONPATH")
         .output()

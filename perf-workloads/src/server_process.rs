@@ -10,7 +10,6 @@ use std::{
     fs,
     io::{self, Read, Seek, SeekFrom},
     net::TcpListener,
-    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
     sync::Mutex,
@@ -69,7 +68,7 @@ impl ServerProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err));
-        die_with_parent(&mut command);
+        perf_provision::die_with_parent(&mut command);
         let child = command
             .spawn()
             .map_err(|e| fail(format!("cannot start it: {e}")))?;
@@ -167,32 +166,6 @@ impl Drop for ServerProcess {
             let _ = child.kill();
         }
         let _ = child.wait();
-    }
-}
-
-/// Makes the child receive SIGKILL when the spawning thread ends (see
-/// [`ServerProcess::spawn`]), as xtask does with its own children.
-fn die_with_parent(command: &mut Command) {
-    // Read before the fork: the child compares it with its parent after
-    // asking for the signal, to close the race where we died in between.
-    let parent = std::process::id() as libc::pid_t;
-    let arm = move || -> io::Result<()> {
-        // SAFETY: prctl, getppid and _exit are async-signal-safe system
-        // calls with no memory of ours involved, as a pre_exec hook requires.
-        unsafe {
-            // prctl reads its second argument as an unsigned long.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-        }
-        Ok(())
-    };
-    // SAFETY: the hook allocates nothing and touches no lock (see above).
-    unsafe {
-        command.pre_exec(arm);
     }
 }
 

@@ -9,34 +9,9 @@
 
 use std::{io, os::unix::process::CommandExt, process::Command};
 
-/// Makes the child started by `command` receive SIGKILL when the thread that
-/// spawns it ends. Spawn only from the main thread, which lives as long as
-/// xtask does: the kernel sends the parent-death signal when the *thread*
-/// that forked exits, not the process.
-pub fn die_with_parent(command: &mut Command) {
-    // Read before the fork: the child compares it with its parent after
-    // asking for the signal, to close the race where xtask died in between.
-    let parent = std::process::id() as libc::pid_t;
-    let arm = move || -> io::Result<()> {
-        // SAFETY: prctl and getppid are async-signal-safe system calls with
-        // no memory of ours involved, as a pre_exec hook requires.
-        unsafe {
-            // prctl reads its second argument as an unsigned long.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::getppid() != parent {
-                // xtask is already gone: nobody will read what we'd measure.
-                libc::_exit(1);
-            }
-        }
-        Ok(())
-    };
-    // SAFETY: the hook allocates nothing and touches no lock (see above).
-    unsafe {
-        command.pre_exec(arm);
-    }
-}
+/// The one implementation, shared with the workloads process (servers)
+/// and provisioning (pip): see its docs.
+pub use perf_provision::die_with_parent;
 
 /// Starts the child with address-space layout randomisation off (Linux's
 /// `ADDR_NO_RANDOMIZE` persona, what `setarch -R` does). `perf compare` runs

@@ -11,7 +11,7 @@ use plotters::{
 
 use super::{
     chart_path,
-    log_axis::{decade_label, decade_range, label_count},
+    log_axis::{decade_range, log_log_chart},
     svg, Area, DrawResult, FONT, LOAD_CHARTS, PALETTE,
 };
 use crate::report::{
@@ -94,24 +94,12 @@ fn draw(
     }
     let values = lines.iter().flat_map(|s| s.points.iter().map(|p| p.1));
     let ys = decade_range(values.chain(limits.iter().map(|l| l.1)));
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 20))
-        .margin(20)
-        .x_label_area_size(55)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xs.clone().log_scale(), ys.clone().log_scale())?;
-    chart
-        .configure_mesh()
-        .x_labels(label_count(&xs))
-        .y_labels(label_count(&ys))
-        .x_label_formatter(&|x| decade_label(*x))
-        .y_label_formatter(&|y| decade_label(*y))
-        .x_desc("offered rate (requests/s, log scale)")
-        .y_desc("latency from scheduled arrival (ms, log scale)")
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(BLACK.mix(0.04))
-        .draw()?;
+    let mut chart = log_log_chart(
+        root,
+        title,
+        (xs.clone(), "offered rate (requests/s, log scale)"),
+        (ys.clone(), "latency from scheduled arrival (ms, log scale)"),
+    )?;
     let grey = BLACK.mix(0.5);
     let note = |h: HPos, v: VPos| {
         TextStyle::from((FONT, 13).into_font())

@@ -4,6 +4,43 @@
 
 use std::ops::Range;
 
+use plotters::{coord::combinators::LogCoord, prelude::*};
+
+use super::{Area, FONT};
+
+/// A chart whose both axes are log scales.
+pub(crate) type LogLogChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>;
+
+/// The frame every log-log chart shares: caption, decade ticks and labels
+/// on both axes, the axis descriptions, faint minor grid.
+pub(crate) fn log_log_chart<'a, 'b>(
+    root: &'a Area<'b>,
+    title: &str,
+    (xs, x_desc): (Range<f64>, &str),
+    (ys, y_desc): (Range<f64>, &str),
+) -> Result<LogLogChart<'a, 'b>, Box<dyn std::error::Error>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 20))
+        .margin(20)
+        .x_label_area_size(55)
+        .y_label_area_size(70)
+        .build_cartesian_2d(xs.clone().log_scale(), ys.clone().log_scale())?;
+    chart
+        .configure_mesh()
+        .x_labels(label_count(&xs))
+        .y_labels(label_count(&ys))
+        .x_label_formatter(&|x| decade_label(*x))
+        .y_label_formatter(&|y| decade_label(*y))
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(BLACK.mix(0.04))
+        .draw()?;
+    Ok(chart)
+}
+
 /// How far past the outer decades an axis reaches, as a power of ten, so
 /// a point on a decade is not drawn on the frame.
 const MARGIN_DECADES: f64 = 0.12;

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::{
     chart_path,
-    log_axis::{decade_label, decade_range, label_count},
+    log_axis::{decade_range, log_log_chart},
     svg, Area, DrawResult, FONT, PALETTE, VECTOR_CHARTS,
 };
 use crate::report::{vector_figures::VectorFigures, Chart, ChartError};
@@ -118,24 +118,12 @@ fn engine_color(engine: VectorEngineName) -> RGBColor {
 fn draw(root: &Area, title: &str, y_desc: &str, lines: &[Line]) -> DrawResult {
     let xs = decade_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
     let ys = decade_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 20))
-        .margin(20)
-        .x_label_area_size(55)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xs.clone().log_scale(), ys.clone().log_scale())?;
-    chart
-        .configure_mesh()
-        .x_labels(label_count(&xs))
-        .y_labels(label_count(&ys))
-        .x_label_formatter(&|x| decade_label(*x))
-        .y_label_formatter(&|y| decade_label(*y))
-        .x_desc("vectors held (log scale)")
-        .y_desc(format!("{y_desc}, log scale"))
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(BLACK.mix(0.04))
-        .draw()?;
+    let mut chart = log_log_chart(
+        root,
+        title,
+        (xs, "vectors held (log scale)"),
+        (ys, &format!("{y_desc}, log scale")),
+    )?;
     for line in lines {
         let color = engine_color(line.engine);
         let n = match line.n {

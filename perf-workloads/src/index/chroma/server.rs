@@ -91,6 +91,7 @@ impl ChromaServer {
                 message: e.to_string(),
             }
         };
+        remove_orphans(scratch_dir);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
         let dir = ScratchDir(dir);
         let data = dir.0.join("data");
@@ -369,6 +370,28 @@ fn package_version(venv_dir: &Path) -> Option<String> {
             let version = name.strip_prefix("chromadb-")?.strip_suffix(".dist-info")?;
             Some(version.to_string())
         })
+}
+
+/// Removes the data folders of started servers whose run is gone: a run
+/// killed by a signal stops its server (parent-death signal) but cannot
+/// run the `Drop` that removes the folder. Folders are `chroma-<pid>-<n>`.
+fn remove_orphans(scratch_dir: &Path) {
+    let Ok(entries) = fs::read_dir(scratch_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("chroma-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
 }
 
 #[cfg(test)]
