@@ -17,14 +17,6 @@ spelled! {
     }
 }
 
-impl VectorEngineName {
-    /// Whether the engine runs behind a server (started by the run or
-    /// configured), so it can be unavailable and then is skipped.
-    pub fn is_server(self) -> bool {
-        matches!(self, VectorEngineName::Chroma)
-    }
-}
-
 impl fmt::Display for VectorEngineName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -107,10 +107,6 @@ impl ChromaEngine {
         })
     }
 
-    pub fn collection(&self) -> &str {
-        &self.name
-    }
-
     /// What the server's `indexing_status` said after the last insert.
     pub fn indexing_status(&self) -> Option<&str> {
         self.indexing.as_deref()
