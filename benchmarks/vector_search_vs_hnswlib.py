@@ -135,6 +135,8 @@ def main():
     ap.add_argument("--k", type=int, default=10, help="neighbours per query, and the k of recall@k [default: 10]")
     ap.add_argument("--m", type=int, default=16, help="HNSW M (usearch connectivity) [default: 16]")
     ap.add_argument("--ef-construction", type=int, default=128, help="HNSW ef_construction (usearch expansion_add) [default: 128]")
+    ap.add_argument("--storage", choices=["f32", "f16"], default=None,
+                    help="element type our graph stores [default: the stack's default, [index] storage]")
     ap.add_argument("--json", metavar="OUT", help="also save every figure as JSON")
     args = ap.parse_args()
     efs = [int(e) for e in args.efs.split(",") if e.strip()]
@@ -187,7 +189,8 @@ def main():
 
         # ------------------------------------------------ builds, one thread each
         builds = {}
-        b = ours.ask(cmd="build", m=args.m, ef_construction=args.ef_construction)
+        storage = {"storage": args.storage} if args.storage else {}
+        b = ours.ask(cmd="build", m=args.m, ef_construction=args.ef_construction, **storage)
         builds["ours"] = {"seconds": b["seconds"], "memory_bytes": b["memory_bytes"], "info": b["info"]}
 
         hnsw = hnswlib.Index(space="ip", dim=d)

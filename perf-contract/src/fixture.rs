@@ -43,6 +43,7 @@ pub fn plan() -> Plan {
             connectivity: 16,
             expansion_add: 128,
             expansion_search: 64,
+            storage: crate::plan::VectorStorage::F32,
         },
         rag: RagPlan {
             top_k: 5,

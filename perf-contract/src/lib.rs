@@ -25,6 +25,7 @@ pub mod context;
 pub mod environment;
 #[doc(hidden)]
 pub mod fixture;
+mod index_plan;
 pub mod metric_key;
 pub mod plan;
 pub mod protocol;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::setting::Setting;
 
+pub use crate::index_plan::{IndexPlan, VectorStorage};
 pub use crate::vector_plan::{ChromaPlan, LoadPlan, VectorPlan};
 
 /// Every workload the harness knows, by the name users type.
@@ -366,14 +367,6 @@ pub struct ModelPlan {
     pub path: Option<PathBuf>,
     /// Where provisioned models are kept (outside git).
     pub cache_dir: PathBuf,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IndexPlan {
-    /// HNSW graph degree (usearch `connectivity`, the M of the HNSW paper).
-    pub connectivity: usize,
-    pub expansion_add: usize,
-    pub expansion_search: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 //! This crate never runs a workload, and the measured process never links
 //! it: the files and messages both sides exchange are `perf-contract`'s.
 
+mod bootstrap;
 pub mod bottleneck_table;
 pub mod compare;
 pub mod export;

@@ -15,7 +15,7 @@ use perf_contract::{
 
 use crate::{
     compare::{
-        compare_each, compare_metric, metric_seed, Basis, Comparison, MetricChange, Verdict,
+        compare_each, compare_metric_of, metric_seed, Basis, Comparison, MetricChange, Verdict,
     },
     paired::{judge_run, PairedJudgement, PairedMetric, PairedVerdict, FAMILY_ALPHA, MIN_PAIRS},
 };
@@ -50,7 +50,8 @@ pub fn compare_paired(
             paired.push((format!("{workload}.{name}"), pairs.collect()));
             placeholder(bm, cm, threshold)
         } else {
-            compare_metric(
+            compare_metric_of(
+                name,
                 bm,
                 cm,
                 threshold,

@@ -51,6 +51,7 @@ fn engines_by_sizes_table_has_a_row_per_size_and_engine_with_its_figures() {
         "build (ms)",
         "inserts/s",
         "bytes/vector",
+        "RSS growth/vector",
         "latency k=5 p50 / p95 / p99 (µs)",
         "latency k=10 p50 / p95 / p99 (µs)",
         "QPS, 1 client",
@@ -73,12 +74,13 @@ fn engines_by_sizes_table_has_a_row_per_size_and_engine_with_its_figures() {
     assert_eq!(row[2], median(m("build_time")));
     assert_eq!(row[3], median(m("inserts_per_s")));
     assert_eq!(row[4], "1736 (n = 1)");
-    assert_eq!(row[5], pcts(m("k5.latency")));
-    assert_eq!(row[6], pcts(m("k10.latency")));
-    assert!(row[6].ends_with("(n = 40)"), "{}", row[6]);
-    assert_eq!(row[7], median(m("c1.qps")));
-    assert_eq!(row[8], median(m("c4.qps")));
-    assert_eq!(row[9], "0.990 (n = 30)");
+    assert_eq!(row[5], "1800 (n = 1)");
+    assert_eq!(row[6], pcts(m("k5.latency")));
+    assert_eq!(row[7], pcts(m("k10.latency")));
+    assert!(row[7].ends_with("(n = 40)"), "{}", row[7]);
+    assert_eq!(row[8], median(m("c1.qps")));
+    assert_eq!(row[9], median(m("c4.qps")));
+    assert_eq!(row[10], "0.990 (n = 30)");
 }
 
 #[test]
@@ -115,6 +117,7 @@ fn the_charts_are_drawn_well_formed_with_decade_ticks_the_front_and_the_mark() {
         "charts/vector_recall_qps.svg",
         "charts/server_load_chroma.svg",
         "charts/server_load_openai.svg",
+        "charts/vector_scaling_rss_per_vector.svg",
     ];
     for p in new {
         assert!(paths.contains(&p), "{p} missing from {paths:?}");

@@ -13,7 +13,8 @@
 //! search_throughput --serve DIR
 //!     reads those files back, prints one JSON header line, then answers
 //!     one JSON line per request line on stdin (one thread throughout):
-//!     {"cmd":"build","m":M,"ef_construction":E}  -> {"seconds","memory_bytes",...}
+//!     {"cmd":"build","m":M,"ef_construction":E[,"storage":"f32"|"f16"]}
+//!                                                -> {"seconds","memory_bytes",...}
 //!     {"cmd":"search","ef":EF,"k":K,"repeat":R}  -> {"ns":[[per query] per repeat],"ids":[[...] per query]}
 //!     {"cmd":"exact","k":K,"repeat":R}           -> the same through FlatIndex
 //!     {"cmd":"quit"}
@@ -34,7 +35,7 @@ use std::{
     time::Instant,
 };
 
-use perf_contract::plan::{IndexPlan, DEFAULT_EXCLUDE};
+use perf_contract::plan::{IndexPlan, VectorStorage, DEFAULT_EXCLUDE};
 use perf_workloads::{
     corpus::{chunk_documents, load_documents, load_queries},
     embed::{embed_with_cache, provision_minilm, EmbedEngine, Embedder, EmbeddingCache, MINILM_ID},
@@ -225,10 +226,15 @@ impl Server {
         };
         match req["cmd"].as_str() {
             Some("build") => {
+                let storage = match req.get("storage") {
+                    None => VectorStorage::default(),
+                    Some(v) => VectorStorage::parse(v.as_str().unwrap_or("?"))?,
+                };
                 let plan = IndexPlan {
                     connectivity: positive("m")?,
                     expansion_add: positive("ef_construction")?,
                     expansion_search: DEFAULT_EF,
+                    storage,
                 };
                 self.hnsw = None;
                 let start = Instant::now();

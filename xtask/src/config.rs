@@ -120,6 +120,8 @@ pub struct IndexConfig {
     pub connectivity: Option<usize>,
     pub expansion_add: Option<usize>,
     pub expansion_search: Option<usize>,
+    /// `f32` or `f16`: the element type the graph stores.
+    pub storage: Option<perf_contract::plan::VectorStorage>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

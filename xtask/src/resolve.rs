@@ -154,6 +154,7 @@ pub fn resolve(
             connectivity: cfg.index.connectivity.unwrap_or(16),
             expansion_add: cfg.index.expansion_add.unwrap_or(128),
             expansion_search: cfg.index.expansion_search.unwrap_or(64),
+            storage: cfg.index.storage.unwrap_or_default(),
         },
         rag: RagPlan {
             top_k: cfg.rag.top_k.unwrap_or(5),

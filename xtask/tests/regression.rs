@@ -6,6 +6,14 @@
 //!
 //! The baseline is recorded here rather than taken from the repository
 //! because CI machines differ from the one that recorded the committed file.
+//!
+//! Only `rag_query` runs: the test is about the gate's logic, and
+//! `vector_query`'s microsecond searches over cold caches moved by up to
+//! ±35% between identical back-to-back runs of this test on the
+//! development VM (12 clean pairs of its run files; `rag_query`'s latency
+//! stayed within +14%), more than any threshold that keeps the injected
+//! slowdown meaningful. That between-run drift is what `perf compare`'s
+//! pairing removes; an unpaired check cannot.
 
 mod support;
 
@@ -47,14 +55,28 @@ fn not_flagged(o: &Output, what: &str) -> serde_json::Value {
             String::from_utf8_lossy(&o.stderr)
         )
     });
+    // Only what the gate judged as a change: the whole list of a quick
+    // run is too long for a CI log to keep.
     let verdicts: Vec<String> = report["comparisons"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|c| {
+            !matches!(
+                c["change"]["verdict"].as_str(),
+                Some("within_noise" | "informational") | None
+            )
+        })
         .map(|c| {
+            let ch = &c["change"];
             format!(
-                "{}.{} {}",
-                c["workload"], c["metric"], c["change"]["verdict"]
+                "{}.{} {} ({:+.1}%, n {}/{})",
+                c["workload"].as_str().unwrap_or("?"),
+                c["metric"].as_str().unwrap_or("?"),
+                ch["verdict"],
+                ch["change_pct"].as_f64().unwrap_or(f64::NAN),
+                ch["n_baseline"],
+                ch["n_current"],
             )
         })
         .collect();
@@ -64,8 +86,9 @@ fn not_flagged(o: &Output, what: &str) -> serde_json::Value {
         o.status.code()
     );
     assert!(
-        !verdicts.iter().any(|v| v.ends_with("\"regressed\"")),
-        "{what}: {verdicts:?}"
+        !verdicts.iter().any(|v| v.contains(" \"regressed\" ")),
+        "{what}: {verdicts:?}, notes {}",
+        report["notes"]
     );
     match o.status.code() {
         Some(0) => assert_eq!(report["passed"], true, "{what}"),
@@ -128,8 +151,6 @@ fn clean_run_passes_and_injected_slowdown_fails() {
         "--quick",
         "--workload",
         "rag_query",
-        "--workload",
-        "vector_query",
         "--output",
         baseline.to_str().unwrap(),
     ]);

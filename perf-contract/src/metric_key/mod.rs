@@ -374,6 +374,16 @@ impl MetricKind {
         )
     }
 
+    /// Whether the metric is measured on a single index build per run (the
+    /// scaling curve's and the sweep's figures): its samples vary by
+    /// question, not by run, so they say nothing of how far two runs differ.
+    pub fn measured_on_one_build(&self) -> bool {
+        matches!(
+            self,
+            MetricKind::VectorScale { .. } | MetricKind::Sweep { .. }
+        )
+    }
+
     /// Whether the metric counts instructions (hardware or callgrind): the
     /// deterministic twins of times.
     pub fn is_instruction_count(&self) -> bool {

@@ -51,6 +51,7 @@ const NAMES: &[&str] = &[
     "chroma.n100000.build_time",
     "chroma.n1000.inserts_per_s",
     "usearch.n4613.bytes_per_vector",
+    "exact.n1000.rss_per_vector",
     "usearch.n1000.c2.qps",
     "sweep.m16.ef64.recall_at_10",
     "sweep.m8.ef16.qps",

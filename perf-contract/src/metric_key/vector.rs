@@ -42,6 +42,9 @@ pub enum ScaleFigure {
     InsertsPerS,
     /// `bytes_per_vector`: the engine's footprint over its vector count.
     BytesPerVector,
+    /// `rss_per_vector`: growth of this process's resident memory while
+    /// loading, over the vector count (in-process engines).
+    RssPerVector,
     /// `k<k>.latency`: one top-k query, µs.
     Latency { k: u32 },
     /// `k<k>.recall`: share of exact search's top-k found, per question.
@@ -56,6 +59,7 @@ impl fmt::Display for ScaleFigure {
             ScaleFigure::BuildTime => f.write_str("build_time"),
             ScaleFigure::InsertsPerS => f.write_str("inserts_per_s"),
             ScaleFigure::BytesPerVector => f.write_str("bytes_per_vector"),
+            ScaleFigure::RssPerVector => f.write_str("rss_per_vector"),
             ScaleFigure::Latency { k } => write!(f, "k{k}.latency"),
             ScaleFigure::Recall { k } => write!(f, "k{k}.recall"),
             ScaleFigure::Qps { clients } => write!(f, "c{clients}.qps"),
@@ -69,6 +73,7 @@ impl ScaleFigure {
             "build_time" => return Some(ScaleFigure::BuildTime),
             "inserts_per_s" => return Some(ScaleFigure::InsertsPerS),
             "bytes_per_vector" => return Some(ScaleFigure::BytesPerVector),
+            "rss_per_vector" => return Some(ScaleFigure::RssPerVector),
             _ => {}
         }
         let (head, tail) = s.split_once('.')?;

@@ -20,6 +20,8 @@ pub struct ScaleRow<'a> {
     pub build_time: Option<&'a Metric>,
     pub inserts_per_s: Option<&'a Metric>,
     pub bytes_per_vector: Option<&'a Metric>,
+    /// Resident-set growth per vector (in-process engines).
+    pub rss_per_vector: Option<&'a Metric>,
     /// Query latency by k.
     pub latency: BTreeMap<u32, &'a Metric>,
     /// Recall by k.
@@ -36,6 +38,7 @@ impl<'a> ScaleRow<'a> {
             build_time: None,
             inserts_per_s: None,
             bytes_per_vector: None,
+            rss_per_vector: None,
             latency: BTreeMap::new(),
             recall: BTreeMap::new(),
             qps: BTreeMap::new(),
@@ -48,6 +51,7 @@ impl<'a> ScaleRow<'a> {
             ScaleFigure::BuildTime => self.build_time,
             ScaleFigure::InsertsPerS => self.inserts_per_s,
             ScaleFigure::BytesPerVector => self.bytes_per_vector,
+            ScaleFigure::RssPerVector => self.rss_per_vector,
             ScaleFigure::Latency { k } => self.latency.get(&k).copied(),
             ScaleFigure::Recall { k } => self.recall.get(&k).copied(),
             ScaleFigure::Qps { clients } => self.qps.get(&clients).copied(),
@@ -114,6 +118,7 @@ impl<'a> VectorFigures<'a> {
                             ScaleFigure::BuildTime => row.build_time = Some(m),
                             ScaleFigure::InsertsPerS => row.inserts_per_s = Some(m),
                             ScaleFigure::BytesPerVector => row.bytes_per_vector = Some(m),
+                            ScaleFigure::RssPerVector => row.rss_per_vector = Some(m),
                             ScaleFigure::Latency { k } => {
                                 row.latency.insert(k, m);
                             }
@@ -310,6 +315,7 @@ mod tests {
             connectivity: 16,
             expansion_add: 128,
             expansion_search: 64,
+            storage: Default::default(),
         };
         assert_eq!(
             f.operating_point(&plan).map(|i| f.sweep[i].connectivity),

@@ -79,6 +79,12 @@ pub fn vector_metrics() -> Vec<RawMetric> {
                     vec![1536.0 + 100.0 * slow],
                 ),
                 metric(
+                    &name("rss_per_vector"),
+                    Unit::Bytes,
+                    Lower,
+                    vec![1600.0 + 100.0 * slow],
+                ),
+                metric(
                     &name("k5.latency"),
                     Unit::Microseconds,
                     Lower,

@@ -5,7 +5,7 @@
 
 use crate::{
     error::WorkloadError,
-    index::{dot::score_rows, Footprint, Hit, VectorEngine, VectorSearch},
+    index::{dot::top_k_rows, Footprint, Hit, VectorEngine, VectorSearch},
 };
 
 pub struct FlatIndex {
@@ -88,23 +88,7 @@ impl VectorSearch for FlatIndex {
                 self.dims
             )));
         }
-        let mut hits: Vec<Hit> = (0..self.len())
-            .map(|id| Hit {
-                id,
-                similarity: 0.0,
-            })
-            .collect();
-        score_rows(&self.data, self.dims, query, &mut hits);
-        let k = k.min(hits.len());
-        if k == 0 {
-            return Ok(Vec::new());
-        }
-        // Ties broken by id so the ground truth is deterministic.
-        let order = |a: &Hit, b: &Hit| b.similarity.total_cmp(&a.similarity).then(a.id.cmp(&b.id));
-        hits.select_nth_unstable_by(k - 1, order);
-        hits.truncate(k);
-        hits.sort_by(order);
-        Ok(hits)
+        Ok(top_k_rows(&self.data, self.dims, query, k))
     }
 }
 

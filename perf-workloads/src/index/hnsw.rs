@@ -1,14 +1,23 @@
-//! usearch HNSW index over unit vectors, f32 storage, ranked by `1 - a·b`
-//! (the cosine distance of unit vectors) through this crate's dot kernel:
-//! usearch's own f32 kernels widen to f64 and were the index's top
-//! function (see `index::dot`).
+//! usearch HNSW index over unit vectors, stored as f32 or f16 (the plan's
+//! `storage`), ranked by `1 - a·b` (the cosine distance of unit vectors)
+//! through this crate's dot kernels: usearch's own f32 kernels widen to
+//! f64 and were the index's top function (see `index::dot`), and half the
+//! bytes per stored vector is half of what a search waits on (see
+//! `index::half`).
 
-use perf_contract::{context::IndexInfo, plan::IndexPlan};
+use perf_contract::{
+    context::IndexInfo,
+    plan::{IndexPlan, VectorStorage},
+};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use crate::{
     error::WorkloadError,
-    index::{dot::dot, Footprint, Hit, VectorEngine, VectorSearch},
+    index::{
+        dot::dot,
+        half::{dot_f16_kernel, to_f16_bits},
+        Footprint, Hit, VectorEngine, VectorSearch,
+    },
 };
 
 pub struct HnswIndex {
@@ -36,25 +45,45 @@ impl HnswIndex {
             dimensions: dims,
             // Replaced by our kernel below; IP names what it computes.
             metric: MetricKind::IP,
-            quantization: ScalarKind::F32,
+            quantization: match plan.storage {
+                VectorStorage::F32 => ScalarKind::F32,
+                VectorStorage::F16 => ScalarKind::F16,
+            },
             connectivity: plan.connectivity,
             expansion_add: plan.expansion_add,
             expansion_search: plan.expansion_search,
             multi: false,
         };
         let mut index = Index::new(&options).map_err(|e| err("create", e))?;
-        // Before any add: the graph is built with the metric it is searched by.
-        index.change_metric::<f32>(Box::new(move |a, b| {
-            // SAFETY: usearch passes two stored or query vectors of the
-            // index's `dims` f32 elements each.
-            let (a, b) = unsafe {
-                (
-                    std::slice::from_raw_parts(a, dims),
-                    std::slice::from_raw_parts(b, dims),
-                )
-            };
-            1.0 - dot(a, b)
-        }));
+        // Before any add: the graph is built with the metric it is searched
+        // by. usearch hands the metric two stored vectors (or the query,
+        // cast to the storage type) of the index's `dims` elements each.
+        match plan.storage {
+            VectorStorage::F32 => index.change_metric::<f32>(Box::new(move |a, b| {
+                // SAFETY: two vectors of `dims` f32 elements, as above.
+                let (a, b) = unsafe {
+                    (
+                        std::slice::from_raw_parts(a, dims),
+                        std::slice::from_raw_parts(b, dims),
+                    )
+                };
+                1.0 - dot(a, b)
+            })),
+            VectorStorage::F16 => {
+                let dot_f16 = dot_f16_kernel();
+                index.change_metric::<usearch::f16>(Box::new(move |a, b| {
+                    // SAFETY: two vectors of `dims` f16 elements, as above;
+                    // an f16 is its 16-bit pattern.
+                    let (a, b) = unsafe {
+                        (
+                            std::slice::from_raw_parts(a.cast::<u16>(), dims),
+                            std::slice::from_raw_parts(b.cast::<u16>(), dims),
+                        )
+                    };
+                    1.0 - dot_f16(a, b)
+                }))
+            }
+        };
         Ok(HnswIndex {
             index,
             plan: plan.clone(),
@@ -71,9 +100,12 @@ impl HnswIndex {
             if v.len() != self.dims {
                 return Err(WorkloadError::Index("vectors of different lengths".into()));
             }
-            self.index
-                .add((first_id + i) as u64, v)
-                .map_err(|e| err("add", e))?;
+            let key = (first_id + i) as u64;
+            match self.plan.storage {
+                VectorStorage::F32 => self.index.add(key, v),
+                VectorStorage::F16 => self.index.add(key, as_f16(&to_f16_bits(v))),
+            }
+            .map_err(|e| err("add", e))?;
         }
         Ok(())
     }
@@ -94,7 +126,10 @@ impl HnswIndex {
         IndexInfo {
             engine: "usearch-hnsw".into(),
             version: usearch::version().to_string(),
-            metric: "cosine (1 - dot of unit vectors)".into(),
+            metric: format!(
+                "cosine (1 - dot of unit vectors), {} storage",
+                self.plan.storage.as_str()
+            ),
             dimensions: self.dims,
             vectors: self.index.size(),
             connectivity: self.plan.connectivity,
@@ -128,15 +163,24 @@ impl VectorEngine for HnswIndex {
     fn describe(&self) -> String {
         let i = self.info();
         format!(
-            "usearch {} HNSW in-process (M={}, ef_construction={}, ef_search={}, {})",
-            i.version, i.connectivity, i.expansion_add, i.expansion_search, i.hardware_acceleration
+            "usearch {} HNSW in-process (M={}, ef_construction={}, ef_search={}, {} storage, {})",
+            i.version,
+            i.connectivity,
+            i.expansion_add,
+            i.expansion_search,
+            self.plan.storage.as_str(),
+            i.hardware_acceleration
         )
     }
 }
 
 impl VectorSearch for HnswIndex {
     fn search(&self, query: &[f32], k: usize) -> Result<Vec<Hit>, WorkloadError> {
-        let m = self.index.search(query, k).map_err(|e| err("search", e))?;
+        let m = match self.plan.storage {
+            VectorStorage::F32 => self.index.search(query, k),
+            VectorStorage::F16 => self.index.search(as_f16(&to_f16_bits(query)), k),
+        }
+        .map_err(|e| err("search", e))?;
         Ok(m.keys
             .iter()
             .zip(&m.distances)
@@ -147,6 +191,14 @@ impl VectorSearch for HnswIndex {
             })
             .collect())
     }
+}
+
+/// f16 bit patterns as usearch's f16 elements.
+fn as_f16(bits: &[u16]) -> &[usearch::f16] {
+    // SAFETY: u16 and i16 have one size and alignment, and an f16 is its
+    // bit pattern either way.
+    let bits: &[i16] = unsafe { std::slice::from_raw_parts(bits.as_ptr().cast(), bits.len()) };
+    usearch::f16::from_i16s(bits)
 }
 
 #[cfg(test)]
@@ -168,29 +220,36 @@ mod tests {
     }
 
     #[test]
-    fn our_metric_ranks_as_exact_search_does() {
+    fn our_metric_ranks_as_exact_search_does_with_either_storage() {
         let data = unit_vectors(500, 96, 0.0);
-        let plan = IndexPlan {
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: 64,
-        };
-        let hnsw = HnswIndex::build(&data, &plan).unwrap();
         let flat = FlatIndex::build(&data).unwrap();
-        let mut recall = 0.0;
         let queries = unit_vectors(20, 96, 0.5);
-        for q in &queries {
-            let approx = hnsw.search(q, 5).unwrap();
-            let exact = flat.search(q, 5).unwrap();
-            recall += recall_at_k(&approx, &exact);
-            // Similarities are cosines, whichever engine reports them.
-            for a in &approx {
-                let want: f32 = data[a.id].iter().zip(q).map(|(x, y)| x * y).sum();
-                assert!((a.similarity - want).abs() < 1e-4);
+        // f16 rounds each stored element to 11 significant bits: a
+        // similarity of these vectors moves by well under 1e-3.
+        for (storage, tolerance) in [(VectorStorage::F32, 1e-4), (VectorStorage::F16, 1e-3)] {
+            let plan = IndexPlan {
+                connectivity: 16,
+                expansion_add: 128,
+                expansion_search: 64,
+                storage,
+            };
+            let hnsw = HnswIndex::build(&data, &plan).unwrap();
+            let mut recall = 0.0;
+            for q in &queries {
+                let approx = hnsw.search(q, 5).unwrap();
+                let exact = flat.search(q, 5).unwrap();
+                recall += recall_at_k(&approx, &exact);
+                // Similarities are cosines, whichever engine reports them.
+                for a in &approx {
+                    let want: f32 = data[a.id].iter().zip(q).map(|(x, y)| x * y).sum();
+                    assert!((a.similarity - want).abs() < tolerance, "{storage:?}");
+                }
             }
+            let recall = recall / queries.len() as f64;
+            assert!(recall >= 0.95, "{storage:?}: recall {recall}");
+            // A stored vector is its own nearest neighbour.
+            assert_eq!(hnsw.search(&data[42], 1).unwrap()[0].id, 42, "{storage:?}");
+            assert!(hnsw.describe().contains(storage.as_str()));
         }
-        assert!(recall / queries.len() as f64 >= 0.95, "recall {recall}");
-        // A stored vector is its own nearest neighbour.
-        assert_eq!(hnsw.search(&data[42], 1).unwrap()[0].id, 42);
     }
 }

@@ -7,6 +7,7 @@ mod chroma;
 mod dot;
 mod engines;
 mod flat;
+mod half;
 mod hnsw;
 
 pub use chroma::{ChromaConfig, ChromaEngine, ChromaHnsw, ChromaServer};
@@ -113,6 +114,7 @@ mod tests {
             connectivity: 16,
             expansion_add: 128,
             expansion_search: 128,
+            storage: Default::default(),
         };
         let truth = FlatIndex::build(&vectors).unwrap();
         let engines: Vec<Box<dyn VectorEngine>> = vec![

@@ -24,6 +24,7 @@ use crate::{
     index::{recall_at_k, EngineHost, FlatIndex, Footprint, Hit, OpenError, VectorEngine},
     reporter::{MetricSet, Reporter},
     scaling::ScalingSet,
+    workloads::memory,
 };
 
 const W: WorkloadName = WorkloadName::VectorQuery;
@@ -109,6 +110,11 @@ fn measure_one(
         figure,
     };
     let before = engine.footprint();
+    // The resident-set growth of an in-process load: the issue's "memory
+    // per vector", beside what the engine itself accounts for.
+    let rss_before = matches!(before, Footprint::InProcess(_))
+        .then(memory::settled_rss_bytes)
+        .flatten();
     let start = Instant::now();
     // In slices, with progress: a million vectors take minutes.
     let slice = (size / 20).max(1_000);
@@ -123,6 +129,19 @@ fn measure_one(
     }
     let load = start.elapsed().as_secs_f64();
     let where_ = engine.describe();
+    if let (Some(a), Some(b)) = (rss_before, rss_before.and(memory::settled_rss_bytes())) {
+        m.push(
+            kind(ScaleFigure::RssPerVector),
+            Unit::Bytes,
+            // Shown, not judged: page-granular and shared with the
+            // process's other threads, so a small load's figure moves
+            // between identical runs. The engine's own accounting
+            // (`bytes_per_vector`) is the gated one.
+            Better::Neither,
+            "growth of this process's resident set while loading, over the vector count (freed memory handed back first, so earlier engines' pages are not reused unseen)",
+            vec![b.saturating_sub(a) as f64 / size as f64],
+        );
+    }
     m.push(
         kind(ScaleFigure::BuildTime),
         Unit::Milliseconds,

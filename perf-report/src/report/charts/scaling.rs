@@ -82,6 +82,14 @@ pub fn charts(f: &VectorFigures) -> Result<Vec<Chart>, ChartError> {
         y_desc: "bytes per vector (B)",
     });
     specs.push(Spec {
+        name: "rss_per_vector",
+        figure: ScaleFigure::RssPerVector,
+        stat: |m| m.summary.median,
+        title: "in-process engines: resident-set growth per vector against corpus size, log-log"
+            .into(),
+        y_desc: "RSS growth while loading, per vector (B)",
+    });
+    specs.push(Spec {
         name: "build_time",
         figure: ScaleFigure::BuildTime,
         stat: |m| m.summary.median,

@@ -71,6 +71,7 @@ fn engines(f: &VectorFigures) -> String {
         "build (ms)".into(),
         "inserts/s".into(),
         "bytes/vector".into(),
+        "RSS growth/vector".into(),
     ];
     titles.extend(
         ks.iter()
@@ -91,9 +92,16 @@ fn engines(f: &VectorFigures) -> String {
         t.row(row(r, &ks, &clients));
     }
     format!(
-        "One row per corpus size and engine, sizes ascending. Build time, inserts/s, bytes/vector and QPS are medians (QPS: one sample per pass); latency percentiles are over every query; recall@{RECALL_K} is the mean over questions against exact search. n is the samples behind each figure.\n\n{}\n",
+        "One row per corpus size and engine, sizes ascending. Build time, inserts/s, bytes/vector and QPS are medians (QPS: one sample per pass). Bytes/vector is what the engine accounts for (in-process) or its data folder's growth on disk (a local server); RSS growth/vector is this process's resident-set growth while loading, after the allocator handed back freed memory (in-process engines only). Latency percentiles are over every query; recall@{RECALL_K} is the mean over questions against exact search. n is the samples behind each figure.\n\n{}\n",
         t.render()
     )
+}
+
+/// A per-vector byte figure with its n.
+fn bytes(m: Option<&Metric>) -> String {
+    m.map_or("–".into(), |m| {
+        format!("{:.0} (n = {})", m.summary.median, m.summary.count)
+    })
 }
 
 fn row(r: &ScaleRow, ks: &[u32], clients: &[u32]) -> Vec<String> {
@@ -102,9 +110,8 @@ fn row(r: &ScaleRow, ks: &[u32], clients: &[u32]) -> Vec<String> {
         format!("`{}`", r.engine),
         median(r.build_time, Unit::Milliseconds),
         median(r.inserts_per_s, Unit::PerSecond),
-        r.bytes_per_vector.map_or("–".into(), |m| {
-            format!("{:.0} (n = {})", m.summary.median, m.summary.count)
-        }),
+        bytes(r.bytes_per_vector),
+        bytes(r.rss_per_vector),
     ];
     for k in ks {
         cells.push(r.latency.get(k).map_or("–".into(), |m| {
