@@ -219,10 +219,13 @@ fn valgrind_dies_with_xtask_and_its_folder_goes_with_the_next_run() {
     kill_front_end(xtask, child, "-KILL");
     assert!(scratch.is_dir(), "nothing could remove it at kill -9");
 
-    // The next run, a short one, removes the dead process's folder.
+    // The next run, a short one, removes the dead process's folder
+    // (`--quick`: the full profile's scaling curve embeds a 100k-vector
+    // corpus, ten minutes on a cold embedding cache).
     let o = support::xtask(&[
         "perf",
         "baseline",
+        "--quick",
         "--workload",
         "vector_query",
         "--iterations",

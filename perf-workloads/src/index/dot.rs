@@ -8,12 +8,12 @@
 //! `vector_query` showed `_mm512_cvtps_pd` as the top function of index
 //! builds and searches. Exact search summed eight lanes in the baseline
 //! target's SSE registers, one dependent add chain per four lanes. Here
-//! 64 partial sums (four 16-lane AVX-512 registers, or sixteen SSE ones)
-//! run as independent chains, in f32: the MiniLM vectors' similarities
+//! 64 partial sums (four 16-lane AVX-512 registers, eight AVX2 ones or
+//! sixteen SSE ones) run as independent chains, in f32: the MiniLM vectors' similarities
 //! agree with an f64 sum to about 1e-7, far below any gap that decides a
 //! ranking (the recall guard would show one that did).
 
-use crate::{cpu_dispatch::avx512_or_baseline, index::Hit};
+use crate::{cpu_dispatch::simd_dispatch, index::Hit};
 
 /// Partial sums per step: enough independent chains to cover the add
 /// latency on either compilation.
@@ -45,14 +45,14 @@ fn dot_body(a: &[f32], b: &[f32]) -> f32 {
     acc[0] + tail
 }
 
-avx512_or_baseline! {
+simd_dispatch! {
     /// `a · b`; for one distance at a time (usearch calls it per pair).
     pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         dot_body(a, b)
     }
 }
 
-avx512_or_baseline! {
+simd_dispatch! {
     /// The `k` rows of `rows` (each `dims` wide, row i is id i) most
     /// similar to `query`, best first, ties to the lower id. One pass that
     /// keeps only the current best `k`: a row that cannot enter costs one

@@ -70,11 +70,7 @@ impl VectorEngine for FlatIndex {
     fn describe(&self) -> String {
         format!(
             "exact scan in-process (f32 rows, perf-workloads dot kernel, {})",
-            if crate::cpu_dispatch::avx512() {
-                "avx512"
-            } else {
-                "baseline x86-64"
-            }
+            crate::cpu_dispatch::level().as_str()
         )
     }
 }

@@ -22,8 +22,11 @@ pub type DotF16 = fn(&[u16], &[u16]) -> f32;
 pub fn dot_f16_kernel() -> DotF16 {
     #[cfg(target_arch = "x86_64")]
     {
-        if crate::cpu_dispatch::avx512() {
-            return dot_avx512_checked;
+        use crate::cpu_dispatch::{level, Level};
+        match level() {
+            Level::Avx512 => return dot_avx512_checked,
+            Level::Avx2 => return dot_avx2_checked,
+            Level::Baseline => {}
         }
     }
     dot_scalar
@@ -79,16 +82,87 @@ unsafe fn dot_avx512(a: &[u16], b: &[u16]) -> f32 {
     sum
 }
 
+/// Only ever handed out by [`dot_f16_kernel`] after the CPU check.
+#[cfg(target_arch = "x86_64")]
+fn dot_avx2_checked(a: &[u16], b: &[u16]) -> f32 {
+    // SAFETY: reachable only through `dot_f16_kernel`, which returns it
+    // when the CPU has AVX2, FMA and F16C.
+    unsafe { dot_avx2(a, b) }
+}
+
+/// The same in 8-lane registers (x86-64-v3: Haswell, Zen 1-3): 32
+/// elements a step in four chains, `vcvtph2ps` from F16C.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_avx2(a: &[u16], b: &[u16]) -> f32 {
+    use std::arch::x86_64::*;
+    const STEP: usize = 32;
+    let n = a.len().min(b.len());
+    let split = n - n % STEP;
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    while i < split {
+        for (j, sum) in acc.iter_mut().enumerate() {
+            let off = i + 8 * j;
+            // SAFETY: off + 8 <= split <= n for both slices; unaligned loads.
+            let (x, y) = unsafe {
+                (
+                    _mm_loadu_si128(pa.add(off).cast::<__m128i>()),
+                    _mm_loadu_si128(pb.add(off).cast::<__m128i>()),
+                )
+            };
+            *sum = _mm256_fmadd_ps(_mm256_cvtph_ps(x), _mm256_cvtph_ps(y), *sum);
+        }
+        i += STEP;
+    }
+    let total = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    let half = _mm_add_ps(
+        _mm256_castps256_ps128(total),
+        _mm256_extractf128_ps::<1>(total),
+    );
+    let pairs = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    let mut sum = _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps::<1>(pairs, pairs)));
+    for k in split..n {
+        sum += f16_to_f32(a[k]) * f16_to_f32(b[k]);
+    }
+    sum
+}
+
 /// `src` rounded to f16 (to nearest, ties to even), as bit patterns.
 pub fn to_f16_bits(src: &[f32]) -> Vec<u16> {
     #[cfg(target_arch = "x86_64")]
     {
-        if crate::cpu_dispatch::avx512() {
+        use crate::cpu_dispatch::{level, Level};
+        match level() {
             // SAFETY: the CPU has AVX-512F.
-            return unsafe { to_f16_avx512(src) };
+            Level::Avx512 => return unsafe { to_f16_avx512(src) },
+            // SAFETY: the CPU has F16C (part of the Avx2 level).
+            Level::Avx2 => return unsafe { to_f16_f16c(src) },
+            Level::Baseline => {}
         }
     }
     src.iter().map(|&x| f32_to_f16(x)).collect()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,f16c")]
+unsafe fn to_f16_f16c(src: &[f32]) -> Vec<u16> {
+    use std::arch::x86_64::*;
+    let mut out = vec![0u16; src.len()];
+    let split = src.len() - src.len() % 8;
+    for i in (0..split).step_by(8) {
+        // SAFETY: i + 8 <= split <= len of both; unaligned load and store.
+        unsafe {
+            let v = _mm256_loadu_ps(src.as_ptr().add(i));
+            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
+            _mm_storeu_si128(out.as_mut_ptr().add(i).cast::<__m128i>(), h);
+        }
+    }
+    for i in split..src.len() {
+        out[i] = f32_to_f16(src[i]);
+    }
+    out
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -165,6 +239,53 @@ pub fn f16_to_f32(h: u16) -> f32 {
 mod tests {
     use super::*;
 
+    /// Every dot kernel this CPU can run, not only the one it would pick,
+    /// so an AVX-512 machine also tests the AVX2 copy.
+    fn dot_kernels() -> Vec<(&'static str, DotF16)> {
+        let mut all: Vec<(&'static str, DotF16)> = vec![("scalar", dot_scalar)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if ["avx2", "fma", "f16c"].iter().all(|f| detected(f)) {
+                all.push(("avx2", dot_avx2_checked));
+            }
+            if crate::cpu_dispatch::avx512() {
+                all.push(("avx512", dot_avx512_checked));
+            }
+        }
+        all
+    }
+
+    type Rounding = fn(&[f32]) -> Vec<u16>;
+
+    /// Every f32 -> f16 rounding this CPU can run.
+    fn roundings() -> Vec<(&'static str, Rounding)> {
+        let mut all: Vec<(&'static str, Rounding)> =
+            vec![("scalar", |s| s.iter().map(|&x| f32_to_f16(x)).collect())];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if detected("f16c") {
+                // SAFETY: the CPU has F16C (and AVX, which F16C implies).
+                all.push(("f16c", |s| unsafe { to_f16_f16c(s) }));
+            }
+            if crate::cpu_dispatch::avx512() {
+                // SAFETY: the CPU has AVX-512F.
+                all.push(("avx512", |s| unsafe { to_f16_avx512(s) }));
+            }
+        }
+        all.push(("dispatched", to_f16_bits));
+        all
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn detected(feature: &str) -> bool {
+        match feature {
+            "avx2" => is_x86_feature_detected!("avx2"),
+            "fma" => is_x86_feature_detected!("fma"),
+            "f16c" => is_x86_feature_detected!("f16c"),
+            _ => false,
+        }
+    }
+
     #[test]
     fn converts_every_kind_of_value() {
         assert_eq!(f16_to_f32(0x3c00), 1.0);
@@ -193,14 +314,16 @@ mod tests {
     }
 
     #[test]
-    fn rounding_is_the_nearest_f16_and_both_paths_agree() {
+    fn rounding_is_the_nearest_f16_and_every_path_agrees() {
         let values: Vec<f32> = (0..4000)
             .map(|i| (i as f32 * 0.7371).sin() * 10f32.powi(i % 9 - 6))
             .chain([0.0, -0.0, 6.1e-5, 6.0e-8, -3.0e-6, 70000.0])
             .collect();
-        let simd = to_f16_bits(&values);
-        for (&x, &h) in values.iter().zip(&simd) {
-            assert_eq!(h, f32_to_f16(x), "{x}");
+        let want: Vec<u16> = values.iter().map(|&x| f32_to_f16(x)).collect();
+        for (name, round) in roundings() {
+            assert_eq!(round(&values), want, "{name}");
+        }
+        for (&x, &h) in values.iter().zip(&want) {
             let back = f16_to_f32(h) as f64;
             // Within half an f16 step of x: relative 2^-11 for normals,
             // 2^-25 absolute below them.
@@ -232,9 +355,10 @@ mod tests {
                 .zip(&b)
                 .map(|(&x, &y)| f16_to_f32(x) as f64 * f16_to_f32(y) as f64)
                 .sum();
-            for dot in [dot_f16_kernel(), dot_scalar as DotF16] {
-                assert!((dot(&a, &b) as f64 - want).abs() < 1e-3, "n = {n}");
+            for (name, dot) in dot_kernels() {
+                assert!((dot(&a, &b) as f64 - want).abs() < 1e-3, "{name}, n = {n}");
             }
+            assert!((dot_f16_kernel()(&a, &b) as f64 - want).abs() < 1e-3);
         }
     }
 }

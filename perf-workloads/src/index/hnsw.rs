@@ -137,11 +137,7 @@ impl HnswIndex {
             expansion_search: self.plan.expansion_search,
             hardware_acceleration: format!(
                 "perf-workloads dot kernel ({})",
-                if crate::cpu_dispatch::avx512() {
-                    "avx512"
-                } else {
-                    "baseline x86-64"
-                }
+                crate::cpu_dispatch::level().as_str()
             ),
         }
     }

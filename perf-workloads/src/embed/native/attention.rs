@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::{
     shared_out::SharedOut,
-    simd::{avx512_or_baseline, exp, lane_sum},
+    simd::{exp, lane_sum, simd_dispatch},
 };
 
 /// Head width of all-MiniLM-L6-v2 (and every BERT-base-like model).
@@ -47,7 +47,7 @@ pub fn attention(qkv: &[f32], spans: &[(usize, usize)], hidden: usize, ctx: &mut
     );
 }
 
-avx512_or_baseline! {
+simd_dispatch! {
     fn one_head(
         rows: &[f32],
         hidden: usize,

@@ -1,11 +1,11 @@
-//! Element-wise kernels written as plain loops and compiled twice: once
-//! for AVX-512 (chosen at run time) and once for the baseline target.
+//! Element-wise kernels written as plain loops and compiled once per
+//! `cpu_dispatch::Level` (AVX-512, AVX2+FMA, baseline), chosen at run time.
 //!
 //! The loops avoid library calls (`expf`, `erff`), so LLVM vectorises them
 //! 16 lanes wide inside the AVX-512 copy; candle's GELU called scalar
 //! `erff` per element, 12.8% of the embedding profile.
 
-pub(crate) use crate::cpu_dispatch::avx512_or_baseline;
+pub(crate) use crate::cpu_dispatch::simd_dispatch;
 
 /// `eˣ`, relative error below 2e-7 on the range softmax and erf use:
 /// `x = k·ln2 + r`, a degree-6 polynomial for `eʳ`, `2ᵏ` put in the
@@ -40,7 +40,7 @@ pub fn erf(x: f32) -> f32 {
     y.copysign(x)
 }
 
-avx512_or_baseline! {
+simd_dispatch! {
     /// BERT's GELU, `x·(1 + erf(x/√2))/2`, in place.
     pub fn gelu(xs: &mut [f32]) {
         for x in xs.iter_mut() {
@@ -49,7 +49,7 @@ avx512_or_baseline! {
     }
 }
 
-avx512_or_baseline! {
+simd_dispatch! {
     /// `x = layer_norm(x + residual)` row by row (rows of `gamma.len()`).
     pub fn add_layer_norm(x: &mut [f32], residual: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
         let d = gamma.len();
@@ -62,7 +62,7 @@ avx512_or_baseline! {
     }
 }
 
-avx512_or_baseline! {
+simd_dispatch! {
     /// `x = layer_norm(x)` row by row.
     pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
         for row in x.chunks_exact_mut(gamma.len()) {
