@@ -11,7 +11,7 @@
 //! exact scan and the encoder's element-wise loops fell back to SSE2.
 
 /// Defines `$vis fn $name(..) [-> $ret]` that runs `$body` compiled for
-/// the widest [`Level`] the CPU has. The check is one cached load; callers
+/// the widest [`Level`] the CPU has. The check is a few cached loads; callers
 /// that loop should put the loop inside `$body`, so the choice is made once
 /// per call, not per element.
 macro_rules! simd_dispatch {
