@@ -2,25 +2,27 @@
 //! tokenize, embed one batch, HNSW search, exact search, chunking.
 //!
 //! `cargo bench -p perf-workloads` measures; `cargo bench -p perf-workloads
-//! -- --profile-time 5` instead samples each benchmark with pprof (criterion's
-//! profiler hook) and writes `target/criterion/<group>/<bench>/profile/flamegraph.svg`.
+//! -- --profile-time 5` instead samples each benchmark with perf-profile's
+//! sampler (the one `perf profile` uses, behind criterion's profiler hook)
+//! and writes `flamegraph.svg` and `profile.pb.gz` (for `go tool pprof`) to
+//! `target/criterion/<group>/<bench>/profile/`.
 //! The real model and the first 300 chunks of the default corpus are used,
 //! prepared once (model and vectors come from the same caches as the tool).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::hint::black_box;
+use std::{hint::black_box, path::Path};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, profiler::Profiler, BenchmarkId, Criterion};
 use perf_contract::plan::WorkloadName;
+use perf_profile::{CpuProfiler, CpuSession};
 use perf_workloads::{
     corpus::chunk_documents,
     index::{FlatIndex, HnswIndex, VectorSearch},
     reporter::Reporter,
     workloads::{prepare, Prepared},
 };
-use pprof::criterion::{Output, PProfProfiler};
 
 fn prepared() -> (perf_contract::plan::Plan, Prepared) {
     let mut plan = common::plan(
@@ -74,12 +76,48 @@ fn hot_paths(c: &mut Criterion) {
     g.finish();
 }
 
+/// Criterion's profiler hook on perf-profile's sampler. Why not pprof's own
+/// hook (its `criterion` feature): that feature, switched on for the
+/// benches, changed pprof's build for the whole test run, so `cargo xtask
+/// test` and `perf baseline` compiled candle twice.
+#[derive(Default)]
+struct StackProfiler {
+    session: Option<CpuSession>,
+}
+
+impl Profiler for StackProfiler {
+    fn start_profiling(&mut self, id: &str, _dir: &Path) {
+        // 997 Hz: a prime, so sampling does not lock onto periodic work.
+        match CpuProfiler::start(997) {
+            Ok(session) => self.session = Some(session),
+            Err(e) => eprintln!("{id}: cannot start the CPU profiler: {e}"),
+        }
+    }
+
+    fn stop_profiling(&mut self, id: &str, dir: &Path) {
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        let written = std::fs::create_dir_all(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| session.finish().map_err(|e| e.to_string()))
+            .and_then(|profile| {
+                profile
+                    .write_flamegraph(&dir.join("flamegraph.svg"))
+                    .and_then(|()| profile.write_pprof(&dir.join("profile.pb.gz")))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = written {
+            eprintln!("{id}: profile not written to {}: {e}", dir.display());
+        }
+    }
+}
+
 criterion_group! {
     name = benches;
-    // 997 Hz: a prime, so sampling does not lock onto periodic work.
     config = Criterion::default()
         .sample_size(20)
-        .with_profiler(PProfProfiler::new(997, Output::Flamegraph(None)));
+        .with_profiler(StackProfiler::default());
     targets = hot_paths
 }
 criterion_main!(benches);

@@ -30,7 +30,7 @@ pub struct RunOutcome {
     pub notes: Vec<String>,
 }
 
-/// `cargo build --release -p perf-workloads`, returning the binary's path as
+/// Builds perf-workloads in release mode, returning the binary's path as
 /// cargo reports it (so `CARGO_TARGET_DIR` and friends are honoured).
 pub fn build_workloads(sh: &Shell, root: &Path) -> Result<PathBuf> {
     build_workloads_with(sh, root, &[])
@@ -59,11 +59,19 @@ pub fn build_workloads_from(
     let feature_args: Vec<String> = if features.is_empty() {
         Vec::new()
     } else {
-        vec!["--features".into(), features.join(",")]
+        let named: Vec<String> = features
+            .iter()
+            .map(|f| format!("perf-workloads/{f}"))
+            .collect();
+        vec!["--features".into(), named.join(",")]
     };
+    // `--workspace --bin`, not `--package`: features are then resolved
+    // for the whole workspace, as in `cargo xtask test`, so this build
+    // reuses the test build's dependencies (with `--package`, comfy-table's
+    // rustix features were missing and candle was compiled a second time).
     let mut build: Command = cmd!(
         sh,
-        "cargo build --release --package perf-workloads --bin perf-workloads --message-format=json-render-diagnostics {feature_args...}"
+        "cargo build --release --workspace --bin perf-workloads --message-format=json-render-diagnostics {feature_args...}"
     )
     .into();
     // A killed xtask takes its build with it.

@@ -65,18 +65,23 @@ simd_dispatch! {
             return best;
         }
         for (id, row) in rows.chunks_exact(dims).enumerate() {
-            let similarity = dot_body(row, query);
-            // Rows come in id order: an equal similarity never displaces an
-            // earlier id, so only a strictly better one enters (NaN never).
-            if similarity.is_nan() || (best.len() == k && similarity <= best[k - 1].similarity) {
-                continue;
-            }
-            let at = best.partition_point(|h| h.similarity >= similarity);
-            best.insert(at, Hit { id, similarity });
-            best.truncate(k);
+            offer(&mut best, k, id, dot_body(row, query));
         }
         best
     }
+}
+
+/// Offers row `id` to `best` (at most `k` hits, best first). Rows must be
+/// offered in id order: an equal similarity never displaces an earlier id,
+/// so only a strictly better one enters (NaN never). `k` must be positive.
+#[inline(always)]
+pub(crate) fn offer(best: &mut Vec<Hit>, k: usize, id: usize, similarity: f32) {
+    if similarity.is_nan() || (best.len() == k && similarity <= best[k - 1].similarity) {
+        return;
+    }
+    let at = best.partition_point(|h| h.similarity >= similarity);
+    best.insert(at, Hit { id, similarity });
+    best.truncate(k);
 }
 
 #[cfg(test)]

@@ -1,17 +1,31 @@
 //! Exact (brute-force) cosine search over unit vectors: every query is
-//! compared with every vector, in one pass of `index::dot`'s kernel over
-//! the rows. It is the ground truth recall is measured against, and a
-//! real engine in its own right (what a small corpus needs).
+//! compared with every vector. It is the ground truth recall is measured
+//! against, and a real engine in its own right (what a small corpus
+//! needs). A search screens f16 copies of the rows first and rescores the
+//! few that can still rank in f32 (`screened_scan.rs`, provably the same
+//! hits as one f32 pass, which rows or queries beyond f16's range take).
 
 use crate::{
     error::WorkloadError,
-    index::{dot::top_k_rows, Footprint, Hit, VectorEngine, VectorSearch},
+    index::{
+        dot::top_k_rows,
+        half::to_f16_bits,
+        huge_pages,
+        screened_scan::{f16_safe, screened_top_k},
+        Footprint, Hit, VectorEngine, VectorSearch,
+    },
 };
 
 pub struct FlatIndex {
     dims: usize,
     /// Row-major, one unit vector per chunk id.
     data: Vec<f32>,
+    /// The same rows rounded to f16 (bit patterns), for screening.
+    half: Vec<u16>,
+    /// The largest row norm: the screening bound scales with it.
+    max_norm: f64,
+    /// Whether every row fits f16's range (else one f32 pass).
+    screenable: bool,
 }
 
 impl FlatIndex {
@@ -26,6 +40,9 @@ impl FlatIndex {
         FlatIndex {
             dims,
             data: Vec::new(),
+            half: Vec::new(),
+            max_norm: 0.0,
+            screenable: true,
         }
     }
 
@@ -53,23 +70,37 @@ impl VectorEngine for FlatIndex {
         }
         // Exactly: the footprint is what a user's process would hold, not
         // a doubling Vec's spare room.
+        if let Some(v) = vectors.iter().find(|v| v.len() != self.dims) {
+            return Err(WorkloadError::Index(format!(
+                "vectors of different lengths: {} after {}",
+                v.len(),
+                self.dims
+            )));
+        }
         self.data.reserve_exact(vectors.len() * self.dims);
+        self.half.reserve_exact(vectors.len() * self.dims);
+        huge_pages::advise(&self.data);
+        huge_pages::advise(&self.half);
         for v in vectors {
-            if v.len() != self.dims {
-                return Err(WorkloadError::Index("vectors of different lengths".into()));
-            }
             self.data.extend_from_slice(v);
+            self.half.extend_from_slice(&to_f16_bits(v));
+            let norm = v.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+            self.max_norm = self.max_norm.max(norm);
+            self.screenable &= f16_safe(v);
         }
         Ok(())
     }
 
     fn footprint(&self) -> Footprint {
-        Footprint::InProcess((self.data.capacity() * std::mem::size_of::<f32>()) as u64)
+        Footprint::InProcess(
+            (self.data.capacity() * std::mem::size_of::<f32>()
+                + self.half.capacity() * std::mem::size_of::<u16>()) as u64,
+        )
     }
 
     fn describe(&self) -> String {
         format!(
-            "exact scan in-process (f32 rows, perf-workloads dot kernel, {})",
+            "exact scan in-process (f16 screening, then f32 rescoring; perf-workloads kernels, {})",
             crate::cpu_dispatch::level().as_str()
         )
     }
@@ -83,6 +114,19 @@ impl VectorSearch for FlatIndex {
                 query.len(),
                 self.dims
             )));
+        }
+        if k == 0 || self.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.screenable && f16_safe(query) {
+            return Ok(screened_top_k(
+                &self.data,
+                &self.half,
+                self.dims,
+                self.max_norm,
+                query,
+                k,
+            ));
         }
         Ok(top_k_rows(&self.data, self.dims, query, k))
     }
@@ -110,6 +154,17 @@ mod tests {
         assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [0, 2]);
         assert!(hits[0].similarity > hits[1].similarity);
         assert_eq!(idx.search(&unit(&[1.0, 0.0]), 10).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn rows_beyond_f16_range_are_still_ranked_exactly() {
+        // 1e5 rounds to infinity in f16: the index must scan in f32.
+        let vs = vec![vec![1.0e5, 0.0], vec![0.0, 1.0], vec![1.0, 1.0]];
+        let idx = FlatIndex::build(&vs).unwrap();
+        assert!(!idx.screenable);
+        let hits = idx.search(&[1.0, 0.0], 3).unwrap();
+        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [0, 2, 1]);
+        assert_eq!(hits[0].similarity, 1.0e5);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! IEEE half precision (f16) for an HNSW graph that stores its vectors as
 //! f16: the dot kernel it ranks by, and the f32 → f16 rounding of the
-//! vectors and queries handed to it.
+//! vectors and queries handed to it; and the f16 × f32 kernel of the exact
+//! scan's screening pass (`screened_scan.rs`).
 //!
 //! Why f16 storage: a search's time goes to loading the vectors of the
 //! nodes it visits (the profile put most of a search in the dot kernel,
@@ -125,6 +126,116 @@ unsafe fn dot_avx2(a: &[u16], b: &[u16]) -> f32 {
     let mut sum = _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps::<1>(pairs, pairs)));
     for k in split..n {
         sum += f16_to_f32(a[k]) * f16_to_f32(b[k]);
+    }
+    sum
+}
+
+/// A dot product of an f16 vector (bit patterns) with an f32 vector,
+/// summed in f32: the exact scan's screening pass (`screened_scan.rs`),
+/// which rounds only its stored rows, never the query.
+pub type DotF16F32 = fn(&[u16], &[f32]) -> f32;
+
+/// The fastest f16 × f32 dot product this CPU runs, chosen once.
+pub fn dot_f16_f32_kernel() -> DotF16F32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::cpu_dispatch::{level, Level};
+        match level() {
+            Level::Avx512 => return mixed_avx512_checked,
+            Level::Avx2 => return mixed_avx2_checked,
+            Level::Baseline => {}
+        }
+    }
+    mixed_scalar
+}
+
+fn mixed_scalar(a: &[u16], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(&x, &y)| f16_to_f32(x) * y).sum()
+}
+
+/// Only ever handed out by [`dot_f16_f32_kernel`] after the CPU check.
+#[cfg(target_arch = "x86_64")]
+fn mixed_avx512_checked(a: &[u16], b: &[f32]) -> f32 {
+    // SAFETY: reachable only through `dot_f16_f32_kernel`, which returns
+    // it when the CPU has AVX-512F.
+    unsafe { mixed_avx512(a, b) }
+}
+
+/// 64 elements a step in four 16-lane chains; only `a` is converted.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn mixed_avx512(a: &[u16], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    const STEP: usize = 64;
+    let n = a.len().min(b.len());
+    let split = n - n % STEP;
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = [_mm512_setzero_ps(); 4];
+    let mut i = 0;
+    while i < split {
+        for (j, sum) in acc.iter_mut().enumerate() {
+            let off = i + 16 * j;
+            // SAFETY: off + 16 <= split <= n for both slices; unaligned loads.
+            let (x, y) = unsafe {
+                (
+                    _mm256_loadu_si256(pa.add(off).cast::<__m256i>()),
+                    _mm512_loadu_ps(pb.add(off)),
+                )
+            };
+            *sum = _mm512_fmadd_ps(_mm512_cvtph_ps(x), y, *sum);
+        }
+        i += STEP;
+    }
+    let total = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+    let mut sum = _mm512_reduce_add_ps(total);
+    for k in split..n {
+        sum += f16_to_f32(a[k]) * b[k];
+    }
+    sum
+}
+
+/// Only ever handed out by [`dot_f16_f32_kernel`] after the CPU check.
+#[cfg(target_arch = "x86_64")]
+fn mixed_avx2_checked(a: &[u16], b: &[f32]) -> f32 {
+    // SAFETY: reachable only through `dot_f16_f32_kernel`, which returns
+    // it when the CPU has AVX2, FMA and F16C.
+    unsafe { mixed_avx2(a, b) }
+}
+
+/// The same in 8-lane registers: 32 elements a step in four chains.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn mixed_avx2(a: &[u16], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    const STEP: usize = 32;
+    let n = a.len().min(b.len());
+    let split = n - n % STEP;
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    while i < split {
+        for (j, sum) in acc.iter_mut().enumerate() {
+            let off = i + 8 * j;
+            // SAFETY: off + 8 <= split <= n for both slices; unaligned loads.
+            let (x, y) = unsafe {
+                (
+                    _mm_loadu_si128(pa.add(off).cast::<__m128i>()),
+                    _mm256_loadu_ps(pb.add(off)),
+                )
+            };
+            *sum = _mm256_fmadd_ps(_mm256_cvtph_ps(x), y, *sum);
+        }
+        i += STEP;
+    }
+    let total = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    let half = _mm_add_ps(
+        _mm256_castps256_ps128(total),
+        _mm256_extractf128_ps::<1>(total),
+    );
+    let pairs = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    let mut sum = _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps::<1>(pairs, pairs)));
+    for k in split..n {
+        sum += f16_to_f32(a[k]) * b[k];
     }
     sum
 }
@@ -255,6 +366,22 @@ mod tests {
         all
     }
 
+    /// Every f16 × f32 dot kernel this CPU can run.
+    fn mixed_kernels() -> Vec<(&'static str, DotF16F32)> {
+        let mut all: Vec<(&'static str, DotF16F32)> = vec![("scalar", mixed_scalar)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if ["avx2", "fma", "f16c"].iter().all(|f| detected(f)) {
+                all.push(("avx2", mixed_avx2_checked));
+            }
+            if crate::cpu_dispatch::avx512() {
+                all.push(("avx512", mixed_avx512_checked));
+            }
+        }
+        all.push(("dispatched", dot_f16_f32_kernel()));
+        all
+    }
+
     type Rounding = fn(&[f32]) -> Vec<u16>;
 
     /// Every f32 -> f16 rounding this CPU can run.
@@ -359,6 +486,26 @@ mod tests {
                 assert!((dot(&a, &b) as f64 - want).abs() < 1e-3, "{name}, n = {n}");
             }
             assert!((dot_f16_kernel()(&a, &b) as f64 - want).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn mixed_dot_matches_the_converted_values_for_any_length() {
+        for n in [0, 1, 15, 31, 32, 33, 63, 64, 65, 130, 384] {
+            let a = to_f16_bits(
+                &(0..n)
+                    .map(|i| 0.1 + (i as f32 * 0.37).sin())
+                    .collect::<Vec<_>>(),
+            );
+            let b: Vec<f32> = (0..n).map(|i| 0.2 + (i as f32 * 0.11).cos()).collect();
+            let want: f64 = a
+                .iter()
+                .zip(&b)
+                .map(|(&x, &y)| f16_to_f32(x) as f64 * y as f64)
+                .sum();
+            for (name, dot) in mixed_kernels() {
+                assert!((dot(&a, &b) as f64 - want).abs() < 1e-4, "{name}, n = {n}");
+            }
         }
     }
 }

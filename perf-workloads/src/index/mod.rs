@@ -9,6 +9,8 @@ mod engines;
 mod flat;
 mod half;
 mod hnsw;
+mod huge_pages;
+mod screened_scan;
 
 pub use chroma::{ChromaConfig, ChromaEngine, ChromaHnsw, ChromaServer};
 pub use engines::{EngineHost, OpenError};
