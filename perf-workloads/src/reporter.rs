@@ -125,6 +125,13 @@ impl MetricSet {
         self.notes.push(text.into());
     }
 
+    /// Takes `other`'s metrics and notes: a part measured on its own and
+    /// kept only when it was measured whole.
+    pub fn append(&mut self, other: MetricSet) {
+        self.metrics.extend(other.metrics);
+        self.notes.extend(other.notes);
+    }
+
     pub fn finish(self) -> Message {
         Message::Result(WorkloadSamples {
             workload: self.workload,

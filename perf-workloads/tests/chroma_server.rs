@@ -7,7 +7,6 @@
 //! cannot fails them with the reason instead of skipping them.
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
     sync::Arc,
@@ -19,6 +18,11 @@ use perf_workloads::index::{
     recall_at_k, ChromaConfig, ChromaEngine, ChromaServer, FlatIndex, Footprint, VectorEngine,
     VectorSearch,
 };
+
+#[path = "common/fake_chroma.rs"]
+mod fake_chroma;
+
+use fake_chroma::Faults;
 
 const DIMS: usize = 384;
 
@@ -202,57 +206,6 @@ fn a_killed_server_is_an_error_not_a_hang_and_is_reaped() {
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
 }
 
-/// Answers what `ChromaServer::connect` and `ChromaEngine::open` ask,
-/// then never answers a query.
-fn fake_server_hanging_on_query(stream: TcpStream) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
-    loop {
-        let mut head = String::new();
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap();
-            }
-            if line == "\r\n" {
-                break;
-            }
-            head.push_str(&line);
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        let request = head.lines().next().unwrap_or("").to_string();
-        let (status, answer) = if request.contains("/query") {
-            thread::sleep(Duration::from_secs(60));
-            return;
-        } else if request.starts_with("GET /api/v2/heartbeat") {
-            (200, r#"{"nanosecond heartbeat":1}"#)
-        } else if request.starts_with("GET /api/v2/version") {
-            (200, r#""1.0.0""#)
-        } else if request.starts_with("GET /api/v2/pre-flight-checks") {
-            (200, r#"{"max_batch_size":100}"#)
-        } else if request.starts_with("DELETE") {
-            (
-                404,
-                r#"{"error":"NotFoundError","message":"no such collection"}"#,
-            )
-        } else if request.starts_with("POST") {
-            (200, r#"{"id":"0b7e2b3c-0000-0000-0000-000000000000"}"#)
-        } else {
-            (400, r#"{"error":"Test","message":"unexpected"}"#)
-        };
-        let reply = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
-        out.write_all(reply.as_bytes()).unwrap();
-    }
-}
-
 #[test]
 fn a_server_that_never_answers_times_out_within_the_configured_time() {
     let config = ChromaConfig {
@@ -279,12 +232,9 @@ fn a_server_that_never_answers_times_out_within_the_configured_time() {
     assert!(err.contains(&url) && !err.contains('\n'), "{err}");
 
     // Answers everything but queries: the search times out, not retried.
-    let hanging = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", hanging.local_addr().unwrap());
-    thread::spawn(move || {
-        for stream in hanging.incoming().filter_map(Result::ok) {
-            thread::spawn(move || fake_server_hanging_on_query(stream));
-        }
+    let (url, _) = fake_chroma::spawn(Faults {
+        hang_on_query: true,
+        ..Faults::default()
     });
     let server = Arc::new(ChromaServer::connect(&url, &config).unwrap());
     assert!(server.describe().ends_with("(remote)"));
@@ -315,4 +265,43 @@ fn dropping_the_server_stops_and_reaps_it_and_removes_its_data() {
     assert!(!alive(pid), "the server outlived its handle");
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "not reaped");
     assert!(!data.exists(), "its data folder was left behind");
+}
+
+#[test]
+fn a_batch_too_large_for_the_server_goes_again_in_halves() {
+    // 100 records a batch (the fake's pre-flight), 2 KiB of base64 each:
+    // a 60 KB limit takes 25 (51 KB), not 50.
+    let (url, seen) = fake_chroma::spawn(Faults {
+        max_body: 60_000,
+        ..Faults::default()
+    });
+    let config = ChromaConfig::default();
+    let server = Arc::new(ChromaServer::connect(&url, &config).unwrap());
+    assert!(server.takes_base64());
+    let mut engine = ChromaEngine::open(&server, &config, DIMS, "test-413").unwrap();
+    engine.insert(0, &vectors(250)).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.ids.len(), 250);
+    assert!(seen.ids.contains("0") && seen.ids.contains("249"));
+    assert!(seen.base64, "embeddings went as JSON numbers");
+    // 250 = 100 + 100 + 50: each 100 halved twice (25s), the 50 once.
+    assert_eq!(seen.too_large, 2 * 3 + 1, "refused bodies");
+    assert_eq!(seen.adds, 10);
+}
+
+#[test]
+fn an_add_whose_answer_is_lost_is_sent_again_and_counted_once() {
+    let (url, seen) = fake_chroma::spawn(Faults {
+        drop_adds: 1,
+        ..Faults::default()
+    });
+    let config = ChromaConfig::default();
+    let server = Arc::new(ChromaServer::connect(&url, &config).unwrap());
+    let mut engine = ChromaEngine::open(&server, &config, DIMS, "test-lost").unwrap();
+    // The count after loading must be 150: the first batch, applied but
+    // unanswered, went twice and its ids were kept once.
+    engine.insert(0, &vectors(150)).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.adds, 3);
+    assert_eq!(seen.ids.len(), 150);
 }

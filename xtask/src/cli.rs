@@ -111,6 +111,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
 
+    /// A baseline of more vector-engine sizes (a `--scale` run kept apart)
+    /// whose rows join the engines × sizes table and the scaling charts at
+    /// sizes the baseline lacks; refused unless it is of the same machine
+    /// and settings. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub scale_points: Vec<PathBuf>,
+
     /// Markdown file to write; the charts go to charts/ beside it
     /// [default: reports/performance_analysis.md].
     #[arg(long, value_name = "PATH")]

@@ -3,6 +3,8 @@
 //! and the real model. A server engine that cannot be had is skipped, with
 //! its reason in the output and in the baseline, never silently.
 
+#[path = "../../perf-workloads/tests/common/fake_chroma.rs"]
+mod fake_chroma;
 mod support;
 
 use perf_contract::{plan::WorkloadName, schema::Baseline};
@@ -84,6 +86,64 @@ fn an_unreachable_chroma_is_skipped_with_its_reason_and_the_rest_is_measured() {
     let recall = &vq.metrics["usearch.n200.k10.recall"];
     assert_eq!(recall.summary.count, 54, "one recall per question");
     assert!(recall.summary.mean > 0.9, "{}", recall.summary.mean);
+}
+
+#[test]
+fn a_server_failing_mid_run_costs_its_figures_at_that_size_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = small_corpus(dir.path());
+    let out = dir.path().join("b.json");
+    // Loads fine, then every query fails: after the load was timed.
+    let (url, seen) = fake_chroma::spawn(fake_chroma::Faults {
+        query_status: Some(500),
+        ..Default::default()
+    });
+    let o = xtask(&quick_args(
+        corpus.to_str().unwrap(),
+        out.to_str().unwrap(),
+        &[
+            "--workload",
+            "vector_query",
+            "--vector-engine",
+            "chroma",
+            "--vector-engine",
+            "exact",
+            "--vector-size",
+            "100",
+            "--vector-size",
+            "200",
+            "--chroma-url",
+            &url,
+        ],
+    ));
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        seen.lock().unwrap().adds > 0,
+        "the load never reached the server"
+    );
+    let b = Baseline::load(&out).unwrap();
+    let vq = &b.workloads[&WorkloadName::VectorQuery];
+    for size in [100, 200] {
+        let head = format!("chroma at {size} vectors: skipped: ");
+        let note = vq
+            .notes
+            .iter()
+            .find(|n| n.starts_with(&head))
+            .unwrap_or_else(|| panic!("no {head:?} in {:?}", vq.notes));
+        assert!(note.contains("HTTP 500 InternalError: boom"), "{note}");
+        assert!(!note.contains('\n'), "{note}");
+        assert!(err.contains(&head), "not shown:\n{err}");
+        assert!(vq
+            .metrics
+            .contains_key(format!("exact.n{size}.k10.latency").as_str()));
+    }
+    // Its load was timed before the queries failed: no half of its figures.
+    assert!(
+        !vq.metrics.keys().any(|k| k.as_str().starts_with("chroma.")),
+        "{:?}",
+        vq.metrics.keys().collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     optimisations::{self, Done},
-    HistoryEntry, ProfileInputs, ReportInputs,
+    scale_points, HistoryEntry, ProfileInputs, ReportInputs,
 };
 use crate::policy::Policy;
 use perf_contract::schema::{Baseline, LoadError};
@@ -28,6 +28,8 @@ use perf_contract::schema::{Baseline, LoadError};
 #[derive(Debug, Clone)]
 pub struct InputPaths {
     pub baseline: PathBuf,
+    /// Files of scaling points to join the baseline's (`scale_points.rs`).
+    pub scale_points: Vec<PathBuf>,
     /// A profile run's folder (`profiles/latest` by default).
     pub profiles: PathBuf,
     /// Folder of earlier baselines.
@@ -48,6 +50,8 @@ pub enum InputError {
     NoBaseline { path: String },
     #[error("baseline file {path} is unusable ({reason}): fix it, or record a new one with `cargo xtask perf baseline --update`")]
     Baseline { path: String, reason: String },
+    #[error("scaling-points file {path} cannot join the report: {reason}")]
+    ScalePoints { path: String, reason: String },
     #[error("history file {path} is unusable ({reason}): fix or delete it")]
     History { path: String, reason: String },
     #[error(
@@ -70,10 +74,26 @@ pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, Inpu
             path: label(&paths.baseline),
         });
     }
-    let baseline = Baseline::load(&paths.baseline).map_err(|e| InputError::Baseline {
+    let mut baseline = Baseline::load(&paths.baseline).map_err(|e| InputError::Baseline {
         path: paths.baseline.display().to_string(),
         reason: reason(e),
     })?;
+    let mut scale_sources = Vec::new();
+    for path in &paths.scale_points {
+        let shown = label(path);
+        let refuse = |reason: String| InputError::ScalePoints {
+            path: shown.clone(),
+            reason,
+        };
+        let extra = Baseline::load(path).map_err(|e| refuse(reason(e)))?;
+        if let Some(why) = scale_points::unlike(&baseline, &extra) {
+            return Err(refuse(format!(
+                "{why}; record it on this machine with the baseline's settings, or leave it out"
+            )));
+        }
+        let added = scale_points::merge(&mut baseline, &extra, &shown);
+        scale_sources.push((shown, added));
+    }
     let history = load_history(&paths.history, &paths.baseline)?;
     let report_dir = paths.output.parent().unwrap_or(Path::new("."));
     let profile = load_profile(&paths.profiles, report_dir)?;
@@ -81,6 +101,7 @@ pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, Inpu
     Ok(ReportInputs {
         baseline,
         baseline_source: label(&paths.baseline),
+        scale_sources,
         history,
         history_source: label(&paths.history),
         profile,

@@ -18,6 +18,7 @@ pub mod opportunities;
 pub mod optimisations;
 pub mod playbooks;
 pub mod previous;
+pub mod scale_points;
 pub mod sections;
 pub mod stage_breakdown;
 pub mod terminal;
@@ -44,6 +45,9 @@ pub struct ReportInputs {
     /// The baseline file as the report names it (relative to the project
     /// root when inside it).
     pub baseline_source: String,
+    /// Files whose scaling points joined the baseline's
+    /// (`scale_points.rs`), as shown, with the sizes each added.
+    pub scale_sources: Vec<(String, Vec<u32>)>,
     /// Earlier baselines, oldest first (by recording time, then file name).
     pub history: Vec<HistoryEntry>,
     pub history_source: String,
@@ -88,7 +92,23 @@ impl ReportInputs {
     /// the project prefix is dropped.
     pub fn shown_text(&self, text: &str) -> String {
         let prefix = format!("{}/", self.root.display());
-        text.replace(&prefix, "")
+        let text = text.replace(&prefix, "");
+        // The Rust documentation's folders (the scaling corpus) as
+        // `<rust sysroot>/…`, as `shown_path` names them.
+        const DOC: &str = "/share/doc/rust/";
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(DOC) {
+            let start = rest[..at]
+                .rfind(|c: char| c.is_whitespace() || c == '(' || c == ',')
+                .map_or(0, |i| i + 1);
+            out.push_str(&rest[..start]);
+            out.push_str("<rust sysroot>");
+            out.push_str(DOC);
+            rest = &rest[at + DOC.len()..];
+        }
+        out.push_str(rest);
+        out
     }
 }
 
@@ -150,4 +170,18 @@ pub fn render(inputs: &ReportInputs) -> Result<Report, ChartError> {
     let charts = charts::all(inputs)?;
     let markdown = sections::markdown(inputs, &charts);
     Ok(Report { markdown, charts })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn notes_name_the_rust_docs_by_sysroot_and_project_files_relatively() {
+        let mut inputs = crate::report::sections::opportunities::tests::inputs(None);
+        inputs.root = "/home/ann/rag".into();
+        let note = "scaling vectors: 9 real, from main corpus (4), /home/ann/.rustup/toolchains/stable/share/doc/rust/html/reference (3), /opt/rust/share/doc/rust/html/std (2); cache /home/ann/rag/target/x";
+        assert_eq!(
+            inputs.shown_text(note),
+            "scaling vectors: 9 real, from main corpus (4), <rust sysroot>/share/doc/rust/html/reference (3), <rust sysroot>/share/doc/rust/html/std (2); cache target/x"
+        );
+    }
 }

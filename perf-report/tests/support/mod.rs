@@ -431,6 +431,7 @@ pub fn write_fixture(root: &Path, history: bool, profile: bool) {
 pub fn paths(root: &Path) -> InputPaths {
     InputPaths {
         baseline: root.join(BASELINE),
+        scale_points: Vec::new(),
         profiles: root.join(PROFILES),
         history: root.join(HISTORY),
         optimisations: root.join(OPTIMISATIONS),

@@ -18,41 +18,118 @@
 /// A dot product of two f16 vectors given as bit patterns, summed in f32.
 pub type DotF16 = fn(&[u16], &[u16]) -> f32;
 
+/// A dot product of an f16 vector (bit patterns) with an f32 vector,
+/// summed in f32: the exact scan's screening pass (`screened_scan.rs`),
+/// which rounds only its stored rows, never the query.
+pub type DotF16F32 = fn(&[u16], &[f32]) -> f32;
+
 /// The fastest f16 dot product this CPU runs, chosen once: the metric
 /// usearch calls for every distance then skips the feature check.
 pub fn dot_f16_kernel() -> DotF16 {
+    kernel::<u16>()
+}
+
+/// The fastest f16 × f32 dot product this CPU runs, chosen once.
+pub fn dot_f16_f32_kernel() -> DotF16F32 {
+    kernel::<f32>()
+}
+
+/// What the right-hand side of an f16 dot product may hold: f16 bit
+/// patterns, converted with `vcvtph2ps` as they load, or f32. One kernel
+/// body per instruction set serves both.
+trait Operand: Copy {
+    fn to_f32(self) -> f32;
+
+    /// 8 elements from `p` as f32.
+    /// SAFETY: `p..p + 8` is readable and the CPU has AVX and F16C.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256;
+
+    /// 16 elements from `p` as f32.
+    /// SAFETY: `p..p + 16` is readable and the CPU has AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load16(p: *const Self) -> std::arch::x86_64::__m512;
+}
+
+// The loads are `inline(always)` into kernels that enable the features,
+// where the intrinsics then inline too.
+impl Operand for u16 {
+    fn to_f32(self) -> f32 {
+        f16_to_f32(self)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load8(p: *const u16) -> std::arch::x86_64::__m256 {
+        use std::arch::x86_64::*;
+        // SAFETY: as the trait says.
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast::<__m128i>())) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load16(p: *const u16) -> std::arch::x86_64::__m512 {
+        use std::arch::x86_64::*;
+        // SAFETY: as the trait says.
+        unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p.cast::<__m256i>())) }
+    }
+}
+
+impl Operand for f32 {
+    fn to_f32(self) -> f32 {
+        self
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load8(p: *const f32) -> std::arch::x86_64::__m256 {
+        // SAFETY: as the trait says.
+        unsafe { std::arch::x86_64::_mm256_loadu_ps(p) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load16(p: *const f32) -> std::arch::x86_64::__m512 {
+        // SAFETY: as the trait says.
+        unsafe { std::arch::x86_64::_mm512_loadu_ps(p) }
+    }
+}
+
+/// An f16 dot product with a right-hand side of `B`.
+type Dot<B> = fn(&[u16], &[B]) -> f32;
+
+fn kernel<B: Operand>() -> Dot<B> {
     #[cfg(target_arch = "x86_64")]
     {
         use crate::cpu_dispatch::{level, Level};
         match level() {
-            Level::Avx512 => return dot_avx512_checked,
-            Level::Avx2 => return dot_avx2_checked,
+            Level::Avx512 => return dot_avx512_checked::<B>,
+            Level::Avx2 => return dot_avx2_checked::<B>,
             Level::Baseline => {}
         }
     }
-    dot_scalar
+    dot_scalar::<B>
 }
 
-fn dot_scalar(a: &[u16], b: &[u16]) -> f32 {
+fn dot_scalar<B: Operand>(a: &[u16], b: &[B]) -> f32 {
     a.iter()
         .zip(b)
-        .map(|(&x, &y)| f16_to_f32(x) * f16_to_f32(y))
+        .map(|(&x, &y)| f16_to_f32(x) * y.to_f32())
         .sum()
 }
 
-/// Only ever handed out by [`dot_f16_kernel`] after the CPU check.
+/// Only ever handed out by [`kernel`] after the CPU check.
 #[cfg(target_arch = "x86_64")]
-fn dot_avx512_checked(a: &[u16], b: &[u16]) -> f32 {
-    // SAFETY: reachable only through `dot_f16_kernel`, which returns it
-    // when the CPU has AVX-512F.
+fn dot_avx512_checked<B: Operand>(a: &[u16], b: &[B]) -> f32 {
+    // SAFETY: reachable only through `kernel`, which returns it when the
+    // CPU has AVX-512F.
     unsafe { dot_avx512(a, b) }
 }
 
-/// 64 elements a step in four independent 16-lane chains, converted with
-/// `vcvtph2ps` as they are loaded.
+/// 64 elements a step in four independent 16-lane chains.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-unsafe fn dot_avx512(a: &[u16], b: &[u16]) -> f32 {
+unsafe fn dot_avx512<B: Operand>(a: &[u16], b: &[B]) -> f32 {
     use std::arch::x86_64::*;
     const STEP: usize = 64;
     let n = a.len().min(b.len());
@@ -63,14 +140,8 @@ unsafe fn dot_avx512(a: &[u16], b: &[u16]) -> f32 {
     while i < split {
         for (j, sum) in acc.iter_mut().enumerate() {
             let off = i + 16 * j;
-            // SAFETY: off + 16 <= split <= n for both slices; unaligned loads.
-            let (x, y) = unsafe {
-                (
-                    _mm256_loadu_si256(pa.add(off).cast::<__m256i>()),
-                    _mm256_loadu_si256(pb.add(off).cast::<__m256i>()),
-                )
-            };
-            let (x, y) = (_mm512_cvtph_ps(x), _mm512_cvtph_ps(y));
+            // SAFETY: off + 16 <= split <= n for both slices; AVX-512F is on.
+            let (x, y) = unsafe { (u16::load16(pa.add(off)), B::load16(pb.add(off))) };
             *sum = _mm512_fmadd_ps(x, y, *sum);
         }
         i += STEP;
@@ -78,16 +149,16 @@ unsafe fn dot_avx512(a: &[u16], b: &[u16]) -> f32 {
     let total = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
     let mut sum = _mm512_reduce_add_ps(total);
     for k in split..n {
-        sum += f16_to_f32(a[k]) * f16_to_f32(b[k]);
+        sum += f16_to_f32(a[k]) * b[k].to_f32();
     }
     sum
 }
 
-/// Only ever handed out by [`dot_f16_kernel`] after the CPU check.
+/// Only ever handed out by [`kernel`] after the CPU check.
 #[cfg(target_arch = "x86_64")]
-fn dot_avx2_checked(a: &[u16], b: &[u16]) -> f32 {
-    // SAFETY: reachable only through `dot_f16_kernel`, which returns it
-    // when the CPU has AVX2, FMA and F16C.
+fn dot_avx2_checked<B: Operand>(a: &[u16], b: &[B]) -> f32 {
+    // SAFETY: reachable only through `kernel`, which returns it when the
+    // CPU has AVX2, FMA and F16C.
     unsafe { dot_avx2(a, b) }
 }
 
@@ -95,7 +166,7 @@ fn dot_avx2_checked(a: &[u16], b: &[u16]) -> f32 {
 /// elements a step in four chains, `vcvtph2ps` from F16C.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_avx2(a: &[u16], b: &[u16]) -> f32 {
+unsafe fn dot_avx2<B: Operand>(a: &[u16], b: &[B]) -> f32 {
     use std::arch::x86_64::*;
     const STEP: usize = 32;
     let n = a.len().min(b.len());
@@ -106,14 +177,9 @@ unsafe fn dot_avx2(a: &[u16], b: &[u16]) -> f32 {
     while i < split {
         for (j, sum) in acc.iter_mut().enumerate() {
             let off = i + 8 * j;
-            // SAFETY: off + 8 <= split <= n for both slices; unaligned loads.
-            let (x, y) = unsafe {
-                (
-                    _mm_loadu_si128(pa.add(off).cast::<__m128i>()),
-                    _mm_loadu_si128(pb.add(off).cast::<__m128i>()),
-                )
-            };
-            *sum = _mm256_fmadd_ps(_mm256_cvtph_ps(x), _mm256_cvtph_ps(y), *sum);
+            // SAFETY: off + 8 <= split <= n for both slices; AVX and F16C are on.
+            let (x, y) = unsafe { (u16::load8(pa.add(off)), B::load8(pb.add(off))) };
+            *sum = _mm256_fmadd_ps(x, y, *sum);
         }
         i += STEP;
     }
@@ -125,117 +191,7 @@ unsafe fn dot_avx2(a: &[u16], b: &[u16]) -> f32 {
     let pairs = _mm_add_ps(half, _mm_movehl_ps(half, half));
     let mut sum = _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps::<1>(pairs, pairs)));
     for k in split..n {
-        sum += f16_to_f32(a[k]) * f16_to_f32(b[k]);
-    }
-    sum
-}
-
-/// A dot product of an f16 vector (bit patterns) with an f32 vector,
-/// summed in f32: the exact scan's screening pass (`screened_scan.rs`),
-/// which rounds only its stored rows, never the query.
-pub type DotF16F32 = fn(&[u16], &[f32]) -> f32;
-
-/// The fastest f16 × f32 dot product this CPU runs, chosen once.
-pub fn dot_f16_f32_kernel() -> DotF16F32 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use crate::cpu_dispatch::{level, Level};
-        match level() {
-            Level::Avx512 => return mixed_avx512_checked,
-            Level::Avx2 => return mixed_avx2_checked,
-            Level::Baseline => {}
-        }
-    }
-    mixed_scalar
-}
-
-fn mixed_scalar(a: &[u16], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(&x, &y)| f16_to_f32(x) * y).sum()
-}
-
-/// Only ever handed out by [`dot_f16_f32_kernel`] after the CPU check.
-#[cfg(target_arch = "x86_64")]
-fn mixed_avx512_checked(a: &[u16], b: &[f32]) -> f32 {
-    // SAFETY: reachable only through `dot_f16_f32_kernel`, which returns
-    // it when the CPU has AVX-512F.
-    unsafe { mixed_avx512(a, b) }
-}
-
-/// 64 elements a step in four 16-lane chains; only `a` is converted.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-unsafe fn mixed_avx512(a: &[u16], b: &[f32]) -> f32 {
-    use std::arch::x86_64::*;
-    const STEP: usize = 64;
-    let n = a.len().min(b.len());
-    let split = n - n % STEP;
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut acc = [_mm512_setzero_ps(); 4];
-    let mut i = 0;
-    while i < split {
-        for (j, sum) in acc.iter_mut().enumerate() {
-            let off = i + 16 * j;
-            // SAFETY: off + 16 <= split <= n for both slices; unaligned loads.
-            let (x, y) = unsafe {
-                (
-                    _mm256_loadu_si256(pa.add(off).cast::<__m256i>()),
-                    _mm512_loadu_ps(pb.add(off)),
-                )
-            };
-            *sum = _mm512_fmadd_ps(_mm512_cvtph_ps(x), y, *sum);
-        }
-        i += STEP;
-    }
-    let total = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
-    let mut sum = _mm512_reduce_add_ps(total);
-    for k in split..n {
-        sum += f16_to_f32(a[k]) * b[k];
-    }
-    sum
-}
-
-/// Only ever handed out by [`dot_f16_f32_kernel`] after the CPU check.
-#[cfg(target_arch = "x86_64")]
-fn mixed_avx2_checked(a: &[u16], b: &[f32]) -> f32 {
-    // SAFETY: reachable only through `dot_f16_f32_kernel`, which returns
-    // it when the CPU has AVX2, FMA and F16C.
-    unsafe { mixed_avx2(a, b) }
-}
-
-/// The same in 8-lane registers: 32 elements a step in four chains.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn mixed_avx2(a: &[u16], b: &[f32]) -> f32 {
-    use std::arch::x86_64::*;
-    const STEP: usize = 32;
-    let n = a.len().min(b.len());
-    let split = n - n % STEP;
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut acc = [_mm256_setzero_ps(); 4];
-    let mut i = 0;
-    while i < split {
-        for (j, sum) in acc.iter_mut().enumerate() {
-            let off = i + 8 * j;
-            // SAFETY: off + 8 <= split <= n for both slices; unaligned loads.
-            let (x, y) = unsafe {
-                (
-                    _mm_loadu_si128(pa.add(off).cast::<__m128i>()),
-                    _mm256_loadu_ps(pb.add(off)),
-                )
-            };
-            *sum = _mm256_fmadd_ps(_mm256_cvtph_ps(x), y, *sum);
-        }
-        i += STEP;
-    }
-    let total = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-    let half = _mm_add_ps(
-        _mm256_castps256_ps128(total),
-        _mm256_extractf128_ps::<1>(total),
-    );
-    let pairs = _mm_add_ps(half, _mm_movehl_ps(half, half));
-    let mut sum = _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps::<1>(pairs, pairs)));
-    for k in split..n {
-        sum += f16_to_f32(a[k]) * b[k];
+        sum += f16_to_f32(a[k]) * b[k].to_f32();
     }
     sum
 }
@@ -350,36 +306,29 @@ pub fn f16_to_f32(h: u16) -> f32 {
 mod tests {
     use super::*;
 
-    /// Every dot kernel this CPU can run, not only the one it would pick,
-    /// so an AVX-512 machine also tests the AVX2 copy.
-    fn dot_kernels() -> Vec<(&'static str, DotF16)> {
-        let mut all: Vec<(&'static str, DotF16)> = vec![("scalar", dot_scalar)];
+    /// Every kernel this CPU can run for right-hand sides of `B`, not only
+    /// the one it would pick, so an AVX-512 machine also tests the AVX2 one.
+    fn kernels<B: Operand>() -> Vec<(&'static str, Dot<B>)> {
+        let mut all: Vec<(&'static str, Dot<B>)> = vec![("scalar", dot_scalar::<B>)];
         #[cfg(target_arch = "x86_64")]
         {
             if ["avx2", "fma", "f16c"].iter().all(|f| detected(f)) {
-                all.push(("avx2", dot_avx2_checked));
+                all.push(("avx2", dot_avx2_checked::<B>));
             }
             if crate::cpu_dispatch::avx512() {
-                all.push(("avx512", dot_avx512_checked));
+                all.push(("avx512", dot_avx512_checked::<B>));
             }
         }
+        all.push(("dispatched", kernel::<B>()));
         all
     }
 
-    /// Every f16 × f32 dot kernel this CPU can run.
+    fn dot_kernels() -> Vec<(&'static str, DotF16)> {
+        kernels::<u16>()
+    }
+
     fn mixed_kernels() -> Vec<(&'static str, DotF16F32)> {
-        let mut all: Vec<(&'static str, DotF16F32)> = vec![("scalar", mixed_scalar)];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if ["avx2", "fma", "f16c"].iter().all(|f| detected(f)) {
-                all.push(("avx2", mixed_avx2_checked));
-            }
-            if crate::cpu_dispatch::avx512() {
-                all.push(("avx512", mixed_avx512_checked));
-            }
-        }
-        all.push(("dispatched", dot_f16_f32_kernel()));
-        all
+        kernels::<f32>()
     }
 
     type Rounding = fn(&[f32]) -> Vec<u16>;

@@ -93,9 +93,10 @@ impl HnswIndex {
 
     /// Adds `vectors` under ids `first_id..`, one thread.
     fn add_all(&mut self, first_id: usize, vectors: &[Vec<f32>]) -> Result<(), WorkloadError> {
-        self.index
-            .reserve(self.index.size() + vectors.len())
-            .map_err(|e| err("reserve", e))?;
+        let need = self.index.size() + vectors.len();
+        if need > self.index.capacity() {
+            self.reserve(need)?;
+        }
         for (i, v) in vectors.iter().enumerate() {
             if v.len() != self.dims {
                 return Err(WorkloadError::Index("vectors of different lengths".into()));
@@ -150,6 +151,12 @@ impl VectorEngine for HnswIndex {
 
     fn insert(&mut self, first_id: usize, vectors: &[Vec<f32>]) -> Result<(), WorkloadError> {
         self.add_all(first_id, vectors)
+    }
+
+    fn reserve(&mut self, total: usize) -> Result<(), WorkloadError> {
+        self.index
+            .reserve(total.max(self.index.size()))
+            .map_err(|e| err("reserve", e))
     }
 
     fn footprint(&self) -> Footprint {

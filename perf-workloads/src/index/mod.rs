@@ -56,6 +56,13 @@ pub trait VectorEngine: VectorSearch + Send + Sync {
         vectors: &[Vec<f32>],
     ) -> Result<(), crate::error::WorkloadError>;
 
+    /// Room for `total` vectors in all, before the inserts that bring the
+    /// engine there: one allocation instead of one per insert. A hint:
+    /// engines without one ignore it.
+    fn reserve(&mut self, _total: usize) -> Result<(), crate::error::WorkloadError> {
+        Ok(())
+    }
+
     /// Room taken by what was inserted.
     fn footprint(&self) -> Footprint;
 

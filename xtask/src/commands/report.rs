@@ -40,6 +40,7 @@ pub fn run(sh: &Shell, store: &Store, args: &ReportArgs) -> Result<()> {
         profiles: given(&args.profiles).unwrap_or_else(|| store.latest_profile()),
         output: given(&args.output).unwrap_or_else(|| store.report_file()),
         baseline,
+        scale_points: args.scale_points.iter().map(|p| cwd.join(p)).collect(),
         root: store.root().to_path_buf(),
     };
     let loaded = config::load(

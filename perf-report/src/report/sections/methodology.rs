@@ -283,10 +283,15 @@ fn reproduce(inputs: &ReportInputs) -> String {
             ),
         ]);
     }
+    let scale: String = inputs
+        .scale_sources
+        .iter()
+        .map(|(path, _)| format!(" --scale-points {path}"))
+        .collect();
     t.row(vec![
         "this report".into(),
         format!(
-            "`cargo xtask perf report --baseline {} --profiles {} --history {}`",
+            "`cargo xtask perf report --baseline {} --profiles {} --history {}{scale}`",
             inputs.baseline_source, inputs.profile_source, inputs.history_source
         ),
     ]);

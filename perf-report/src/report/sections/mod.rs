@@ -6,7 +6,7 @@ mod bottlenecks;
 mod comparison;
 mod environment;
 mod methodology;
-mod opportunities;
+pub(crate) mod opportunities;
 mod results;
 mod server_load;
 mod summary;
@@ -75,6 +75,17 @@ fn header(inputs: &ReportInputs) -> String {
         b.plan.profile.as_str(),
         time(b.created_at)
     ));
+    for (path, sizes) in &inputs.scale_sources {
+        let sizes: Vec<String> = sizes.iter().map(|s| format!("n{s}")).collect();
+        let sizes = if sizes.is_empty() {
+            "none: the baseline has its sizes".to_string()
+        } else {
+            sizes.join(", ")
+        };
+        out.push_str(&format!(
+            "| scaling points | `{path}` (same machine and settings; sizes added: {sizes}) |\n"
+        ));
+    }
     let profile = match &inputs.profile {
         None => "not found".to_string(),
         Some(p) => match &p.resolved_dir {

@@ -178,7 +178,7 @@ fn effort(days: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::PathBuf;
 
     use perf_profile::{Bottleneck, FamilyShares};
@@ -192,7 +192,7 @@ mod tests {
 
     /// Report inputs with one bottleneck (`embedding` / `embed`), its
     /// folded stacks, and `optimisations` as the file's text.
-    fn inputs(optimisations: Option<&str>) -> ReportInputs {
+    pub(crate) fn inputs(optimisations: Option<&str>) -> ReportInputs {
         let bottleneck = Bottleneck {
             rank: 1,
             workload: "embedding".into(),
@@ -210,6 +210,7 @@ mod tests {
         ReportInputs {
             baseline: baseline(&[]),
             baseline_source: "baselines/performance_baselines.json".into(),
+            scale_sources: Vec::new(),
             history: Vec::new(),
             history_source: "baselines/history".into(),
             profile: Some(ProfileInputs {

@@ -13,6 +13,7 @@ use crate::{
     error::WorkloadError,
     index::{
         chroma::{
+            add_body::add_body,
             config::ChromaConfig,
             server::{first_chars, http_error, Call, ChromaServer},
         },
@@ -105,6 +106,37 @@ impl ChromaEngine {
             len: 0,
             indexing: None,
         })
+    }
+
+    /// Adds `batch` under ids `first, first + 1, ...`. Retried on a lost
+    /// connection like a read: Chroma ignores ids the collection already
+    /// holds, so a retry after a first try that did land changes nothing.
+    /// A batch the server refuses as too large (HTTP 413, nothing applied)
+    /// goes again in two halves.
+    fn add(&mut self, first: usize, batch: &[Vec<f32>]) -> Result<(), WorkloadError> {
+        let body = add_body(first, batch, self.server.takes_base64());
+        let what = format!(
+            "chroma add of {} records ({:.1} MB) to collection {}",
+            batch.len(),
+            body.len() as f64 / 1e6,
+            self.name
+        );
+        let path = format!("{}/add", self.path);
+        let reply = self.server.send(&what, Call::Post(&body), &path, true)?;
+        match reply.status {
+            200..=299 => {
+                self.len += batch.len();
+                Ok(())
+            }
+            413 if batch.len() > 1 => {
+                let (a, b) = batch.split_at(batch.len() / 2);
+                self.add(first, a)?;
+                self.add(first + a.len(), b)
+            }
+            _ => Err(self
+                .server
+                .fail(format!("{what} failed: {}", http_error(&reply)))),
+        }
     }
 
     /// What the server's `indexing_status` said after the last insert.
@@ -214,16 +246,8 @@ impl VectorEngine for ChromaEngine {
                 self.dims
             )));
         }
-        let add = format!("{}/add", self.path);
-        let what = format!("chroma add to collection {}", self.name);
         for (n, batch) in vectors.chunks(self.server.max_batch_size()).enumerate() {
-            let first = first_id + n * self.server.max_batch_size();
-            let ids: Vec<String> = (first..first + batch.len())
-                .map(|id| id.to_string())
-                .collect();
-            let body = json!({"ids": ids, "embeddings": batch}).to_string();
-            self.server.json(&what, Call::Post(&body), &add, false)?;
-            self.len += batch.len();
+            self.add(first_id + n * self.server.max_batch_size(), batch)?;
         }
         self.wait_indexed()?;
         let count = self.server.json(

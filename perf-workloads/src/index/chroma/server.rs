@@ -49,6 +49,9 @@ pub struct ChromaServer {
     /// The chromadb package's version, when the run installed it.
     package_version: Option<String>,
     max_batch_size: usize,
+    /// Whether the server takes embeddings as base64 of little-endian
+    /// f32 (`/api/v2/pre-flight-checks`), as Chroma's own client sends them.
+    base64: bool,
     agent: ureq::Agent,
     request_timeout: Duration,
     connect_timeout: Duration,
@@ -151,6 +154,7 @@ impl ChromaServer {
             api_version: String::new(),
             package_version,
             max_batch_size: DEFAULT_BATCH,
+            base64: false,
             agent: builder.build().into(),
             request_timeout: config.request_timeout,
             connect_timeout: config.connect_timeout,
@@ -170,6 +174,7 @@ impl ChromaServer {
             if let Some(max) = checks["max_batch_size"].as_u64().filter(|m| *m > 0) {
                 server.max_batch_size = max as usize;
             }
+            server.base64 = checks["supports_base64_encoding"].as_bool() == Some(true);
         }
         Ok(server)
     }
@@ -181,6 +186,11 @@ impl ChromaServer {
     /// Most records one `add` may carry (`/api/v2/pre-flight-checks`).
     pub fn max_batch_size(&self) -> usize {
         self.max_batch_size
+    }
+
+    /// Whether `add` may send embeddings as base64 (see the field).
+    pub fn takes_base64(&self) -> bool {
+        self.base64
     }
 
     /// The chromadb package's version when known, else the server's API version.
