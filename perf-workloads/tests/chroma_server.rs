@@ -9,7 +9,7 @@
 use std::{
     net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, Mutex},
     thread,
     time::{Duration, Instant},
 };
@@ -22,7 +22,7 @@ use perf_workloads::index::{
 #[path = "common/fake_chroma.rs"]
 mod fake_chroma;
 
-use fake_chroma::Faults;
+use fake_chroma::{Faults, Seen};
 
 const DIMS: usize = 384;
 
@@ -267,18 +267,27 @@ fn dropping_the_server_stops_and_reaps_it_and_removes_its_data() {
     assert!(!data.exists(), "its data folder was left behind");
 }
 
+/// A collection `name` on a fake server with `faults`, and what it saw.
+fn fake_engine(faults: Faults, name: &str) -> (ChromaEngine, Arc<Mutex<Seen>>) {
+    let (url, seen) = fake_chroma::spawn(faults);
+    let config = ChromaConfig::default();
+    let server = Arc::new(ChromaServer::connect(&url, &config).unwrap());
+    assert!(server.takes_base64());
+    let engine = ChromaEngine::open(&server, &config, DIMS, name).unwrap();
+    (engine, seen)
+}
+
 #[test]
 fn a_batch_too_large_for_the_server_goes_again_in_halves() {
     // 100 records a batch (the fake's pre-flight), 2 KiB of base64 each:
     // a 60 KB limit takes 25 (51 KB), not 50.
-    let (url, seen) = fake_chroma::spawn(Faults {
-        max_body: 60_000,
-        ..Faults::default()
-    });
-    let config = ChromaConfig::default();
-    let server = Arc::new(ChromaServer::connect(&url, &config).unwrap());
-    assert!(server.takes_base64());
-    let mut engine = ChromaEngine::open(&server, &config, DIMS, "test-413").unwrap();
+    let (mut engine, seen) = fake_engine(
+        Faults {
+            max_body: 60_000,
+            ..Faults::default()
+        },
+        "test-413",
+    );
     engine.insert(0, &vectors(250)).unwrap();
     let seen = seen.lock().unwrap();
     assert_eq!(seen.ids.len(), 250);
@@ -291,13 +300,13 @@ fn a_batch_too_large_for_the_server_goes_again_in_halves() {
 
 #[test]
 fn an_add_whose_answer_is_lost_is_sent_again_and_counted_once() {
-    let (url, seen) = fake_chroma::spawn(Faults {
-        drop_adds: 1,
-        ..Faults::default()
-    });
-    let config = ChromaConfig::default();
-    let server = Arc::new(ChromaServer::connect(&url, &config).unwrap());
-    let mut engine = ChromaEngine::open(&server, &config, DIMS, "test-lost").unwrap();
+    let (mut engine, seen) = fake_engine(
+        Faults {
+            drop_adds: 1,
+            ..Faults::default()
+        },
+        "test-lost",
+    );
     // The count after loading must be 150: the first batch, applied but
     // unanswered, went twice and its ids were kept once.
     engine.insert(0, &vectors(150)).unwrap();

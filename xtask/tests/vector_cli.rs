@@ -28,6 +28,19 @@ fn quick_args<'a>(corpus: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a s
     v
 }
 
+/// `vector_query` on `engines` at `sizes`, Chroma at `chroma_url`.
+fn vector_args<'a>(engines: &[&'a str], sizes: &[&'a str], chroma_url: &'a str) -> Vec<&'a str> {
+    let mut v = vec!["--workload", "vector_query"];
+    for e in engines {
+        v.extend(["--vector-engine", e]);
+    }
+    for n in sizes {
+        v.extend(["--vector-size", n]);
+    }
+    v.extend(["--chroma-url", chroma_url]);
+    v
+}
+
 #[test]
 fn an_unreachable_chroma_is_skipped_with_its_reason_and_the_rest_is_measured() {
     let dir = tempfile::tempdir().unwrap();
@@ -37,18 +50,7 @@ fn an_unreachable_chroma_is_skipped_with_its_reason_and_the_rest_is_measured() {
     let o = xtask(&quick_args(
         corpus.to_str().unwrap(),
         out.to_str().unwrap(),
-        &[
-            "--workload",
-            "vector_query",
-            "--vector-engine",
-            "usearch",
-            "--vector-engine",
-            "chroma",
-            "--vector-size",
-            "200",
-            "--chroma-url",
-            "http://127.0.0.1:9",
-        ],
+        &vector_args(&["usearch", "chroma"], &["200"], "http://127.0.0.1:9"),
     ));
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
@@ -101,20 +103,7 @@ fn a_server_failing_mid_run_costs_its_figures_at_that_size_only() {
     let o = xtask(&quick_args(
         corpus.to_str().unwrap(),
         out.to_str().unwrap(),
-        &[
-            "--workload",
-            "vector_query",
-            "--vector-engine",
-            "chroma",
-            "--vector-engine",
-            "exact",
-            "--vector-size",
-            "100",
-            "--vector-size",
-            "200",
-            "--chroma-url",
-            &url,
-        ],
+        &vector_args(&["chroma", "exact"], &["100", "200"], &url),
     ));
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");

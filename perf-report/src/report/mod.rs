@@ -92,23 +92,19 @@ impl ReportInputs {
     /// the project prefix is dropped.
     pub fn shown_text(&self, text: &str) -> String {
         let prefix = format!("{}/", self.root.display());
-        let text = text.replace(&prefix, "");
-        // The Rust documentation's folders (the scaling corpus) as
-        // `<rust sysroot>/…`, as `shown_path` names them.
-        const DOC: &str = "/share/doc/rust/";
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text.as_str();
-        while let Some(at) = rest.find(DOC) {
-            let start = rest[..at]
-                .rfind(|c: char| c.is_whitespace() || c == '(' || c == ',')
-                .map_or(0, |i| i + 1);
-            out.push_str(&rest[..start]);
-            out.push_str("<rust sysroot>");
-            out.push_str(DOC);
-            rest = &rest[at + DOC.len()..];
-        }
-        out.push_str(rest);
-        out
+        // Then every absolute path word as `shown_path` names it: the
+        // scaling corpus's Rust docs as `<rust sysroot>/…`.
+        text.replace(&prefix, "")
+            .split(' ')
+            .map(|word| {
+                if word.starts_with('/') {
+                    self.shown_path(Path::new(word))
+                } else {
+                    word.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 

@@ -17,7 +17,7 @@ use perf_contract::{
     schema::{Baseline, WorkloadResult},
 };
 
-use crate::guards::incomparable_reason;
+use crate::{guards::incomparable_reason, report::vector_figures::VectorFigures};
 
 /// Why a file's points cannot join the baseline's.
 pub fn unlike(baseline: &Baseline, extra: &Baseline) -> Option<String> {
@@ -35,16 +35,7 @@ pub fn unlike(baseline: &Baseline, extra: &Baseline) -> Option<String> {
 /// (ascending). Call [`unlike`] first.
 pub fn merge(baseline: &mut Baseline, extra: &Baseline, source: &str) -> Vec<u32> {
     let sizes_of = |b: &Baseline| -> Vec<u32> {
-        let mut sizes: Vec<u32> = b
-            .workloads
-            .values()
-            .flat_map(|r| r.metrics.keys())
-            .filter_map(|k| match *k.kind() {
-                MetricKind::VectorScale { size, .. } => Some(size),
-                _ => None,
-            })
-            .collect();
-        sizes.sort_unstable();
+        let mut sizes: Vec<u32> = VectorFigures::of(b).rows.iter().map(|r| r.size).collect();
         sizes.dedup();
         sizes
     };

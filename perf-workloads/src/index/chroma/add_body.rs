@@ -1,7 +1,9 @@
 //! The body of one Chroma `add`: ids as decimal strings and the
 //! embeddings, either as JSON numbers or, where the server takes it, as
 //! base64 of each vector's little-endian f32 bytes (what Chroma's Python
-//! client sends: a third of the bytes, and no float parsing on the server).
+//! client sends: under half the bytes of f32-digit JSON, 11.3 against
+//! 25.7 MB for a full batch of 5,461 real vectors, and no float parsing on
+//! the server).
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use serde::Serialize;
@@ -85,7 +87,7 @@ mod tests {
     }
 
     #[test]
-    fn base64_is_a_third_of_the_json_numbers() {
+    fn base64_is_under_half_the_json_numbers() {
         let batch: Vec<Vec<f32>> = (0..50)
             .map(|i| {
                 (0..384)
