@@ -14,6 +14,8 @@
 //!   reporting.
 //! - [`setting`]: the settings library errors name, by plan path.
 //! - [`summary`]: the descriptive statistics a baseline stores per metric.
+//! - [`secret_url`]: server addresses whose credentials are never shown
+//!   or stored.
 //! - [`atomic`]: how every one of these files is written (temp + rename).
 //!
 //! The measured binary links this crate and nothing that draws or resamples,
@@ -26,10 +28,12 @@ pub mod environment;
 #[doc(hidden)]
 pub mod fixture;
 mod index_plan;
+mod llm_plan;
 pub mod metric_key;
 pub mod plan;
 pub mod protocol;
 pub mod schema;
+pub mod secret_url;
 pub mod setting;
 pub mod stage;
 pub mod summary;

@@ -63,8 +63,9 @@ pub struct RawMetric {
 
 impl Message {
     pub fn to_line(&self) -> String {
-        // Serialising these plain structs cannot fail.
-        serde_json::to_string(self).expect("message serialises")
+        // Serialising these plain structs cannot fail. A server's error
+        // may quote its URL: no credentials leave the process.
+        crate::secret_url::scrub(&serde_json::to_string(self).expect("message serialises"))
     }
 
     pub fn from_line(line: &str) -> Result<Message, serde_json::Error> {

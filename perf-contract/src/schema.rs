@@ -4,7 +4,7 @@
 //! plan, the run context and, per workload, every metric's summary *and* raw
 //! samples, so later comparisons and reports can be rebuilt from the file alone.
 
-use std::{collections::BTreeMap, fs, path::Path};
+use std::{collections::BTreeMap, fmt, fs, path::Path};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,21 +56,85 @@ pub struct Baseline {
 /// Why a baseline file could not be used; every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read baseline file {path}: {source}")]
+    #[error("cannot read {role} {path}: {source}")]
     Io {
+        role: FileRole,
         path: String,
         source: std::io::Error,
     },
-    #[error("baseline file {path} is not valid JSON (line {line}, column {column}): {message}; fix or delete it, or run with --update")]
+    #[error("{role} {path} is not valid JSON (line {line}, column {column}): {message}; {}", role.advice())]
     Json {
+        role: FileRole,
         path: String,
         line: usize,
         column: usize,
         message: String,
     },
-    #[error("baseline file {path} has schema version {found}, this tool reads version {SCHEMA_VERSION}; re-record it with --update")]
-    Version { path: String, found: u32 },
+    #[error("{role} {path} is JSON but not a run record ({message}); {}", role.advice())]
+    Shape {
+        role: FileRole,
+        path: String,
+        message: String,
+    },
+    #[error("{role} {path} has schema version {found}, this tool reads version {SCHEMA_VERSION}; {}", role.advice())]
+    Version {
+        role: FileRole,
+        path: String,
+        found: u32,
+    },
 }
+
+/// What a file in the baseline format is to the command reading it: the
+/// same format serves baselines, saved runs and history, and a message
+/// must name the file as the user knows it and say what fixes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRole {
+    /// The baseline a run is judged against (`--baseline`, the default).
+    Baseline,
+    /// A saved run (`--run-file`, `compare --runs`, `target/perf-runs/`).
+    Run,
+    /// A replaced baseline in `baselines/history/`.
+    History,
+    /// Another run's vector sizes (`report --scale-points`).
+    ScalePoints,
+}
+
+impl FileRole {
+    fn advice(self) -> &'static str {
+        match self {
+            FileRole::Baseline => {
+                "fix or delete it, or record a new one with `cargo xtask perf baseline --update`"
+            }
+            FileRole::Run => {
+                "pass a run that `cargo xtask perf baseline` saved (target/perf-runs/), or record one"
+            }
+            FileRole::History => "fix or delete it",
+            FileRole::ScalePoints => "record it again with `cargo xtask perf baseline --output FILE`",
+        }
+    }
+}
+
+impl fmt::Display for FileRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileRole::Baseline => "baseline file",
+            FileRole::Run => "run file",
+            FileRole::History => "history file",
+            FileRole::ScalePoints => "scaling-points file",
+        })
+    }
+}
+
+/// Whether `path` is a file `--update` set aside in history because it no
+/// longer parsed (`unreadable-<time>.json`): kept for the user to look at,
+/// never read as history.
+pub fn is_set_aside(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(SET_ASIDE_PREFIX))
+}
+
+/// The name prefix of a corrupt baseline kept in history.
+pub const SET_ASIDE_PREFIX: &str = "unreadable-";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -117,21 +181,41 @@ impl WorkloadResult {
 }
 
 impl Baseline {
+    /// Loads the baseline at `path` (errors call it a baseline file).
     pub fn load(path: &Path) -> Result<Baseline, LoadError> {
+        Baseline::load_as(path, FileRole::Baseline)
+    }
+
+    /// Loads `path`, which is `role` to the caller (named so in errors).
+    pub fn load_as(path: &Path, role: FileRole) -> Result<Baseline, LoadError> {
         let text = fs::read_to_string(path).map_err(|source| LoadError::Io {
+            role,
             path: path.display().to_string(),
             source,
         })?;
-        Baseline::parse(&text, &path.display().to_string())
+        Baseline::parse_as(&text, &path.display().to_string(), role)
     }
 
     /// Parses baseline JSON; `name` only labels errors.
     pub fn parse(text: &str, name: &str) -> Result<Baseline, LoadError> {
-        let json_err = |e: serde_json::Error| LoadError::Json {
-            path: name.to_string(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+        Baseline::parse_as(text, name, FileRole::Baseline)
+    }
+
+    fn parse_as(text: &str, name: &str, role: FileRole) -> Result<Baseline, LoadError> {
+        // Valid JSON of another shape (`{}`) is not "not valid JSON".
+        let json_err = |e: serde_json::Error| match e.classify() {
+            serde_json::error::Category::Data => LoadError::Shape {
+                role,
+                path: name.to_string(),
+                message: e.to_string(),
+            },
+            _ => LoadError::Json {
+                role,
+                path: name.to_string(),
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            },
         };
         // Check the version before the full shape, so an old file gets the
         // helpful message rather than a missing-field error.
@@ -142,6 +226,7 @@ impl Baseline {
         let v: Versioned = serde_json::from_str(text).map_err(json_err)?;
         if v.schema_version != SCHEMA_VERSION {
             return Err(LoadError::Version {
+                role,
                 path: name.to_string(),
                 found: v.schema_version,
             });

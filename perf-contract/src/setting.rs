@@ -16,10 +16,15 @@ pub enum Setting {
     CorpusDir,
     EmbeddingModel,
     LlmModel,
+    MaxChunks,
+    Threads,
+    VectorEngines,
+    VectorSizes,
+    ChromaUrl,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 7] = [
+    pub const ALL: [Setting; 12] = [
         Setting::Workloads,
         Setting::Passes,
         Setting::Engines,
@@ -27,6 +32,11 @@ impl Setting {
         Setting::CorpusDir,
         Setting::EmbeddingModel,
         Setting::LlmModel,
+        Setting::MaxChunks,
+        Setting::Threads,
+        Setting::VectorEngines,
+        Setting::VectorSizes,
+        Setting::ChromaUrl,
     ];
 
     /// Its path in the plan file.
@@ -39,6 +49,11 @@ impl Setting {
             Setting::CorpusDir => "corpus.dir",
             Setting::EmbeddingModel => "embedding_model.path",
             Setting::LlmModel => "llm.model",
+            Setting::MaxChunks => "corpus.max_chunks",
+            Setting::Threads => "threads",
+            Setting::VectorEngines => "vector.engines",
+            Setting::VectorSizes => "vector.sizes",
+            Setting::ChromaUrl => "vector.chroma.url",
         }
     }
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::{secret_url::SecretUrl, setting::Setting};
+
 /// `vector_query`'s engines and scaling curve, the recall/speed sweep, and
 /// `server_load`'s open-loop test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,7 +65,7 @@ impl Default for VectorPlan {
 pub struct ChromaPlan {
     /// A running server (`http://host:8000`); `None`: the run starts a
     /// local one (`chroma run`, from PyPI's chromadb) and stops it.
-    pub url: Option<String>,
+    pub url: Option<SecretUrl>,
     pub tenant: String,
     pub database: String,
     /// Collections are named `<collection>-n<size>`.
@@ -144,14 +146,23 @@ impl VectorPlan {
     pub(crate) fn validate(&self) -> Result<(), String> {
         for e in &self.engines {
             e.parse::<crate::metric_key::VectorEngineName>()
-                .map_err(|m| format!("{m}: set --vector-engine or [vector] engines"))?;
+                .map_err(|m| format!("{m}: set {}", Setting::VectorEngines))?;
+        }
+        if let Some(url) = &self.chroma.url {
+            check_server_url(url.expose())
+                .map_err(|why| format!("{} `{url}` {why}", Setting::ChromaUrl))?;
+        }
+        if self.sizes.contains(&0) {
+            return Err(format!(
+                "{} must be positive numbers, got 0",
+                Setting::VectorSizes
+            ));
         }
         for t in &self.load.targets {
             t.parse::<crate::metric_key::LoadTarget>()
                 .map_err(|m| format!("{m}: set [vector.load] targets"))?;
         }
         let lists = [
-            ("[vector] sizes", &self.sizes),
             ("[vector] ks", &self.ks),
             ("[vector] clients", &self.clients),
             ("[vector] sweep_connectivity", &self.sweep_connectivity),
@@ -189,5 +200,56 @@ impl VectorPlan {
             return Err("[vector.load] max_in_flight and min_requests must be at least 1".into());
         }
         Ok(())
+    }
+}
+
+/// Why `url` cannot name an HTTP server (`http://host[:port][/path]`), if
+/// it cannot: checked before a run, so a typo is one line, not a skip.
+pub fn check_server_url(url: &str) -> Result<(), String> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err("must start with http:// (plain HTTP to a local or trusted server)".into());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || host_port.starts_with('[') => (h, Some(p)),
+        _ => (host_port, None),
+    };
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err("names no host".into());
+    }
+    if let Some(port) = port {
+        if port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(format!("has no valid port (`{port}`)"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_server_url;
+
+    #[test]
+    fn server_urls_are_checked_before_a_run() {
+        for good in [
+            "http://127.0.0.1:8000",
+            "http://user:pw@host:9/",
+            "http://host",
+            "http://[::1]:8000/x",
+        ] {
+            assert_eq!(check_server_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "127.0.0.1:8000",
+            "https://host",
+            "http://",
+            "http://host:notaport",
+            "http://host:0",
+            "http://:80",
+            "http://ho st",
+        ] {
+            assert!(check_server_url(bad).is_err(), "{bad}");
+        }
     }
 }

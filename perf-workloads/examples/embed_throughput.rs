@@ -96,7 +96,11 @@ fn corpus_texts(corpus: Option<&Path>, count: usize) -> Result<Vec<String>, Stri
         None => common::rust_book()?,
     };
     let exclude: Vec<String> = DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect();
-    let (docs, _) = load_documents(&dir, &exclude).map_err(|e| e.to_string())?;
+    let loaded = load_documents(&dir, &exclude).map_err(|e| e.to_string())?;
+    if let Some(skipped) = loaded.skipped_note(&dir) {
+        eprintln!("{skipped}");
+    }
+    let docs = loaded.documents;
     let chunks = chunk_documents(&docs, CHUNK_SIZE, CHUNK_OVERLAP, Some(count))
         .map_err(|e| e.to_string())?;
     Ok(chunks.into_iter().map(|c| c.text).collect())

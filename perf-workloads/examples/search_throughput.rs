@@ -131,7 +131,11 @@ fn export(dir: &Path, args: &Args) -> Result<(), String> {
     };
     let queries_path = args.queries.clone().unwrap_or_else(|| root.join(QUERIES));
     let exclude: Vec<String> = DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect();
-    let (docs, _) = load_documents(&corpus_dir, &exclude).map_err(|e| e.to_string())?;
+    let loaded = load_documents(&corpus_dir, &exclude).map_err(|e| e.to_string())?;
+    if let Some(skipped) = loaded.skipped_note(&corpus_dir) {
+        eprintln!("{skipped}");
+    }
+    let docs = loaded.documents;
     let chunks =
         chunk_documents(&docs, CHUNK_SIZE, CHUNK_OVERLAP, None).map_err(|e| e.to_string())?;
     let queries = load_queries(&queries_path).map_err(|e| e.to_string())?;

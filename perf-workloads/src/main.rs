@@ -69,8 +69,10 @@ fn run(sink: &mut StdoutSink) -> Result<(), String> {
     }
     let text = fs::read_to_string(&path)
         .map_err(|e| format!("cannot read plan {}: {e}", path.display()))?;
-    let plan: Plan = serde_json::from_str(&text)
+    let mut plan: Plan = serde_json::from_str(&text)
         .map_err(|e| format!("plan {} is not valid: {e}", path.display()))?;
+    // The plan file holds server addresses without their credentials.
+    plan.restore_secrets();
     if plan.callgrind {
         return run_under_callgrind(&plan, sink);
     }

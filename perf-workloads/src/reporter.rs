@@ -99,8 +99,16 @@ impl MetricSet {
         description: impl Into<String>,
         samples: Vec<f64>,
     ) {
+        let name = name.into();
+        // A figure with no sample has no honest value: it is left out, and
+        // the record says so.
+        if samples.is_empty() {
+            self.notes
+                .push(format!("{name}: not recorded (no sample was measured)"));
+            return;
+        }
         self.metrics.push(RawMetric {
-            name: name.into(),
+            name,
             unit,
             better,
             description: description.into(),

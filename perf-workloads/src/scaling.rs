@@ -166,8 +166,16 @@ fn extra_texts(
             continue;
         }
         progress("load scaling corpus (folders)", i, inputs.folders.len());
-        let (docs, _) = load_documents(folder, inputs.exclude)?;
-        let chunks = chunk_documents(&docs, inputs.chunk_size, inputs.chunk_overlap, None)?;
+        let loaded = load_documents(folder, inputs.exclude)?;
+        if let Some(skipped) = loaded.skipped_note(folder) {
+            note(skipped);
+        }
+        let chunks = chunk_documents(
+            &loaded.documents,
+            inputs.chunk_size,
+            inputs.chunk_overlap,
+            None,
+        )?;
         let before = extra.len();
         for c in chunks {
             if extra.len() >= need {

@@ -169,7 +169,7 @@ fn an_unreachable_url_fails_fast_in_one_line_naming_it() {
         .port();
     let url = format!("http://127.0.0.1:{port}");
     let start = Instant::now();
-    let err = match ChromaServer::connect(&url, &ChromaConfig::default()) {
+    let err = match ChromaServer::connect(&url.as_str().into(), &ChromaConfig::default()) {
         Ok(_) => panic!("nobody listens at {url}"),
         Err(e) => e.to_string(),
     };
@@ -197,7 +197,7 @@ fn a_killed_server_is_an_error_not_a_hang_and_is_reaped() {
     eprintln!("{err} ({:?})", start.elapsed());
     assert!(start.elapsed() < Duration::from_secs(10));
     assert!(err.contains("exited (signal: 9"), "{err}");
-    assert!(err.contains(server.url()), "{err}");
+    assert!(err.contains(&server.url()), "{err}");
     assert!(!err.contains('\n'), "{err}");
     assert!(!server.process().unwrap().is_running());
     drop(engine);
@@ -222,7 +222,7 @@ fn a_server_that_never_answers_times_out_within_the_configured_time() {
         drop(held);
     });
     let start = Instant::now();
-    let err = ChromaServer::connect(&url, &config)
+    let err = ChromaServer::connect(&url.as_str().into(), &config)
         .err()
         .unwrap()
         .to_string();
@@ -236,7 +236,7 @@ fn a_server_that_never_answers_times_out_within_the_configured_time() {
         hang_on_query: true,
         ..Faults::default()
     });
-    let server = Arc::new(ChromaServer::connect(&url, &config).unwrap());
+    let server = Arc::new(ChromaServer::connect(&url.as_str().into(), &config).unwrap());
     assert!(server.describe().ends_with("(remote)"));
     let engine = ChromaEngine::open(&server, &config, 3, "test-slow").unwrap();
     assert!(matches!(engine.footprint(), Footprint::Unknown(_)));
@@ -271,7 +271,7 @@ fn dropping_the_server_stops_and_reaps_it_and_removes_its_data() {
 fn fake_engine(faults: Faults, name: &str) -> (ChromaEngine, Arc<Mutex<Seen>>) {
     let (url, seen) = fake_chroma::spawn(faults);
     let config = ChromaConfig::default();
-    let server = Arc::new(ChromaServer::connect(&url, &config).unwrap());
+    let server = Arc::new(ChromaServer::connect(&url.as_str().into(), &config).unwrap());
     assert!(server.takes_base64());
     let engine = ChromaEngine::open(&server, &config, DIMS, name).unwrap();
     (engine, seen)

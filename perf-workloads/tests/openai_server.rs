@@ -39,7 +39,7 @@ fn streams_from_a_real_local_server_open_loop_included() {
     let scratch = tempfile::tempdir().unwrap();
     run_plan.vector.scratch_dir = scratch.path().to_path_buf();
     run_plan.llm.openai = Some(OpenAiPlan {
-        base_url: String::new(),
+        base_url: String::new().into(),
         model: "gemma-3-270m".into(),
         api_key_env: None,
         api_key_optional: false,
@@ -58,7 +58,7 @@ fn streams_from_a_real_local_server_open_loop_included() {
         }
     };
     let url = server.plan.llm.openai.as_ref().unwrap().base_url.clone();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(url.expose().starts_with("http://127.0.0.1:"), "{url}");
     let tokenizer = GgufTokenizer::load(&gguf.path).unwrap();
     let eog = tokenizer.end_of_generation_ids();
     let plan = OpenAiPlan {

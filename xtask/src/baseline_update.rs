@@ -19,7 +19,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
-use perf_contract::schema::Baseline;
+use perf_contract::schema::{Baseline, FileRole};
 
 use crate::store::{self, remove_stale_temps, stamp, temp_file_owner, Store};
 
@@ -90,7 +90,11 @@ pub fn replace_baseline(output: &Path, baseline: &Baseline) -> Result<Option<Pat
 fn keep_in_history(output: &Path, old: &[u8]) -> Result<PathBuf> {
     let stem = match Baseline::parse(&String::from_utf8_lossy(old), "") {
         Ok(b) => format!("{}-{}", stamp(b.created_at), b.plan.profile.as_str()),
-        Err(_) => format!("unreadable-{}", stamp(Utc::now())),
+        Err(_) => format!(
+            "{}{}",
+            perf_contract::schema::SET_ASIDE_PREFIX,
+            stamp(Utc::now())
+        ),
     };
     let history = Store::history_of(output);
     store::write_new(&history, &stem, old).with_context(|| {
@@ -112,13 +116,16 @@ pub fn clear_stale_temps(output: &Path) {
 }
 
 /// The most recently kept file in the history of `output`: where the
-/// previous baseline is when `output` is missing.
+/// previous baseline is when `output` is missing. A corrupt baseline the
+/// tool set aside there is never suggested as a replacement.
 pub fn previous_baseline(output: &Path) -> Option<PathBuf> {
     fs::read_dir(Store::history_of(output))
         .ok()?
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| !perf_contract::schema::is_set_aside(&e.path()))
+        .filter(|e| Baseline::load_as(&e.path(), FileRole::History).is_ok())
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .max()
         .map(|(_, p)| p)
@@ -164,6 +171,26 @@ mod tests {
         assert_eq!(fs::read_to_string(&moved).unwrap(), "not json");
         assert!(moved.starts_with(dir.path().join("history")));
         assert_eq!(Baseline::load(&out).unwrap(), new);
+    }
+
+    #[test]
+    fn a_corrupt_file_in_history_is_never_offered_as_the_previous_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("b.json");
+        let good = perf_contract::fixture::baseline(&[]);
+        replace_baseline(&out, &good).unwrap();
+        fs::write(&out, "not json").unwrap();
+        // The corrupt baseline goes to history as `unreadable-*`.
+        replace_baseline(&out, &good).unwrap();
+        fs::remove_file(&out).unwrap();
+        assert_eq!(previous_baseline(&out), None);
+        assert!(missing_baseline(&out).contains("record one"));
+        // A readable earlier baseline is still found.
+        replace_baseline(&out, &good).unwrap();
+        replace_baseline(&out, &good).unwrap();
+        fs::remove_file(&out).unwrap();
+        let previous = previous_baseline(&out).unwrap();
+        assert!(Baseline::load(&previous).is_ok());
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn callgrind_plan(plan: &Plan) -> Plan {
     // A generation is billions of instructions: minutes per token under
     // valgrind. The LLM workloads are judged by time (their engines'
     // kernels are not ours to count), the retrieval stack by count.
-    p.workloads.retain(|w| !w.uses_llm());
+    p.workloads.retain(|w| w.countable());
     p.callgrind = true;
     p.threads = 1;
     p.max_queries = Some(plan.max_queries.unwrap_or(QUESTIONS).min(QUESTIONS));
@@ -59,6 +59,30 @@ pub fn callgrind_plan(plan: &Plan) -> Plan {
     p
 }
 
+/// [`callgrind_plan`], or why it counts nothing: checked before any
+/// measuring, so `--instructions` on workloads it cannot count fails in a
+/// second rather than after the timing run.
+pub fn countable_plan(plan: &Plan) -> Result<Plan> {
+    let p = callgrind_plan(plan);
+    if p.workloads.is_empty() {
+        let countable: Vec<&str> = WorkloadName::ALL
+            .iter()
+            .filter(|w| w.countable())
+            .map(|w| w.as_str())
+            .collect();
+        bail!(
+            "--instructions counts the retrieval workloads ({}) and none is selected (--workload {}): add one with --workload, or drop --instructions",
+            countable.join(", "),
+            plan.workloads
+                .iter()
+                .map(|w| w.as_str())
+                .collect::<Vec<_>>()
+                .join(" --workload ")
+        );
+    }
+    Ok(p)
+}
+
 /// `valgrind --version`, or why there is none.
 pub fn valgrind_version(sh: &Shell) -> Result<String> {
     cmd!(sh, "valgrind --version")
@@ -75,10 +99,7 @@ pub fn valgrind_version(sh: &Shell) -> Result<String> {
 /// timing run's, so both are dropped; quality is guarded by time checks.
 pub fn measure_instructions(sh: &Shell, store: &Store, plan: &Plan) -> Result<Baseline> {
     let version = valgrind_version(sh)?;
-    let cg_plan = callgrind_plan(plan);
-    if cg_plan.workloads.is_empty() {
-        bail!("callgrind counts the retrieval workloads (rag_query, embedding, vector_query) and none is selected: add one with --workload");
-    }
+    let cg_plan = countable_plan(plan)?;
     // One folder per process, so concurrent checks (counts do not mind a
     // busy machine) do not read each other's dumps.
     let out_dir = store.callgrind_dir(std::process::id());

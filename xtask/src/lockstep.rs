@@ -43,10 +43,15 @@ impl Side {
         name: &'static str,
         binary: &Path,
         plan_file: &Path,
+        plan: &Plan,
         shows_progress: bool,
     ) -> Result<Side> {
         let mut command = Command::new(binary);
         command.arg("--plan").arg(plan_file).arg("--lockstep");
+        // The plan file holds server addresses without their credentials.
+        if let Some((var, value)) = plan.secrets_env() {
+            command.env(var, value);
+        }
         children::die_with_parent(&mut command);
         children::fixed_layout(&mut command);
         let mut child = command
@@ -163,12 +168,18 @@ pub fn run_lockstep(
             .with_context(|| format!("cannot write plan file {}", path.display()))?;
         Ok(path)
     };
-    let base_plan = write_plan("base", plan)?;
-    let candidate_plan = write_plan("candidate", candidate_plan)?;
+    let base_plan_file = write_plan("base", plan)?;
+    let candidate_plan_file = write_plan("candidate", candidate_plan)?;
 
-    let mut base = Side::spawn("base", base_binary, &base_plan, false)?;
+    let mut base = Side::spawn("base", base_binary, &base_plan_file, plan, false)?;
     let mut base_step = first_step(&mut base, progress)?;
-    let mut candidate = Side::spawn("candidate", candidate_binary, &candidate_plan, true)?;
+    let mut candidate = Side::spawn(
+        "candidate",
+        candidate_binary,
+        &candidate_plan_file,
+        candidate_plan,
+        true,
+    )?;
     let mut candidate_step = first_step(&mut candidate, progress)?;
 
     let mut steps = 0;

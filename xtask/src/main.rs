@@ -29,6 +29,7 @@ mod thresholds;
 mod tidy;
 #[cfg(test)]
 mod tidy_imports;
+mod vector_memory;
 
 use std::{
     path::{Path, PathBuf},
@@ -56,25 +57,25 @@ fn main() -> ExitCode {
             Shell::new()
                 .map_err(anyhow::Error::from)
                 .and_then(|sh| commands::test::run(&sh, &project_root(), &raw[1..])),
-            1,
         );
     }
-    let cli = Cli::parse();
-    // `check` reserves exit code 1 for "regression found"; its errors are 2.
-    let error_code = match &cli.command {
-        Command::Perf(PerfCommand::Check(_) | PerfCommand::Compare(_)) => 2,
-        _ => 1,
-    };
-    report_error(run(cli), error_code)
+    report_error(run(Cli::parse()))
 }
 
-fn report_error(result: anyhow::Result<ExitCode>, error_code: u8) -> ExitCode {
+/// Exit codes, the same for every command (README's table): 0 done, 1 a
+/// regression (`check`, `compare`), 2 an error, here or in clap's parsing
+/// of the arguments, 3 inconclusive.
+const EXIT_ERROR: u8 = 2;
+
+fn report_error(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            // `{:#}` joins the context chain on one line: the one line to read.
-            eprintln!("error: {e:#}");
-            ExitCode::from(error_code)
+            // `{:#}` joins the context chain on one line: the one line to
+            // read. A server's error may quote a URL with its password.
+            let line = perf_contract::secret_url::scrub(&format!("{e:#}"));
+            eprintln!("error: {line}");
+            ExitCode::from(EXIT_ERROR)
         }
     }
 }

@@ -70,6 +70,7 @@ fn preflight(plan: &Plan, args: &RunArgs, defaults: &Defaults) -> Result<()> {
             );
         }
     }
+    crate::vector_memory::check(plan, crate::vector_memory::available_bytes())?;
     if plan.workloads.iter().any(|w| w.uses_llm()) {
         if let Some(gguf) = &plan.llm.model {
             if !gguf.is_file() {

@@ -232,7 +232,7 @@ fn resolve_llm(
         e
     };
     let openai = base_url.map(|base_url| OpenAiPlan {
-        base_url,
+        base_url: base_url.into(),
         model: o.model.unwrap_or_else(|| "gemma-3-270m".into()),
         // The documented default; unset, it simply sends no key.
         api_key_optional: o.api_key_env.is_none(),
@@ -336,7 +336,7 @@ mod tests {
         assert_eq!(plan.vector.engines, ["chroma"]);
         assert_eq!(plan.vector.sizes, [500, 1_000_000]);
         assert_eq!(
-            plan.vector.chroma.url.as_deref(),
+            plan.vector.chroma.url.as_ref().map(|u| u.expose()),
             Some("http://10.0.0.2:8000")
         );
         assert_eq!(plan.vector.chroma.tenant, "t");
@@ -475,7 +475,10 @@ mod tests {
         };
         let plan = resolve(&args, &cfg, &defaults(), Path::new("/cwd")).unwrap();
         assert_eq!(plan.llm.engines, vec![EngineName::Openai]);
-        assert_eq!(plan.llm.openai.unwrap().base_url, "http://127.0.0.1:8000");
+        assert_eq!(
+            plan.llm.openai.unwrap().base_url.expose(),
+            "http://127.0.0.1:8000"
+        );
         assert_eq!(plan.llm.prompt_lengths, vec![128]);
     }
 

@@ -75,7 +75,7 @@ pub fn resolve_vector(
     };
     let mut chroma = c.chroma.clone().unwrap_or_default();
     if let Some(url) = &args.chroma_url {
-        chroma.url = Some(url.clone());
+        chroma.url = Some(url.as_str().into());
     }
     VectorPlan {
         engines,

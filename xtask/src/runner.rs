@@ -140,6 +140,10 @@ pub fn run_plan(
             .arg("--frequency")
             .arg(hz.to_string());
     }
+    // The plan file holds server addresses without their credentials.
+    if let Some((var, value)) = plan.secrets_env() {
+        command.env(var, value);
+    }
     // Killed with xtask however xtask ends (valgrind included: the signal
     // survives exec).
     children::die_with_parent(&mut command);

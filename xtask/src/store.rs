@@ -200,6 +200,7 @@ impl Store {
             .flatten()
             .filter_map(|e| Some(e.ok()?.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with(LATEST_RUN))
+            .filter(|p| !perf_contract::schema::is_set_aside(p))
             .collect();
         paths.sort();
         paths

@@ -69,7 +69,7 @@ fn bad_inputs_fail_fast_with_one_line_and_touch_nothing() {
     ]);
     assert_refused(
         &o,
-        1,
+        2,
         "corpus folder /no/such/dir (--corpus) does not exist",
         &out,
     );
@@ -101,7 +101,7 @@ fn bad_inputs_fail_fast_with_one_line_and_touch_nothing() {
         "--iterations",
         "0",
     ]);
-    assert_refused(&o, 1, "--iterations", &out);
+    assert_refused(&o, 2, "--iterations", &out);
 
     let o = xtask(&[
         "perf",
@@ -112,7 +112,7 @@ fn bad_inputs_fail_fast_with_one_line_and_touch_nothing() {
         "--queries",
         "/no/q.txt",
     ]);
-    assert_refused(&o, 1, "query file /no/q.txt", &out);
+    assert_refused(&o, 2, "query file /no/q.txt", &out);
 
     let bad_toml = dir.path().join("bad.toml");
     fs::write(&bad_toml, "[corpus]\nchunk_size = \"big\"\n").unwrap();
@@ -125,7 +125,7 @@ fn bad_inputs_fail_fast_with_one_line_and_touch_nothing() {
         "--config",
         bad_toml.to_str().unwrap(),
     ]);
-    assert_refused(&o, 1, "bad.toml (line 2)", &out);
+    assert_refused(&o, 2, "bad.toml (line 2)", &out);
 }
 
 #[test]
@@ -237,7 +237,7 @@ fn failures_inside_the_workloads_process_are_one_line() {
         "--corpus",
         empty.to_str().unwrap(),
     ]);
-    assert_refused(&o, 1, "has no .md, .txt or .html file", &out);
+    assert_refused(&o, 2, "has no .md, .txt or .html file", &out);
 
     // A model folder whose weights are not safetensors.
     let corpus = small_corpus(dir.path());
@@ -257,5 +257,119 @@ fn failures_inside_the_workloads_process_are_one_line() {
         "--model-dir",
         model.to_str().unwrap(),
     ]);
-    assert_refused(&o, 1, "embedding model at", &out);
+    assert_refused(&o, 2, "embedding model at", &out);
+}
+
+/// `perf baseline --update --output OUT --corpus CORPUS EXTRA...`.
+fn refused_run(out: &Path, corpus: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "perf",
+        "baseline",
+        "--quick",
+        "--update",
+        "--output",
+        out.to_str().unwrap(),
+        "--corpus",
+        corpus.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    xtask(&args)
+}
+
+/// Inputs the second bad-input matrix found accepted: each is refused
+/// before anything is built or measured, naming the flag as typed.
+#[test]
+fn impossible_settings_are_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.json");
+    fs::write(&out, "sentinel").unwrap();
+    let corpus = small_corpus(dir.path());
+    let cases: [(&[&str], &str); 6] = [
+        (&["--threads", "100000"], "--threads"),
+        (
+            &["--workload", "vector_query", "--vector-size", "50000000"],
+            "--vector-size",
+        ),
+        (
+            &["--workload", "vector_query", "--vector-size", "0"],
+            "--vector-size",
+        ),
+        (&["--max-chunks", "0"], "--max-chunks"),
+        (
+            &["--instructions", "--workload", "server_load"],
+            "--instructions counts the retrieval workloads",
+        ),
+        (
+            &[
+                "--workload",
+                "vector_query",
+                "--chroma-url",
+                "localhost:8000",
+            ],
+            "--chroma-url",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let start = std::time::Instant::now();
+        let o = refused_run(&out, &corpus, extra);
+        assert_refused(&o, 2, needle, &out);
+        // Refused up front: no build, no embedding, no server.
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "{extra:?} took {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn an_output_folder_is_refused_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = small_corpus(dir.path());
+    let folder = dir.path().join("out");
+    fs::create_dir(&folder).unwrap();
+    for update in [false, true] {
+        let mut extra = vec!["--workload", "vector_query"];
+        if !update {
+            extra.push("--iterations");
+            extra.push("1");
+        }
+        let o = refused_run(&folder, &corpus, &extra);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("is a folder"), "{err}");
+        assert!(!err.contains("measur"), "refused before measuring: {err}");
+        assert_eq!(fs::read_dir(&folder).unwrap().count(), 0);
+    }
+}
+
+#[test]
+fn an_unreadable_baseline_that_is_kept_is_called_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.json");
+    fs::write(&out, "{ not a baseline").unwrap();
+    let corpus = small_corpus(dir.path());
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--quick",
+        "--workload",
+        "vector_query",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--output",
+        out.to_str().unwrap(),
+        "--corpus",
+        corpus.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    let kept = said
+        .lines()
+        .find(|l| l.starts_with("kept the existing baseline"))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(kept.contains("unreadable"), "{kept}");
+    assert_eq!(fs::read_to_string(&out).unwrap(), "{ not a baseline");
 }

@@ -131,3 +131,46 @@ fn a_check_that_compared_nothing_exits_2() {
     assert_refused(&o, "nothing was compared", d, &before);
     assert!(stderr(&o).contains("rag_query.latency"), "names a metric");
 }
+
+#[test]
+fn a_run_file_that_does_not_load_is_called_a_run_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let before = setup(d, 10.0);
+    fs::write(d.join("run.json"), "{ not json").unwrap();
+    let o = check(d, &[]);
+    assert_refused(&o, "run file", d, &before);
+    assert!(stderr(&o).contains("not valid JSON"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("--update"), "{}", stderr(&o));
+    // Valid JSON of another shape is not "not valid JSON".
+    fs::write(d.join("run.json"), "{}").unwrap();
+    let o = check(d, &[]);
+    assert_refused(&o, "run file", d, &before);
+    assert!(stderr(&o).contains("not a run record"), "{}", stderr(&o));
+}
+
+#[test]
+fn noise_history_names_an_earlier_run_that_does_not_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let before = setup(d, 10.0);
+    // The baseline's history is where `--noise-history` reads earlier runs.
+    let history = d.join("history");
+    fs::create_dir_all(&history).unwrap();
+    fs::write(history.join("2026-01-01T00-00-00Z-quick.json"), "{ cut").unwrap();
+    let o = check(d, &["--noise-history"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--noise-history"), "{err}");
+    assert!(err.contains("2026-01-01T00-00-00Z-quick.json"), "{err}");
+    assert_eq!(fs::read_to_string(d.join("baseline.json")).unwrap(), before);
+    // The tool's own set-aside copy of a corrupt baseline is not a run.
+    fs::remove_file(history.join("2026-01-01T00-00-00Z-quick.json")).unwrap();
+    fs::write(
+        history.join("unreadable-2026-01-01T00-00-00Z.json"),
+        "{ cut",
+    )
+    .unwrap();
+    let o = check(d, &["--noise-history"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

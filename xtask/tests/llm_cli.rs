@@ -106,7 +106,7 @@ fn wrong_and_truncated_gguf_files_are_named() {
             not_gguf.to_str().unwrap(),
         ],
     );
-    assert_refused(&o, 1, "model.gguf is unusable: not a GGUF file", &out);
+    assert_refused(&o, 2, "model.gguf is unusable: not a GGUF file", &out);
 
     // A real header whose tensors are cut off: the header of a GGUF with
     // one F32 tensor of 1024 values, and 16 bytes of data.
@@ -138,12 +138,12 @@ fn wrong_and_truncated_gguf_files_are_named() {
         &out,
         &["--engine", "candle", "--llm-model", cut.to_str().unwrap()],
     );
-    assert_refused(&o, 1, "cut.gguf is unusable: truncated", &out);
+    assert_refused(&o, 2, "cut.gguf is unusable: truncated", &out);
 
     let o = inference(dir.path(), &out, &["--llm-model", "/no/such.gguf"]);
     assert_refused(
         &o,
-        1,
+        2,
         "GGUF model /no/such.gguf (--llm-model) does not exist",
         &out,
     );
@@ -185,7 +185,7 @@ fn server_failures_name_the_url() {
         &out,
         &["--engine", "openai", "--openai-url", &url],
     );
-    assert_refused(&o, 1, &format!("openai server {url}: unreachable"), &out);
+    assert_refused(&o, 2, &format!("openai server {url}: unreachable"), &out);
 
     let silent = fake_server(None);
     let cfg = dir.path().join("perf.toml");
@@ -199,7 +199,7 @@ fn server_failures_name_the_url() {
         &out,
         &["--engine", "openai", "--config", cfg.to_str().unwrap()],
     );
-    assert_refused(&o, 1, &format!("openai server {silent}: timed out"), &out);
+    assert_refused(&o, 2, &format!("openai server {silent}: timed out"), &out);
 
     let garbage = fake_server(Some(
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: {not json}\n\n",
@@ -211,7 +211,7 @@ fn server_failures_name_the_url() {
     );
     assert_refused(
         &o,
-        1,
+        2,
         &format!("openai server {garbage}: malformed stream"),
         &out,
     );
@@ -251,8 +251,10 @@ fn streaming_server(ending: Ending, auth: Arc<Mutex<Vec<Option<String>>>>) -> St
                 .and_then(|v| v["max_tokens"].as_u64())
                 .unwrap_or(1) as usize;
             let n = asked.min(5);
-            let mut reply = String::from(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+            // One write per token, as a real server streams: a reply in one
+            // write has no inter-token timing (see `one_write_server`).
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
             );
             let complete = asked <= 5 || matches!(ending, Ending::EarlyStop);
             for i in 0..n {
@@ -265,17 +267,128 @@ fn streaming_server(ending: Ending, auth: Arc<Mutex<Vec<Option<String>>>>) -> St
                 } else {
                     "null"
                 };
+                let chunk = format!(
+                    "data: {{\"choices\":[{{\"text\":\" w{i}\",\"finish_reason\":{finish}}}]}}\n\n"
+                );
+                let _ = s.write_all(chunk.as_bytes());
+                let _ = s.flush();
+                thread::sleep(std::time::Duration::from_millis(2));
+            }
+            if complete {
+                let _ = s.write_all(b"data: [DONE]\n\n");
+            }
+        }
+    });
+    url
+}
+
+/// An OpenAI-compatible fake that sends every token asked, the finish and
+/// `[DONE]` in one write, with `url`'s credentials checked by nothing.
+fn one_write_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        for stream in listener.incoming().take(200) {
+            let Ok(mut s) = stream else { return };
+            let Some((_, body)) = read_request(&mut s) else {
+                continue;
+            };
+            let asked = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["max_tokens"].as_u64())
+                .unwrap_or(1) as usize;
+            let mut reply = String::from(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+            );
+            for i in 0..asked {
+                let finish = if i + 1 == asked { "\"length\"" } else { "null" };
                 reply.push_str(&format!(
                     "data: {{\"choices\":[{{\"text\":\" w{i}\",\"finish_reason\":{finish}}}]}}\n\n"
                 ));
             }
-            if complete {
-                reply.push_str("data: [DONE]\n\n");
-            }
+            reply.push_str("data: [DONE]\n\n");
             let _ = s.write_all(reply.as_bytes());
         }
     });
     url
+}
+
+#[test]
+fn a_server_that_sends_its_answer_in_one_write_has_no_decode_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.json");
+    let url = one_write_server();
+    let cfg = server_config(dir.path(), &url, "");
+    let o = inference(
+        dir.path(),
+        &out,
+        &["--engine", "openai", "--config", cfg.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b = perf_contract::schema::Baseline::load(&out).unwrap();
+    let result = &b.workloads[&perf_contract::plan::WorkloadName::Inference];
+    for gone in ["openai.decode_tokens_per_s", "openai.itl"] {
+        assert!(
+            !result.metrics.contains_key(gone),
+            "{gone} recorded: {:?}",
+            result.metrics.get(gone).map(|m| &m.samples)
+        );
+    }
+    assert!(result.metrics.contains_key("openai.e2e"));
+    assert!(
+        result
+            .notes
+            .iter()
+            .any(|n| n.contains("need a token-by-token stream")),
+        "{:?}",
+        result.notes
+    );
+}
+
+#[test]
+fn credentials_in_the_server_url_are_never_shown_or_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.json");
+    let url = streaming_server(Ending::EarlyStop, Arc::default());
+    let password = "s3cr3tPW-openai";
+    let with_user = url.replace("http://", &format!("http://bob:{password}@"));
+    let started = std::time::SystemTime::now();
+    let corpus = small_corpus(dir.path());
+    let a = inference_args(
+        &corpus,
+        &out,
+        &["--engine", "openai", "--openai-url", &with_user],
+    );
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let mut dry = a.clone();
+    dry.push("--dry-run");
+    let o = xtask(&dry);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(shown.contains("bob:***@"), "{shown}");
+    assert!(!shown.contains(password), "{shown}");
+
+    // The run reaches the server (the workloads process has the full
+    // URL) and nothing it prints or writes holds the password.
+    let o = xtask(&a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let printed = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(!printed.contains(password), "{printed}");
+    support::assert_no_file_holds(password, &[dir.path()], started);
+
+    // An unreachable server's error names it without the password.
+    let gone = format!("http://bob:{password}@127.0.0.1:9");
+    let a = inference_args(
+        &corpus,
+        &out,
+        &["--engine", "openai", "--openai-url", &gone],
+    );
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let o = xtask(&a);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bob:***@127.0.0.1:9"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(password), "{}", stderr(&o));
+    support::assert_no_file_holds(password, &[dir.path()], started);
 }
 
 /// The request's header block (lowercased) and body.
@@ -332,7 +445,7 @@ fn a_cut_off_stream_is_an_error_not_a_rate() {
     );
     assert_refused(
         &o,
-        1,
+        2,
         &format!(
             "openai server {url}: stream from /v1/completions was cut off after 5 of 64 tokens"
         ),
@@ -431,5 +544,5 @@ fn the_api_key_variable_defaults_to_openai_api_key_and_is_never_written() {
     server_config(dir.path(), &url, "api_key_env = \"PERF_TEST_UNSET_KEY\"\n");
     fs::write(&out, "sentinel").unwrap();
     let o = xtask_env(&a, &[("PERF_TEST_UNSET_KEY", None)]);
-    assert_refused(&o, 1, "environment variable PERF_TEST_UNSET_KEY", &out);
+    assert_refused(&o, 2, "environment variable PERF_TEST_UNSET_KEY", &out);
 }

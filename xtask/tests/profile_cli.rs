@@ -124,7 +124,7 @@ fn bad_inputs_are_one_line_errors() {
         "--output-dir",
         "/proc/no-such-place/profile",
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(
         err.lines().filter(|l| l.starts_with("error")).count(),

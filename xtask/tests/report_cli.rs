@@ -232,12 +232,12 @@ fn assert_refused(c: &Case, file: &Path) {
 }
 
 /// Writes `text` to `file`, runs the report, and checks the refusal: one
-/// error line naming the file, exit 1, nothing written. Returns the line.
+/// error line naming the file, exit 2, nothing written. Returns the line.
 fn assert_refused_with(c: &Case, file: &Path, text: &str) -> String {
     fs::write(file, text).unwrap();
     let o = report(c);
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(o.status.code(), Some(2), "{err}");
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "exactly one line: {err}");
     assert!(lines[0].starts_with("error: "), "{err}");
@@ -284,7 +284,7 @@ fn missing_baseline_is_refused() {
     let c = case();
     fs::remove_file(&c.baseline).unwrap();
     let o = report(&c);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("record one with `cargo xtask perf baseline`"));
     assert!(!c.output.exists());
 }
@@ -336,4 +336,38 @@ fn malformed_optimisations_file_is_refused_naming_the_field() {
     let unknown = GELU_DONE.replace("gelu_erf", "gelu");
     let line = assert_refused_with(&c, &file, &unknown);
     assert!(line.contains("field `kind`"), "{line}");
+}
+
+#[test]
+fn a_corrupt_baseline_set_aside_in_history_is_named_not_read() {
+    let c = case();
+    // What `perf baseline --update` keeps when the baseline it replaces no
+    // longer parses.
+    fs::write(
+        c.history.join("unreadable-2026-12-01T00-00-00Z.json"),
+        "{ cut off",
+    )
+    .unwrap();
+    let o = report(&c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = fs::read_to_string(&c.output).unwrap();
+    assert!(
+        text.contains("not read: `unreadable-2026-12-01T00-00-00Z.json`"),
+        "the methodology table names it"
+    );
+}
+
+#[test]
+fn the_report_names_only_the_profile_files_it_read() {
+    let c = case();
+    fs::remove_file(c.profiles.join("bottlenecks.json")).unwrap();
+    let o = report(&c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = fs::read_to_string(&c.output).unwrap();
+    let source = text
+        .lines()
+        .find(|l| l.starts_with("Ranked by `cargo xtask perf profile`"))
+        .expect("section 6 says where its ranking came from");
+    assert!(source.contains("summary.json"), "{source}");
+    assert!(!source.contains("bottlenecks.json"), "{source}");
 }

@@ -42,6 +42,58 @@ fn vector_args<'a>(engines: &[&'a str], sizes: &[&'a str], chroma_url: &'a str) 
 }
 
 #[test]
+fn credentials_in_the_chroma_url_are_never_shown_or_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = small_corpus(dir.path());
+    let out = dir.path().join("X.json");
+    let started = std::time::SystemTime::now();
+    let password = "s3cr3tPW";
+    let url = format!("http://user:{password}@127.0.0.1:9/");
+    let args = quick_args(
+        corpus.to_str().unwrap(),
+        out.to_str().unwrap(),
+        &vector_args(&["usearch", "chroma"], &["200"], &url),
+    );
+    let mut dry = args.clone();
+    dry.push("--dry-run");
+    let o = xtask(&dry);
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(shown.contains("http://user:***@127.0.0.1:9/"), "{shown}");
+    assert!(!shown.contains(password));
+
+    // Nobody listens on port 9: the engine is skipped, its note names the
+    // server without the password, and no file of the run holds it.
+    let o = xtask(&args);
+    let printed = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(o.status.success(), "{printed}");
+    assert!(printed.contains("chroma: skipped:"), "{printed}");
+    assert!(printed.contains("user:***@127.0.0.1:9"), "{printed}");
+    assert!(!printed.contains(password), "{printed}");
+    assert!(out.is_file());
+    support::assert_no_file_holds(password, &[dir.path()], started);
+}
+
+#[test]
+fn a_malformed_chroma_url_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = small_corpus(dir.path());
+    let out = dir.path().join("b.json");
+    for bad in ["127.0.0.1:8000", "http://host:port", "http://"] {
+        let o = xtask(&quick_args(
+            corpus.to_str().unwrap(),
+            out.to_str().unwrap(),
+            &vector_args(&["chroma"], &["200"], bad),
+        ));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains("--chroma-url"), "{bad}: {err}");
+        assert_eq!(err.lines().count(), 1, "{bad}: {err}");
+        assert!(!out.exists(), "{bad}: nothing written");
+    }
+}
+
+#[test]
 fn an_unreachable_chroma_is_skipped_with_its_reason_and_the_rest_is_measured() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = small_corpus(dir.path());

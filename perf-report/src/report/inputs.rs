@@ -94,7 +94,7 @@ pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, Inpu
         let added = scale_points::merge(&mut baseline, &extra, &shown);
         scale_sources.push((shown, added));
     }
-    let history = load_history(&paths.history, &paths.baseline)?;
+    let (history, history_set_aside) = load_history(&paths.history, &paths.baseline)?;
     let report_dir = paths.output.parent().unwrap_or(Path::new("."));
     let profile = load_profile(&paths.profiles, report_dir)?;
     let optimisations = load_optimisations(&paths.optimisations)?;
@@ -104,6 +104,7 @@ pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, Inpu
         scale_sources,
         history,
         history_source: label(&paths.history),
+        history_set_aside,
         profile,
         profile_source: label(&paths.profiles),
         optimisations,
@@ -113,11 +114,16 @@ pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, Inpu
     })
 }
 
-/// Every `*.json` in the history folder, oldest first. The baseline file
-/// itself is skipped if the history folder happens to hold it.
-fn load_history(dir: &Path, baseline: &Path) -> Result<Vec<HistoryEntry>, InputError> {
+/// Every `*.json` in the history folder, oldest first, and the names of
+/// the files set aside there. The baseline file itself is skipped if the
+/// history folder happens to hold it; so are the corrupt baselines that
+/// `--update` kept (`unreadable-*`): evidence for the user, not history.
+fn load_history(
+    dir: &Path,
+    baseline: &Path,
+) -> Result<(Vec<HistoryEntry>, Vec<String>), InputError> {
     if !dir.is_dir() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let io = |source| InputError::Io {
         path: dir.display().to_string(),
@@ -129,6 +135,13 @@ fn load_history(dir: &Path, baseline: &Path) -> Result<Vec<HistoryEntry>, InputE
         .collect::<Result<_, _>>()?;
     files.retain(|p| p.extension().is_some_and(|e| e == "json") && p.is_file());
     files.sort();
+    let (set_aside, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|p| perf_contract::schema::is_set_aside(p));
+    let set_aside = set_aside
+        .iter()
+        .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+        .collect();
     let same_file = |p: &Path| match (fs::canonicalize(p), fs::canonicalize(baseline)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -148,7 +161,7 @@ fn load_history(dir: &Path, baseline: &Path) -> Result<Vec<HistoryEntry>, InputE
     // File names start with the recording time, but sort by the recorded
     // time itself so a renamed file cannot reorder the history.
     out.sort_by(|a, b| (a.baseline.created_at, &a.name).cmp(&(b.baseline.created_at, &b.name)));
-    Ok(out)
+    Ok((out, set_aside))
 }
 
 /// Why a baseline-format file failed, without `LoadError`'s advice, which
@@ -162,6 +175,7 @@ fn reason(e: LoadError) -> String {
             message,
             ..
         } => format!("not valid JSON at line {line}, column {column}: {message}"),
+        LoadError::Shape { message, .. } => format!("not a run record: {message}"),
         LoadError::Version { found, .. } => format!(
             "schema version {found}, this tool reads version {}",
             perf_contract::schema::SCHEMA_VERSION
@@ -177,6 +191,7 @@ fn load_profile(dir: &Path, report_dir: &Path) -> Result<Option<ProfileInputs>, 
     if summary.is_none() && bottlenecks.is_none() {
         return Ok(None);
     }
+    let bottlenecks_file = bottlenecks.is_some();
     let bottlenecks = bottlenecks.or_else(|| summary.as_ref().map(|s| s.bottlenecks.clone()));
     let mut workloads: Vec<String> = summary
         .iter()
@@ -208,6 +223,7 @@ fn load_profile(dir: &Path, report_dir: &Path) -> Result<Option<ProfileInputs>, 
     Ok(Some(ProfileInputs {
         summary,
         bottlenecks,
+        bottlenecks_file,
         resolved_dir,
         link_base: relative_link(report_dir, dir),
         flamegraphs,

@@ -51,6 +51,9 @@ pub struct ReportInputs {
     /// Earlier baselines, oldest first (by recording time, then file name).
     pub history: Vec<HistoryEntry>,
     pub history_source: String,
+    /// Files of the history folder that are not history: a corrupt
+    /// baseline the tool set aside when `--update` replaced it.
+    pub history_set_aside: Vec<String>,
     /// `None` when the profile folder or its `summary.json` does not exist.
     pub profile: Option<ProfileInputs>,
     pub profile_source: String,
@@ -124,6 +127,9 @@ pub struct ProfileInputs {
     /// `bottlenecks.json`, or the ranking inside `summary.json` when that
     /// file is missing.
     pub bottlenecks: Option<Vec<Bottleneck>>,
+    /// Whether `bottlenecks.json` itself was read (the report names only
+    /// the files it read).
+    pub bottlenecks_file: bool,
     /// The folder a `profiles/latest` link pointed at when the report was
     /// made, so the reader knows which run the links meant.
     pub resolved_dir: Option<String>,

@@ -20,13 +20,34 @@ pub struct Document {
 
 const EXTENSIONS: [&str; 5] = ["md", "markdown", "txt", "html", "htm"];
 
+/// What a corpus folder gave.
+#[derive(Debug)]
+pub struct Loaded {
+    pub documents: Vec<Document>,
+    /// Bytes of the files the documents came from.
+    pub source_bytes: u64,
+    /// Files that are not UTF-8 text (another encoding, binary data with a
+    /// text extension), by id: left out, since a lossy decoding would index
+    /// replacement characters as if they were the text.
+    pub not_utf8: Vec<String>,
+}
+
+impl Loaded {
+    /// The line a run records when files were left out, if any were.
+    pub fn skipped_note(&self, dir: &Path) -> Option<String> {
+        let first = self.not_utf8.first()?;
+        Some(format!(
+            "corpus {}: {} file(s) left out because they are not UTF-8 text (first: {first}); convert them to UTF-8 to include them",
+            dir.display(),
+            self.not_utf8.len()
+        ))
+    }
+}
+
 /// Reads every supported file under `dir` (sorted by path, so runs are
-/// reproducible), skipping `exclude` globs and files with no text.
-/// Returns the documents and the bytes of the files they came from.
-pub fn load_documents(
-    dir: &Path,
-    exclude: &[String],
-) -> Result<(Vec<Document>, u64), WorkloadError> {
+/// reproducible), skipping `exclude` globs, files with no text and files
+/// that are not UTF-8 (named in [`Loaded::not_utf8`]).
+pub fn load_documents(dir: &Path, exclude: &[String]) -> Result<Loaded, WorkloadError> {
     if !dir.is_dir() {
         return Err(WorkloadError::CorpusMissing(dir.to_path_buf()));
     }
@@ -57,13 +78,25 @@ pub fn load_documents(
 
     let mut docs = Vec::with_capacity(paths.len());
     let mut bytes = 0;
+    let mut not_utf8 = Vec::new();
+    let id_of = |path: &Path| {
+        path.strip_prefix(dir)
+            .unwrap_or(path)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    };
     for path in paths {
         let raw = fs::read(&path).map_err(|e| WorkloadError::Io {
             path: path.clone(),
             message: e.to_string(),
         })?;
         let size = raw.len() as u64;
-        let raw = String::from_utf8_lossy(&raw);
+        let Ok(raw) = String::from_utf8(raw) else {
+            not_utf8.push(id_of(&path));
+            continue;
+        };
         let is_html = path
             .extension()
             .and_then(|e| e.to_str())
@@ -77,19 +110,19 @@ pub fn load_documents(
             continue;
         }
         bytes += size;
-        let id = path
-            .strip_prefix(dir)
-            .unwrap_or(&path)
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        docs.push(Document { id, text });
+        docs.push(Document {
+            id: id_of(&path),
+            text,
+        });
     }
     if docs.is_empty() {
         return Err(WorkloadError::CorpusEmpty(dir.to_path_buf()));
     }
-    Ok((docs, bytes))
+    Ok(Loaded {
+        documents: docs,
+        source_bytes: bytes,
+        not_utf8,
+    })
 }
 
 fn build_globset(patterns: &[String]) -> Result<GlobSet, WorkloadError> {
@@ -119,12 +152,34 @@ mod tests {
         fs::write(d.join("print.html"), "<main><p>everything</p></main>").unwrap();
         fs::write(d.join("image.png"), [0u8, 1, 2]).unwrap();
         fs::write(d.join("empty.md"), "   ").unwrap();
-        let (docs, bytes) = load_documents(d, &["print.html".into()]).unwrap();
+        let Loaded {
+            documents: docs,
+            source_bytes: bytes,
+            ..
+        } = load_documents(d, &["print.html".into()]).unwrap();
         let ids: Vec<_> = docs.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, ["a.txt", "b.md", "sub/c.html"]);
         assert_eq!(docs[0].text, "ay");
         assert_eq!(docs[2].text, "see");
         assert!(bytes > 0);
+    }
+
+    #[test]
+    fn files_that_are_not_utf8_are_left_out_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("good.md"), "caf\u{e9} au lait").unwrap();
+        // Latin-1 "café" and random bytes with a text extension.
+        fs::write(d.join("latin1.txt"), b"caf\xe9 au lait").unwrap();
+        fs::write(d.join("noise.md"), [0xffu8, 0xfe, 0x00, 0x81, 0x9f]).unwrap();
+        let loaded = load_documents(d, &[]).unwrap();
+        let ids: Vec<_> = loaded.documents.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["good.md"]);
+        assert_eq!(loaded.not_utf8, ["latin1.txt", "noise.md"]);
+        let note = loaded.skipped_note(d).unwrap();
+        assert!(note.contains("2 file(s) left out"), "{note}");
+        assert!(note.contains("latin1.txt"), "{note}");
+        assert!(!loaded.documents[0].text.contains('\u{fffd}'));
     }
 
     #[test]

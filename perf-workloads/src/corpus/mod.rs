@@ -9,7 +9,7 @@ mod queries;
 
 pub use chunk::chunk_documents;
 pub use html::html_to_text;
-pub use load::{load_documents, Document};
+pub use load::{load_documents, Document, Loaded};
 pub use queries::{load_queries, QuerySet};
 
 use sha2::{Digest, Sha256};

@@ -51,8 +51,21 @@ impl Generation {
         self.token_times.last().copied()
     }
 
-    /// Gaps between consecutive tokens.
+    /// Whether the tokens arrived in too few deliveries to time them one
+    /// by one: a server that sends its whole answer (or most of it) in one
+    /// write gives arrival gaps of zero, which would read as a decode rate
+    /// of millions of tokens a second. In-process engines time each token.
+    pub fn batched_delivery(&self) -> bool {
+        let mut times = self.token_times.clone();
+        times.dedup();
+        self.token_times.len() >= 2 && times.len() * 2 < self.token_times.len()
+    }
+
+    /// Gaps between consecutive tokens; none when the delivery was batched.
     pub fn itl(&self) -> Vec<Duration> {
+        if self.batched_delivery() {
+            return Vec::new();
+        }
         self.token_times
             .windows(2)
             .map(|w| w[1].saturating_sub(w[0]))
@@ -60,8 +73,12 @@ impl Generation {
     }
 
     /// Tokens after the first per second of decoding (llama-bench's `tg`
-    /// rate; the first token belongs to prefill).
+    /// rate; the first token belongs to prefill); none when the delivery
+    /// was batched.
     pub fn decode_tokens_per_s(&self) -> Option<f64> {
+        if self.batched_delivery() {
+            return None;
+        }
         let (first, last) = (self.ttft()?, self.e2e()?);
         let span = last.saturating_sub(first).as_secs_f64();
         (self.token_times.len() >= 2 && span > 0.0)
@@ -100,6 +117,27 @@ mod tests {
         assert_eq!(g.e2e(), Some(ms(130)));
         assert_eq!(g.itl(), vec![ms(10), ms(20)]);
         assert!((g.decode_tokens_per_s().unwrap() - 2.0 / 0.030).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_stream_delivered_in_one_write_has_no_decode_rate() {
+        let at = Duration::from_millis(250);
+        let g = Generation {
+            token_times: vec![at; 64],
+            ..Generation::default()
+        };
+        assert!(g.batched_delivery());
+        assert_eq!(g.decode_tokens_per_s(), None);
+        assert!(g.itl().is_empty());
+        assert_eq!(g.e2e(), Some(at));
+        // Two writes of 32 tokens: still not a token-by-token stream.
+        let mut two = vec![Duration::from_millis(100); 32];
+        two.extend(vec![Duration::from_millis(101); 32]);
+        let g = Generation {
+            token_times: two,
+            ..Generation::default()
+        };
+        assert_eq!(g.decode_tokens_per_s(), None);
     }
 
     #[test]

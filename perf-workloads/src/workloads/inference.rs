@@ -119,7 +119,7 @@ fn run_engines(
         // Generations that ended before `max_new` tokens (a server that
         // stopped at an end token): complete, but the figures rest on fewer
         // tokens than asked, which the record must say.
-        let (mut generations, mut short) = (0, 0);
+        let (mut generations, mut short, mut batched) = (0, 0, 0);
         let mut firsts: Vec<Vec<u32>> = vec![Vec::new(); gen_prompts.len()];
         run_passes(
             reporter,
@@ -134,6 +134,7 @@ fn run_engines(
                 if measured {
                     generations += 1;
                     short += usize::from(g.token_times.len() < max_new);
+                    batched += usize::from(g.batched_delivery());
                     ttft.push(ms(g.ttft().expect("tokens generated")));
                     e2e.push(ms(g.e2e().expect("tokens generated")));
                     itl.extend(g.itl().into_iter().map(ms));
@@ -152,6 +153,9 @@ fn run_engines(
         let fewer = fewer_tokens(short, generations, max_new);
         if short > 0 {
             reporter.note(format!("{name}: {}", &fewer[2..]));
+        }
+        if batched > 0 {
+            m.note(batched_note(name, batched, generations));
         }
         let figure = |figure| MetricKind::Engine {
             engine: name,
@@ -190,6 +194,14 @@ fn run_engines(
         load_test(plan, openai, &eog, &gen_prompts, &openai_e2e, &mut m)?;
     }
     Ok(m)
+}
+
+/// Why a server's decode rate and inter-token latency are missing for
+/// some generations (`Generation::batched_delivery`).
+fn batched_note(engine: EngineName, batched: usize, of: usize) -> String {
+    format!(
+        "{engine}: {batched} of {of} generations arrived in fewer writes than half their tokens: decode rate and inter-token latency need a token-by-token stream and are not recorded for them"
+    )
 }
 
 /// The label of figures built on generations that ended early: empty when
@@ -270,7 +282,7 @@ fn load_test(
             if let Some((i, why)) = r.failures.first() {
                 return Err(WorkloadError::Server {
                     what: "openai",
-                    url: openai.base_url.clone(),
+                    url: openai.base_url.redacted(),
                     message: format!(
                         "request {i} of the concurrency-{level} load test failed: {why} ({} of {} failed)",
                         r.failures.len(),

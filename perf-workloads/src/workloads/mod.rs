@@ -217,7 +217,11 @@ fn needs_of(plan: &Plan) -> Needs {
 }
 
 pub fn prepare(plan: &Plan, reporter: &mut Reporter<'_>) -> Result<Prepared, WorkloadError> {
-    let (documents, source_bytes) = load_documents(&plan.corpus.dir, &plan.corpus.exclude)?;
+    let loaded = load_documents(&plan.corpus.dir, &plan.corpus.exclude)?;
+    if let Some(skipped) = loaded.skipped_note(&plan.corpus.dir) {
+        reporter.note(skipped);
+    }
+    let (documents, source_bytes) = (loaded.documents, loaded.source_bytes);
     let chunks = chunk_documents(
         &documents,
         plan.corpus.chunk_size,

@@ -276,11 +276,8 @@ fn record_level(
                 if let Some(t) = first {
                     ttft.push(t.as_secs_f64() * 1e3);
                 }
-                itl.extend(
-                    g.token_times
-                        .windows(2)
-                        .map(|w| (w[1] - w[0]).as_secs_f64() * 1e3),
-                );
+                // None for a batched delivery (`Generation::itl`).
+                itl.extend(g.itl().into_iter().map(|gap| gap.as_secs_f64() * 1e3));
                 RequestTiming {
                     ttft: first,
                     e2e: o.latency(),

@@ -2,7 +2,8 @@
 //! and make it the baseline only when asked (or when there is none), the
 //! old one kept in history.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use perf_contract::schema::Baseline;
 use perf_report::table::summary_table;
 use xshell::Shell;
 
@@ -30,8 +31,18 @@ pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
         Some(p) => cwd.join(p),
         None => store.baseline_file(),
     };
+    // Before measuring: a folder can never become the baseline file.
+    if output.is_dir() {
+        bail!(
+            "--output {} is a folder: name a file in it (e.g. {})",
+            output.display(),
+            output.join("performance_baselines.json").display()
+        );
+    }
     if args.instructions {
-        // Before the long timing run: a missing valgrind fails fast.
+        // Before the long timing run: nothing to count, or a missing
+        // valgrind, fails fast.
+        callgrind::countable_plan(&plan)?;
         callgrind::valgrind_version(sh)?;
     }
     let mut baseline = measure::measure(sh, store, &plan)?;
@@ -45,8 +56,14 @@ pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
     println!("{}", summary_table(&baseline));
     println!("this run: {}", run_file.display());
     if output.exists() && !args.update {
+        // An existing file that is no baseline is kept too, but not as if
+        // it were one.
+        let unreadable = Baseline::load(&output)
+            .err()
+            .map(|e| format!(" although it is unreadable ({e})"))
+            .unwrap_or_default();
         println!(
-            "kept the existing baseline {} (pass --update to replace it; the old one then moves to {}/)",
+            "kept the existing baseline {}{unreadable} (pass --update to replace it; the old one then moves to {}/)",
             output.display(),
             Store::history_of(&output).display()
         );

@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use perf_contract::{
     metric_key::MetricKind,
     plan::{ProfileName, WorkloadName},
-    schema::Baseline,
+    schema::{Baseline, FileRole},
 };
 use perf_report::{
     compare::Verdict,
@@ -76,7 +76,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     let mut plan = None;
     let mut this_run: Option<PathBuf> = args.run_file.as_ref().map(|f| cwd.join(f));
     let current = match &args.run_file {
-        Some(f) => Baseline::load(&cwd.join(f))?,
+        Some(f) => Baseline::load_as(&cwd.join(f), FileRole::Run)?,
         None if use_callgrind => {
             let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?;
             p.inject_delay = args.inject_delay.clone();
@@ -131,6 +131,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             &current,
             this_run.as_deref(),
         )
+        .context("--noise-history reads this machine's earlier runs")?
     } else {
         Vec::new()
     };
@@ -330,12 +331,18 @@ fn earlier_runs(
     baseline: &Baseline,
     current: &Baseline,
     this_run: Option<&Path>,
-) -> Vec<Baseline> {
+) -> Result<Vec<Baseline>> {
     let mut paths = store.earlier_run_files(baseline_path);
     paths.retain(|p| Some(p.as_path()) != this_run);
+    // A file that does not load is named, as `report` names it: skipping
+    // it would change the noise estimate without a word.
+    let mut loaded = Vec::new();
+    for p in &paths {
+        loaded.push(Baseline::load_as(p, FileRole::Run)?);
+    }
     let mut seen = std::collections::BTreeSet::new();
     let mut runs: Vec<Baseline> = std::iter::once(baseline.clone())
-        .chain(paths.iter().filter_map(|p| Baseline::load(p).ok()))
+        .chain(loaded)
         .filter(|r| r.created_at != current.created_at && seen.insert(r.created_at))
         .filter(|r| {
             r.machine_fingerprint == current.machine_fingerprint
@@ -347,7 +354,7 @@ fn earlier_runs(
     // was compiling or shared would otherwise widen thresholds for good.
     runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     runs.truncate(RECENT_RUNS);
-    runs
+    Ok(runs)
 }
 
 /// Metrics whose change was judged against a threshold (informational

@@ -66,3 +66,46 @@ pub fn small_corpus(dir: &Path) -> PathBuf {
     .unwrap();
     corpus
 }
+
+/// Asserts that no file written since `since` under `dirs` or the
+/// project's run folder (`target/perf-runs/`: plans, runs, `latest.json`)
+/// contains `secret`.
+pub fn assert_no_file_holds(secret: &str, dirs: &[&Path], since: std::time::SystemTime) {
+    let runs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/perf-runs");
+    let mut checked = 0;
+    for dir in dirs.iter().copied().chain([runs.as_path()]) {
+        for entry in walk(dir) {
+            let Ok(meta) = fs::metadata(&entry) else {
+                continue;
+            };
+            if meta.modified().is_ok_and(|m| m < since) {
+                continue;
+            }
+            let bytes = fs::read(&entry).unwrap_or_default();
+            checked += 1;
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{} holds the secret",
+                entry.display()
+            );
+        }
+    }
+    assert!(checked > 0, "no file was written to check");
+}
+
+/// Every file under `dir`, recursively.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

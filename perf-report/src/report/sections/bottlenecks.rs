@@ -49,10 +49,19 @@ pub fn bottlenecks_section(inputs: &ReportInputs) -> String {
     let run = p.resolved_dir.as_ref().map_or(String::new(), |d| {
         format!(" (it pointed at `{d}` when this report was made)")
     });
+    let src = &inputs.profile_source;
+    let read: Vec<String> = [
+        p.bottlenecks_file
+            .then(|| format!("`{src}/bottlenecks.json`")),
+        summary.map(|_| format!("`{src}/summary.json`")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     out.push_str(&format!(
-        "Ranked by `cargo xtask perf profile` from measured evidence, read from `{src}/bottlenecks.json` and `{src}/summary.json`{run}: score = 0.5 × share of the workload's wall time + 0.3 × share of its CPU samples + 0.2 × share of its allocated bytes, each stage run alone over prepared inputs.\n\n\
+        "Ranked by `cargo xtask perf profile` from measured evidence, read from {read}{run}: score = 0.5 × share of the workload's wall time + 0.3 × share of its CPU samples + 0.2 × share of its allocated bytes, each stage run alone over prepared inputs.\n\n\
          Flamegraphs are per workload and are linked, not copied: `profiles/` is ignored by git and a flamegraph is up to a few MB, so the links work where the profile run's folder exists (the machine that ran `cargo xtask perf profile`); anywhere else, run it to re-create them.\n\n",
-        src = inputs.profile_source,
+        read = read.join(" and "),
     ));
     let Some(bottlenecks) = p.bottlenecks.as_ref().filter(|b| !b.is_empty()) else {
         out.push_str("The profile run ranked no bottleneck.\n\n");

@@ -107,8 +107,19 @@ fn header(inputs: &ReportInputs) -> String {
         "| carried-out optimisations | {optimisations} |\n"
     ));
     let same = previous::same_profile_history(inputs).len();
+    let set_aside = match inputs.history_set_aside.as_slice() {
+        [] => String::new(),
+        files => format!(
+            "; not read: {} (corrupt baselines `--update` set aside)",
+            files
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     out.push_str(&format!(
-        "| history | `{}` ({} file(s), {same} earlier of the {} profile) |\n\n",
+        "| history | `{}` ({} file(s), {same} earlier of the {} profile{set_aside}) |\n\n",
         inputs.history_source,
         inputs.history.len(),
         b.plan.profile.as_str()

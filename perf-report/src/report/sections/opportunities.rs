@@ -213,9 +213,11 @@ pub(crate) mod tests {
             scale_sources: Vec::new(),
             history: Vec::new(),
             history_source: "baselines/history".into(),
+            history_set_aside: Vec::new(),
             profile: Some(ProfileInputs {
                 summary: None,
                 bottlenecks: Some(vec![bottleneck]),
+                bottlenecks_file: true,
                 resolved_dir: None,
                 link_base: "../profiles/latest".into(),
                 flamegraphs: Vec::new(),

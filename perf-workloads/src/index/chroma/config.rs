@@ -17,7 +17,7 @@ pub struct ChromaHnsw {
 pub struct ChromaConfig {
     /// A running server; `None`: the run starts one
     /// ([`ChromaServer::start`](super::ChromaServer::start)).
-    pub url: Option<String>,
+    pub url: Option<perf_contract::secret_url::SecretUrl>,
     pub tenant: String,
     pub database: String,
     /// Collection name prefix; an engine's collection is `<prefix>-<suffix>`.

@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+use perf_contract::secret_url::SecretUrl;
 use serde_json::Value;
 
 use crate::{
@@ -43,7 +44,8 @@ struct Local {
 
 /// A Chroma server: started by the run, or reached at a URL.
 pub struct ChromaServer {
-    url: String,
+    /// Shown and stored without its credentials (`SecretUrl`).
+    url: SecretUrl,
     /// What `/api/v2/version` says (the server's API version).
     api_version: String,
     /// The chromadb package's version, when the run installed it.
@@ -127,16 +129,17 @@ impl ChromaServer {
             }
         };
         let local = Local { process, dir };
-        ChromaServer::open(url, config, Some(local), package_version(venv_dir))
+        ChromaServer::open(url.into(), config, Some(local), package_version(venv_dir))
     }
 
     /// A running server at `url`.
-    pub fn connect(url: &str, config: &ChromaConfig) -> Result<ChromaServer, WorkloadError> {
-        ChromaServer::open(url.trim_end_matches('/').into(), config, None, None)
+    pub fn connect(url: &SecretUrl, config: &ChromaConfig) -> Result<ChromaServer, WorkloadError> {
+        let url = SecretUrl::new(url.expose().trim_end_matches('/'));
+        ChromaServer::open(url, config, None, None)
     }
 
     fn open(
-        url: String,
+        url: SecretUrl,
         config: &ChromaConfig,
         local: Option<Local>,
         package_version: Option<String>,
@@ -179,8 +182,9 @@ impl ChromaServer {
         Ok(server)
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
+    /// The address as shown (credentials masked).
+    pub fn url(&self) -> String {
+        self.url.redacted()
     }
 
     /// Most records one `add` may carry (`/api/v2/pre-flight-checks`).
@@ -232,7 +236,7 @@ impl ChromaServer {
         path: &str,
         repeatable: bool,
     ) -> Result<Reply, WorkloadError> {
-        let url = format!("{}{path}", self.url);
+        let url = format!("{}{path}", self.url.expose());
         let mut attempt = 0;
         loop {
             let result = self.once(call, &url);
@@ -288,7 +292,7 @@ impl ChromaServer {
     pub(super) fn fail(&self, message: String) -> WorkloadError {
         WorkloadError::Server {
             what: "chroma",
-            url: self.url.clone(),
+            url: self.url.redacted(),
             message,
         }
     }
@@ -303,7 +307,7 @@ impl ChromaServer {
         if let Some(process) = self.process() {
             if let Some(status) = process.exit_status() {
                 let what = format!("exited ({status}): {what} failed{tries}");
-                return process.failed(&self.url, &what);
+                return process.failed(&self.url.redacted(), &what);
             }
         }
         let why = match e {

@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use perf_contract::plan::OpenAiPlan;
+use perf_contract::{plan::OpenAiPlan, secret_url::SecretUrl};
 
 use crate::{
     error::WorkloadError,
@@ -26,7 +26,8 @@ use crate::{
 
 pub struct OpenAiClient {
     agent: ureq::Agent,
-    base_url: String,
+    /// Shown and stored without its credentials (`SecretUrl`).
+    base_url: SecretUrl,
     model: String,
     api_key: Option<String>,
     retries: u32,
@@ -39,7 +40,7 @@ pub struct OpenAiClient {
 
 impl OpenAiClient {
     pub fn new(plan: &OpenAiPlan, eog_ids: &[u32]) -> Result<OpenAiClient, WorkloadError> {
-        let base_url = plan.base_url.trim_end_matches('/').to_string();
+        let base_url = SecretUrl::new(plan.base_url.expose().trim_end_matches('/'));
         let api_key = match &plan.api_key_env {
             Some(var) => match std::env::var(var) {
                 Ok(key) => Some(key),
@@ -48,7 +49,7 @@ impl OpenAiClient {
                 Err(_) => {
                     return Err(WorkloadError::Server {
                         what: "openai",
-                        url: base_url.clone(),
+                        url: base_url.redacted(),
                         message: format!(
                         "environment variable {var} (named by [llm.openai] api_key_env) is not set"
                     ),
@@ -75,14 +76,15 @@ impl OpenAiClient {
         })
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    /// The address as shown (credentials masked).
+    pub fn base_url(&self) -> String {
+        self.base_url.redacted()
     }
 
     fn fail(&self, message: String) -> WorkloadError {
         WorkloadError::Server {
             what: "openai",
-            url: self.base_url.clone(),
+            url: self.base_url.redacted(),
             message,
         }
     }
@@ -121,7 +123,7 @@ impl OpenAiClient {
         path: &str,
         body: &str,
     ) -> Result<ureq::http::Response<ureq::Body>, WorkloadError> {
-        let url = format!("{}{path}", self.base_url);
+        let url = format!("{}{path}", self.base_url.expose());
         let mut attempt = 0;
         loop {
             let mut req = self
@@ -192,7 +194,14 @@ impl OpenAiClient {
                 .collect::<String>();
             return Err(self.fail(format!("{PATH} answered HTTP {status}: {first}")));
         }
-        let mut reader = BufReader::new(body.into_reader());
+        // Each token is timed when the bytes that carry it arrived, not
+        // when it was parsed out of a buffer: a server that writes many
+        // tokens at once then shows as one delivery (see
+        // `Generation::batched_delivery`), not as microsecond gaps.
+        let mut reader = BufReader::new(Arrivals {
+            inner: body.into_reader(),
+            last: start,
+        });
         let mut g = Generation::default();
         // Whether the server said the generation ended (a finish reason or
         // `[DONE]`): a stream that merely stops was cut off, and its few
@@ -203,7 +212,7 @@ impl OpenAiClient {
                 Ok(Some(SseEvent::Chunk { text, finished })) => {
                     // A closing chunk without text carries no token.
                     if !(finished && text.is_empty()) {
-                        g.token_times.push(start.elapsed());
+                        g.token_times.push(reader.get_ref().last - start);
                     }
                     g.text.push_str(&text);
                     complete |= finished;
@@ -242,5 +251,21 @@ impl OpenAiClient {
             )));
         }
         Ok(g)
+    }
+}
+
+/// A reader that remembers when its last non-empty read returned.
+struct Arrivals<R> {
+    inner: R,
+    last: Instant,
+}
+
+impl<R: std::io::Read> std::io::Read for Arrivals<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.last = Instant::now();
+        }
+        Ok(n)
     }
 }

@@ -86,7 +86,7 @@ pub fn serve_if_asked(
     process.wait_ready(&format!("{url}/v1/models"), STARTUP)?;
     let mut plan = plan.clone();
     if let Some(o) = plan.llm.openai.as_mut() {
-        o.base_url = url;
+        o.base_url = url.into();
     }
     Ok(Some(Served { process, plan }))
 }
