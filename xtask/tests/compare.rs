@@ -3,11 +3,19 @@
 //! injected into the candidate fails, names the stage that moved and, as
 //! in CI, explains itself with a function-level diff of both builds'
 //! profiles. Bad input is refused in one line before anything is built;
-//! saved runs of two machines are not judged against each other.
+//! saved runs of two machines are not judged against each other; two
+//! compares at once take turns at the one checkout.
 
 mod support;
 
-use std::{path::Path, process::Output};
+use std::{
+    fs::{self, OpenOptions},
+    io::{BufRead, BufReader, Write},
+    path::Path,
+    process::{Command, Output, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
 
 use perf_contract::{
     plan::WorkloadName,
@@ -209,4 +217,61 @@ fn saved_runs_of_two_machines_are_not_judged() {
     // Two runs of one machine are judged.
     let (o, ..) = rejudge(dir.path(), &here, &here.clone());
     assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
+}
+
+/// Two compares at once take turns at the one checkout: while one holds
+/// the build lock (held here as a building compare holds it), another says
+/// whom it is waiting for, and waits.
+#[test]
+fn a_second_compare_waits_for_the_one_building() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let lock_path = root.join("target/compare/build.lock");
+    fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let mut lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .unwrap();
+    lock.lock().unwrap();
+    lock.set_len(0).unwrap();
+    writeln!(lock, "{}", std::process::id()).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["perf", "compare", "HEAD", "HEAD", "--quick"])
+        .args(["--workload", "rag_query"])
+        .env("CI", "1")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let waiting = format!(
+        "waiting for another perf compare (pid {}) to finish building",
+        std::process::id()
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = Vec::new();
+    let found = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(&waiting) => break true,
+            Ok(line) => seen.push(line),
+            Err(_) => break false,
+        }
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let still_waiting = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(found, "no `{waiting}` line; stderr: {seen:#?}");
+    assert!(still_waiting, "it waits while the lock is held");
 }

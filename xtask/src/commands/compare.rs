@@ -277,6 +277,7 @@ fn build_sides(
     if base.tree == candidate.tree {
         eprintln!("building {} (same code on both sides)", candidate.label);
         let built = revision::build(sh, store, candidate)?;
+        notes.extend(built.note.clone());
         notes.push(format!(
             "{}; base and candidate are the same code, so one build runs as both",
             say("candidate", candidate, &built)
@@ -292,6 +293,9 @@ fn build_sides(
     for line in &notes {
         eprintln!("{line}");
     }
+    // Already said on stderr when the build began.
+    notes.extend(b.note.clone());
+    notes.extend(c.note.clone());
     Ok((b, c, notes))
 }
 
