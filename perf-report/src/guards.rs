@@ -76,6 +76,22 @@ pub fn quality_guards(baseline: &Baseline, current: &Baseline) -> Vec<GuardResul
     out
 }
 
+/// Why `first` and `second` were not measured on one machine, or `None`
+/// when they were: another machine fingerprint (CPU model, cores, memory,
+/// architecture, OS), or one CPU model name over two processor
+/// generations or extension sets (`Environment::other_cpu`), which the
+/// fingerprint cannot tell apart. Two machines' timings differ by the
+/// hardware as well as the code, so a gate refuses to judge such a pair.
+pub fn other_machine_reason(first: &Baseline, second: &Baseline) -> Option<String> {
+    let (a, b) = (&first.machine_fingerprint, &second.machine_fingerprint);
+    match (a != b, first.environment.other_cpu(&second.environment)) {
+        (false, None) => None,
+        (true, None) => Some(format!("`{a}` vs `{b}`")),
+        (true, Some(cpu)) => Some(format!("`{a}` vs `{b}`; {cpu}")),
+        (false, Some(cpu)) => Some(format!("`{a}` both, but {cpu}")),
+    }
+}
+
 /// Why two runs did not measure the same thing, or `None` when they did.
 /// Iteration counts may differ (they change sample counts, not what one
 /// sample is); anything that changes the work of one sample may not.
@@ -305,6 +321,31 @@ mod tests {
         let mut d = a.clone();
         d.plan.harness.passes = 10;
         assert_eq!(incomparable_reason(&a, &d), None);
+    }
+
+    #[test]
+    fn another_machine_is_named_by_fingerprint_or_processor() {
+        let a = with_recall(vec![1.0], vec![1.0]);
+        assert_eq!(other_machine_reason(&a, &a.clone()), None);
+        let mut b = a.clone();
+        b.environment.cpu_model = "Other CPU".into();
+        b.machine_fingerprint = b.environment.fingerprint();
+        assert_eq!(
+            other_machine_reason(&a, &b).unwrap(),
+            format!("`{}` vs `{}`", a.machine_fingerprint, b.machine_fingerprint)
+        );
+        // One model name, two generations: the fingerprints agree.
+        let (mut c, mut d) = (a.clone(), a.clone());
+        c.environment.cpu_signature = "family 6 model 143; avx512f amx_tile".into();
+        d.environment.cpu_signature = "family 6 model 85; avx512f".into();
+        let reason = other_machine_reason(&c, &d).unwrap();
+        assert!(
+            reason.starts_with(&format!("`{}` both, but processor", a.machine_fingerprint))
+                && reason.contains("only in the first: amx_tile"),
+            "{reason}"
+        );
+        // A run recorded before the signature existed is not refused for it.
+        assert_eq!(other_machine_reason(&a, &d), None);
     }
 
     #[test]

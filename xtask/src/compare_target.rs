@@ -15,7 +15,9 @@
 //! renaming, never in place) and copies their fingerprints and build-script
 //! folders (build scripts write in place, so those are real copies), with
 //! their times kept, which cargo's freshness check relies on. Workspace
-//! crates are never seeded: they always compile from the checkout.
+//! crates are never seeded: they always compile from the checkout. Seeding
+//! runs under the build lock (`compare_checkout`), as every compare build
+//! does, so two first compares do not seed it at once.
 
 use std::{
     collections::BTreeSet,

@@ -8,6 +8,7 @@ mod callgrind;
 mod children;
 mod cli;
 mod commands;
+mod compare_checkout;
 mod compare_target;
 mod config;
 mod explain;

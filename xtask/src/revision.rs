@@ -17,7 +17,12 @@
 //! included, is snapshotted as a tree through a private index; the user's
 //! index and files are not touched. Binaries are kept by tree id
 //! (`target/compare/bin/<tree>/`): the same source, under any commit,
-//! builds once.
+//! builds once. A kept binary is reused only beside a stamp that vouches
+//! for it, written under the build lock (`compare_checkout`) once git has
+//! confirmed the checkout still held exactly that tree after the build:
+//! the tree id and the binary's sha256. A binary without one (kept by an
+//! older xtask, whose concurrent compares could keep one revision's code
+//! under another's tree) or not matching it is built again, with a note.
 
 use std::{
     fs,
@@ -26,9 +31,11 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
+use perf_contract::atomic::write_atomic;
+use serde::{Deserialize, Serialize};
 use xshell::{cmd, Shell};
 
-use crate::{compare_target, runner, store::Store};
+use crate::{compare_checkout, compare_target, runner, store::Store};
 
 /// One side's source: how the user named it and what it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,83 +136,133 @@ pub struct Built {
     pub binary: PathBuf,
     /// `None` when a kept build was reused.
     pub build_time: Option<Duration>,
+    /// Why a kept build was not reused, when there was one.
+    pub note: Option<String>,
 }
 
 /// Builds `source`'s perf-workloads in the shared checkout, or reuses the
 /// kept build of the same tree.
 pub fn build(sh: &Shell, store: &Store, source: &Source) -> Result<Built> {
     let root = store.root();
-    let kept = store.compare_binary(&source.tree);
-    if kept.is_file() {
-        return Ok(Built {
-            binary: kept,
-            build_time: None,
-        });
-    }
-    let start = Instant::now();
-    let checkout = store.compare_tree();
-    check_out(sh, root, &checkout, &source.commit)?;
-    let target = store.compare_target();
-    compare_target::seed(sh, root, &target)?;
-    runner::build_workloads_from(sh, root, &checkout, &[], Some(&target))
-        .and_then(|binary| keep(&binary, &kept))
-        .with_context(|| {
-            format!(
-                "building perf-workloads of {} (checked out in {})",
-                source.label,
-                checkout.display()
-            )
-        })?;
-    Ok(Built {
-        binary: kept,
-        build_time: Some(start.elapsed()),
+    build_with(sh, store, source, |sh, checkout, target| {
+        compare_target::seed(sh, root, target)?;
+        runner::build_workloads_from(sh, root, checkout, &[], Some(target))
     })
 }
 
-/// Puts `commit` into the shared checkout: created once, then switched,
-/// which rewrites only the files that differ.
-fn check_out(sh: &Shell, root: &Path, checkout: &Path, commit: &str) -> Result<()> {
-    let switched = checkout.join(".git").exists()
-        && cmd!(
-            sh,
-            "git -C {checkout} checkout --quiet --detach --force {commit}"
-        )
-        .quiet()
-        .ignore_stderr()
-        .run()
-        .is_ok()
-        && cmd!(sh, "git -C {checkout} clean --quiet -fd")
-            .quiet()
-            .run()
-            .is_ok();
-    if switched {
-        return Ok(());
+/// [`build`] with the build itself given: `cargo build` of the checkout
+/// (`checkout`, `target` folder) returning the binary it made.
+fn build_with(
+    sh: &Shell,
+    store: &Store,
+    source: &Source,
+    cargo_build: impl FnOnce(&Shell, &Path, &Path) -> Result<PathBuf>,
+) -> Result<Built> {
+    // Held from the kept binary's check to its stamp: the checkout, the
+    // target folder and the kept binaries are shared by every compare.
+    let _lock = compare_checkout::lock(store)?;
+    let kept = store.compare_binary(&source.tree);
+    let stamp = store.compare_stamp(&source.tree);
+    let note = match vouched(&kept, &stamp, &source.tree) {
+        Ok(()) => {
+            return Ok(Built {
+                binary: kept,
+                build_time: None,
+                note: None,
+            })
+        }
+        Err(None) => None,
+        Err(Some(why)) => {
+            let note = format!("kept build of {} {why}: built again", source.label);
+            eprintln!("{note}");
+            Some(note)
+        }
+    };
+    // From here until the new stamp, the kept binary is vouched for by none.
+    match fs::remove_file(&stamp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot remove {}", stamp.display()))
+        }
+        _ => {}
     }
-    // None yet, or one an interrupted compare left broken: start over.
-    let _ = cmd!(sh, "git -C {root} worktree remove --force {checkout}")
-        .quiet()
-        .ignore_stderr()
-        .run();
-    let _ = fs::remove_dir_all(checkout);
-    let _ = cmd!(sh, "git -C {root} worktree prune").quiet().run();
-    if let Some(parent) = checkout.parent() {
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    cmd!(
-        sh,
-        "git -C {root} worktree add --quiet --detach --force {checkout} {commit}"
-    )
-    .quiet()
-    .run()
-    .with_context(|| {
+    let start = Instant::now();
+    let root = store.root();
+    let checkout = store.compare_tree();
+    compare_checkout::check_out(sh, root, &checkout, &source.commit)?;
+    let target = store.compare_target();
+    let binary = cargo_build(sh, &checkout, &target).with_context(|| {
         format!(
-            "cannot check out {} into {}",
-            short(commit),
+            "building perf-workloads of {} (checked out in {})",
+            source.label,
             checkout.display()
         )
     })?;
-    Ok(())
+    if let Some(difference) = compare_checkout::difference(sh, &checkout, &source.tree)? {
+        bail!(
+            "the checkout {} changed while {} was built ({difference}), so the build is not kept: run the compare again",
+            checkout.display(),
+            source.label
+        );
+    }
+    keep(&binary, &kept)?;
+    let sha256 = perf_provision::sha256_file(&kept)
+        .with_context(|| format!("cannot read {}", kept.display()))?;
+    let vouch = Stamp {
+        tree: source.tree.clone(),
+        commit: source.commit.clone(),
+        sha256,
+    };
+    let json = serde_json::to_vec_pretty(&vouch).expect("a stamp serializes");
+    write_atomic(&stamp, &json).with_context(|| format!("cannot write {}", stamp.display()))?;
+    Ok(Built {
+        binary: kept,
+        build_time: Some(start.elapsed()),
+        note,
+    })
+}
+
+/// What a kept binary is, written beside it after its build: the tree the
+/// checkout held, verified after the build under the lock, and the
+/// binary's sha256 as kept.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stamp {
+    tree: String,
+    /// For a reader: the commit built (equal trees, any commit).
+    commit: String,
+    sha256: String,
+}
+
+/// `Ok` when the binary `kept` is vouched for by its `stamp` as built from
+/// `tree`; `Err(None)` when there is none, `Err(Some(why))` when there is
+/// one the stamp does not vouch for (kept by an older xtask, a build
+/// interrupted before its stamp, a binary replaced since).
+fn vouched(kept: &Path, stamp: &Path, tree: &str) -> Result<(), Option<String>> {
+    if !kept.is_file() {
+        return Err(None);
+    }
+    let Ok(text) = fs::read(stamp) else {
+        return Err(Some(
+            "has no stamp (kept by an older xtask, or its build was interrupted)".into(),
+        ));
+    };
+    let Ok(vouch) = serde_json::from_slice::<Stamp>(&text) else {
+        return Err(Some(format!("has an unreadable stamp {}", stamp.display())));
+    };
+    if vouch.tree != tree {
+        return Err(Some(format!(
+            "has the stamp of another tree ({})",
+            short(&vouch.tree)
+        )));
+    }
+    match perf_provision::sha256_file(kept) {
+        Ok(sha) if sha == vouch.sha256 => Ok(()),
+        Ok(sha) => Err(Some(format!(
+            "is not the binary its stamp names (sha256 {}…, stamp {}…)",
+            short(&sha),
+            short(&vouch.sha256)
+        ))),
+        Err(e) => Err(Some(format!("cannot be read ({e})"))),
+    }
 }
 
 /// Copies the freshly built binary to its kept place, whole or not at all.
@@ -221,4 +278,105 @@ fn keep(binary: &Path, kept: &Path) -> Result<()> {
         bail!("{} vanished after it was written", kept.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::compare_checkout::tests::{git, repo_with_commits};
+
+    /// cargo's stand-in: the "binary" is a copy of the checkout's file.txt,
+    /// so it says which revision it was built from.
+    fn copy_build(builds: &Cell<u32>) -> impl FnOnce(&Shell, &Path, &Path) -> Result<PathBuf> + '_ {
+        move |_, checkout, target| {
+            builds.set(builds.get() + 1);
+            fs::create_dir_all(target)?;
+            let binary = target.join("perf-workloads");
+            fs::copy(checkout.join("file.txt"), &binary)?;
+            Ok(binary)
+        }
+    }
+
+    /// A project with commits `one` and `two`, and their sources.
+    fn project(dir: &Path) -> (Store, Source, Source) {
+        let root = dir.join("project");
+        repo_with_commits(&root, &["one", "two"]);
+        let store = Store::new(&root);
+        let sh = Shell::new().unwrap();
+        let one = resolve(&sh, &store, Some("HEAD~1")).unwrap();
+        let two = resolve(&sh, &store, Some("HEAD")).unwrap();
+        (store, one, two)
+    }
+
+    #[test]
+    fn a_kept_binary_is_reused_only_when_its_stamp_vouches_for_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, one, two) = project(tmp.path());
+        let sh = Shell::new().unwrap();
+        let builds = Cell::new(0);
+        let build = |s: &Source| build_with(&sh, &store, s, copy_build(&builds)).unwrap();
+        let holds = |b: &Built| fs::read_to_string(&b.binary).unwrap();
+
+        let first = build(&one);
+        assert_eq!((holds(&first).as_str(), builds.get()), ("one", 1));
+        let again = build(&one);
+        assert_eq!(again.build_time, None, "a kept build is reused");
+        assert_eq!(
+            (again.binary.as_path(), builds.get()),
+            (first.binary.as_path(), 1)
+        );
+
+        // What two compares at once left behind: the other revision's
+        // binary kept under this revision's tree.
+        let other = build(&two);
+        fs::copy(&other.binary, &first.binary).unwrap();
+        let rebuilt = build(&one);
+        assert_eq!((holds(&rebuilt).as_str(), builds.get()), ("one", 3));
+        let note = rebuilt.note.unwrap_or_default();
+        assert!(note.contains("sha256"), "{note}");
+
+        // A binary kept by an older xtask: no stamp beside it.
+        let dir = first.binary.parent().unwrap();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path != first.binary {
+                fs::remove_file(path).unwrap();
+            }
+        }
+        fs::write(&first.binary, "two").unwrap();
+        let rebuilt = build(&one);
+        assert_eq!((holds(&rebuilt).as_str(), builds.get()), ("one", 4));
+        let note = rebuilt.note.unwrap_or_default();
+        assert!(note.contains("no stamp"), "{note}");
+    }
+
+    #[test]
+    fn a_build_whose_checkout_changed_meanwhile_is_not_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, one, two) = project(tmp.path());
+        let sh = Shell::new().unwrap();
+        let builds = Cell::new(0);
+        // Another compare switches the checkout while this one compiles,
+        // or a file in it changes.
+        let switched = build_with(&sh, &store, &one, |sh, checkout, target| {
+            let binary = copy_build(&builds)(sh, checkout, target)?;
+            git(checkout, &["checkout", "-q", "--detach", &two.commit]);
+            Ok(binary)
+        });
+        let err = format!("{:#}", switched.unwrap_err());
+        assert!(err.contains("changed while"), "{err}");
+        let edited = build_with(&sh, &store, &one, |sh, checkout, target| {
+            let binary = copy_build(&builds)(sh, checkout, target)?;
+            fs::write(checkout.join("file.txt"), "edited").unwrap();
+            Ok(binary)
+        });
+        let err = format!("{:#}", edited.unwrap_err());
+        assert!(err.contains("changed while"), "{err}");
+        // Nothing was kept: the next compare builds `one` again.
+        let next = build_with(&sh, &store, &one, copy_build(&builds)).unwrap();
+        assert!(next.build_time.is_some());
+        assert_eq!(fs::read_to_string(&next.binary).unwrap(), "one");
+    }
 }

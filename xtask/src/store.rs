@@ -104,6 +104,22 @@ impl Store {
             .join("perf-workloads")
     }
 
+    /// The stamp beside a kept binary ([`Store::compare_binary`]): the tree
+    /// its checkout held after the build, and the binary's sha256.
+    pub fn compare_stamp(&self, id: &str) -> PathBuf {
+        self.root
+            .join(COMPARE)
+            .join("bin")
+            .join(id)
+            .join("stamp.json")
+    }
+
+    /// The lock a compare holds while it switches the checkout, builds and
+    /// keeps a binary: one compare at a time.
+    pub fn compare_lock(&self) -> PathBuf {
+        self.root.join(COMPARE).join("build.lock")
+    }
+
     /// The one checkout every compared revision is built from.
     pub fn compare_tree(&self) -> PathBuf {
         self.root.join(COMPARE).join("tree")

@@ -2,12 +2,25 @@
 //! run in lockstep and judged pair by pair, pass; the same with a slowdown
 //! injected into the candidate fails, names the stage that moved and, as
 //! in CI, explains itself with a function-level diff of both builds'
-//! profiles. Bad input is refused in one line before anything is built.
+//! profiles. Bad input is refused in one line before anything is built;
+//! saved runs of two machines are not judged against each other; two
+//! compares at once take turns at the one checkout.
 
 mod support;
 
-use std::process::Output;
+use std::{
+    fs::{self, OpenOptions},
+    io::{BufRead, BufReader, Write},
+    path::Path,
+    process::{Command, Output, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
 
+use perf_contract::{
+    plan::WorkloadName,
+    schema::{Baseline, Better, Unit},
+};
 use support::{stderr, xtask};
 
 fn compare(extra: &[&str]) -> Output {
@@ -139,4 +152,126 @@ fn bad_revisions_and_thresholds_are_refused_in_one_line() {
     let o = xtask(&["perf", "compare", "--quick", "--threshold=-5"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--threshold"), "{}", stderr(&o));
+}
+
+/// A saved run recorded on a CPU named `cpu_model` with processor
+/// signature `signature`.
+fn run_on(cpu_model: &str, signature: &str) -> Baseline {
+    let mut b = perf_contract::fixture::baseline(&[(
+        WorkloadName::RagQuery,
+        "latency",
+        Unit::Milliseconds,
+        Better::Lower,
+        (0..20).map(|i| 10.0 + f64::from(i % 3) * 0.01).collect(),
+    )]);
+    b.environment.cpu_model = cpu_model.into();
+    b.environment.cpu_signature = signature.into();
+    b.machine_fingerprint = b.environment.fingerprint();
+    b
+}
+
+/// `perf compare --runs` of `base` and `candidate`, saved in `dir`.
+fn rejudge(dir: &Path, base: &Baseline, candidate: &Baseline) -> (Output, String, String) {
+    let (b, c) = (dir.join("a-base.json"), dir.join("a-candidate.json"));
+    base.save(&b).unwrap();
+    candidate.save(&c).unwrap();
+    let (b, c) = (b.display().to_string(), c.display().to_string());
+    (xtask(&["perf", "compare", "--runs", &b, &c]), b, c)
+}
+
+#[test]
+fn saved_runs_of_two_machines_are_not_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = run_on("Test CPU", "");
+    let there = run_on("Other CPU", "");
+    let (o, b, c) = rejudge(dir.path(), &here, &there);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(lines.len(), 1, "one error line: {err}");
+    for needle in [
+        &b,
+        &c,
+        &here.machine_fingerprint,
+        &there.machine_fingerprint,
+    ] {
+        assert!(
+            lines[0].contains(needle.as_str()),
+            "`{needle}` not in: {err}"
+        );
+    }
+
+    // One model name, two processor generations: another machine too.
+    let (o, ..) = rejudge(
+        dir.path(),
+        &run_on("Test CPU", "family 6 model 143; avx512f amx_tile"),
+        &run_on("Test CPU", "family 6 model 85; avx512f"),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("processor") && err.contains("amx_tile"),
+        "{err}"
+    );
+
+    // Two runs of one machine are judged.
+    let (o, ..) = rejudge(dir.path(), &here, &here.clone());
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
+}
+
+/// Two compares at once take turns at the one checkout: while one holds
+/// the build lock (held here as a building compare holds it), another says
+/// whom it is waiting for, and waits.
+#[test]
+fn a_second_compare_waits_for_the_one_building() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let lock_path = root.join("target/compare/build.lock");
+    fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let mut lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .unwrap();
+    lock.lock().unwrap();
+    lock.set_len(0).unwrap();
+    writeln!(lock, "{}", std::process::id()).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["perf", "compare", "HEAD", "HEAD", "--quick"])
+        .args(["--workload", "rag_query"])
+        .env("CI", "1")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let waiting = format!(
+        "waiting for another perf compare (pid {}) to finish building",
+        std::process::id()
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = Vec::new();
+    let found = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(&waiting) => break true,
+            Ok(line) => seen.push(line),
+            Err(_) => break false,
+        }
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let still_waiting = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(found, "no `{waiting}` line; stderr: {seen:#?}");
+    assert!(still_waiting, "it waits while the lock is held");
 }

@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 use perf_contract::{plan::WorkloadName, schema::Baseline};
 use perf_report::{
     export,
+    guards::other_machine_reason,
     judgement::{judge_paired, Judgement},
 };
 use xshell::Shell;
@@ -168,7 +169,8 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
 }
 
 /// `--runs BASE CANDIDATE`: the saved runs of an earlier compare, judged
-/// again under this policy.
+/// again under this policy; two runs of different machines are refused,
+/// as `check` refuses a baseline of another machine.
 fn rejudge(
     cwd: &Path,
     files: &[std::path::PathBuf],
@@ -180,6 +182,15 @@ fn rejudge(
     };
     let (base, candidate) = (cwd.join(base), cwd.join(candidate));
     let (b, c) = (Baseline::load(&base)?, Baseline::load(&candidate)?);
+    // Pairs are judged as one machine's: two machines' timings differ by
+    // the hardware as well as the code.
+    if let Some(reason) = other_machine_reason(&b, &c) {
+        anyhow::bail!(
+            "{} and {} were recorded on different machines ({reason}): judge the base and candidate runs of one compare, or compare again on one machine",
+            base.display(),
+            candidate.display()
+        );
+    }
     let mut j = judge_paired(&b, &c, &base.display().to_string(), policy).map_err(|e| {
         anyhow::anyhow!(
             "{} and {} did not measure the same thing ({})",
@@ -266,6 +277,7 @@ fn build_sides(
     if base.tree == candidate.tree {
         eprintln!("building {} (same code on both sides)", candidate.label);
         let built = revision::build(sh, store, candidate)?;
+        notes.extend(built.note.clone());
         notes.push(format!(
             "{}; base and candidate are the same code, so one build runs as both",
             say("candidate", candidate, &built)
@@ -281,6 +293,9 @@ fn build_sides(
     for line in &notes {
         eprintln!("{line}");
     }
+    // Already said on stderr when the build began.
+    notes.extend(b.note.clone());
+    notes.extend(c.note.clone());
     Ok((b, c, notes))
 }
 
