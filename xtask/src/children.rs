@@ -5,13 +5,44 @@
 //! process group: without this, a `perf-workloads` (several GB of model and
 //! index) or a valgrind run kept going for minutes after xtask was gone.
 //! The kernel's parent-death signal covers every way xtask can end,
-//! `kill -9` included, which no handler or `Drop` in xtask could.
+//! `kill -9` included, which no handler or `Drop` in xtask could; it
+//! reaches a direct child only, so a command that starts processes of its
+//! own (cargo: rustc, build scripts; the workloads process: servers, pip)
+//! runs under a reaper (`reaped`, `reaper.rs`) that ends all of them.
 
 use std::{io, os::unix::process::CommandExt, process::Command};
 
 /// The one implementation, shared with the workloads process (servers)
 /// and provisioning (pip): see its docs.
 pub use perf_provision::die_with_parent;
+
+/// `command` (program, arguments, environment changes, folder) run under
+/// xtask's reaper mode: the command and every process it starts, however
+/// deep or detached, are killed within moments of xtask's end, `kill -9`
+/// included (see `reaper.rs`). Set stdio and any `pre_exec` hook on the
+/// returned command: the reaper passes its stdio on, its persona
+/// (`fixed_layout`) is inherited, and nothing else of `command` is read.
+pub fn reaped(command: &Command) -> Command {
+    // The running binary itself, even if its file was replaced since.
+    let mut reaper = Command::new("/proc/self/exe");
+    reaper
+        .arg0("xtask")
+        .arg(crate::reaper::ARG)
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => reaper.env(key, value),
+            None => reaper.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        reaper.current_dir(dir);
+    }
+    // Until the reaper arms its own parent-death signal.
+    die_with_parent(&mut reaper);
+    reaper
+}
 
 /// Starts the child with address-space layout randomisation off (Linux's
 /// `ADDR_NO_RANDOMIZE` persona, what `setarch -R` does). `perf compare` runs
@@ -54,6 +85,28 @@ pub fn is_alive(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reaped_command_keeps_its_arguments_environment_and_folder() {
+        let mut c = Command::new("cargo");
+        c.args(["build", "--release"])
+            .env("CARGO_TARGET_DIR", "/t")
+            .env_remove("RUSTFLAGS")
+            .current_dir("/src");
+        let r = reaped(&c);
+        assert_eq!(r.get_program(), "/proc/self/exe");
+        let args: Vec<_> = r.get_args().collect();
+        assert_eq!(args, ["__reap", "cargo", "build", "--release"]);
+        let envs: Vec<_> = r.get_envs().collect();
+        assert_eq!(
+            envs,
+            [
+                ("CARGO_TARGET_DIR".as_ref(), Some("/t".as_ref())),
+                ("RUSTFLAGS".as_ref(), None)
+            ]
+        );
+        assert_eq!(r.get_current_dir(), Some("/src".as_ref()));
+    }
 
     #[test]
     fn a_finished_child_is_not_alive_and_we_are() {

@@ -52,7 +52,9 @@ impl Side {
         if let Some((var, value)) = plan.secrets_env() {
             command.env(var, value);
         }
-        children::die_with_parent(&mut command);
+        // Under the reaper: the process and what it starts (servers) die
+        // with xtask. The persona is inherited through the reaper's exec.
+        let mut command = children::reaped(&command);
         children::fixed_layout(&mut command);
         let mut child = command
             .stdin(Stdio::piped())
@@ -134,7 +136,13 @@ impl Drop for Side {
     /// A side left behind by an error is killed and reaped, not orphaned.
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
+            // SIGTERM, not SIGKILL: the reaper then kills the whole tree
+            // below it rather than dying alone.
+            // SAFETY: kill(2) on our own child's pid, which `wait` has not
+            // reaped yet, so the pid cannot have been reused.
+            unsafe {
+                libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+            }
             let _ = self.child.wait();
         }
     }

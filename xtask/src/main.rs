@@ -17,6 +17,7 @@ mod machine;
 mod measure;
 mod planning;
 mod progress;
+mod reaper;
 mod resolve;
 mod resolve_vector;
 mod revision;
@@ -46,6 +47,10 @@ use crate::{
 };
 
 fn main() -> ExitCode {
+    // xtask started again as the parent of one of its commands (hidden).
+    if let Some(code) = reaper::run_if_asked() {
+        return code;
+    }
     // `cargo xtask test ARGS` hands ARGS to `cargo test` verbatim, `--`
     // included (`-- --include-ignored` must reach the test harness, and
     // clap would swallow the separator), so it bypasses the parser; only

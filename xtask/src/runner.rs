@@ -3,7 +3,8 @@
 //!
 //! Measurements never come from the front end's (possibly debug) build:
 //! xtask only orchestrates, the optimised `perf-workloads` binary measures.
-//! Both children (the build and the run) die with xtask (`children`).
+//! Both children (the build and the run) run under xtask's reaper, so they
+//! die with xtask with everything they started (`children::reaped`).
 
 use std::{
     io::{BufRead, BufReader},
@@ -69,14 +70,14 @@ pub fn build_workloads_from(
     // for the whole workspace, as in `cargo xtask test`, so this build
     // reuses the test build's dependencies (with `--package`, comfy-table's
     // rustix features were missing and candle was compiled a second time).
-    let mut build: Command = cmd!(
+    let build: Command = cmd!(
         sh,
         "cargo build --release --workspace --bin perf-workloads --message-format=json-render-diagnostics {feature_args...}"
     )
     .into();
-    // A killed xtask takes its build with it.
-    children::die_with_parent(&mut build);
-    let out = build
+    // A killed xtask takes its build with it: cargo, and the rustc and
+    // build scripts (cmake, make, cc) cargo started.
+    let out = children::reaped(&build)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .output()
@@ -144,10 +145,9 @@ pub fn run_plan(
     if let Some((var, value)) = plan.secrets_env() {
         command.env(var, value);
     }
-    // Killed with xtask however xtask ends (valgrind included: the signal
-    // survives exec).
-    children::die_with_parent(&mut command);
-    let mut child = command
+    // Killed with xtask however xtask ends, valgrind and what the process
+    // starts (servers, pip builds) included.
+    let mut child = children::reaped(&command)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -67,14 +67,14 @@ fn kept(dir: &Path) -> (String, BTreeMap<String, usize>, Vec<PathBuf>) {
     (commit_of(&base), history, strays)
 }
 
+/// The writer, with SIGINT and SIGTERM at their default action whatever
+/// this test's parent ignores (`interrupt_update` relies on them).
 fn update_command(dir: &Path, run_file: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    let mut c = support::xtask_command();
     c.args(["perf", "check", "--no-rerun", "--update", "--baseline"])
         .arg(dir.join("baseline.json"))
         .arg("--run-file")
-        .arg(run_file)
-        .env("CI", "1")
-        .env_remove("GITHUB_STEP_SUMMARY");
+        .arg(run_file);
     c
 }
 
@@ -232,7 +232,7 @@ fn two_measuring_runs_at_once_keep_a_run_file_each() {
     let out = d.join("b.json");
     let runs: Vec<Child> = (0..2)
         .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_xtask"))
+            support::xtask_command()
                 .args([
                     "perf",
                     "baseline",
@@ -245,7 +245,6 @@ fn two_measuring_runs_at_once_keep_a_run_file_each() {
                 .arg(&corpus)
                 .arg("--output")
                 .arg(&out)
-                .env("CI", "1")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

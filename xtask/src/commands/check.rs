@@ -20,7 +20,7 @@ use perf_contract::{
 use perf_report::{
     compare::Verdict,
     export,
-    guards::incomparable_reason,
+    guards::{incomparable_reason, other_machine_reason},
     judgement::{compare_with, is_regressed, judge, Judgement},
     noise::{RunNoise, MIN_RUNS},
 };
@@ -104,19 +104,14 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
 
     // The fingerprint holds the model name only: two generations of one
     // name (with other instruction sets) are told apart by the signature.
-    let other_cpu = baseline.environment.other_cpu(&current.environment);
-    let foreign =
-        baseline.machine_fingerprint != current.machine_fingerprint || other_cpu.is_some();
-    if foreign && !args.allow_foreign_baseline {
+    let foreign = other_machine_reason(&baseline, &current);
+    if let (Some(why), false) = (&foreign, args.allow_foreign_baseline) {
         bail!(
-            "baseline {} was recorded on another machine ({}); this run is on ({}){}: re-record it here with `cargo xtask perf baseline --update`, or pass --allow-foreign-baseline",
+            "baseline {} was recorded on another machine than this run ({why}): re-record it here with `cargo xtask perf baseline --update`, or pass --allow-foreign-baseline",
             baseline_path.display(),
-            baseline.machine_fingerprint,
-            current.machine_fingerprint,
-            other_cpu.map(|c| format!(" ({c})")).unwrap_or_default()
         );
     }
-    if foreign {
+    if foreign.is_some() {
         notes.push(
             "FOREIGN BASELINE: recorded on a different machine; changes mix code and hardware"
                 .into(),
@@ -344,10 +339,7 @@ fn earlier_runs(
     let mut runs: Vec<Baseline> = std::iter::once(baseline.clone())
         .chain(loaded)
         .filter(|r| r.created_at != current.created_at && seen.insert(r.created_at))
-        .filter(|r| {
-            r.machine_fingerprint == current.machine_fingerprint
-                && r.environment.other_cpu(&current.environment).is_none()
-        })
+        .filter(|r| other_machine_reason(r, current).is_none())
         .filter(|r| r.plan.inject_delay.is_none() && incomparable_reason(current, r).is_none())
         .collect();
     // The machine's recent mood, not its whole past: runs made while it

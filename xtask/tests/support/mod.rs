@@ -4,7 +4,8 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::{
-    fs,
+    fs, io,
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Command, Output},
 };
@@ -35,6 +36,37 @@ pub fn xtask_env(args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
         String::from_utf8_lossy(&o.stderr)
     );
     o
+}
+
+/// The built xtask as CI starts it (plain progress lines, no step
+/// summary), with the signals a test sends at their default action.
+pub fn xtask_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    c.env("CI", "1").env_remove("GITHUB_STEP_SUMMARY");
+    default_signals(&mut c);
+    c
+}
+
+/// Starts the child with SIGINT, SIGTERM, SIGHUP and SIGQUIT at their
+/// default action. An ignored signal is inherited across exec (a script's
+/// `cmd &`, `nohup`, some CI runners start jobs so), and std resets only
+/// SIGPIPE and the signal mask: without this, a test that ends xtask with
+/// SIGINT depends on what the test's own parent ignores.
+pub fn default_signals(command: &mut Command) {
+    let reset = || -> io::Result<()> {
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+            // SAFETY: signal is async-signal-safe and SIG_DFL involves no
+            // memory of ours, as a pre_exec hook requires.
+            if unsafe { libc::signal(signal, libc::SIG_DFL) } == libc::SIG_ERR {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the hook allocates nothing and touches no lock.
+    unsafe {
+        command.pre_exec(reset);
+    }
 }
 
 pub fn stderr(o: &Output) -> String {
