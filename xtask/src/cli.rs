@@ -36,6 +36,9 @@ pub enum Command {
     /// set), then runs `cargo test --workspace --release` with the same
     /// settings every `cargo xtask perf` build uses.
     Test(TestArgs),
+    /// `cargo fmt --check` and `cargo clippy --workspace --all-targets
+    /// --release -- -D warnings`, with the build settings `test` uses.
+    Lint,
 }
 
 #[derive(Debug, Args)]

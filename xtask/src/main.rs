@@ -103,6 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::report::run(&sh, &store, &args).map(|()| ExitCode::SUCCESS)
         }
         Command::Test(args) => commands::test::run(&sh, &root, &args.cargo_args),
+        Command::Lint => commands::lint::run(&sh, &root),
     }
 }
 

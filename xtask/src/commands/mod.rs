@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod check;
 pub mod compare;
+pub mod lint;
 pub mod profile;
 pub mod report;
 pub mod test;
