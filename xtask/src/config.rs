@@ -41,7 +41,8 @@ pub struct VectorConfig {
     pub sweep_expansion_search: Option<Vec<usize>>,
     pub sweep_size: Option<usize>,
     pub chroma: Option<perf_contract::plan::ChromaPlan>,
-    pub load: Option<perf_contract::plan::LoadPlan>,
+    /// Merged key by key over the profile's defaults (`Overlay`).
+    pub load: Option<crate::overlay::Overlay<perf_contract::plan::LoadPlan>>,
 }
 
 /// `[llm]`: the engines and generation settings of `inference` and

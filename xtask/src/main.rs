@@ -15,6 +15,7 @@ mod explain;
 mod lockstep;
 mod machine;
 mod measure;
+mod overlay;
 mod planning;
 mod progress;
 mod reaper;

@@ -323,6 +323,12 @@ mod tests {
         let q = resolve(&quick, &none, &defaults(), Path::new("/")).unwrap();
         assert_eq!((q.vector.engines.len(), q.vector.sizes.len()), (2, 1));
         assert_eq!(q.vector.load.seconds_per_rate, 5.0);
+        // One `[vector.load]` key replaces that key only: the quick
+        // profile's 5 s per rate stays (it became the full 20 s).
+        let one_key = loaded("[vector.load]\nllm_rates = [0.5]\n");
+        let q = resolve(&quick, &one_key, &defaults(), Path::new("/")).unwrap();
+        assert_eq!(q.vector.load.seconds_per_rate, 5.0);
+        assert_eq!(q.vector.load.llm_rates, [0.5]);
 
         let args = RunArgs {
             vector_engines: vec![VectorEngineName::Chroma, VectorEngineName::Chroma],

@@ -100,10 +100,16 @@ pub fn resolve_vector(
         }),
         sweep_size: c.sweep_size.unwrap_or(if quick { 0 } else { 10_000 }),
         chroma,
-        load: c.load.clone().unwrap_or_else(|| LoadPlan {
-            seconds_per_rate: if quick { 5.0 } else { 20.0 },
-            ..LoadPlan::default()
-        }),
+        load: {
+            let profile = LoadPlan {
+                seconds_per_rate: if quick { 5.0 } else { 20.0 },
+                ..LoadPlan::default()
+            };
+            match &c.load {
+                Some(file) => file.over(profile),
+                None => profile,
+            }
+        },
         tools_dir: defaults.root.join("target/perf-tools"),
         scratch_dir: defaults.root.join("target/perf-scratch"),
     }

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use perf_contract::schema::Baseline;
+use perf_contract::{plan::WorkloadName, schema::Baseline};
 use perf_report::policy::{Policy, DEFAULT_MIN_ABS_MS, DEFAULT_MIN_ABS_US, DEFAULT_THRESHOLD_PCT};
 
 use crate::{config::CheckConfig, spelling::closest};
@@ -46,6 +46,26 @@ pub fn validate(config: &CheckConfig, file: &str, flag: Option<f64>) -> Result<(
     for (key, value) in settings.into_iter().chain(per_key) {
         if let Some(v) = value.filter(|v| bad(*v)) {
             bail!("{file}: {key} = {v} is not a number of 0 or more: fix the value or remove the line");
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a `[check.thresholds]` key whose first part names no workload:
+/// what a command can check before it has measured anything (`compare`
+/// checks the whole key against its first round with [`check_keys`]).
+pub fn check_key_workloads(config: &CheckConfig, file: &str) -> Result<()> {
+    let known: Vec<&str> = WorkloadName::ALL.iter().map(|w| w.as_str()).collect();
+    for key in config.thresholds.keys() {
+        let workload = key.split('.').next().unwrap_or_default();
+        if !known.contains(&workload) {
+            let near = closest(workload, known.iter().copied(), 3);
+            let hint = if near.is_empty() {
+                format!("workloads are {}", known.join(", "))
+            } else {
+                format!("closest: {}", near.join(", "))
+            };
+            bail!("{file}: [check.thresholds] \"{key}\" names no workload ({hint}): fix the key or remove it");
         }
     }
     Ok(())

@@ -349,21 +349,11 @@ fn an_unreadable_baseline_that_is_kept_is_called_unreadable() {
     let out = dir.path().join("b.json");
     fs::write(&out, "{ not a baseline").unwrap();
     let corpus = small_corpus(dir.path());
-    let o = xtask(&[
-        "perf",
-        "baseline",
-        "--quick",
-        "--workload",
-        "vector_query",
-        "--iterations",
-        "1",
-        "--warmup",
-        "0",
-        "--output",
-        out.to_str().unwrap(),
-        "--corpus",
-        corpus.to_str().unwrap(),
-    ]);
+    let o = support::xtask_args(&support::quick_baseline(
+        &corpus,
+        &out,
+        &["--workload", "vector_query"],
+    ));
     assert!(o.status.success(), "{}", stderr(&o));
     let said = String::from_utf8_lossy(&o.stdout);
     let kept = said

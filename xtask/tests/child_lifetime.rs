@@ -381,21 +381,11 @@ fn valgrind_dies_with_xtask_and_its_folder_goes_with_the_next_run() {
     // The next run, a short one, removes the dead process's folder
     // (`--quick`: the full profile's scaling curve embeds a 100k-vector
     // corpus, ten minutes on a cold embedding cache).
-    let o = support::xtask(&[
-        "perf",
-        "baseline",
-        "--quick",
-        "--workload",
-        "vector_query",
-        "--iterations",
-        "1",
-        "--warmup",
-        "0",
-        "--corpus",
-        corpus.to_str().unwrap(),
-        "--output",
-        d.join("b.json").to_str().unwrap(),
-    ]);
+    let o = support::xtask_args(&support::quick_baseline(
+        &corpus,
+        &d.join("b.json"),
+        &["--workload", "vector_query"],
+    ));
     assert!(o.status.success(), "{}", support::stderr(&o));
     assert!(!scratch.exists(), "{} removed", scratch.display());
 }

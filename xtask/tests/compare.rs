@@ -152,6 +152,27 @@ fn bad_revisions_and_thresholds_are_refused_in_one_line() {
     let o = xtask(&["perf", "compare", "--quick", "--threshold=-5"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--threshold"), "{}", stderr(&o));
+
+    // A misspelt workload in a threshold key, refused before any build
+    // (it used to be ignored: the metric kept the default threshold).
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("perf.toml");
+    std::fs::write(&cfg, "[check.thresholds]\n\"rag_qeury.latency\" = 5.0\n").unwrap();
+    let o = xtask(&[
+        "perf",
+        "compare",
+        "--quick",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("\"rag_qeury.latency\" names no workload"),
+        "{err}"
+    );
+    assert!(err.contains("closest: rag_query"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
 /// A saved run recorded on a CPU named `cpu_model` with processor

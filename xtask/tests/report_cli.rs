@@ -371,3 +371,31 @@ fn the_report_names_only_the_profile_files_it_read() {
     assert!(source.contains("summary.json"), "{source}");
     assert!(!source.contains("bottlenecks.json"), "{source}");
 }
+
+#[test]
+fn a_misspelt_threshold_key_is_refused_by_report_as_by_check() {
+    let c = case();
+    let cfg = c.baseline.with_file_name("perf.toml");
+    fs::write(&cfg, "[check.thresholds]\n\"rag_query.latncy\" = 5.0\n").unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let args = [
+        "perf".to_string(),
+        "report".into(),
+        "--baseline".into(),
+        s(&c.baseline),
+        "--history".into(),
+        s(&c.history),
+        "--profiles".into(),
+        s(&c.profiles),
+        "--output".into(),
+        s(&c.output),
+        "--config".into(),
+        s(&cfg),
+    ];
+    let o = xtask(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("\"rag_query.latncy\""), "{err}");
+    assert!(err.contains("rag_query.latency"), "the closest key: {err}");
+    assert!(!c.output.exists());
+}

@@ -50,6 +50,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     // Everything that can be wrong with the input fails before any build.
     let loaded = config::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
     thresholds::validate(&loaded.config.check, &loaded.name(), args.threshold)?;
+    thresholds::check_key_workloads(&loaded.config.check, &loaded.name())?;
     let policy = thresholds::policy(&loaded.config.check, args.threshold);
     if let Some(files) = &args.runs {
         return rejudge(&cwd, files, &policy, args);
@@ -110,6 +111,16 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
                 (ab, ac)
             }
         };
+        if rounds == 1 {
+            // The metrics are known once measured: a key naming none of
+            // them would leave its metric at the default threshold.
+            thresholds::check_keys(
+                &loaded.config.check,
+                &loaded.name(),
+                &base_run,
+                Path::new("(this compare's base run)"),
+            )?;
+        }
         let judgement = judge_paired(&base_run, &candidate_run, &base_tree.label, &policy)
             .map_err(|e| {
                 anyhow::anyhow!(

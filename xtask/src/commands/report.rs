@@ -59,6 +59,13 @@ pub fn run(sh: &Shell, store: &Store, args: &ReportArgs) -> Result<()> {
     thresholds::validate(&loaded.config.check, &config_name, None)?;
     let policy = thresholds::policy(&loaded.config.check, None);
     let inputs = inputs::load(&paths, policy)?;
+    // A misspelt key would silently leave its metric at the default.
+    thresholds::check_keys(
+        &loaded.config.check,
+        &config_name,
+        &inputs.baseline,
+        &paths.baseline,
+    )?;
 
     let report = render(&inputs)?;
     let dir = paths.output.parent().unwrap_or(Path::new("."));

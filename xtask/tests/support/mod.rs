@@ -141,3 +141,32 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// `perf baseline --quick --iterations 1 --warmup 0 --corpus CORPUS
+/// --output OUT` and `extra`: the shortest real run, which most tests
+/// start from.
+pub fn quick_baseline(corpus: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "perf",
+        "baseline",
+        "--quick",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--corpus",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(corpus.display().to_string());
+    args.push("--output".into());
+    args.push(out.display().to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// [`xtask`] over owned arguments.
+pub fn xtask_args(args: &[String]) -> Output {
+    xtask(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
