@@ -10,9 +10,22 @@ use perf_contract::{
 /// Formats a value with about four significant digits, the precision that
 /// run-to-run noise leaves meaningful.
 pub fn format_value(value: f64, unit: Unit) -> String {
-    let body = match unit {
+    if unit == Unit::Bytes {
+        return format_bytes(value);
+    }
+    let body = format_number(value, unit);
+    match unit.symbol() {
+        "" => body,
+        sym => format!("{body} {sym}"),
+    }
+}
+
+/// [`format_value`] without the unit, for a figure whose unit is written
+/// beside it; bytes keep theirs (each value picks its own multiple).
+pub fn format_number(value: f64, unit: Unit) -> String {
+    match unit {
         Unit::Ratio => format!("{value:.3}"),
-        Unit::Bytes => return format_bytes(value),
+        Unit::Bytes => format_bytes(value),
         Unit::Count => format!("{value:.0}"),
         _ => {
             let abs = value.abs();
@@ -26,10 +39,6 @@ pub fn format_value(value: f64, unit: Unit) -> String {
                 format!("{value:.3}")
             }
         }
-    };
-    match unit.symbol() {
-        "" => body,
-        sym => format!("{body} {sym}"),
     }
 }
 
@@ -54,6 +63,19 @@ fn format_interval(ci: Option<Interval>, unit: Unit) -> String {
             "{} – {}",
             format_value(ci.low, unit),
             format_value(ci.high, unit)
+        ),
+        None => "n too small".into(),
+    }
+}
+
+/// A confidence interval as `low – high` without the unit, for a table
+/// that writes it in the column beside.
+pub fn format_range(ci: Option<Interval>, unit: Unit) -> String {
+    match ci {
+        Some(ci) => format!(
+            "{} – {}",
+            format_number(ci.low, unit),
+            format_number(ci.high, unit)
         ),
         None => "n too small".into(),
     }
@@ -116,5 +138,11 @@ mod tests {
         assert_eq!(format_value(1234.5, Unit::DocsPerSecond), "1234 docs/s");
         assert_eq!(format_value(0.98765, Unit::Ratio), "0.988");
         assert_eq!(format_value(3.0 * 1024.0 * 1024.0, Unit::Bytes), "3.0 MiB");
+        let ci = Interval {
+            low: 12.3456,
+            high: 123.456,
+        };
+        assert_eq!(format_range(Some(ci), Unit::Milliseconds), "12.35 – 123.5");
+        assert_eq!(format_range(None, Unit::Milliseconds), "n too small");
     }
 }

@@ -400,6 +400,10 @@ pub struct BaselineArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Print every metric of the run at the end, not the headline summary.
+    #[arg(long)]
+    pub all: bool,
+
     /// Also count instructions per operation under valgrind's callgrind (a
     /// second, reduced run on one thread), so that `check --mode
     /// instructions` can judge deterministic counts on machines without a

@@ -17,6 +17,7 @@ mod machine;
 mod measure;
 mod overlay;
 mod planning;
+mod printer;
 mod progress;
 mod reaper;
 mod resolve;

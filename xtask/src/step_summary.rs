@@ -1,5 +1,6 @@
 //! GitHub's job summary: a gate's markdown is appended to the file
-//! `GITHUB_STEP_SUMMARY` names, when it names one (`check`, `compare`).
+//! `GITHUB_STEP_SUMMARY` names, when it names one (`printer`, for the
+//! verdicts of `check` and `compare`).
 
 use std::{fs::OpenOptions, io::Write, path::Path};
 

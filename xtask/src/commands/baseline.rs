@@ -1,18 +1,20 @@
 //! `cargo xtask perf baseline`: resolve the plan, measure it, save the run,
 //! and make it the baseline only when asked (or when there is none), the
-//! old one kept in history.
+//! old one kept in history. Ends with the run's headline summary, one
+//! screen (`perf_report::export::headline`); `--all` prints every metric.
 
 use anyhow::{bail, Context, Result};
 use perf_contract::schema::Baseline;
-use perf_report::table::summary_table;
+use perf_report::export::{Document, Rows};
 use xshell::Shell;
 
 use crate::{
     baseline_update::{previous_baseline, replace_baseline},
     callgrind,
-    cli::BaselineArgs,
+    cli::{BaselineArgs, Format},
     config, measure,
     planning::plan_for,
+    printer,
     store::Store,
 };
 
@@ -53,8 +55,16 @@ pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
     }
     let run_file = store.save_run(&baseline)?;
 
-    println!("{}", summary_table(&baseline));
-    println!("this run: {}", run_file.display());
+    // One screen by default: the run file holds every metric.
+    let rows = if args.all { Rows::All } else { Rows::Headline };
+    printer::print(
+        &Document::Run {
+            run: &baseline,
+            run_file: &run_file.display().to_string(),
+            rows,
+        },
+        Format::Table,
+    )?;
     if output.exists() && !args.update {
         // An existing file that is no baseline is kept too, but not as if
         // it were one.

@@ -19,7 +19,7 @@ use perf_contract::{
 };
 use perf_report::{
     compare::Verdict,
-    export,
+    export::Document,
     guards::{incomparable_reason, other_machine_reason},
     judgement::{compare_with, is_regressed, judge, Judgement},
     noise::{RunNoise, MIN_RUNS},
@@ -29,10 +29,10 @@ use xshell::Shell;
 use crate::{
     baseline_update::{clear_stale_temps, missing_baseline, replace_baseline},
     callgrind,
-    cli::{CheckArgs, Format, Mode},
+    cli::{CheckArgs, Mode},
     config, measure,
     planning::plan_for,
-    step_summary,
+    printer,
     store::Store,
     thresholds,
 };
@@ -269,13 +269,14 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
 
     judgement.notes = notes;
     judgement.settle();
-    let markdown = export::markdown(&judgement, "cargo xtask perf check");
-    match args.format {
-        Format::Table => print!("{}", export::terminal(&judgement)),
-        Format::Markdown => print!("{markdown}"),
-        Format::Json => println!("{}", export::json(&judgement)),
-    }
-    step_summary::append(&markdown)?;
+    printer::print(
+        &Document::Judgement {
+            judgement: &judgement,
+            title: "cargo xtask perf check",
+            appendix: None,
+        },
+        args.format,
+    )?;
     if judged(&judgement) == 0 {
         // A gate that compared nothing has not passed: say why, exit 2.
         let first = judgement

@@ -14,7 +14,7 @@ use std::{
 use anyhow::{Context, Result};
 use perf_contract::{plan::WorkloadName, schema::Baseline};
 use perf_report::{
-    export,
+    export::{self, Appendix, Document},
     guards::other_machine_reason,
     judgement::{judge_paired, Judgement},
 };
@@ -26,9 +26,9 @@ use crate::{
     lockstep::run_lockstep,
     machine, measure,
     planning::plan_for,
+    printer,
     progress::Progress,
     revision::{self, Built, Source},
-    step_summary,
     store::{stamp, write_new, Store},
     thresholds,
 };
@@ -225,22 +225,17 @@ fn print_judgement(
     explained: Option<&explain::Explained>,
     format: Format,
 ) -> Result<()> {
-    let mut markdown = export::markdown(judgement, title);
-    if let Some(e) = explained {
-        markdown.push_str(&e.markdown);
-    }
-    match format {
-        Format::Table => {
-            print!("{}", export::terminal(judgement));
-            if let Some(e) = explained {
-                print!("{}", e.terminal);
-            }
-        }
-        Format::Markdown => print!("{markdown}"),
-        Format::Json => println!("{}", export::json(judgement)),
-    }
-    step_summary::append(&markdown)?;
-    Ok(())
+    printer::print(
+        &Document::Judgement {
+            judgement,
+            title,
+            appendix: explained.map(|e| Appendix {
+                terminal: &e.terminal,
+                markdown: &e.markdown,
+            }),
+        },
+        format,
+    )
 }
 
 /// The machine record with the side's commit: a working tree's snapshot
