@@ -10,8 +10,9 @@
 //! - [`context`], [`environment`]: what a run ran on and with.
 //! - [`metric_key`]: metric names as typed values; the dotted string
 //!   form exists only in files.
-//! - [`stage`]: pipeline stage names, shared by timing, profiling and
-//!   reporting.
+//! - [`names`]: every name as an enum (workloads, engines, load targets,
+//!   stages, kernels, profiles), spelled only in files and on the command
+//!   line; [`stage`]: what the pipeline knows of its stages.
 //! - [`setting`]: the settings library errors name, by plan path.
 //! - [`summary`]: the descriptive statistics a baseline stores per metric.
 //! - [`secret_url`]: server addresses whose credentials are never shown
@@ -30,6 +31,7 @@ pub mod fixture;
 mod index_plan;
 mod llm_plan;
 pub mod metric_key;
+pub mod names;
 pub mod plan;
 pub mod protocol;
 pub mod schema;

@@ -2,54 +2,15 @@
 //! candle holds the GGUF, and the OpenAI-compatible server, with the
 //! checks the LLM workloads need before they load a model.
 
-use std::{fmt, path::PathBuf, str::FromStr};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{secret_url::SecretUrl, setting::Setting};
-
-/// The LLM engines, by the name users type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EngineName {
-    /// llama.cpp in-process (llama-cpp-2).
-    Llamacpp,
-    /// candle's quantized Gemma 3 in-process.
-    Candle,
-    /// Any OpenAI-compatible HTTP server, streamed.
-    Openai,
-}
-
-impl EngineName {
-    pub const ALL: [EngineName; 3] = [EngineName::Llamacpp, EngineName::Candle, EngineName::Openai];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EngineName::Llamacpp => "llamacpp",
-            EngineName::Candle => "candle",
-            EngineName::Openai => "openai",
-        }
-    }
-}
-
-impl fmt::Display for EngineName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EngineName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EngineName::ALL
-            .into_iter()
-            .find(|e| e.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<_> = EngineName::ALL.iter().map(|e| e.as_str()).collect();
-                format!("unknown engine `{s}` (known: {})", known.join(", "))
-            })
-    }
-}
+use crate::{
+    names::{CandleWeights, EngineName},
+    secret_url::SecretUrl,
+    setting::Setting,
+};
 
 /// Generation settings shared by the LLM workloads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,30 +46,10 @@ pub struct LlmPlan {
     pub openai: Option<OpenAiPlan>,
 }
 
-/// How the `candle` engine holds the GGUF's weights. candle 0.11 multiplies
-/// Q5_0 blocks with a scalar loop (no SIMD kernel), and Gemma 3 270M's
-/// "Q4_K_M" file stores most layer weights as Q5_0 (its 640-wide rows do
-/// not fit K-quant blocks), so the choice decides candle's speed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CandleWeights {
-    /// As the file stores them, through candle's quantized kernels.
-    #[serde(rename = "quantized")]
-    Quantized,
-    /// Q5_0 tensors expanded to f32 at load (measured for the 270M model:
-    /// 623 MiB of RSS after loading against 420 MiB), multiplied by
-    /// candle's f32 GEMM; the other types stay quantized. The default: about 10x the prefill rate of `Quantized`
-    /// on the development VM, with the same agreement with llama.cpp.
-    #[default]
-    #[serde(rename = "q5_0_as_f32")]
-    Q5AsF32,
-}
-
-impl CandleWeights {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CandleWeights::Quantized => "quantized",
-            CandleWeights::Q5AsF32 => "q5_0_as_f32",
-        }
+/// The faster of the two (see `CandleWeights::Q5AsF32`).
+impl Default for CandleWeights {
+    fn default() -> CandleWeights {
+        CandleWeights::Q5AsF32
     }
 }
 

@@ -5,35 +5,24 @@
 //! front end writes it as JSON, the workloads binary executes exactly it, and
 //! the baseline stores it so that any figure can be traced to its settings.
 
-use std::{fmt, path::PathBuf, str::FromStr};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    names::Stage,
     secret_url::{self, SecretUrl},
     setting::Setting,
 };
 
-pub use crate::index_plan::{IndexPlan, VectorStorage};
-pub use crate::llm_plan::{CandleWeights, EngineName, LlmPlan, OpenAiPlan};
+pub use crate::index_plan::IndexPlan;
+pub use crate::llm_plan::{LlmPlan, OpenAiPlan};
+pub use crate::names::{
+    CandleWeights, EmbedEngine, EngineName, Kernel, ProfileName, VectorStorage, WorkloadName,
+};
 pub use crate::vector_plan::{ChromaPlan, LoadPlan, VectorPlan};
 
-/// Every workload the harness knows, by the name users type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WorkloadName {
-    RagQuery,
-    Embedding,
-    VectorQuery,
-    /// LLM prefill, decode, TTFT and inter-token latency per engine.
-    Inference,
-    /// The full answer path: retrieval, prompt, generation, per engine.
-    RagAnswer,
-    /// Servers (Chroma, the OpenAI-compatible LLM server, the RAG answer
-    /// over both) under open-loop Poisson load at a sweep of rates.
-    ServerLoad,
-}
-
+/// What the plan knows of its workloads; their names are in `names`.
 impl WorkloadName {
     /// `rag_query, embedding`: names as messages list them.
     pub fn list(names: &[WorkloadName]) -> String {
@@ -43,15 +32,6 @@ impl WorkloadName {
             .collect::<Vec<_>>()
             .join(", ")
     }
-
-    pub const ALL: [WorkloadName; 6] = [
-        WorkloadName::RagQuery,
-        WorkloadName::Embedding,
-        WorkloadName::VectorQuery,
-        WorkloadName::Inference,
-        WorkloadName::RagAnswer,
-        WorkloadName::ServerLoad,
-    ];
 
     /// What runs when no workload is named: every item of the original
     /// task, retrieval and the LLM's answer alike. (Baselines recorded when
@@ -65,17 +45,6 @@ impl WorkloadName {
         WorkloadName::Inference,
         WorkloadName::RagAnswer,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkloadName::RagQuery => "rag_query",
-            WorkloadName::Embedding => "embedding",
-            WorkloadName::VectorQuery => "vector_query",
-            WorkloadName::Inference => "inference",
-            WorkloadName::RagAnswer => "rag_answer",
-            WorkloadName::ServerLoad => "server_load",
-        }
-    }
 
     /// Whether the workload generates text (needs the LLM engines).
     pub fn uses_llm(self) -> bool {
@@ -93,25 +62,6 @@ impl WorkloadName {
     }
 }
 
-impl fmt::Display for WorkloadName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for WorkloadName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        WorkloadName::ALL
-            .into_iter()
-            .find(|w| w.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<_> = WorkloadName::ALL.iter().map(|w| w.as_str()).collect();
-                format!("unknown workload `{s}` (known: {})", known.join(", "))
-            })
-    }
-}
-
 /// Default corpus exclusions. mdBook output that would double-count the book or is not content:
 /// `print.html` is every chapter on one page, `2018-edition/` an older copy,
 /// `first-edition/` and `second-edition/` pages that only say the edition
@@ -125,26 +75,6 @@ pub const DEFAULT_EXCLUDE: [&str; 7] = [
     "second-edition/**",
     "searchindex*",
 ];
-
-/// Named set of iteration counts and corpus limits; runs are only compared
-/// within the same profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProfileName {
-    /// Few hundred chunks, few iterations: for CI and smoke checks.
-    Quick,
-    /// Whole corpus, enough iterations for stable tail percentiles.
-    Full,
-}
-
-impl ProfileName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProfileName::Quick => "quick",
-            ProfileName::Full => "full",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -188,8 +118,8 @@ pub struct Plan {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InjectDelay {
-    /// Stage name as in the baseline (`embed`, `search`, ...).
-    pub stage: String,
+    /// The stage slowed down (`embed`, `search`, ...).
+    pub stage: Stage,
     pub micros: u64,
 }
 
@@ -204,7 +134,7 @@ impl std::str::FromStr for InjectDelay {
             .parse()
             .map_err(|_| format!("expected STAGE:MICROS, `{micros}` is not a whole number"))?;
         Ok(InjectDelay {
-            stage: stage.to_string(),
+            stage: stage.parse()?,
             micros,
         })
     }
@@ -258,21 +188,28 @@ pub struct EmbeddingPlan {
     pub min_batches: usize,
     /// Unmeasured batches before each series.
     pub warmup_batches: usize,
-    /// Embedding engines the `embedding` workload measures (`native`,
-    /// `candle`); the first also serves the stack (corpus, queries).
-    #[serde(default = "default_embed_engines")]
-    pub engines: Vec<String>,
-    /// The native engine's kernel path: `auto`, `bf16-avx512` or `f32`.
-    #[serde(default = "default_kernel")]
-    pub kernel: String,
+    /// Embedding engines the `embedding` workload measures; the first
+    /// also serves the stack (corpus, queries). Absent from plans recorded
+    /// before engines were named.
+    #[serde(default = "EmbeddingPlan::default_engines")]
+    pub engines: Vec<EmbedEngine>,
+    /// The native engine's kernel path. Absent from older plans.
+    #[serde(default)]
+    pub kernel: Kernel,
 }
 
-fn default_embed_engines() -> Vec<String> {
-    vec!["native".into(), "candle".into()]
+impl EmbeddingPlan {
+    /// Both engines, the stack's own first.
+    pub fn default_engines() -> Vec<EmbedEngine> {
+        vec![EmbedEngine::Native, EmbedEngine::Candle]
+    }
 }
 
-fn default_kernel() -> String {
-    "auto".into()
+/// The fastest path the CPU runs.
+impl Default for Kernel {
+    fn default() -> Kernel {
+        Kernel::Auto
+    }
 }
 
 /// Compute threads allowed per logical core (`threads`).
@@ -343,17 +280,6 @@ impl Plan {
         if self.embedding.engines.is_empty() {
             return Err("`[embedding] engines` names no engine".into());
         }
-        for engine in &self.embedding.engines {
-            engine
-                .parse::<crate::metric_key::EmbedEngine>()
-                .map_err(|e| format!("`[embedding] engines`: {e}"))?;
-        }
-        if !["auto", "bf16-avx512", "f32"].contains(&self.embedding.kernel.as_str()) {
-            return Err(format!(
-                "`[embedding] kernel` is `{}`: use auto, bf16-avx512 or f32",
-                self.embedding.kernel
-            ));
-        }
         for (name, value) in positive {
             if value == 0 {
                 return Err(format!("{name} must be at least 1, got 0"));
@@ -396,23 +322,36 @@ impl Plan {
 mod tests {
     use super::*;
 
+    /// The slowdown names its stage as typed, and an unknown one is
+    /// refused where the flag is read, not by the workloads process.
     #[test]
-    fn workload_names_round_trip() {
-        for w in WorkloadName::ALL {
-            assert_eq!(w.as_str().parse::<WorkloadName>().unwrap(), w);
-            assert_eq!(serde_json::to_string(&w).unwrap(), format!("\"{w}\""));
-        }
-        let err = "rag".parse::<WorkloadName>().unwrap_err();
-        assert!(err.contains("unknown workload `rag`"), "{err}");
+    fn inject_delay_names_a_stage() {
+        let d: InjectDelay = "embed:3000".parse().unwrap();
+        assert_eq!((d.stage, d.micros), (Stage::Embed, 3000));
+        let err = "embedd:3000".parse::<InjectDelay>().unwrap_err();
+        assert!(err.starts_with("unknown stage `embedd` (known: "), "{err}");
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"stage":"embed","micros":3000}"#
+        );
     }
 
+    /// Plans from before the embedding engines and kernel were named read
+    /// as both engines on the automatic kernel; names are typed in the
+    /// plan and spelled in its file as they always were.
     #[test]
-    fn engine_names_round_trip() {
-        for e in EngineName::ALL {
-            assert_eq!(e.as_str().parse::<EngineName>().unwrap(), e);
-            assert_eq!(serde_json::to_string(&e).unwrap(), format!("\"{e}\""));
-        }
-        let err = "vllm".parse::<EngineName>().unwrap_err();
-        assert!(err.contains("unknown engine `vllm`"), "{err}");
+    fn embedding_names_are_typed_and_spelled_as_before() {
+        let old: EmbeddingPlan = serde_json::from_str(
+            r#"{"batch_sizes": [1], "docs_per_batch_size": 1, "min_batches": 1, "warmup_batches": 0}"#,
+        )
+        .unwrap();
+        assert_eq!(old.engines, [EmbedEngine::Native, EmbedEngine::Candle]);
+        assert_eq!(old.kernel, Kernel::Auto);
+        let json = serde_json::to_value(&old).unwrap();
+        assert_eq!(json["engines"], serde_json::json!(["native", "candle"]));
+        assert_eq!(json["kernel"], "auto");
+        let bad = r#"{"batch_sizes": [1], "docs_per_batch_size": 1, "min_batches": 1, "warmup_batches": 0, "kernel": "avx"}"#;
+        let err = serde_json::from_str::<EmbeddingPlan>(bad).unwrap_err();
+        assert!(err.to_string().starts_with("unknown kernel `avx`"), "{err}");
     }
 }

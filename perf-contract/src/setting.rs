@@ -18,13 +18,12 @@ pub enum Setting {
     LlmModel,
     MaxChunks,
     Threads,
-    VectorEngines,
     VectorSizes,
     ChromaUrl,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 12] = [
+    pub const ALL: [Setting; 11] = [
         Setting::Workloads,
         Setting::Passes,
         Setting::Engines,
@@ -34,7 +33,6 @@ impl Setting {
         Setting::LlmModel,
         Setting::MaxChunks,
         Setting::Threads,
-        Setting::VectorEngines,
         Setting::VectorSizes,
         Setting::ChromaUrl,
     ];
@@ -51,7 +49,6 @@ impl Setting {
             Setting::LlmModel => "llm.model",
             Setting::MaxChunks => "corpus.max_chunks",
             Setting::Threads => "threads",
-            Setting::VectorEngines => "vector.engines",
             Setting::VectorSizes => "vector.sizes",
             Setting::ChromaUrl => "vector.chroma.url",
         }

@@ -5,15 +5,19 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{secret_url::SecretUrl, setting::Setting};
+use crate::{
+    names::{LoadTarget, VectorEngineName},
+    secret_url::SecretUrl,
+    setting::Setting,
+};
 
 /// `vector_query`'s engines and scaling curve, the recall/speed sweep, and
 /// `server_load`'s open-loop test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VectorPlan {
-    /// Engines measured at every size (`usearch`, `exact`, `chroma`).
-    pub engines: Vec<String>,
+    /// Engines measured at every size.
+    pub engines: Vec<VectorEngineName>,
     /// Vector counts of the scaling curve. Sizes beyond the real vectors
     /// are filled with synthetic ones, labelled so.
     pub sizes: Vec<usize>,
@@ -42,7 +46,7 @@ pub struct VectorPlan {
 impl Default for VectorPlan {
     fn default() -> VectorPlan {
         VectorPlan {
-            engines: vec!["usearch".into(), "exact".into()],
+            engines: vec![VectorEngineName::Usearch, VectorEngineName::Exact],
             sizes: Vec::new(),
             scaling_corpus: Vec::new(),
             ks: vec![5, 10],
@@ -93,9 +97,9 @@ impl Default for ChromaPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoadPlan {
-    /// What is loaded (`chroma`, `openai`, `rag`); a target whose server
-    /// is not configured or cannot start is skipped, saying why.
-    pub targets: Vec<String>,
+    /// What is loaded; a target whose server is not configured or cannot
+    /// start is skipped, saying why.
+    pub targets: Vec<LoadTarget>,
     /// Offered rates, requests per second, for the vector server.
     pub chroma_rates: Vec<f64>,
     /// Offered rates for the LLM server and the RAG answer.
@@ -125,7 +129,7 @@ pub struct LoadPlan {
 impl Default for LoadPlan {
     fn default() -> LoadPlan {
         LoadPlan {
-            targets: vec!["chroma".into(), "openai".into(), "rag".into()],
+            targets: LoadTarget::ALL.to_vec(),
             chroma_rates: vec![50.0, 200.0, 800.0],
             llm_rates: vec![0.1, 0.25, 0.5, 1.0],
             burstiness: 1.0,
@@ -144,10 +148,6 @@ impl Default for LoadPlan {
 
 impl VectorPlan {
     pub(crate) fn validate(&self) -> Result<(), String> {
-        for e in &self.engines {
-            e.parse::<crate::metric_key::VectorEngineName>()
-                .map_err(|m| format!("{m}: set {}", Setting::VectorEngines))?;
-        }
         if let Some(url) = &self.chroma.url {
             check_server_url(url.expose())
                 .map_err(|why| format!("{} `{url}` {why}", Setting::ChromaUrl))?;
@@ -157,10 +157,6 @@ impl VectorPlan {
                 "{} must be positive numbers, got 0",
                 Setting::VectorSizes
             ));
-        }
-        for t in &self.load.targets {
-            t.parse::<crate::metric_key::LoadTarget>()
-                .map_err(|m| format!("{m}: set [vector.load] targets"))?;
         }
         let lists = [
             ("[vector] ks", &self.ks),

@@ -232,7 +232,7 @@ impl Server {
             Some("build") => {
                 let storage = match req.get("storage") {
                     None => VectorStorage::default(),
-                    Some(v) => VectorStorage::parse(v.as_str().unwrap_or("?"))?,
+                    Some(v) => v.as_str().unwrap_or("?").parse::<VectorStorage>()?,
                 };
                 let plan = IndexPlan {
                     connectivity: positive("m")?,

@@ -13,7 +13,7 @@ use perf_profile::CountingAllocator;
 use perf_workloads::profiling::profile_plan;
 use perf_workloads::{
     reporter::{Sink, StdoutSink},
-    stage_timer::{inject_delay, Slowdown, Stage},
+    stage_timer::{inject_delay, Slowdown},
     workloads::{run_plan, RunOptions},
 };
 
@@ -82,8 +82,11 @@ fn run(sink: &mut StdoutSink) -> Result<(), String> {
         std::env::set_var("RAYON_NUM_THREADS", plan.threads.to_string());
     }
     if let Some(inject) = &plan.inject_delay {
-        let stage: Stage = inject.stage.parse()?;
-        inject_delay(stage, Duration::from_micros(inject.micros), Slowdown::Wait);
+        inject_delay(
+            inject.stage,
+            Duration::from_micros(inject.micros),
+            Slowdown::Wait,
+        );
     }
     execute(&plan, profile_dir.as_deref(), frequency, lockstep, sink).map_err(|e| e.to_string())
 }
@@ -97,8 +100,11 @@ fn run_under_callgrind(plan: &Plan, sink: &mut StdoutSink) -> Result<(), String>
     perf_workloads::callgrind::enable()?;
     std::env::set_var("RAYON_NUM_THREADS", "1");
     if let Some(inject) = &plan.inject_delay {
-        let stage: Stage = inject.stage.parse()?;
-        inject_delay(stage, Duration::from_micros(inject.micros), Slowdown::Work);
+        inject_delay(
+            inject.stage,
+            Duration::from_micros(inject.micros),
+            Slowdown::Work,
+        );
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)

@@ -21,7 +21,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use perf_contract::{
     metric_key::{CountedOp, MetricKind},
-    plan::{Plan, WorkloadName},
+    plan::{Kernel, Plan, WorkloadName},
     schema::{Baseline, Better, Metric, Unit},
     summary::Summary,
 };
@@ -55,7 +55,7 @@ pub fn callgrind_plan(plan: &Plan) -> Plan {
     // Valgrind executes no AVX-512, so the native encoder would fall back
     // to f32 under it anyway; saying so keeps the counts the same on every
     // host and names the corpus-vector cache the native pre-pass fills.
-    p.embedding.kernel = "f32".into();
+    p.embedding.kernel = Kernel::F32;
     p
 }
 
@@ -369,7 +369,7 @@ totals: 1234567
             base_dir: "/cfg".into(),
             path: None,
         };
-        let defaults = crate::resolve::Defaults {
+        let defaults = crate::plan_inputs::Defaults {
             root: "/proj".into(),
             rust_book: Some("/book".into()),
         };

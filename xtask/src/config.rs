@@ -8,7 +8,10 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use perf_contract::plan::{CandleWeights, EngineName, WorkloadName};
+use perf_contract::{
+    metric_key::VectorEngineName,
+    plan::{CandleWeights, EmbedEngine, EngineName, Kernel, WorkloadName},
+};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -31,7 +34,7 @@ pub struct PerfConfig {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VectorConfig {
-    pub engines: Option<Vec<String>>,
+    pub engines: Option<Vec<VectorEngineName>>,
     pub sizes: Option<Vec<usize>>,
     pub scaling_corpus: Option<Vec<PathBuf>>,
     pub ks: Option<Vec<usize>>,
@@ -110,9 +113,9 @@ pub struct EmbeddingConfig {
     pub threads: Option<usize>,
     pub batch_sizes: Option<Vec<usize>>,
     /// Engines the `embedding` workload measures; the first serves the stack.
-    pub engines: Option<Vec<String>>,
+    pub engines: Option<Vec<EmbedEngine>>,
     /// The native engine's kernel path: `auto`, `bf16-avx512` or `f32`.
-    pub kernel: Option<String>,
+    pub kernel: Option<Kernel>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

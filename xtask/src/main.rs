@@ -16,6 +16,7 @@ mod lockstep;
 mod machine;
 mod measure;
 mod overlay;
+mod plan_inputs;
 mod planning;
 mod printer;
 mod progress;

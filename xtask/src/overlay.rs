@@ -31,8 +31,10 @@ impl<T> Default for Overlay<T> {
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Overlay<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let table = toml::Table::deserialize(d)?;
-        // Checked now, so a typo is refused with the file's name.
-        T::deserialize(toml::Value::Table(table.clone())).map_err(serde::de::Error::custom)?;
+        // Checked now, so a typo is refused with the file's name; toml puts
+        // the key on a line of its own (`\nin `targets``), kept on this one.
+        T::deserialize(toml::Value::Table(table.clone()))
+            .map_err(|e| serde::de::Error::custom(e.to_string().trim_end().replace('\n', " ")))?;
         Ok(Overlay {
             table,
             of: PhantomData,

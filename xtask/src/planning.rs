@@ -9,11 +9,7 @@ use anyhow::{bail, Result};
 use perf_contract::plan::Plan;
 use xshell::{cmd, Shell};
 
-use crate::{
-    cli::RunArgs,
-    config::LoadedConfig,
-    resolve::{resolve, Defaults},
-};
+use crate::{cli::RunArgs, config::LoadedConfig, plan_inputs::Defaults, resolve::resolve};
 
 /// Config file + flags → validated plan, with the inputs checked to exist so
 /// a typo fails before a seven-minute build.

@@ -16,15 +16,9 @@ use perf_contract::plan::{
 use crate::{
     cli::RunArgs,
     config::{LoadedConfig, ProfileConfig},
+    plan_inputs::{absolute, dedup, Defaults},
+    resolve_vector::resolve_vector,
 };
-
-/// Where the defaults live on this machine.
-#[derive(Debug, Clone)]
-pub struct Defaults {
-    pub root: PathBuf,
-    /// The Rust book from the `rust-docs` component, when rustc reports a sysroot.
-    pub rust_book: Option<PathBuf>,
-}
 
 /// Relative path of the default question file.
 pub const DEFAULT_QUERIES: &str = "perf-workloads/data/queries.txt";
@@ -64,14 +58,6 @@ pub fn profile_defaults(profile: ProfileName) -> ProfileConfig {
             llm_passes: Some(3),
             llm_prompt_lengths: Some(vec![128, 512]),
         },
-    }
-}
-
-pub(crate) fn absolute(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
     }
 }
 
@@ -180,15 +166,11 @@ pub fn resolve(
                 .embedding
                 .engines
                 .clone()
-                .unwrap_or_else(|| vec!["native".into(), "candle".into()]),
-            kernel: cfg
-                .embedding
-                .kernel
-                .clone()
-                .unwrap_or_else(|| "auto".into()),
+                .unwrap_or_else(EmbeddingPlan::default_engines),
+            kernel: cfg.embedding.kernel.unwrap_or_default(),
         },
         llm,
-        vector: crate::resolve_vector::resolve_vector(args, cfg, cfg_dir, profile, defaults),
+        vector: resolve_vector(args, cfg, cfg_dir, profile, defaults),
         inject_delay: None,
         callgrind: false,
         max_queries: None,
@@ -274,21 +256,14 @@ fn resolve_llm(
     }
 }
 
-pub(crate) fn dedup<T: Copy + PartialEq>(w: &[T]) -> Vec<T> {
-    let mut out = Vec::new();
-    for &x in w {
-        if !out.contains(&x) {
-            out.push(x);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::PerfConfig;
-    use perf_contract::metric_key::VectorEngineName;
+    use perf_contract::{
+        metric_key::{LoadTarget, VectorEngineName},
+        plan::{EmbedEngine, Kernel},
+    };
 
     fn defaults() -> Defaults {
         Defaults {
@@ -309,7 +284,7 @@ mod tests {
     fn vector_engines_sizes_and_servers_come_from_flags_or_config() {
         let none = loaded("");
         let full = resolve(&RunArgs::default(), &none, &defaults(), Path::new("/")).unwrap();
-        assert_eq!(full.vector.engines, ["usearch", "exact", "chroma"]);
+        assert_eq!(full.vector.engines, VectorEngineName::ALL);
         assert_eq!(full.vector.sizes, [1_000, 10_000, 100_000]);
         assert_eq!(
             full.vector.scaling_corpus[0],
@@ -339,7 +314,7 @@ mod tests {
         };
         let cfg = loaded("[vector]\nsizes = [7]\n[vector.chroma]\ntenant = \"t\"\n[vector.load]\nllm_rates = [0.5, 1.5]\n");
         let plan = resolve(&args, &cfg, &defaults(), Path::new("/")).unwrap();
-        assert_eq!(plan.vector.engines, ["chroma"]);
+        assert_eq!(plan.vector.engines, [VectorEngineName::Chroma]);
         assert_eq!(plan.vector.sizes, [500, 1_000_000]);
         assert_eq!(
             plan.vector.chroma.url.as_ref().map(|u| u.expose()),
@@ -359,10 +334,6 @@ mod tests {
         for (toml, key) in [
             ("[vector.load]\nchroma_rates = [0.0]\n", "rates"),
             ("[vector.load]\nburstiness = -1.0\n", "burstiness"),
-            (
-                "[vector]\nengines = [\"qdrant\"]\n",
-                "unknown vector engine `qdrant`",
-            ),
             ("[vector]\nsizes = [0]\n", "sizes"),
         ] {
             let err = resolve(
@@ -376,6 +347,65 @@ mod tests {
             assert!(err.contains(key), "{toml}: {err}");
         }
         assert!(PerfConfig::parse("[vector.chroma]\nhost = \"x\"\n", Path::new("p.toml")).is_err());
+    }
+
+    /// `perf.toml` spells names as before and the plan holds them typed;
+    /// a name that is none is refused as the file is read, naming its
+    /// line and the known names (not later, by the plan's validation or
+    /// the workloads process).
+    #[test]
+    fn perf_toml_names_become_typed_plan_fields() {
+        let cfg = loaded(
+            "[embedding]\nengines = [\"candle\"]\nkernel = \"f32\"\n\
+             [vector]\nengines = [\"exact\"]\n[vector.load]\ntargets = [\"rag\"]\n",
+        );
+        let plan = resolve(&RunArgs::default(), &cfg, &defaults(), Path::new("/")).unwrap();
+        assert_eq!(plan.embedding.engines, [EmbedEngine::Candle]);
+        assert_eq!(plan.embedding.kernel, Kernel::F32);
+        assert_eq!(plan.vector.engines, [VectorEngineName::Exact]);
+        assert_eq!(plan.vector.load.targets, [LoadTarget::Rag]);
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["embedding"]["kernel"], "f32");
+        assert_eq!(json["vector"]["load"]["targets"][0], "rag");
+
+        let plan = resolve(
+            &RunArgs::default(),
+            &loaded(""),
+            &defaults(),
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(
+            plan.embedding.engines,
+            [EmbedEngine::Native, EmbedEngine::Candle]
+        );
+        assert_eq!(plan.embedding.kernel, Kernel::Auto);
+        assert_eq!(plan.vector.load.targets, LoadTarget::ALL);
+
+        for (toml, message) in [
+            (
+                "[vector]\nengines = [\"qdrant\"]\n",
+                "p.toml (line 2): unknown vector engine `qdrant` (known: usearch, exact, chroma)",
+            ),
+            (
+                "[embedding]\nengines = [\"onnx\"]\n",
+                "p.toml (line 2): unknown embedding engine `onnx` (known: native, candle)",
+            ),
+            (
+                "[embedding]\nkernel = \"avx\"\n",
+                "p.toml (line 2): unknown kernel `avx` (known: auto, bf16-avx512, f32)",
+            ),
+            (
+                // An overlay table is checked as a whole: its line, and the key.
+                "[vector.load]\ntargets = [\"redis\"]\n",
+                "p.toml (line 1): unknown load target `redis` (known: chroma, openai, rag) in `targets`",
+            ),
+        ] {
+            let err = PerfConfig::parse(toml, Path::new("p.toml"))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(err, message);
+        }
     }
 
     #[test]

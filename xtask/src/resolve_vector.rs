@@ -4,11 +4,14 @@
 
 use std::path::Path;
 
-use perf_contract::plan::{LoadPlan, ProfileName, VectorPlan};
+use perf_contract::{
+    metric_key::VectorEngineName,
+    plan::{LoadPlan, ProfileName, VectorPlan},
+};
 
 use crate::{
     cli::RunArgs,
-    resolve::{absolute, dedup, Defaults},
+    plan_inputs::{absolute, dedup, Defaults},
 };
 
 /// The toolchain's documentation folders the scaling curve draws on after
@@ -42,15 +45,13 @@ pub fn resolve_vector(
     let quick = profile == ProfileName::Quick;
     let engines = if !args.vector_engines.is_empty() {
         dedup(&args.vector_engines)
-            .iter()
-            .map(|e| e.as_str().to_string())
-            .collect()
     } else if let Some(e) = &c.engines {
         e.clone()
     } else if quick {
         d.engines.clone()
     } else {
-        vec!["usearch".into(), "exact".into(), "chroma".into()]
+        use VectorEngineName::{Chroma, Exact, Usearch};
+        vec![Usearch, Exact, Chroma]
     };
     let mut sizes = if !args.vector_sizes.is_empty() {
         dedup(&args.vector_sizes)

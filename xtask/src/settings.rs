@@ -17,7 +17,6 @@ pub fn how_to_set(setting: Setting) -> &'static str {
         Setting::LlmModel => "--llm-model",
         Setting::MaxChunks => "--max-chunks N or [corpus] max_chunks in perf.toml",
         Setting::Threads => "--threads N or [embedding] threads in perf.toml",
-        Setting::VectorEngines => "--vector-engine NAME or [vector] engines in perf.toml",
         Setting::VectorSizes => "--vector-size N or [vector] sizes in perf.toml",
         Setting::ChromaUrl => "--chroma-url URL or [vector.chroma] url in perf.toml",
     }

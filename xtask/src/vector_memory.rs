@@ -4,7 +4,10 @@
 //! embedding its scaling corpus.
 
 use anyhow::{bail, Result};
-use perf_contract::plan::{Plan, WorkloadName};
+use perf_contract::{
+    metric_key::VectorEngineName,
+    plan::{Plan, WorkloadName},
+};
 
 /// all-MiniLM-L6-v2's vectors: 384 f32 values.
 const VECTOR_BYTES: u64 = 384 * 4;
@@ -15,19 +18,24 @@ const VECTOR_BYTES: u64 = 384 * 4;
 /// check never refuses a size that fits: exact keeps the f32 row and an
 /// f16 copy (2304 B), usearch about 1.3-1.7 KB, a Chroma server about
 /// 1.9 KB on disk and more in its process.
-fn engine_bytes(engine: &str) -> u64 {
+fn engine_bytes(engine: VectorEngineName) -> u64 {
     match engine {
-        "exact" => 2304,
-        "usearch" => 1300,
-        _ => 1500,
+        VectorEngineName::Exact => 2304,
+        VectorEngineName::Usearch => 1300,
+        VectorEngineName::Chroma => 1500,
     }
 }
 
 /// Bytes the largest size needs at its peak: the workload's own copy of
 /// the vectors plus the hungriest engine's index of them.
-pub fn needed_bytes(plan: &Plan) -> Option<(usize, u64, &str)> {
+pub fn needed_bytes(plan: &Plan) -> Option<(usize, u64, VectorEngineName)> {
     let size = *plan.vector.sizes.iter().max()?;
-    let engine = plan.vector.engines.iter().max_by_key(|e| engine_bytes(e))?;
+    let engine = plan
+        .vector
+        .engines
+        .iter()
+        .copied()
+        .max_by_key(|&e| engine_bytes(e))?;
     Some((
         size,
         size as u64 * (VECTOR_BYTES + engine_bytes(engine)),
@@ -67,23 +75,26 @@ pub fn available_bytes() -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn plan(sizes: &[usize], engines: &[&str]) -> Plan {
+    fn plan(sizes: &[usize], engines: &[VectorEngineName]) -> Plan {
         let mut p = perf_contract::fixture::plan();
         p.workloads = vec![WorkloadName::VectorQuery];
         p.vector.sizes = sizes.to_vec();
-        p.vector.engines = engines.iter().map(|e| e.to_string()).collect();
+        p.vector.engines = engines.to_vec();
         p
     }
 
     #[test]
     fn fifty_million_vectors_do_not_fit_in_23_gib_and_a_million_do() {
         let gib = 1u64 << 30;
-        let big = plan(&[1_000, 50_000_000], &["usearch", "exact"]);
+        let big = plan(
+            &[1_000, 50_000_000],
+            &[VectorEngineName::Usearch, VectorEngineName::Exact],
+        );
         let err = check(&big, Some(23 * gib)).unwrap_err().to_string();
         assert!(err.contains("vector size 50000000"), "{err}");
         assert!(err.contains("--vector-size"), "{err}");
         assert!(err.contains("exact engine"), "{err}");
-        let fits = plan(&[1_000_000], &["usearch", "exact", "chroma"]);
+        let fits = plan(&[1_000_000], &VectorEngineName::ALL);
         assert!(check(&fits, Some(23 * gib)).is_ok());
         // Memory unknown: nothing refused.
         assert!(check(&big, None).is_ok());

@@ -10,55 +10,23 @@
 
 use std::{fmt, str::FromStr};
 
-use crate::{plan::EngineName, stage::Stage};
+use crate::names::{name_enum, EngineName, Stage};
 
-pub use vector::{LoadTarget, OpenLoadFigure, Rate, ScaleFigure, SweepFigure, VectorEngineName};
-
-/// Enums whose values have one fixed spelling in metric names.
-macro_rules! spelled {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($(#[$vmeta])* $variant,)+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text,)+ }
-            }
-
-            pub(crate) fn parse(s: &str) -> Option<$name> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
-}
+pub use crate::names::{EmbedEngine, LoadTarget, VectorEngineName};
+pub use vector::{OpenLoadFigure, Rate, ScaleFigure, SweepFigure};
 
 mod key;
 mod vector;
 
 pub use key::MetricKey;
 
-spelled! {
+name_enum! {
     /// Which texts an embedding batch holds.
-    pub enum TextKind {
+    pub enum TextKind: "text kind" {
         /// The query set's questions: short sentences.
-        Sentences = "sentences",
+        Sentences => "sentences",
         /// Corpus chunks, about `chunk_size` characters.
-        Chunks = "chunks",
-    }
-}
-
-spelled! {
-    /// The sentence-embedding engines (`<engine>.` starts their metrics).
-    /// Metrics of baselines from before engines were named carry no
-    /// prefix and were candle's.
-    pub enum EmbedEngine {
-        /// The stack's own encoder (`embed::native`): the default.
-        Native = "native",
-        /// candle's `BertModel`: the reference engine.
-        Candle = "candle",
+        Chunks => "chunks",
     }
 }
 
@@ -77,87 +45,68 @@ impl Quality {
     }
 }
 
-impl fmt::Display for EmbedEngine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EmbedEngine {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EmbedEngine::parse(s).ok_or_else(|| {
-            let known: Vec<_> = EmbedEngine::ALL.iter().map(|e| e.as_str()).collect();
-            format!(
-                "unknown embedding engine `{s}` (known: {})",
-                known.join(", ")
-            )
-        })
-    }
-}
-
-spelled! {
+name_enum! {
     /// What one embedding engine's ingest (the whole corpus embedded as
     /// the stack indexes it) is measured in.
-    pub enum IngestFigure {
-        ChunksPerS = "chunks_per_s",
-        TokensPerS = "tokens_per_s",
+    pub enum IngestFigure: "ingest figure" {
+        ChunksPerS => "chunks_per_s",
+        TokensPerS => "tokens_per_s",
     }
 }
 
-spelled! {
+name_enum! {
     /// The two searches of `vector_query`.
-    pub enum SearchKind {
+    pub enum SearchKind: "search" {
         /// The usearch HNSW index.
-        Hnsw = "hnsw",
+        Hnsw => "hnsw",
         /// Brute force: the ground truth.
-        Exact = "exact",
+        Exact => "exact",
     }
 }
 
-spelled! {
+name_enum! {
     /// Quality figures: guarded, not timed.
-    pub enum Quality {
+    pub enum Quality: "quality figure" {
         /// Cosine of the native engine's vectors with sentence-transformers'
         /// reference vectors (candle's, in baselines from before engines
         /// were named).
-        ParityCosine = "parity_cosine",
+        ParityCosine => "parity_cosine",
         /// The same for the candle engine.
-        CandleParityCosine = "candle_parity_cosine",
+        CandleParityCosine => "candle_parity_cosine",
         /// Share of questions whose first N greedy tokens agree (llamacpp vs candle).
-        GreedyAgreement = "greedy_agreement",
+        GreedyAgreement => "greedy_agreement",
         /// Share of questions whose first greedy token agrees.
-        FirstTokenAgreement = "first_token_agreement",
+        FirstTokenAgreement => "first_token_agreement",
         /// Tokens the two engines agree on before they part.
-        AgreementPrefixTokens = "agreement_prefix_tokens",
+        AgreementPrefixTokens => "agreement_prefix_tokens",
     }
 }
 
-spelled! {
+name_enum! {
     /// What one engine's `<engine>.<figure>` metric measures.
-    pub enum EngineFigure {
-        DecodeTokensPerS = "decode_tokens_per_s",
-        Ttft = "ttft",
-        Itl = "itl",
-        E2e = "e2e",
+    pub enum EngineFigure: "engine figure" {
+        DecodeTokensPerS => "decode_tokens_per_s",
+        Ttft => "ttft",
+        Itl => "itl",
+        E2e => "e2e",
         /// `rag_answer`: question to the answer's last token.
-        Latency = "latency",
+        Latency => "latency",
         /// `rag_answer`: the `generate` stage.
-        Generate = "stage.generate",
-        AnswerTokens = "answer_tokens",
-        AnswerChars = "answer_chars",
+        Generate => "stage.generate",
+        AnswerTokens => "answer_tokens",
+        AnswerChars => "answer_chars",
     }
 }
 
-spelled! {
+name_enum! {
     /// What one level of an open-loop load test measures.
-    pub enum LoadFigure {
-        Ttft = "ttft",
-        E2e = "e2e",
-        Itl = "itl",
-        Queue = "queue",
-        OutputTokensPerS = "output_tokens_per_s",
-        RequestsPerS = "requests_per_s",
+    pub enum LoadFigure: "load figure" {
+        Ttft => "ttft",
+        E2e => "e2e",
+        Itl => "itl",
+        Queue => "queue",
+        OutputTokensPerS => "output_tokens_per_s",
+        RequestsPerS => "requests_per_s",
     }
 }
 
@@ -217,14 +166,14 @@ impl FromStr for CountedOp {
             "answer" => Some(CountedOp::Answer),
             _ if s.ends_with(".ingest") => s
                 .strip_suffix(".ingest")
-                .and_then(EmbedEngine::parse)
+                .and_then(EmbedEngine::from_name)
                 .map(CountedOp::Ingest),
-            _ => SearchKind::parse(s).map(CountedOp::Search).or_else(|| {
+            _ => SearchKind::from_name(s).map(CountedOp::Search).or_else(|| {
                 let (head, size) = s.split_once(".batch_")?;
                 let (engine, texts) = engine_prefix(head);
                 Some(CountedOp::Batch {
                     engine,
-                    texts: TextKind::parse(texts)?,
+                    texts: TextKind::from_name(texts)?,
                     size: size.parse().ok()?,
                 })
             }),
@@ -237,7 +186,7 @@ impl FromStr for CountedOp {
 /// named, when candle was the only one) → (candle, `chunks`).
 fn engine_prefix(s: &str) -> (EmbedEngine, &str) {
     s.split_once('.')
-        .and_then(|(head, rest)| Some((EmbedEngine::parse(head)?, rest)))
+        .and_then(|(head, rest)| Some((EmbedEngine::from_name(head)?, rest)))
         .unwrap_or((EmbedEngine::Candle, s))
 }
 
@@ -425,12 +374,12 @@ impl MetricKind {
         let (head, rest) = s.split_once('.')?;
         match head {
             "stage" => return rest.parse().ok().map(MetricKind::Stage),
-            "quality" => return Quality::parse(rest).map(MetricKind::Quality),
+            "quality" => return Quality::from_name(rest).map(MetricKind::Quality),
             "sweep" => return Self::parse_sweep(rest),
             "load" => return Self::parse_load(rest),
             _ => {}
         }
-        if let Some(engine) = VectorEngineName::parse(head) {
+        if let Some(engine) = VectorEngineName::from_name(head) {
             if let Some((size, figure)) = rest.split_once('.') {
                 if let Some(size) = size.strip_prefix('n').and_then(|n| n.parse().ok()) {
                     return Some(MetricKind::VectorScale {
@@ -444,7 +393,7 @@ impl MetricKind {
         if let Some(docs) = s.strip_suffix(".docs_per_s") {
             let (head, batch) = docs.split_once(".batch_")?;
             let (engine, texts) = engine_prefix(head);
-            if let Some(texts) = TextKind::parse(texts) {
+            if let Some(texts) = TextKind::from_name(texts) {
                 return Some(MetricKind::DocsPerSecond {
                     engine,
                     texts,
@@ -453,12 +402,13 @@ impl MetricKind {
             }
         }
         if let (Some(engine), Some(figure)) = (
-            EmbedEngine::parse(head),
-            rest.strip_prefix("ingest.").and_then(IngestFigure::parse),
+            EmbedEngine::from_name(head),
+            rest.strip_prefix("ingest.")
+                .and_then(IngestFigure::from_name),
         ) {
             return Some(MetricKind::Ingest { engine, figure });
         }
-        if let Some(search) = SearchKind::parse(head) {
+        if let Some(search) = SearchKind::from_name(head) {
             return (rest == "latency").then_some(MetricKind::SearchLatency(search));
         }
         let engine: EngineName = head.parse().ok()?;
@@ -468,14 +418,14 @@ impl MetricKind {
                 prompt_tokens: len.parse().ok()?,
             });
         }
-        if let Some(figure) = EngineFigure::parse(rest) {
+        if let Some(figure) = EngineFigure::from_name(rest) {
             return Some(MetricKind::Engine { engine, figure });
         }
         let (level, figure) = rest.split_once('.')?;
         Some(MetricKind::Load {
             engine,
             concurrency: level.strip_prefix('c')?.parse().ok()?,
-            figure: LoadFigure::parse(figure)?,
+            figure: LoadFigure::from_name(figure)?,
         })
     }
 }
@@ -487,13 +437,13 @@ impl MetricKind {
         Some(MetricKind::Sweep {
             connectivity: m.strip_prefix('m')?.parse().ok()?,
             ef: ef.strip_prefix("ef")?.parse().ok()?,
-            figure: SweepFigure::parse(figure)?,
+            figure: SweepFigure::from_name(figure)?,
         })
     }
 
     fn parse_load(rest: &str) -> Option<MetricKind> {
         let (target, rest) = rest.split_once('.')?;
-        let target = LoadTarget::parse(target)?;
+        let target = LoadTarget::from_name(target)?;
         if rest == "max_rate" {
             return Some(MetricKind::MaxRate(target));
         }
@@ -501,7 +451,7 @@ impl MetricKind {
         Some(MetricKind::OpenLoad {
             target,
             rate: Rate::parse(rate)?,
-            figure: OpenLoadFigure::parse(figure)?,
+            figure: OpenLoadFigure::from_name(figure)?,
         })
     }
 }

@@ -3,35 +3,9 @@
 //! recall/speed sweep (`sweep.m16.ef64.qps`), one offered rate of an
 //! open-loop run (`load.chroma.r20.goodput_rps`).
 
-use std::{fmt, str::FromStr};
+use std::fmt;
 
-spelled! {
-    /// The vector-search engines `vector_query` measures.
-    pub enum VectorEngineName {
-        /// usearch HNSW in-process: the stack's default.
-        Usearch = "usearch",
-        /// Brute-force scan in-process: the ground truth.
-        Exact = "exact",
-        /// A ChromaDB server over its HTTP API.
-        Chroma = "chroma",
-    }
-}
-
-impl fmt::Display for VectorEngineName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for VectorEngineName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        VectorEngineName::parse(s).ok_or_else(|| {
-            let known: Vec<_> = VectorEngineName::ALL.iter().map(|e| e.as_str()).collect();
-            format!("unknown vector engine `{s}` (known: {})", known.join(", "))
-        })
-    }
-}
+use crate::names::name_enum;
 
 /// What one engine at one corpus size measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,59 +61,31 @@ impl ScaleFigure {
     }
 }
 
-spelled! {
+name_enum! {
     /// What one HNSW setting of the sweep measures.
-    pub enum SweepFigure {
+    pub enum SweepFigure: "sweep figure" {
         /// Mean recall@10 against exact search.
-        Recall = "recall_at_10",
+        Recall => "recall_at_10",
         /// Queries per second, one client.
-        Qps = "qps",
+        Qps => "qps",
     }
 }
 
-spelled! {
-    /// What an open-loop run sends requests to.
-    pub enum LoadTarget {
-        /// Top-k queries to the Chroma server.
-        Chroma = "chroma",
-        /// Completions from the OpenAI-compatible server.
-        Openai = "openai",
-        /// The whole RAG answer: embed, search Chroma, generate on openai.
-        Rag = "rag",
-    }
-}
-
-impl fmt::Display for LoadTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for LoadTarget {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        LoadTarget::parse(s).ok_or_else(|| {
-            let known: Vec<_> = LoadTarget::ALL.iter().map(|e| e.as_str()).collect();
-            format!("unknown load target `{s}` (known: {})", known.join(", "))
-        })
-    }
-}
-
-spelled! {
+name_enum! {
     /// What one offered rate of an open-loop run measures.
-    pub enum OpenLoadFigure {
+    pub enum OpenLoadFigure: "open-loop figure" {
         /// Scheduled time to completion, ms, per request.
-        E2e = "e2e",
+        E2e => "e2e",
         /// Scheduled time to the first token, ms, per request (LLM).
-        Ttft = "ttft",
+        Ttft => "ttft",
         /// Gaps between tokens, ms (LLM).
-        Itl = "itl",
+        Itl => "itl",
         /// Completed requests per second.
-        AchievedRps = "achieved_rps",
+        AchievedRps => "achieved_rps",
         /// Requests per second that met the SLO.
-        GoodputRps = "goodput_rps",
+        GoodputRps => "goodput_rps",
         /// Share of requests that met the SLO.
-        SloShare = "slo_share",
+        SloShare => "slo_share",
     }
 }
 

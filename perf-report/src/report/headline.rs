@@ -9,13 +9,14 @@ use std::collections::BTreeMap;
 
 use perf_contract::{
     metric_key::{EngineFigure, MetricKey, MetricKind, SearchKind},
+    plan::WorkloadName,
     schema::{Baseline, Metric, Unit},
 };
 
 /// Percentiles of one latency metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Latency {
-    pub workload: String,
+    pub workload: WorkloadName,
     pub metric: String,
     pub unit: Unit,
     pub p50: f64,
@@ -84,11 +85,8 @@ pub struct Headline {
 
 type Metrics = BTreeMap<MetricKey, Metric>;
 
-fn metrics<'a>(b: &'a Baseline, workload: &str) -> Option<&'a Metrics> {
-    b.workloads
-        .iter()
-        .find(|(w, _)| w.as_str() == workload)
-        .map(|(_, r)| &r.metrics)
+fn metrics(b: &Baseline, workload: WorkloadName) -> Option<&Metrics> {
+    b.workloads.get(&workload).map(|r| &r.metrics)
 }
 
 fn figure(name: &MetricKey, m: &Metric) -> Figure {
@@ -103,10 +101,10 @@ fn figure(name: &MetricKey, m: &Metric) -> Figure {
 
 impl Headline {
     pub fn of(b: &Baseline) -> Headline {
-        let rag = metrics(b, "rag_query")
+        let rag = metrics(b, WorkloadName::RagQuery)
             .and_then(|ms| ms.get(&MetricKind::Latency.key()))
             .map(|m| Latency {
-                workload: "rag_query".into(),
+                workload: WorkloadName::RagQuery,
                 metric: MetricKind::Latency.to_string(),
                 unit: m.unit,
                 p50: m.summary.p50,
@@ -114,8 +112,8 @@ impl Headline {
                 p99: m.summary.p99,
                 n: m.summary.count,
             });
-        let embedding = metrics(b, "embedding").map_or_else(Vec::new, best_batches);
-        let vq = metrics(b, "vector_query");
+        let embedding = metrics(b, WorkloadName::Embedding).map_or_else(Vec::new, best_batches);
+        let vq = metrics(b, WorkloadName::VectorQuery);
         let get = |search| {
             let key = MetricKind::SearchLatency(search).key();
             vq.and_then(|ms| ms.get(&key)).map(|m| figure(&key, m))
@@ -140,30 +138,30 @@ impl Headline {
             hnsw: get(SearchKind::Hnsw),
             exact: get(SearchKind::Exact),
             recall,
-            inference: metrics(b, "inference").map_or_else(Vec::new, engines),
-            answers: metrics(b, "rag_answer").map_or_else(Vec::new, answers),
+            inference: metrics(b, WorkloadName::Inference).map_or_else(Vec::new, engines),
+            answers: metrics(b, WorkloadName::RagAnswer).map_or_else(Vec::new, answers),
         }
     }
 
     /// `(workload, metric)` of every headline figure, for the trend chart.
-    pub fn keys(&self) -> Vec<(String, String)> {
+    pub fn keys(&self) -> Vec<(WorkloadName, String)> {
         let mut out = Vec::new();
         if let Some(r) = &self.rag {
-            out.push((r.workload.clone(), r.metric.clone()));
+            out.push((r.workload, r.metric.clone()));
         }
         for f in [&self.hnsw, &self.exact].into_iter().flatten() {
-            out.push(("vector_query".into(), f.metric.clone()));
+            out.push((WorkloadName::VectorQuery, f.metric.clone()));
         }
         for e in &self.embedding {
-            out.push(("embedding".into(), e.metric.clone()));
+            out.push((WorkloadName::Embedding, e.metric.clone()));
         }
         for e in &self.inference {
             for f in [&e.decode, &e.e2e].into_iter().flatten() {
-                out.push(("inference".into(), f.metric.clone()));
+                out.push((WorkloadName::Inference, f.metric.clone()));
             }
         }
         for a in &self.answers {
-            out.push((a.workload.clone(), a.metric.clone()));
+            out.push((a.workload, a.metric.clone()));
         }
         out
     }
@@ -182,7 +180,7 @@ fn answers(ms: &Metrics) -> Vec<Latency> {
             )
         })
         .map(|(name, m)| Latency {
-            workload: "rag_answer".into(),
+            workload: WorkloadName::RagAnswer,
             metric: name.to_string(),
             unit: m.unit,
             p50: m.summary.p50,

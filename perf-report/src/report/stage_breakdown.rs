@@ -8,6 +8,7 @@
 
 use perf_contract::{
     metric_key::MetricKind,
+    plan::WorkloadName,
     schema::{Baseline, Unit, WorkloadResult},
 };
 
@@ -79,10 +80,8 @@ pub fn of_workload(workload: &str, result: &WorkloadResult) -> Option<StageBreak
 
 /// The RAG query's breakdown, when the baseline has one.
 pub fn rag_query(b: &Baseline) -> Option<StageBreakdown> {
-    b.workloads
-        .iter()
-        .find(|(w, _)| w.as_str() == "rag_query")
-        .and_then(|(w, r)| of_workload(w.as_str(), r))
+    let (w, r) = b.workloads.get_key_value(&WorkloadName::RagQuery)?;
+    of_workload(w.as_str(), r)
 }
 
 #[cfg(test)]

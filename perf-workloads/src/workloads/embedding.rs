@@ -19,7 +19,7 @@ use crate::{
     probe::Probe,
     reporter::{MetricSet, Reporter},
     stage_timer::Stage,
-    workloads::{embed_engines, load_embedder, Cx, Needs, Workload, PREPARE_BATCH as INGEST_BATCH},
+    workloads::{load_embedder, Cx, Needs, Workload, PREPARE_BATCH as INGEST_BATCH},
 };
 
 pub struct Embedding;
@@ -65,7 +65,7 @@ impl Workload for Embedding {
     fn run(&self, cx: &Cx<'_>, reporter: &mut Reporter<'_>) -> Result<MetricSet, WorkloadError> {
         let (plan, p) = (cx.plan, cx.prepared);
         let mut m = MetricSet::new(WorkloadName::Embedding);
-        for engine in embed_engines(plan)? {
+        for &engine in &plan.embedding.engines {
             let loaded;
             let embedder = if engine == p.embedder.engine() {
                 &p.embedder

@@ -182,19 +182,16 @@ pub struct Prepared {
 /// Batch size used to embed the corpus during preparation.
 pub const PREPARE_BATCH: usize = 32;
 
-/// The stack's embedder: the plan's first engine, on its kernel path.
+/// The stack's embedder: the plan's first engine (a validated plan names
+/// one), on its kernel path.
 pub fn stack_embedder(plan: &Plan, files: &ModelFiles) -> Result<Embedder, WorkloadError> {
-    let engines = embed_engines(plan)?;
-    load_embedder(plan, files, engines[0])
-}
-
-/// The plan's embedding engines, in order.
-pub fn embed_engines(plan: &Plan) -> Result<Vec<EmbedEngine>, WorkloadError> {
-    plan.embedding
+    let engine = plan
+        .embedding
         .engines
-        .iter()
-        .map(|e| e.parse().map_err(WorkloadError::Config))
-        .collect()
+        .first()
+        .copied()
+        .ok_or_else(|| WorkloadError::Config("`[embedding] engines` names no engine".into()))?;
+    load_embedder(plan, files, engine)
 }
 
 /// `engine` loaded as the plan says (the native one on `[embedding] kernel`).
@@ -203,7 +200,7 @@ pub fn load_embedder(
     files: &ModelFiles,
     engine: EmbedEngine,
 ) -> Result<Embedder, WorkloadError> {
-    let kernel = KernelPath::parse(&plan.embedding.kernel)
+    let kernel = KernelPath::of(plan.embedding.kernel)
         .map_err(|e| WorkloadError::Config(format!("`[embedding] kernel`: {e}")))?;
     Embedder::load_with(files, engine, kernel)
 }

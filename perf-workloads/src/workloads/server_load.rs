@@ -54,11 +54,7 @@ impl Workload for ServerLoad {
     fn run(&self, cx: &Cx<'_>, reporter: &mut Reporter<'_>) -> Result<MetricSet, WorkloadError> {
         let (plan, p) = (cx.plan, cx.prepared);
         let load = &plan.vector.load;
-        let targets: Vec<LoadTarget> = load
-            .targets
-            .iter()
-            .map(|t| t.parse().map_err(WorkloadError::Config))
-            .collect::<Result<_, _>>()?;
+        let targets = &load.targets;
         let mut m = MetricSet::new(W);
         let host = EngineHost::new(plan, p.embedder.dims());
         let needs_chroma = |t: &LoadTarget| matches!(t, LoadTarget::Chroma | LoadTarget::Rag);
@@ -77,7 +73,7 @@ impl Workload for ServerLoad {
             Err("not needed".into())
         };
         let client = plan.llm.openai.as_ref().map(|o| OpenAiClient::new(o, &[]));
-        for target in targets {
+        for &target in targets {
             let skip = |m: &mut MetricSet, reporter: &mut Reporter<'_>, why: String| {
                 let line = format!("{target}: skipped: {why}");
                 reporter.note(format!("server_load: {line}"));

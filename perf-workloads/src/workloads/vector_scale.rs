@@ -38,11 +38,6 @@ pub fn measure_scaling(
     m: &mut MetricSet,
 ) -> Result<(), WorkloadError> {
     let plan = &host.plan().vector;
-    let engines: Vec<VectorEngineName> = plan
-        .engines
-        .iter()
-        .map(|e| e.parse().map_err(WorkloadError::Config))
-        .collect::<Result<_, _>>()?;
     let k_max = plan.ks.iter().copied().max().unwrap_or(10);
     for &size in &plan.sizes {
         let vectors = &set.vectors[..size.min(set.vectors.len())];
@@ -50,7 +45,7 @@ pub fn measure_scaling(
             m.note(label);
         }
         let truth = ground_truth(vectors, queries, k_max)?;
-        for &name in &engines {
+        for &name in &plan.engines {
             reporter.note(format!("vector_query: {name} at {size} vectors"));
             // Into a set of its own: an engine that fails halfway leaves
             // no half of its figures behind.

@@ -11,7 +11,10 @@ use plotters::{
 
 use super::{axis_number, category_label, chart_path, svg, Area, DrawResult, FONT, PALETTE};
 use crate::report::{headline::batch_metric, numbers::bare_value, Chart, ChartError};
-use perf_contract::schema::{Baseline, Metric};
+use perf_contract::{
+    plan::WorkloadName,
+    schema::{Baseline, Metric},
+};
 
 /// kind → batch size → metric.
 type Series<'a> = BTreeMap<String, BTreeMap<usize, &'a Metric>>;
@@ -19,7 +22,7 @@ type Series<'a> = BTreeMap<String, BTreeMap<usize, &'a Metric>>;
 fn series(b: &Baseline) -> Series<'_> {
     let mut out: Series = BTreeMap::new();
     for (w, result) in &b.workloads {
-        if w.as_str() != "embedding" {
+        if *w != WorkloadName::Embedding {
             continue;
         }
         for (name, m) in &result.metrics {

@@ -8,7 +8,10 @@ use super::{axis_number, category_label, chart_path, svg, Area, DrawResult, FONT
 use crate::report::{
     headline::Headline, previous::same_profile_history, Chart, ChartError, ReportInputs,
 };
-use perf_contract::schema::{Baseline, Metric};
+use perf_contract::{
+    plan::WorkloadName,
+    schema::{Baseline, Metric},
+};
 
 const COLUMNS: usize = 2;
 const PANEL: (u32, u32) = (450, 270);
@@ -34,7 +37,7 @@ pub fn chart(inputs: &ReportInputs) -> Result<Option<Chart>, ChartError> {
         .into_iter()
         .map(|(w, m)| Panel {
             title: format!("{w}.{m}"),
-            points: runs.iter().map(|r| metric(r, &w, &m)).collect(),
+            points: runs.iter().map(|r| metric(r, w, &m)).collect(),
         })
         .collect();
     if panels.is_empty() {
@@ -67,11 +70,8 @@ pub fn chart(inputs: &ReportInputs) -> Result<Option<Chart>, ChartError> {
     Ok(Some(Chart { path, title, svg }))
 }
 
-fn metric<'a>(b: &'a Baseline, workload: &str, name: &str) -> Option<&'a Metric> {
-    b.workloads
-        .iter()
-        .find(|(w, _)| w.as_str() == workload)
-        .and_then(|(_, r)| r.metrics.get(name))
+fn metric<'a>(b: &'a Baseline, workload: WorkloadName, name: &str) -> Option<&'a Metric> {
+    b.workloads.get(&workload)?.metrics.get(name)
 }
 
 fn draw(root: &Area, title: &str, panels: &[Panel], labels: &[String], rows: u32) -> DrawResult {

@@ -14,6 +14,7 @@ use crate::{
 };
 use perf_contract::{
     metric_key::MetricKind,
+    plan::WorkloadName,
     summary::{quantile_ci_sorted, CONFIDENCE},
 };
 
@@ -61,10 +62,7 @@ fn iterations(inputs: &ReportInputs) -> String {
 /// The LLM workloads' passes, when the baseline holds one of them.
 fn llm_iterations(inputs: &ReportInputs) -> String {
     let b = &inputs.baseline;
-    let ran = b
-        .workloads
-        .iter()
-        .any(|(w, _)| w.as_str() == "inference" || w.as_str() == "rag_answer");
+    let ran = b.workloads.keys().any(|w| w.uses_llm());
     if !ran {
         return String::new();
     }
@@ -104,9 +102,8 @@ fn statistics(inputs: &ReportInputs) -> String {
     let rag = inputs
         .baseline
         .workloads
-        .iter()
-        .find(|(w, _)| w.as_str() == "rag_query")
-        .and_then(|(_, r)| r.metrics.get(&MetricKind::Latency.key()));
+        .get(&WorkloadName::RagQuery)
+        .and_then(|r| r.metrics.get(&MetricKind::Latency.key()));
     if let Some(m) = rag {
         let n = m.summary.count;
         let h = (n.max(1) - 1) as f64 * 0.99;

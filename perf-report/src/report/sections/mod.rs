@@ -13,6 +13,7 @@ mod summary;
 mod vector_engines;
 
 use chrono::{DateTime, Utc};
+use perf_contract::plan::WorkloadName;
 
 use super::{previous, Chart, ReportInputs};
 
@@ -190,7 +191,7 @@ pub(crate) fn history_missing(inputs: &ReportInputs) -> String {
 /// A workload's notes (skipped parts, synthetic data) as the run wrote
 /// them, so a reader sees what is missing or synthetic; only project paths
 /// are shortened, as everywhere in the report.
-pub(crate) fn run_notes(inputs: &ReportInputs, workload: &str, notes: &[String]) -> String {
+pub(crate) fn run_notes(inputs: &ReportInputs, workload: WorkloadName, notes: &[String]) -> String {
     if notes.is_empty() {
         return String::new();
     }

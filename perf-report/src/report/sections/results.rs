@@ -16,6 +16,7 @@ use crate::{
     table::format_value,
 };
 use perf_contract::{
+    plan::WorkloadName,
     schema::{Better, Metric, WorkloadResult},
     summary::Interval,
 };
@@ -33,7 +34,7 @@ pub fn section(inputs: &ReportInputs) -> String {
         if let Some(b) = stage_breakdown::of_workload(w.as_str(), result) {
             out.push_str(&stages(&b));
         }
-        if w.as_str() == "embedding" {
+        if *w == WorkloadName::Embedding {
             out.push_str(&batches(result));
         }
     }

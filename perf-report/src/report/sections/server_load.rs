@@ -17,7 +17,7 @@ use crate::{
     table::format_value,
 };
 use perf_contract::{
-    plan::LoadPlan,
+    plan::{LoadPlan, WorkloadName},
     schema::{Metric, Unit},
 };
 
@@ -36,7 +36,7 @@ pub fn section(inputs: &ReportInputs, charts: &[Chart]) -> String {
             out.push_str(&target(c, &b.plan.vector.load, charts));
         }
     }
-    out.push_str(&run_notes(inputs, "server_load", notes(b)));
+    out.push_str(&run_notes(inputs, WorkloadName::ServerLoad, notes(b)));
     out
 }
 

@@ -3,6 +3,8 @@
 //! [`Headline`](crate::report::headline::Headline), formatted like the
 //! tables (four significant digits), with its sample count.
 
+use perf_contract::plan::WorkloadName;
+
 use super::{baseline_command, heading, history_missing, time};
 use crate::{
     compare::{Comparison, Verdict},
@@ -17,12 +19,12 @@ use crate::{
 pub fn section(inputs: &ReportInputs) -> String {
     let h = Headline::of(&inputs.baseline);
     let run = baseline_command(inputs);
-    let absent = |w: &str| format!("not in this baseline: run `{run} --workload {w}`");
+    let absent = |w: WorkloadName| format!("not in this baseline: run `{run} --workload {w}`");
     let mut out = heading(1);
 
     let rag = match &h.rag {
         Some(r) => percentiles(r, ""),
-        None => absent("rag_query"),
+        None => absent(WorkloadName::RagQuery),
     };
     out.push_str(&format!("- **RAG query latency** {rag}\n"));
     for a in &h.answers {
@@ -34,7 +36,7 @@ pub fn section(inputs: &ReportInputs) -> String {
     }
 
     let embedding = if h.embedding.is_empty() {
-        absent("embedding")
+        absent(WorkloadName::Embedding)
     } else {
         let parts: Vec<String> = h
             .embedding
@@ -57,7 +59,7 @@ pub fn section(inputs: &ReportInputs) -> String {
     out.push_str(&format!("- **Embedding throughput** {embedding}\n"));
 
     let vector = if h.hnsw.is_none() && h.exact.is_none() && h.recall.is_none() {
-        absent("vector_query")
+        absent(WorkloadName::VectorQuery)
     } else {
         let mut parts: Vec<String> = [("HNSW", &h.hnsw), ("exact", &h.exact)]
             .into_iter()

@@ -16,7 +16,7 @@ use crate::{
     table::format_value,
 };
 use perf_contract::{
-    plan::IndexPlan,
+    plan::{IndexPlan, WorkloadName},
     schema::{Metric, Unit},
 };
 
@@ -41,7 +41,7 @@ pub fn section(inputs: &ReportInputs, charts: &[Chart]) -> String {
             out.push_str(&format!("Charts (section 5): {}.\n\n", links.join(" · ")));
         }
     }
-    out.push_str(&run_notes(inputs, "vector_query", f.notes));
+    out.push_str(&run_notes(inputs, WorkloadName::VectorQuery, f.notes));
     out
 }
 

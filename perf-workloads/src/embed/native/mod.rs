@@ -17,6 +17,8 @@ mod weights;
 
 use std::path::Path;
 
+use perf_contract::plan::Kernel;
+
 use rayon::prelude::*;
 
 use self::weights::{Shape, Weights};
@@ -48,16 +50,14 @@ impl KernelPath {
         }
     }
 
-    /// `auto` (the fastest this CPU runs), `bf16-avx512` or `f32`.
-    pub fn parse(s: &str) -> Result<KernelPath, String> {
-        match s {
-            "auto" => Ok(KernelPath::detect()),
-            "f32" => Ok(KernelPath::F32),
-            "bf16-avx512" if bf16_gemm::supported() => Ok(KernelPath::Bf16Avx512),
-            "bf16-avx512" => Err("this CPU has no AVX-512 BF16 (use `auto` or `f32`)".into()),
-            other => Err(format!(
-                "unknown kernel path `{other}` (auto, bf16-avx512, f32)"
-            )),
+    /// The path the plan's kernel names on this CPU: `auto` is the
+    /// fastest it runs; bf16 on a CPU without it is an error.
+    pub fn of(kernel: Kernel) -> Result<KernelPath, String> {
+        match kernel {
+            Kernel::Auto => Ok(KernelPath::detect()),
+            Kernel::F32 => Ok(KernelPath::F32),
+            Kernel::Bf16Avx512 if bf16_gemm::supported() => Ok(KernelPath::Bf16Avx512),
+            Kernel::Bf16Avx512 => Err("this CPU has no AVX-512 BF16 (use `auto` or `f32`)".into()),
         }
     }
 }
@@ -226,5 +226,28 @@ impl NativeEncoder {
                 mean
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan's kernel names a path; bf16 where the CPU has none is
+    /// refused saying what to use instead, never run as f32 unsaid.
+    #[test]
+    fn the_plans_kernel_names_a_path_this_cpu_runs() {
+        assert_eq!(KernelPath::of(Kernel::F32), Ok(KernelPath::F32));
+        assert_eq!(KernelPath::of(Kernel::Auto), Ok(KernelPath::detect()));
+        match KernelPath::of(Kernel::Bf16Avx512) {
+            Ok(path) => {
+                assert!(bf16_gemm::supported());
+                assert_eq!(path, KernelPath::Bf16Avx512);
+            }
+            Err(why) => {
+                assert!(!bf16_gemm::supported());
+                assert!(why.contains("use `auto` or `f32`"), "{why}");
+            }
+        }
     }
 }
