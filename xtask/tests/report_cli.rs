@@ -122,8 +122,13 @@ fn case() -> Case {
 }
 
 fn report(c: &Case) -> Output {
+    report_with(c, &[])
+}
+
+/// `perf report` on the case's files, then `extra`.
+fn report_with(c: &Case, extra: &[&str]) -> Output {
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let args = [
+    let mut args = vec![
         "perf".to_string(),
         "report".into(),
         "--baseline".into(),
@@ -135,6 +140,7 @@ fn report(c: &Case) -> Output {
         "--output".into(),
         s(&c.output),
     ];
+    args.extend(extra.iter().map(|a| a.to_string()));
     xtask(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
@@ -377,22 +383,7 @@ fn a_misspelt_threshold_key_is_refused_by_report_as_by_check() {
     let c = case();
     let cfg = c.baseline.with_file_name("perf.toml");
     fs::write(&cfg, "[check.thresholds]\n\"rag_query.latncy\" = 5.0\n").unwrap();
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    let args = [
-        "perf".to_string(),
-        "report".into(),
-        "--baseline".into(),
-        s(&c.baseline),
-        "--history".into(),
-        s(&c.history),
-        "--profiles".into(),
-        s(&c.profiles),
-        "--output".into(),
-        s(&c.output),
-        "--config".into(),
-        s(&cfg),
-    ];
-    let o = xtask(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = report_with(&c, &["--config", cfg.to_str().unwrap()]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("\"rag_query.latncy\""), "{err}");

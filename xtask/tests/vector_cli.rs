@@ -7,25 +7,14 @@
 mod fake_chroma;
 mod support;
 
+use std::{path::Path, process::Output};
+
 use perf_contract::{plan::WorkloadName, schema::Baseline};
 use support::{small_corpus, stderr, xtask};
 
-fn quick_args<'a>(corpus: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
-        "perf",
-        "baseline",
-        "--quick",
-        "--iterations",
-        "1",
-        "--warmup",
-        "0",
-        "--corpus",
-        corpus,
-        "--output",
-        out,
-    ];
-    v.extend_from_slice(extra);
-    v
+/// The shortest real run on `corpus` into `out`, then `extra`.
+fn run(corpus: &Path, out: &Path, extra: &[&str]) -> Output {
+    support::xtask_args(&support::quick_baseline(corpus, out, extra))
 }
 
 /// `vector_query` on `engines` at `sizes`, Chroma at `chroma_url`.
@@ -49,14 +38,10 @@ fn credentials_in_the_chroma_url_are_never_shown_or_written() {
     let started = std::time::SystemTime::now();
     let password = "s3cr3tPW";
     let url = format!("http://user:{password}@127.0.0.1:9/");
-    let args = quick_args(
-        corpus.to_str().unwrap(),
-        out.to_str().unwrap(),
-        &vector_args(&["usearch", "chroma"], &["200"], &url),
-    );
-    let mut dry = args.clone();
+    let vector = vector_args(&["usearch", "chroma"], &["200"], &url);
+    let mut dry = vector.clone();
     dry.push("--dry-run");
-    let o = xtask(&dry);
+    let o = run(&corpus, &out, &dry);
     let shown = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(shown.contains("http://user:***@127.0.0.1:9/"), "{shown}");
@@ -64,7 +49,7 @@ fn credentials_in_the_chroma_url_are_never_shown_or_written() {
 
     // Nobody listens on port 9: the engine is skipped, its note names the
     // server without the password, and no file of the run holds it.
-    let o = xtask(&args);
+    let o = run(&corpus, &out, &vector);
     let printed = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert!(o.status.success(), "{printed}");
     assert!(printed.contains("chroma: skipped:"), "{printed}");
@@ -80,11 +65,7 @@ fn a_malformed_chroma_url_is_refused_before_the_run() {
     let corpus = small_corpus(dir.path());
     let out = dir.path().join("b.json");
     for bad in ["127.0.0.1:8000", "http://host:port", "http://"] {
-        let o = xtask(&quick_args(
-            corpus.to_str().unwrap(),
-            out.to_str().unwrap(),
-            &vector_args(&["chroma"], &["200"], bad),
-        ));
+        let o = run(&corpus, &out, &vector_args(&["chroma"], &["200"], bad));
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{bad}: {err}");
         assert!(err.contains("--chroma-url"), "{bad}: {err}");
@@ -99,11 +80,11 @@ fn an_unreachable_chroma_is_skipped_with_its_reason_and_the_rest_is_measured() {
     let corpus = small_corpus(dir.path());
     let out = dir.path().join("b.json");
     // Port 9 (discard) has no HTTP server on loopback.
-    let o = xtask(&quick_args(
-        corpus.to_str().unwrap(),
-        out.to_str().unwrap(),
+    let o = run(
+        &corpus,
+        &out,
         &vector_args(&["usearch", "chroma"], &["200"], "http://127.0.0.1:9"),
-    ));
+    );
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     let all = format!("{}{err}", String::from_utf8_lossy(&o.stdout));
@@ -152,11 +133,11 @@ fn a_server_failing_mid_run_costs_its_figures_at_that_size_only() {
         query_status: Some(500),
         ..Default::default()
     });
-    let o = xtask(&quick_args(
-        corpus.to_str().unwrap(),
-        out.to_str().unwrap(),
+    let o = run(
+        &corpus,
+        &out,
         &vector_args(&["chroma", "exact"], &["100", "200"], &url),
-    ));
+    );
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     assert!(
@@ -192,16 +173,16 @@ fn server_load_without_servers_says_what_it_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = small_corpus(dir.path());
     let out = dir.path().join("b.json");
-    let o = xtask(&quick_args(
-        corpus.to_str().unwrap(),
-        out.to_str().unwrap(),
+    let o = run(
+        &corpus,
+        &out,
         &[
             "--workload",
             "server_load",
             "--chroma-url",
             "http://127.0.0.1:9",
         ],
-    ));
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let b = Baseline::load(&out).unwrap();
     let notes = &b.workloads[&WorkloadName::ServerLoad].notes;
