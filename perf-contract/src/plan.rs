@@ -33,33 +33,68 @@ impl WorkloadName {
             .join(", ")
     }
 
-    /// What runs when no workload is named: every item of the original
-    /// task, retrieval and the LLM's answer alike. (Baselines recorded when
-    /// the default was the retrieval stack alone stay comparable: a
-    /// comparison covers the workloads both runs hold.) `server_load` is
-    /// asked for by name: it loads servers for minutes per rate.
-    pub const DEFAULT: [WorkloadName; 5] = [
-        WorkloadName::RagQuery,
-        WorkloadName::Embedding,
-        WorkloadName::VectorQuery,
-        WorkloadName::Inference,
-        WorkloadName::RagAnswer,
-    ];
+    /// What the commands know of the workload, declared in one table.
+    pub const fn traits(self) -> WorkloadTraits {
+        // Default: every item of the original task, retrieval and the
+        // LLM's answer alike (baselines recorded when the default was the
+        // retrieval stack alone stay comparable: a comparison covers the
+        // workloads both runs hold); `server_load` is asked for by name, it
+        // loads servers for minutes per rate. Countable: the retrieval
+        // stack's own code; a generation is minutes per token under
+        // valgrind, and a load test measures servers, not our
+        // instructions. Compared: what `perf compare` runs unnamed, the
+        // retrieval side, minutes on the quick plan.
+        let (default, llm, countable, compared) = match self {
+            WorkloadName::RagQuery => (true, false, true, true),
+            WorkloadName::Embedding => (true, false, true, true),
+            WorkloadName::VectorQuery => (true, false, true, true),
+            WorkloadName::Inference => (true, true, false, false),
+            WorkloadName::RagAnswer => (true, true, false, false),
+            WorkloadName::ServerLoad => (false, false, false, false),
+        };
+        WorkloadTraits {
+            default,
+            llm,
+            countable,
+            compared,
+        }
+    }
+
+    /// What runs when no workload is named.
+    pub fn defaults() -> Vec<WorkloadName> {
+        WorkloadName::ALL
+            .into_iter()
+            .filter(|w| w.traits().default)
+            .collect()
+    }
+
+    /// What `perf compare` runs when no workload is named.
+    pub fn compared_by_default() -> Vec<WorkloadName> {
+        WorkloadName::ALL
+            .into_iter()
+            .filter(|w| w.traits().compared)
+            .collect()
+    }
 
     /// Whether the workload generates text (needs the LLM engines).
     pub fn uses_llm(self) -> bool {
-        matches!(self, WorkloadName::Inference | WorkloadName::RagAnswer)
+        self.traits().llm
     }
 
-    /// Whether callgrind counts its instructions: the retrieval stack's
-    /// own code. A generation is minutes per token under valgrind, and a
-    /// load test measures servers, not instructions of ours.
+    /// Whether callgrind counts its instructions.
     pub fn countable(self) -> bool {
-        matches!(
-            self,
-            WorkloadName::RagQuery | WorkloadName::Embedding | WorkloadName::VectorQuery
-        )
+        self.traits().countable
     }
+}
+
+/// A workload's descriptor: whether it runs by default, generates text,
+/// is counted under callgrind, and is compared by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkloadTraits {
+    pub default: bool,
+    pub llm: bool,
+    pub countable: bool,
+    pub compared: bool,
 }
 
 /// Default corpus exclusions. mdBook output that would double-count the book or is not content:
@@ -321,6 +356,31 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_descriptor_table_gives_the_lists_the_commands_use() {
+        use WorkloadName::*;
+        assert_eq!(
+            WorkloadName::defaults(),
+            [RagQuery, Embedding, VectorQuery, Inference, RagAnswer]
+        );
+        assert_eq!(
+            WorkloadName::compared_by_default(),
+            [RagQuery, Embedding, VectorQuery]
+        );
+        let counted: Vec<_> = WorkloadName::ALL
+            .into_iter()
+            .filter(|w| w.countable())
+            .collect();
+        assert_eq!(counted, [RagQuery, Embedding, VectorQuery]);
+        for w in WorkloadName::ALL {
+            // Nothing generating text is counted or compared unnamed.
+            assert!(
+                !(w.uses_llm() && (w.countable() || w.traits().compared)),
+                "{w}"
+            );
+        }
+    }
 
     /// The slowdown names its stage as typed, and an unknown one is
     /// refused where the flag is read, not by the workloads process.

@@ -54,7 +54,7 @@ fn retrieval_workloads_report_real_samples() {
     small_corpus(dir.path());
     // The LLM workloads of the default set have their own test
     // (`llm_workloads_report_real_samples`); this one covers the rest.
-    let retrieval = WorkloadName::DEFAULT
+    let retrieval = WorkloadName::defaults()
         .into_iter()
         .filter(|w| !w.uses_llm())
         .collect();

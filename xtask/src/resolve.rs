@@ -108,7 +108,7 @@ pub fn resolve(
     } else if let Some(w) = &cfg.baseline.workloads {
         dedup(w)
     } else {
-        WorkloadName::DEFAULT.to_vec()
+        WorkloadName::defaults()
     };
     let llm = resolve_llm(args, cfg, cfg_dir, root, cwd, user, &builtin);
 
@@ -418,7 +418,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(plan.profile, ProfileName::Full);
-        assert_eq!(plan.workloads, WorkloadName::DEFAULT.to_vec());
+        assert_eq!(plan.workloads, WorkloadName::defaults());
         assert_eq!(
             plan.llm.engines,
             vec![EngineName::Llamacpp, EngineName::Candle]

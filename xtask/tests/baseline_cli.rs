@@ -177,7 +177,7 @@ fn records_a_baseline_and_keeps_the_old_one() {
     let o = run(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let first = Baseline::load(&out).unwrap();
-    assert_eq!(first.workloads.len(), WorkloadName::DEFAULT.len());
+    assert_eq!(first.workloads.len(), WorkloadName::defaults().len());
     let rag = &first.workloads[&WorkloadName::RagQuery].metrics["latency"];
     assert_eq!(
         rag.summary.count, 54,

@@ -33,14 +33,6 @@ use crate::{
     thresholds,
 };
 
-/// Compared when no --workload is given: the retrieval side, minutes on
-/// the quick plan. The LLM workloads are named explicitly.
-const DEFAULT_WORKLOADS: [WorkloadName; 3] = [
-    WorkloadName::RagQuery,
-    WorkloadName::Embedding,
-    WorkloadName::VectorQuery,
-];
-
 pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let root = store.root();
@@ -57,7 +49,9 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     }
     let mut run_args = args.run.clone();
     if run_args.workloads.is_empty() {
-        run_args.workloads = DEFAULT_WORKLOADS.to_vec();
+        // The retrieval side (`WorkloadName::traits`); the LLM workloads
+        // are named explicitly.
+        run_args.workloads = WorkloadName::compared_by_default();
     }
     let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?;
     let mut candidate_plan = plan.clone();
