@@ -149,26 +149,7 @@ fn records_a_baseline_and_keeps_the_old_one() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = small_corpus(dir.path());
     let out = dir.path().join("baselines/b.json");
-    let args = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = [
-            "perf",
-            "baseline",
-            "--quick",
-            "--iterations",
-            "1",
-            "--warmup",
-            "0",
-            "--corpus",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        v.push(corpus.to_str().unwrap().into());
-        v.push("--output".into());
-        v.push(out.to_str().unwrap().into());
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
+    let args = |extra: &[&str]| support::quick_baseline(&corpus, &out, extra);
     let run = |extra: &[&str]| {
         let a = args(extra);
         xtask(&a.iter().map(String::as_str).collect::<Vec<_>>())

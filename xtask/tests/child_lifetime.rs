@@ -119,6 +119,13 @@ impl Drop for Mark {
     }
 }
 
+/// [`wait_for`] the test tree (`TREE`: two marked `sleep`s) to be up.
+fn wait_for_tree(started: &mut Child, mark: &Mark) {
+    wait_for(started, mark, Duration::from_secs(10), "the tree", |now| {
+        count(now, "sleep") == 2
+    });
+}
+
 /// Waits until `ready` holds of the marked processes, or fails when
 /// `started` ends first or after `limit`.
 fn wait_for(
@@ -474,13 +481,7 @@ fn the_reaper_kills_everything_below_it_when_its_parent_dies() {
         .env(MARK, &mark.0)
         .spawn()
         .unwrap();
-    wait_for(
-        &mut parent,
-        &mark,
-        Duration::from_secs(10),
-        "the tree",
-        |now| count(now, "sleep") == 2,
-    );
+    wait_for_tree(&mut parent, &mark);
     signal(parent.id(), libc::SIGKILL);
     parent.wait().unwrap();
     let since = Instant::now();
@@ -502,13 +503,7 @@ fn the_reaper_keeps_an_ignored_sigint() {
         });
     }
     let mut reaper = command.spawn().unwrap();
-    wait_for(
-        &mut reaper,
-        &mark,
-        Duration::from_secs(10),
-        "the tree",
-        |now| count(now, "sleep") == 2,
-    );
+    wait_for_tree(&mut reaper, &mark);
     signal(reaper.id(), libc::SIGINT);
     thread::sleep(Duration::from_millis(500));
     assert!(alive(reaper.id()), "SIGINT was ignored");

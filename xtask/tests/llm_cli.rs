@@ -231,6 +231,49 @@ enum Ending {
 /// most 5 tokens is always complete). Every request's `Authorization`
 /// header (or `None`) is pushed to `auth`.
 fn streaming_server(ending: Ending, auth: Arc<Mutex<Vec<Option<String>>>>) -> String {
+    completions_server(move |s, headers, asked| {
+        auth.lock().unwrap().push(
+            headers
+                .lines()
+                .find_map(|l| l.strip_prefix("authorization: "))
+                .map(str::to_string),
+        );
+        let n = asked.min(5);
+        // One write per token, as a real server streams: a reply in one
+        // write has no inter-token timing (see `one_write_server`).
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+        );
+        let complete = asked <= 5 || matches!(ending, Ending::EarlyStop);
+        for i in 0..n {
+            let finish = if i + 1 == n && complete {
+                if asked <= 5 {
+                    "\"length\""
+                } else {
+                    "\"stop\""
+                }
+            } else {
+                "null"
+            };
+            let chunk = format!(
+                "data: {{\"choices\":[{{\"text\":\" w{i}\",\"finish_reason\":{finish}}}]}}\n\n"
+            );
+            let _ = s.write_all(chunk.as_bytes());
+            let _ = s.flush();
+            thread::sleep(std::time::Duration::from_millis(2));
+        }
+        if complete {
+            let _ = s.write_all(b"data: [DONE]\n\n");
+        }
+    })
+}
+
+/// A fake on 127.0.0.1 that reads each completion request and hands the
+/// connection, the request's headers (lowercased) and its `max_tokens` to
+/// `reply`. Returns its URL.
+fn completions_server(
+    reply: impl Fn(&mut std::net::TcpStream, &str, usize) + Send + 'static,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     thread::spawn(move || {
@@ -240,77 +283,32 @@ fn streaming_server(ending: Ending, auth: Arc<Mutex<Vec<Option<String>>>>) -> St
             let Some((headers, body)) = read_request(&mut s) else {
                 continue;
             };
-            auth.lock().unwrap().push(
-                headers
-                    .lines()
-                    .find_map(|l| l.strip_prefix("authorization: "))
-                    .map(str::to_string),
-            );
             let asked = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v["max_tokens"].as_u64())
                 .unwrap_or(1) as usize;
-            let n = asked.min(5);
-            // One write per token, as a real server streams: a reply in one
-            // write has no inter-token timing (see `one_write_server`).
-            let _ = s.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
-            );
-            let complete = asked <= 5 || matches!(ending, Ending::EarlyStop);
-            for i in 0..n {
-                let finish = if i + 1 == n && complete {
-                    if asked <= 5 {
-                        "\"length\""
-                    } else {
-                        "\"stop\""
-                    }
-                } else {
-                    "null"
-                };
-                let chunk = format!(
-                    "data: {{\"choices\":[{{\"text\":\" w{i}\",\"finish_reason\":{finish}}}]}}\n\n"
-                );
-                let _ = s.write_all(chunk.as_bytes());
-                let _ = s.flush();
-                thread::sleep(std::time::Duration::from_millis(2));
-            }
-            if complete {
-                let _ = s.write_all(b"data: [DONE]\n\n");
-            }
+            reply(&mut s, &headers, asked);
         }
     });
     url
 }
 
 /// An OpenAI-compatible fake that sends every token asked, the finish and
-/// `[DONE]` in one write, with `url`'s credentials checked by nothing.
+/// `[DONE]` in one write.
 fn one_write_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    thread::spawn(move || {
-        for stream in listener.incoming().take(200) {
-            let Ok(mut s) = stream else { return };
-            let Some((_, body)) = read_request(&mut s) else {
-                continue;
-            };
-            let asked = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v["max_tokens"].as_u64())
-                .unwrap_or(1) as usize;
-            let mut reply = String::from(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
-            );
-            for i in 0..asked {
-                let finish = if i + 1 == asked { "\"length\"" } else { "null" };
-                reply.push_str(&format!(
-                    "data: {{\"choices\":[{{\"text\":\" w{i}\",\"finish_reason\":{finish}}}]}}\n\n"
-                ));
-            }
-            reply.push_str("data: [DONE]\n\n");
-            let _ = s.write_all(reply.as_bytes());
+    completions_server(|s, _, asked| {
+        let mut reply = String::from(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+        );
+        for i in 0..asked {
+            let finish = if i + 1 == asked { "\"length\"" } else { "null" };
+            reply.push_str(&format!(
+                "data: {{\"choices\":[{{\"text\":\" w{i}\",\"finish_reason\":{finish}}}]}}\n\n"
+            ));
         }
-    });
-    url
+        reply.push_str("data: [DONE]\n\n");
+        let _ = s.write_all(reply.as_bytes());
+    })
 }
 
 #[test]

@@ -4,10 +4,7 @@
 use perf_contract::{plan::WorkloadName, schema::Unit, summary::Interval};
 use serde::Serialize;
 
-use super::{
-    headline::{every_row, headline_rows},
-    Document, Exporter, Rows,
-};
+use super::{headline::every_row, Document, Exporter};
 
 pub struct Json;
 
@@ -20,10 +17,7 @@ impl Exporter for Json {
                 run_file,
                 rows,
             } => {
-                let shown = match rows {
-                    Rows::Headline => headline_rows(run),
-                    Rows::All => every_row(run),
-                };
+                let shown = rows.of(run);
                 serde_json::to_string_pretty(&RunJson {
                     run_file,
                     more_metrics: every_row(run).len() - shown.len(),

@@ -10,9 +10,9 @@ use crate::{
 use super::{
     comparisons::comparison_markdown,
     guards::guards_markdown,
-    headline::{every_row, headline_rows, rest_line},
+    headline::{every_row, rest_line},
     markdown_table::MarkdownTable,
-    Document, Exporter, Rows,
+    Document, Exporter,
 };
 
 pub struct Markdown;
@@ -36,10 +36,7 @@ impl Exporter for Markdown {
                 run_file,
                 rows,
             } => {
-                let shown = match rows {
-                    Rows::Headline => headline_rows(run),
-                    Rows::All => every_row(run),
-                };
+                let shown = rows.of(run);
                 let mut table = MarkdownTable::new(&[
                     ("workload", false),
                     ("metric", false),

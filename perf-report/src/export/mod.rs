@@ -65,6 +65,16 @@ pub enum Rows {
     All,
 }
 
+impl Rows {
+    /// The rows of `run` this choice shows.
+    pub fn of(self, run: &perf_contract::schema::Baseline) -> Vec<headline::Row<'_>> {
+        match self {
+            Rows::Headline => headline::headline_rows(run),
+            Rows::All => headline::every_row(run),
+        }
+    }
+}
+
 impl Document<'_> {
     /// A gate's verdict, which CI also wants in its job summary.
     pub fn is_judgement(&self) -> bool {
