@@ -86,11 +86,24 @@ pub struct PythonTool {
     pub executable: &'static str,
     /// What a user can do when no registry is reachable.
     pub fix: &'static str,
+    /// Environment of pip's install, for a package pip compiles (an sdist):
+    /// the compiler flags it is built with.
+    pub build_env: &'static [(&'static str, &'static str)],
 }
 
 impl PythonTool {
     /// `pkg==ver`, as pip takes it.
     pub fn requirement(&self) -> String {
         format!("{}=={}", self.package, self.version)
+    }
+
+    /// What the venv's marker records: the requirement and the build
+    /// settings, so a venv built with other flags is built again.
+    pub fn fingerprint(&self) -> String {
+        let mut f = self.requirement();
+        for (k, v) in self.build_env {
+            f.push_str(&format!(" {k}={v:?}"));
+        }
+        f
     }
 }

@@ -178,7 +178,19 @@ pub const CHROMADB: PythonTool = PythonTool {
     module: "chromadb",
     executable: "chroma",
     fix: "install it yourself (pip install chromadb==1.5.9), start `chroma run`, and set [vector.chroma] url to the running server",
+    build_env: &[],
 };
+
+/// Compiler flags of llama-cpp-python's build of llama.cpp: everything
+/// the CPU has (its own `GGML_NATIVE`) but AMX. ggml's AMX matrix
+/// multiply (libggml 0.25.3, in llama-cpp-python 0.3.36) dies with a
+/// general-protection fault at its `ldtilecfg` on a Sapphire Rapids VM
+/// whose AMX works (a tile configuration loads and runs there when written
+/// whole), and the server drops every stream with it. The in-process
+/// llamacpp engine is built without AMX too (`xtask/src/build_env.rs`),
+/// so the two stay comparable. `.ci/run` installs the machine's copy with
+/// the same flags.
+pub const NO_AMX_FLAGS: &str = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16";
 
 /// llama-cpp-python's OpenAI-compatible server (`--openai-serve`), for a
 /// machine whose python3 lacks it. PyPI has only its sdist: pip compiles
@@ -191,6 +203,11 @@ pub const LLAMA_CPP_SERVER: PythonTool = PythonTool {
     module: "llama_cpp",
     executable: "python",
     fix: "install it yourself (pip install 'llama-cpp-python[server]==0.3.36'), start `python3 -m llama_cpp.server --model GGUF`, and pass --openai-url",
+    build_env: &[
+        ("CFLAGS", NO_AMX_FLAGS),
+        ("CXXFLAGS", NO_AMX_FLAGS),
+        ("CMAKE_ARGS", "-DLLAVA_BUILD=OFF"),
+    ],
 };
 
 #[cfg(test)]
@@ -242,6 +259,17 @@ mod tests {
     fn every_tool_description_is_consistent() {
         assert_consistent(&CHROMADB);
         assert_consistent(&LLAMA_CPP_SERVER);
+    }
+
+    /// The server's llama.cpp is compiled without AMX, and a venv built
+    /// before that (its marker records the requirement alone) is rebuilt.
+    #[test]
+    fn the_llama_cpp_server_is_built_without_amx() {
+        let f = LLAMA_CPP_SERVER.fingerprint();
+        assert!(f.starts_with(&LLAMA_CPP_SERVER.requirement()), "{f}");
+        assert!(f.contains("CXXFLAGS=\"-mno-amx-tile"), "{f}");
+        assert_ne!(f, LLAMA_CPP_SERVER.requirement());
+        assert_eq!(CHROMADB.fingerprint(), CHROMADB.requirement());
     }
 
     #[test]

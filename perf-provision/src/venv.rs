@@ -97,11 +97,11 @@ fn lock(
 fn complete(tool: &PythonTool, dir: &Path) -> Result<(), String> {
     let marker = fs::read_to_string(dir.join(MARKER))
         .map_err(|_| format!("no {MARKER} marker: its install did not finish"))?;
-    if marker.trim() != tool.requirement() {
+    if marker.trim() != tool.fingerprint() {
         return Err(format!(
             "it was built for {}, not {}",
             marker.trim(),
-            tool.requirement()
+            tool.fingerprint()
         ));
     }
     // `bin/python` links to the interpreter it was made with: gone if that is.
@@ -126,7 +126,15 @@ fn build(python: &str, tool: &PythonTool, dir: &Path) -> Result<(), ProvisionErr
         tool,
         Command::new(&venv_python)
             .args(["-m", "pip", "install", "--quiet"])
-            .args(["--disable-pip-version-check", &requirement]),
+            .args(["--disable-pip-version-check", &requirement])
+            // A wheel pip built earlier with other flags would be reused
+            // from its cache: a package compiled here is compiled afresh.
+            .args(if tool.build_env.is_empty() {
+                &[][..]
+            } else {
+                &["--no-cache-dir"][..]
+            })
+            .envs(tool.build_env.iter().copied()),
         &format!("pip install {requirement}"),
     )?;
     let probe = format!("import {m}; print({m}.__version__)", m = tool.module);
@@ -149,7 +157,7 @@ fn build(python: &str, tool: &PythonTool, dir: &Path) -> Result<(), ProvisionErr
     // Written whole, then renamed: the marker is there complete or not at all.
     let marker = dir.join(MARKER);
     let partial = dir.join(format!("{MARKER}.partial"));
-    fs::write(&partial, format!("{requirement}\n")).map_err(io_err(&partial))?;
+    fs::write(&partial, format!("{}\n", tool.fingerprint())).map_err(io_err(&partial))?;
     fs::rename(&partial, &marker).map_err(io_err(&marker))
 }
 
