@@ -364,18 +364,13 @@ totals: 1234567
 
     #[test]
     fn the_reduced_plan_keeps_inputs_and_cuts_repetitions() {
-        let config = crate::config::LoadedConfig {
-            config: crate::config::PerfConfig::parse("", Path::new("perf.toml")).unwrap(),
-            base_dir: "/cfg".into(),
-            path: None,
-        };
-        let defaults = crate::plan_inputs::Defaults {
+        let defaults = crate::settings::Defaults {
             root: "/proj".into(),
             rust_book: Some("/book".into()),
         };
-        let plan = crate::resolve::resolve(
+        let plan = crate::settings::resolve(
             &crate::cli::RunArgs::default(),
-            &config,
+            &crate::settings::LoadedConfig::default(),
             &defaults,
             Path::new("/cwd"),
         )

@@ -295,8 +295,9 @@ pub struct CompareArgs {
     pub inject_delay: Option<InjectDelay>,
 }
 
-/// Settings shared by every command that runs workloads.
-#[derive(Debug, Clone, Default, Args)]
+/// Settings shared by every command that runs workloads. Serialised, it
+/// is the flags' layer of the settings (`settings::registry::FLAGS`).
+#[derive(Debug, Clone, Default, Args, serde::Serialize)]
 pub struct RunArgs {
     /// Use the quick profile: a corpus subset and few iterations (for CI).
     #[arg(long)]

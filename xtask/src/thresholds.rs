@@ -11,7 +11,23 @@ use anyhow::{bail, Result};
 use perf_contract::{plan::WorkloadName, schema::Baseline};
 use perf_report::policy::{Policy, DEFAULT_MIN_ABS_MS, DEFAULT_MIN_ABS_US, DEFAULT_THRESHOLD_PCT};
 
-use crate::{config::CheckConfig, spelling::closest};
+use serde::Deserialize;
+
+use crate::spelling::closest;
+
+/// `perf.toml`'s `[check]`: the gate's thresholds. A metric's threshold is
+/// the most specific of `thresholds."workload.metric"`,
+/// `thresholds."workload"`, `threshold_pct`, raised to the absolute floor
+/// (`min_abs_ms`, `min_abs_us`) for metrics so small that timer and
+/// scheduler jitter alone exceed a percentage.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckConfig {
+    pub threshold_pct: Option<f64>,
+    pub min_abs_ms: Option<f64>,
+    pub min_abs_us: Option<f64>,
+    pub thresholds: std::collections::BTreeMap<String, f64>,
+}
 
 /// `flag` (`--threshold`) replaces the configured default, not the
 /// per-metric entries, which are more specific.

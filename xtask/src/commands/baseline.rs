@@ -12,15 +12,14 @@ use crate::{
     baseline_update::{previous_baseline, replace_baseline},
     callgrind,
     cli::{BaselineArgs, Format},
-    config, measure,
-    planning::plan_for,
-    printer,
+    measure, printer,
+    settings::{self, plan_for},
     store::Store,
 };
 
 pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let loaded = config::load(args.run.config.as_deref(), &store.root().join("perf.toml"))?;
+    let loaded = settings::load(args.run.config.as_deref(), &store.root().join("perf.toml"))?;
     let plan = plan_for(sh, store.root(), &cwd, &args.run, &loaded)?;
     if args.dry_run {
         println!(

@@ -30,9 +30,8 @@ use crate::{
     baseline_update::{clear_stale_temps, missing_baseline, replace_baseline},
     callgrind,
     cli::{CheckArgs, Mode},
-    config, measure,
-    planning::plan_for,
-    printer,
+    measure, printer,
+    settings::{self, plan_for},
     store::Store,
     thresholds,
 };
@@ -54,16 +53,11 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         bail!("--update with --mode instructions: an instruction check measures no times to record; update with a time check or `cargo xtask perf baseline --update`");
     }
     // perf.toml once: the plan and the policy both come from it.
-    let loaded = config::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
+    let loaded = settings::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
     let config_name = loaded.name();
-    thresholds::validate(&loaded.config.check, &config_name, args.threshold)?;
-    thresholds::check_keys(
-        &loaded.config.check,
-        &config_name,
-        &baseline,
-        &baseline_path,
-    )?;
-    let policy = thresholds::policy(&loaded.config.check, args.threshold);
+    thresholds::validate(&loaded.check, &config_name, args.threshold)?;
+    thresholds::check_keys(&loaded.check, &config_name, &baseline, &baseline_path)?;
+    let policy = thresholds::policy(&loaded.check, args.threshold);
     let mut notes = Vec::new();
 
     // The fresh run repeats the baseline's profile and workloads unless told

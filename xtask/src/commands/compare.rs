@@ -22,13 +22,12 @@ use xshell::Shell;
 
 use crate::{
     cli::{CompareArgs, Format},
-    config, explain,
+    explain,
     lockstep::run_lockstep,
-    machine, measure,
-    planning::plan_for,
-    printer,
+    machine, measure, printer,
     progress::Progress,
     revision::{self, Built, Source},
+    settings::{self, plan_for},
     store::{stamp, write_new, Store},
     thresholds,
 };
@@ -40,10 +39,10 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     store.clear_stale();
 
     // Everything that can be wrong with the input fails before any build.
-    let loaded = config::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
-    thresholds::validate(&loaded.config.check, &loaded.name(), args.threshold)?;
-    thresholds::check_key_workloads(&loaded.config.check, &loaded.name())?;
-    let policy = thresholds::policy(&loaded.config.check, args.threshold);
+    let loaded = settings::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
+    thresholds::validate(&loaded.check, &loaded.name(), args.threshold)?;
+    thresholds::check_key_workloads(&loaded.check, &loaded.name())?;
+    let policy = thresholds::policy(&loaded.check, args.threshold);
     if let Some(files) = &args.runs {
         return rejudge(&cwd, files, &policy, args);
     }
@@ -109,7 +108,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
             // The metrics are known once measured: a key naming none of
             // them would leave its metric at the default threshold.
             thresholds::check_keys(
-                &loaded.config.check,
+                &loaded.check,
                 &loaded.name(),
                 &base_run,
                 Path::new("(this compare's base run)"),

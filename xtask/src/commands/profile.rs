@@ -15,9 +15,8 @@ use xshell::Shell;
 
 use crate::{
     cli::ProfileArgs,
-    config,
     measure::{self, ProfileSettings},
-    planning::plan_for,
+    settings::{self, plan_for},
     store::Store,
 };
 
@@ -27,7 +26,7 @@ pub fn run(sh: &Shell, store: &Store, args: &ProfileArgs) -> Result<()> {
     run_args
         .workloads
         .extend(args.workload_names.iter().copied());
-    let loaded = config::load(run_args.config.as_deref(), &store.root().join("perf.toml"))?;
+    let loaded = settings::load(run_args.config.as_deref(), &store.root().join("perf.toml"))?;
     let plan = plan_for(sh, store.root(), &cwd, &run_args, &loaded)?;
     let dir = match &args.output_dir {
         Some(d) => cwd.join(d),

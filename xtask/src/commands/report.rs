@@ -21,9 +21,8 @@ use xshell::Shell;
 use crate::{
     baseline_update::{missing_baseline, replace_baseline},
     cli::{ProfileArgs, ReportArgs},
-    config,
     measure::{self, ProfileSettings},
-    planning::plan_for,
+    settings::{self, plan_for},
     store::Store,
     thresholds,
 };
@@ -43,7 +42,7 @@ pub fn run(sh: &Shell, store: &Store, args: &ReportArgs) -> Result<()> {
         scale_points: args.scale_points.iter().map(|p| cwd.join(p)).collect(),
         root: store.root().to_path_buf(),
     };
-    let loaded = config::load(
+    let loaded = settings::load(
         args.run_args.config.as_deref(),
         &store.root().join("perf.toml"),
     )?;
@@ -56,12 +55,12 @@ pub fn run(sh: &Shell, store: &Store, args: &ReportArgs) -> Result<()> {
         anyhow::bail!("{}", missing_baseline(&paths.baseline));
     }
     let config_name = loaded.name();
-    thresholds::validate(&loaded.config.check, &config_name, None)?;
-    let policy = thresholds::policy(&loaded.config.check, None);
+    thresholds::validate(&loaded.check, &config_name, None)?;
+    let policy = thresholds::policy(&loaded.check, None);
     let inputs = inputs::load(&paths, policy)?;
     // A misspelt key would silently leave its metric at the default.
     thresholds::check_keys(
-        &loaded.config.check,
+        &loaded.check,
         &config_name,
         &inputs.baseline,
         &paths.baseline,
@@ -100,7 +99,7 @@ fn refresh(
     store: &Store,
     args: &ReportArgs,
     cwd: &Path,
-    loaded: &config::LoadedConfig,
+    loaded: &settings::LoadedConfig,
     paths: &InputPaths,
 ) -> Result<()> {
     eprintln!("--run: recording a new baseline, then a profile run");
@@ -152,7 +151,7 @@ mod tests {
 
     #[test]
     fn report_thresholds_follow_the_check() {
-        let config = crate::config::CheckConfig {
+        let config = crate::thresholds::CheckConfig {
             threshold_pct: Some(15.0),
             thresholds: [("rag_query.latency".to_string(), 8.0)].into(),
             ..Default::default()
