@@ -34,6 +34,7 @@ pub mod metric_key;
 pub mod names;
 pub mod plan;
 pub mod protocol;
+pub mod run_mode;
 pub mod schema;
 pub mod secret_url;
 pub mod setting;

@@ -86,3 +86,43 @@ fn every_kept_run_loads_and_is_written_back_as_read() {
         assert_eq!(again.to_json(), written, "{}", path.display());
     }
 }
+
+/// Each metric kind's spec (`MetricKind::spec`) declares the unit and
+/// direction every kept run recorded for it, so a run pushed through the
+/// spec compares with them (a changed unit or direction would make a
+/// metric incomparable), and every headline figure is one the files hold.
+#[test]
+fn every_kept_metric_has_the_unit_and_direction_its_spec_declares() {
+    use perf_contract::metric_key::MetricKind;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../baselines");
+    let mut files = Vec::new();
+    json_files(&root, &mut files);
+    let (mut checked, mut headline) = (0, 0);
+    for path in &files {
+        let text = fs::read_to_string(path).unwrap();
+        let baseline = Baseline::parse(&text, &path.display().to_string()).unwrap();
+        for (workload, result) in &baseline.workloads {
+            for (key, m) in &result.metrics {
+                let kind = key.kind();
+                assert!(
+                    !matches!(kind, MetricKind::Other(_)),
+                    "{}: {workload}.{key} is a name this version does not know",
+                    path.display()
+                );
+                let spec = kind.spec();
+                assert_eq!(
+                    (spec.unit, spec.better),
+                    (m.unit, m.better),
+                    "{}: {workload}.{key}",
+                    path.display()
+                );
+                checked += 1;
+                headline += usize::from(spec.headline);
+            }
+        }
+    }
+    assert!(
+        checked > 500 && headline > 50,
+        "{checked} metrics, {headline} headline"
+    );
+}

@@ -1,12 +1,12 @@
-//! `perf-workloads --plan FILE [--profile DIR | --lockstep]`: executes (or
-//! profiles) a plan written by `cargo xtask perf` and prints one JSON
-//! message per line on stdout. `--lockstep` waits for `go` on stdin before
-//! every step (`perf compare` drives two builds so). Exit code 1 on error,
-//! after an `error` message carrying the one line to show.
+//! `perf-workloads --plan FILE [MODE]`: executes (or profiles) a plan
+//! written by `cargo xtask perf` and prints one JSON message per line on
+//! stdout. The mode (`perf_contract::run_mode::RunMode`: measure, lockstep,
+//! profile, callgrind) is read as the front end wrote it. Exit code 1 on
+//! error, after an `error` message carrying the one line to show.
 
-use std::{fs, path::PathBuf, process::ExitCode, time::Duration};
+use std::{fs, process::ExitCode, time::Duration};
 
-use perf_contract::{plan::Plan, protocol::Message};
+use perf_contract::{plan::Plan, protocol::Message, run_mode::RunMode};
 #[cfg(not(feature = "dhat-heap"))]
 use perf_profile::CountingAllocator;
 #[cfg(not(feature = "dhat-heap"))]
@@ -39,41 +39,23 @@ fn main() -> ExitCode {
 }
 
 fn run(sink: &mut StdoutSink) -> Result<(), String> {
-    const USAGE: &str = "usage: perf-workloads --plan FILE [--profile DIR [--frequency HZ] | --lockstep] (normally run by `cargo xtask perf`)";
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut path = None;
-    let mut profile_dir = None;
-    let mut frequency = 997;
-    let mut lockstep = false;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        if flag == "--lockstep" {
-            lockstep = true;
-            continue;
-        }
-        let value = it.next().ok_or(USAGE)?;
-        match flag.as_str() {
-            "--plan" => path = Some(PathBuf::from(value)),
-            "--profile" => profile_dir = Some(PathBuf::from(value)),
-            "--frequency" => {
-                frequency = value
-                    .parse()
-                    .map_err(|_| format!("--frequency {value}: not a whole number of Hz"))?
-            }
-            _ => return Err(USAGE.into()),
-        }
-    }
-    let path = path.ok_or(USAGE)?;
-    if lockstep && profile_dir.is_some() {
-        return Err(USAGE.into());
-    }
+    let (path, mode) = RunMode::from_args(&args)?;
     let text = fs::read_to_string(&path)
         .map_err(|e| format!("cannot read plan {}: {e}", path.display()))?;
     let mut plan: Plan = serde_json::from_str(&text)
         .map_err(|e| format!("plan {} is not valid: {e}", path.display()))?;
     // The plan file holds server addresses without their credentials.
     plan.restore_secrets();
-    if plan.callgrind {
+    // The plan of a callgrind run is a reduced one; it and the mode must agree.
+    if plan.callgrind != (mode == RunMode::Callgrind) {
+        return Err(format!(
+            "plan {} is {}a callgrind plan, but the mode is {mode:?}",
+            path.display(),
+            if plan.callgrind { "" } else { "not " }
+        ));
+    }
+    if mode == RunMode::Callgrind {
         return run_under_callgrind(&plan, sink);
     }
     if plan.threads > 0 {
@@ -88,7 +70,12 @@ fn run(sink: &mut StdoutSink) -> Result<(), String> {
             Slowdown::Wait,
         );
     }
-    execute(&plan, profile_dir.as_deref(), frequency, lockstep, sink).map_err(|e| e.to_string())
+    let (profile_dir, hz, lockstep) = match &mode {
+        RunMode::Profile { dir, hz } => (Some(dir.as_path()), *hz, false),
+        RunMode::Lockstep => (None, 0, true),
+        RunMode::Measure | RunMode::Callgrind => (None, 0, false),
+    };
+    execute(&plan, profile_dir, hz, lockstep, sink).map_err(|e| e.to_string())
 }
 
 /// Callgrind collects per thread, so every instruction of a measured

@@ -8,7 +8,6 @@ use perf_contract::{
     metric_key::{MetricKey, MetricKind},
     plan::WorkloadName,
     protocol::{Message, RawMetric, WorkloadSamples},
-    schema::{Better, Unit},
     stage::Stage,
 };
 
@@ -91,12 +90,13 @@ impl MetricSet {
         }
     }
 
+    /// Samples of one metric: its unit, direction and description come
+    /// from its kind's spec (`MetricKind::spec`); `about` adds what this
+    /// run knows (sizes, the engine and its version), or is empty.
     pub fn push(
         &mut self,
         name: impl Into<MetricKey>,
-        unit: Unit,
-        better: Better,
-        description: impl Into<String>,
+        about: impl Into<String>,
         samples: Vec<f64>,
     ) {
         let name = name.into();
@@ -107,24 +107,25 @@ impl MetricSet {
                 .push(format!("{name}: not recorded (no sample was measured)"));
             return;
         }
+        let spec = name.kind().spec();
+        let about = about.into();
+        let description = if about.is_empty() {
+            spec.description
+        } else {
+            format!("{}; {about}", spec.description)
+        };
         self.metrics.push(RawMetric {
             name,
-            unit,
-            better,
-            description: description.into(),
+            unit: spec.unit,
+            better: spec.better,
+            description,
             samples,
         });
     }
 
     /// One stage's time per operation, in ms.
     pub fn push_stage(&mut self, stage: Stage, samples: Vec<f64>) {
-        self.push(
-            MetricKind::Stage(stage),
-            Unit::Milliseconds,
-            Better::Lower,
-            format!("the {} stage of one question", stage.as_str()),
-            samples,
-        );
+        self.push(MetricKind::Stage(stage), "", samples);
     }
 
     /// A line the baseline keeps beside the figures: a skipped part and

@@ -22,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use perf_contract::{
     metric_key::{CountedOp, MetricKind},
     plan::{Kernel, Plan, WorkloadName},
-    schema::{Baseline, Better, Metric, Unit},
+    schema::{Baseline, Metric},
     summary::Summary,
 };
 use xshell::{cmd, Shell};
@@ -177,12 +177,11 @@ pub fn measure_instructions(sh: &Shell, store: &Store, plan: &Plan) -> Result<Ba
 }
 
 fn instruction_metric(op: CountedOp, samples: &[f64]) -> Metric {
+    let spec = MetricKind::CallgrindInstructions(op).spec();
     Metric {
-        unit: Unit::Count,
-        better: Better::Lower,
-        description: format!(
-            "instructions executed by one `{op}` operation, counted by callgrind on one thread (deterministic: the same code and inputs give the same count)"
-        ),
+        unit: spec.unit,
+        better: spec.better,
+        description: spec.description,
         summary: Summary::from_samples(samples).expect("at least one dump per label"),
         samples: samples.to_vec(),
     }

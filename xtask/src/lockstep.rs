@@ -47,7 +47,10 @@ impl Side {
         shows_progress: bool,
     ) -> Result<Side> {
         let mut command = Command::new(binary);
-        command.arg("--plan").arg(plan_file).arg("--lockstep");
+        command
+            .arg("--plan")
+            .arg(plan_file)
+            .args(perf_contract::run_mode::RunMode::Lockstep.args());
         // The plan file holds server addresses without their credentials.
         if let Some((var, value)) = plan.secrets_env() {
             command.env(var, value);

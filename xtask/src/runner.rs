@@ -18,6 +18,7 @@ use perf_contract::{
     context::RunContext,
     plan::Plan,
     protocol::{Message, WorkloadSamples},
+    run_mode::RunMode,
 };
 use xshell::{cmd, Shell};
 
@@ -111,6 +112,21 @@ pub enum Launch<'a> {
     Wrapped(&'a [String]),
 }
 
+impl Launch<'_> {
+    /// What the process is told to do.
+    fn mode(&self) -> RunMode {
+        match self {
+            Launch::Direct => RunMode::Measure,
+            Launch::Profile { dir, hz } => RunMode::Profile {
+                dir: dir.to_path_buf(),
+                hz: *hz,
+            },
+            // Only callgrind wraps the process.
+            Launch::Wrapped(_) => RunMode::Callgrind,
+        }
+    }
+}
+
 /// Runs `plan` in `binary`, feeding progress to `progress`. The plan goes
 /// through a file (beside the run output) so it can be inspected or re-run
 /// by hand: `perf-workloads --plan FILE`.
@@ -133,14 +149,10 @@ pub fn run_plan(
         }
         _ => Command::new(binary),
     };
-    command.arg("--plan").arg(plan_file);
-    if let Launch::Profile { dir, hz } = launch {
-        command
-            .arg("--profile")
-            .arg(dir)
-            .arg("--frequency")
-            .arg(hz.to_string());
-    }
+    command
+        .arg("--plan")
+        .arg(plan_file)
+        .args(launch.mode().args());
     // The plan file holds server addresses without their credentials.
     if let Some((var, value)) = plan.secrets_env() {
         command.env(var, value);

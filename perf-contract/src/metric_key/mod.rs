@@ -16,9 +16,11 @@ pub use crate::names::{EmbedEngine, LoadTarget, VectorEngineName};
 pub use vector::{OpenLoadFigure, Rate, ScaleFigure, SweepFigure};
 
 mod key;
+mod spec;
 mod vector;
 
 pub use key::MetricKey;
+pub use spec::{MetricSpec, Replication};
 
 name_enum! {
     /// Which texts an embedding batch holds.
@@ -300,37 +302,14 @@ impl MetricKind {
     /// time or rate users quote, not a stage, size or guard): a run is
     /// conclusive when these are.
     pub fn is_headline(&self) -> bool {
-        matches!(
-            self,
-            MetricKind::Latency
-                | MetricKind::DocsPerSecond { .. }
-                | MetricKind::Ingest {
-                    figure: IngestFigure::ChunksPerS,
-                    ..
-                }
-                | MetricKind::SearchLatency(_)
-                | MetricKind::VectorScale {
-                    figure: ScaleFigure::Latency { .. },
-                    ..
-                }
-                | MetricKind::Prefill { .. }
-                | MetricKind::Engine {
-                    figure: EngineFigure::DecodeTokensPerS
-                        | EngineFigure::Ttft
-                        | EngineFigure::Latency,
-                    ..
-                }
-        )
+        self.spec().headline
     }
 
     /// Whether the metric is measured on a single index build per run (the
     /// scaling curve's and the sweep's figures): its samples vary by
     /// question, not by run, so they say nothing of how far two runs differ.
     pub fn measured_on_one_build(&self) -> bool {
-        matches!(
-            self,
-            MetricKind::VectorScale { .. } | MetricKind::Sweep { .. }
-        )
+        self.spec().replication == Replication::OneBuild
     }
 
     /// Whether the metric counts instructions (hardware or callgrind): the

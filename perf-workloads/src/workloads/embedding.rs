@@ -5,7 +5,6 @@
 use perf_contract::{
     metric_key::{CountedOp, EmbedEngine, IngestFigure, MetricKind, Quality, TextKind},
     plan::WorkloadName,
-    schema::{Better, Unit},
 };
 
 use crate::{
@@ -88,12 +87,7 @@ impl Workload for Embedding {
                 let cosines = parity(embedder, &reference())?;
                 m.push(
                     MetricKind::Quality(Quality::parity_of(engine)),
-                    Unit::Ratio,
-                    Better::Higher,
-                    format!(
-                        "{}: cosine similarity with sentence-transformers' reference vector, one sample per reference sentence (must stay >= 0.999)",
-                        embedder.describe()
-                    ),
+                    embedder.describe(),
                     cosines,
                 );
             }
@@ -181,12 +175,9 @@ fn batches(
                     texts: kind,
                     batch: b as u32,
                 },
-                Unit::DocsPerSecond,
-                Better::Higher,
                 format!(
-                    "{}: one batch of {b} {} (tokenize + forward + pool), {:.0} tokens per doc on average, {docs} docs measured",
+                    "{}: {:.0} tokens per doc on average, {docs} docs measured",
                     embedder.describe(),
-                    kind.as_str(),
                     tokens as f64 / docs as f64
                 ),
                 docs_per_s,
@@ -236,25 +227,15 @@ fn ingest(
         tokens_per_s.push(tokens as f64 / secs);
     }
     let what = format!(
-        "{}: the whole corpus ({} chunks, {tokens} tokens) embedded {INGEST_BATCH} at a time, longest first, as the stack indexes it; {passes} pass(es)",
+        "{}: {} chunks, {tokens} tokens, {INGEST_BATCH} at a time, longest first; {passes} pass(es)",
         embedder.describe(),
         chunks.len()
     );
-    for (figure, unit, samples) in [
-        (IngestFigure::ChunksPerS, Unit::DocsPerSecond, chunks_per_s),
-        (
-            IngestFigure::TokensPerS,
-            Unit::TokensPerSecond,
-            tokens_per_s,
-        ),
+    for (figure, samples) in [
+        (IngestFigure::ChunksPerS, chunks_per_s),
+        (IngestFigure::TokensPerS, tokens_per_s),
     ] {
-        m.push(
-            MetricKind::Ingest { engine, figure },
-            unit,
-            Better::Higher,
-            what.clone(),
-            samples,
-        );
+        m.push(MetricKind::Ingest { engine, figure }, what.clone(), samples);
     }
     Ok(())
 }

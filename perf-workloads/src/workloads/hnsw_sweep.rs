@@ -9,7 +9,6 @@ use std::time::Instant;
 use perf_contract::{
     metric_key::{MetricKind, SweepFigure},
     plan::{IndexPlan, VectorPlan, WorkloadName},
-    schema::{Better, Unit},
 };
 
 use crate::{
@@ -79,20 +78,8 @@ pub fn measure_sweep(
                 "usearch HNSW M={mm}, ef_construction={}, ef_search={ef}, {n} vectors",
                 index.expansion_add
             );
-            m.push(
-                kind(SweepFigure::Recall),
-                Unit::Ratio,
-                Better::Higher,
-                format!("recall@10 against exact search, one sample per question; {at}"),
-                recall,
-            );
-            m.push(
-                kind(SweepFigure::Qps),
-                Unit::PerSecond,
-                Better::Higher,
-                format!("top-10 queries per second, one client, one sample per pass; {at}"),
-                qps,
-            );
+            m.push(kind(SweepFigure::Recall), at.as_str(), recall);
+            m.push(kind(SweepFigure::Qps), at.as_str(), qps);
             done += 1;
             reporter.progress(
                 WorkloadName::VectorQuery,

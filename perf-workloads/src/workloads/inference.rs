@@ -11,7 +11,6 @@ use std::time::Duration;
 use perf_contract::{
     metric_key::{CountedOp, EngineFigure, LoadFigure, MetricKind, Quality},
     plan::{EngineName, Plan, WorkloadName},
-    schema::{Better, Unit},
 };
 
 use crate::{
@@ -108,9 +107,7 @@ fn run_engines(
                     engine: name,
                     prompt_tokens: *len as u32,
                 },
-                Unit::TokensPerSecond,
-                Better::Higher,
-                format!("a {len}-token prompt (BOS included) over the time to its first token: tokenize, prefill, first greedy pick"),
+                "",
                 rates,
             );
         }
@@ -161,27 +158,20 @@ fn run_engines(
             engine: name,
             figure,
         };
-        m.push(figure(EngineFigure::DecodeTokensPerS), Unit::TokensPerSecond, Better::Higher,
-            format!("one question's {max_new}-token greedy generation: tokens after the first over the time from first to last token{fewer}"), decode);
+        m.push(
+            figure(EngineFigure::DecodeTokensPerS),
+            format!("{max_new} tokens{fewer}"),
+            decode,
+        );
         m.push(
             figure(EngineFigure::Ttft),
-            Unit::Milliseconds,
-            Better::Lower,
-            "time to first token of one question (chat-framed, a few dozen tokens)",
+            "chat-framed, a few dozen tokens",
             ttft,
         );
-        m.push(
-            figure(EngineFigure::Itl),
-            Unit::Milliseconds,
-            Better::Lower,
-            "one gap between consecutive generated tokens (inter-token latency)",
-            itl,
-        );
+        m.push(figure(EngineFigure::Itl), "", itl);
         m.push(
             figure(EngineFigure::E2e),
-            Unit::Milliseconds,
-            Better::Lower,
-            format!("one question, prompt to {max_new}th token{fewer}"),
+            format!("{max_new} tokens{fewer}"),
             e2e,
         );
     }
@@ -232,16 +222,22 @@ fn push_agreement(plan: &Plan, first: &[(EngineName, Vec<Vec<u32>>)], m: &mut Me
     }
     let agree =
         prefixes.iter().filter(|&&n| n as usize >= k).count() as f64 / prefixes.len() as f64;
-    m.push(MetricKind::Quality(Quality::GreedyAgreement), Unit::Ratio, Better::Higher,
-        format!("share of questions whose first {k} greedy tokens are identical in llamacpp and candle (one sample per run)"),
-        vec![agree]);
+    m.push(
+        MetricKind::Quality(Quality::GreedyAgreement),
+        format!("first {k} tokens"),
+        vec![agree],
+    );
     let first_token = prefixes.iter().filter(|&&n| n >= 1.0).count() as f64 / prefixes.len() as f64;
-    m.push(MetricKind::Quality(Quality::FirstTokenAgreement), Unit::Ratio, Better::Higher,
-        "share of questions whose first greedy token is the same in llamacpp and candle (one sample per run)",
-        vec![first_token]);
-    m.push(MetricKind::Quality(Quality::AgreementPrefixTokens), Unit::Count, Better::Neither,
-        format!("tokens llamacpp and candle agree on before their first difference, of {k}, per question"),
-        prefixes);
+    m.push(
+        MetricKind::Quality(Quality::FirstTokenAgreement),
+        "",
+        vec![first_token],
+    );
+    m.push(
+        MetricKind::Quality(Quality::AgreementPrefixTokens),
+        format!("of {k}"),
+        prefixes,
+    );
 }
 
 /// The open-loop test of every concurrency level: requests due every
@@ -315,51 +311,16 @@ fn load_test(
             ms(interval),
             fewer_tokens(short, sent, plan.llm.max_new_tokens)
         );
-        m.push(
-            figure(LoadFigure::Ttft),
-            Unit::Milliseconds,
-            Better::Lower,
-            format!("time to first token of one request from when it was due; {load}"),
-            ttft,
-        );
-        m.push(
-            figure(LoadFigure::E2e),
-            Unit::Milliseconds,
-            Better::Lower,
-            format!("one request from when it was due to its last token; {load}"),
-            e2e,
-        );
-        m.push(
-            figure(LoadFigure::Itl),
-            Unit::Milliseconds,
-            Better::Lower,
-            format!("one gap between streamed tokens; {load}"),
-            itl,
-        );
-        m.push(
-            figure(LoadFigure::Queue),
-            Unit::Milliseconds,
-            Better::Lower,
-            format!("wait for a free slot after a request was due; {load}"),
-            queue,
-        );
+        m.push(figure(LoadFigure::Ttft), load.as_str(), ttft);
+        m.push(figure(LoadFigure::E2e), load.as_str(), e2e);
+        m.push(figure(LoadFigure::Itl), load.as_str(), itl);
+        m.push(figure(LoadFigure::Queue), load.as_str(), queue);
         m.push(
             figure(LoadFigure::OutputTokensPerS),
-            Unit::TokensPerSecond,
-            Better::Higher,
-            format!(
-                "tokens streamed over one pass of {} requests; {load}",
-                requests.len()
-            ),
+            format!("{} requests; {load}", requests.len()),
             tps,
         );
-        m.push(
-            figure(LoadFigure::RequestsPerS),
-            Unit::Count,
-            Better::Higher,
-            format!("requests completed per second over one pass; {load}"),
-            rps,
-        );
+        m.push(figure(LoadFigure::RequestsPerS), load.as_str(), rps);
     }
     Ok(())
 }

@@ -8,10 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use perf_contract::{
-    metric_key::{CountedOp, MetricKind},
-    schema::{Better, Unit},
-};
+use perf_contract::metric_key::{CountedOp, MetricKind};
 use perf_profile::{rss, AllocStats};
 
 use crate::{hook::Op, reporter::MetricSet};
@@ -49,29 +46,11 @@ pub fn push_memory_metrics(
         calls.push(stats.allocations as f64);
     }
     for (op, (bytes, calls)) in by_op {
-        m.push(
-            MetricKind::AllocBytes(op),
-            Unit::Bytes,
-            Better::Lower,
-            format!("bytes allocated by one `{op}` operation, counted on its warm-up runs (all threads, a realloc counts its new size)"),
-            bytes,
-        );
-        m.push(
-            MetricKind::Allocations(op),
-            Unit::Count,
-            Better::Lower,
-            format!("allocator calls of one `{op}` operation, counted on its warm-up runs (all threads)"),
-            calls,
-        );
+        m.push(MetricKind::AllocBytes(op), "", bytes);
+        m.push(MetricKind::Allocations(op), "", calls);
     }
     if let Some(peak) = watch.peak_bytes() {
-        m.push(
-            MetricKind::PeakRss,
-            Unit::Bytes,
-            Better::Lower,
-            "the process's peak resident set during the workload (models and prepared data included)",
-            vec![peak as f64],
-        );
+        m.push(MetricKind::PeakRss, "", vec![peak as f64]);
     }
 }
 

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use perf_contract::{
     metric_key::{CountedOp, EngineFigure, MetricKind},
     plan::{Plan, WorkloadName},
-    schema::{Better, Unit},
 };
 
 use crate::{
@@ -151,12 +150,7 @@ fn answer(cx: &Cx<'_>, reporter: &mut Reporter<'_>) -> Result<MetricSet, Workloa
     }
     m.push(
         MetricKind::PromptTokens,
-        Unit::Count,
-        Better::Neither,
-        format!(
-            "tokens of one answer prompt (context cut at {} characters)",
-            plan.llm.rag_context_chars
-        ),
+        format!("context cut at {} characters", plan.llm.rag_context_chars),
         prompt_tokens,
     );
     for (e, engine) in llm.engines.iter().enumerate() {
@@ -166,37 +160,27 @@ fn answer(cx: &Cx<'_>, reporter: &mut Reporter<'_>) -> Result<MetricSet, Workloa
         };
         m.push(
             figure(EngineFigure::Latency),
-            Unit::Milliseconds,
-            Better::Lower,
-            "one question end to end: retrieval, prompt, the whole answer",
+            "",
             std::mem::take(&mut latency[e]),
         );
         m.push(
             figure(EngineFigure::Ttft),
-            Unit::Milliseconds,
-            Better::Lower,
-            "from the question to the answer's first token (retrieval included)",
+            "from the question, retrieval included",
             std::mem::take(&mut ttft[e]),
         );
         m.push(
             figure(EngineFigure::Generate),
-            Unit::Milliseconds,
-            Better::Lower,
-            "the generate stage: answer prompt to the answer's last token",
+            "",
             std::mem::take(&mut generate[e]),
         );
         m.push(
             figure(EngineFigure::AnswerTokens),
-            Unit::Count,
-            Better::Neither,
-            format!("tokens of one answer (stops at end of turn, at most {max_new})"),
+            format!("at most {max_new}"),
             std::mem::take(&mut answer_tokens[e]),
         );
         m.push(
             figure(EngineFigure::AnswerChars),
-            Unit::Count,
-            Better::Neither,
-            "characters of one answer",
+            "",
             std::mem::take(&mut answer_chars[e]),
         );
     }

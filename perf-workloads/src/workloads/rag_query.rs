@@ -4,7 +4,6 @@
 use perf_contract::{
     metric_key::{CountedOp, MetricKind},
     plan::WorkloadName,
-    schema::{Better, Unit},
 };
 
 use crate::{
@@ -70,33 +69,16 @@ impl Workload for RagQuery {
         let mut m = MetricSet::new(WorkloadName::RagQuery);
         m.push(
             MetricKind::Latency,
-            Unit::Milliseconds,
-            Better::Lower,
-            format!(
-                "one question end to end: embed, top-{} HNSW search, parents, context",
-                plan.rag.top_k
-            ),
+            format!("top-{}", plan.rag.top_k),
             total,
         );
         for (samples, stage) in per_stage.into_iter().zip(Stage::RETRIEVAL) {
             m.push_stage(stage, samples);
         }
         if !instructions.is_empty() {
-            m.push(
-                MetricKind::Instructions,
-                Unit::Count,
-                Better::Lower,
-                "instructions retired (user space, all threads) by one question end to end: the deterministic twin of latency",
-                instructions,
-            );
+            m.push(MetricKind::Instructions, "", instructions);
         }
-        m.push(
-            MetricKind::ContextChars,
-            Unit::Count,
-            Better::Neither,
-            "characters of assembled context per question (a size, not a speed)",
-            context_chars,
-        );
+        m.push(MetricKind::ContextChars, "", context_chars);
         Ok(m)
     }
 }

@@ -16,7 +16,6 @@ use std::time::Duration;
 use perf_contract::{
     metric_key::{LoadTarget, MetricKind, OpenLoadFigure, Rate, VectorEngineName},
     plan::{LoadPlan, WorkloadName},
-    schema::{Better, Unit},
 };
 
 use crate::{
@@ -195,10 +194,8 @@ impl Workload for ServerLoad {
             match max_rate_meeting(&levels, load.slo_share) {
                 Some(rate) => m.push(
                     MetricKind::MaxRate(target),
-                    Unit::PerSecond,
-                    Better::Higher,
                     format!(
-                        "highest offered rate (requests/s) at which {:.0}% of requests met the SLO ({}), rates tried from the lowest up",
+                        "{:.0}% of requests, SLO {}",
                         load.slo_share * 100.0,
                         describe_slo(&slo)
                     ),
@@ -298,55 +295,22 @@ fn record_level(
         "{n} requests offered at {rate}/s (gamma arrivals, shape {}), {failed} failed",
         load.burstiness
     );
-    let mut push = |figure, unit, better, what: String, samples: Vec<f64>| {
+    let slo_text = format!("SLO {}", describe_slo(slo));
+    let mut push = |figure, what: &str, samples: Vec<f64>| {
         if !samples.is_empty() {
-            m.push(kind(figure), unit, better, format!("{what}; {at}"), samples);
+            let about = if what.is_empty() {
+                at.clone()
+            } else {
+                format!("{what}; {at}")
+            };
+            m.push(kind(figure), about, samples);
         }
     };
-    push(
-        OpenLoadFigure::E2e,
-        Unit::Milliseconds,
-        Better::Lower,
-        "scheduled arrival to the last byte of the reply, per completed request".into(),
-        e2e,
-    );
-    push(
-        OpenLoadFigure::Ttft,
-        Unit::Milliseconds,
-        Better::Lower,
-        "scheduled arrival to the first token, per completed request".into(),
-        ttft,
-    );
-    push(
-        OpenLoadFigure::Itl,
-        Unit::Milliseconds,
-        Better::Lower,
-        "gap between consecutive tokens".into(),
-        itl,
-    );
-    push(
-        OpenLoadFigure::AchievedRps,
-        Unit::PerSecond,
-        Better::Higher,
-        "completed requests over the span from the first arrival to the last reply".into(),
-        vec![g.achieved_rps],
-    );
-    push(
-        OpenLoadFigure::GoodputRps,
-        Unit::PerSecond,
-        Better::Higher,
-        format!(
-            "requests meeting the SLO ({}) per second",
-            describe_slo(slo)
-        ),
-        vec![g.goodput_rps],
-    );
-    push(
-        OpenLoadFigure::SloShare,
-        Unit::Ratio,
-        Better::Higher,
-        format!("share of requests meeting the SLO ({})", describe_slo(slo)),
-        vec![g.slo_share],
-    );
+    push(OpenLoadFigure::E2e, "", e2e);
+    push(OpenLoadFigure::Ttft, "", ttft);
+    push(OpenLoadFigure::Itl, "", itl);
+    push(OpenLoadFigure::AchievedRps, "", vec![g.achieved_rps]);
+    push(OpenLoadFigure::GoodputRps, &slo_text, vec![g.goodput_rps]);
+    push(OpenLoadFigure::SloShare, &slo_text, vec![g.slo_share]);
     g.slo_share
 }

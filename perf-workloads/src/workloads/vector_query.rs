@@ -7,7 +7,6 @@
 use perf_contract::{
     metric_key::{CountedOp, MetricKind, SearchKind},
     plan::WorkloadName,
-    schema::{Better, Unit},
 };
 
 use crate::{
@@ -121,37 +120,23 @@ impl Workload for VectorQuery {
         let mut m = MetricSet::new(WorkloadName::VectorQuery);
         m.push(
             MetricKind::SearchLatency(SearchKind::Hnsw),
-            Unit::Microseconds,
-            Better::Lower,
-            format!("one top-{k} usearch HNSW search over {n} vectors"),
+            format!("k = {k}, usearch HNSW over {n} vectors"),
             hnsw_us,
         );
         m.push(
             MetricKind::SearchLatency(SearchKind::Exact),
-            Unit::Microseconds,
-            Better::Lower,
-            format!("one top-{k} exact (brute-force) search over {n} vectors"),
+            format!("k = {k}, brute force over {n} vectors"),
             exact_us,
         );
         m.push(
             MetricKind::RecallAt(k as u32),
-            Unit::Ratio,
-            Better::Higher,
-            format!("share of the exact top-{k} that HNSW returned, one sample per question"),
+            "",
             recall.into_iter().flatten().collect(),
         );
-        m.push(
-            MetricKind::BuildTime,
-            Unit::Milliseconds,
-            Better::Lower,
-            format!("building the HNSW index from {n} vectors"),
-            build_ms,
-        );
+        m.push(MetricKind::BuildTime, format!("{n} vectors"), build_ms);
         m.push(
             MetricKind::IndexMemory,
-            Unit::Bytes,
-            Better::Lower,
-            "memory reserved by the HNSW index (graph + vectors), usearch memory_usage(); it grows in arena steps, so small indexes show the arena size",
+            "",
             hnsws.iter().map(|h| h.memory_bytes() as f64).collect(),
         );
         drop((hnsws, flats));

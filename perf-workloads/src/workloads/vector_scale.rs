@@ -16,7 +16,6 @@ use std::{
 use perf_contract::{
     metric_key::{MetricKind, ScaleFigure, VectorEngineName},
     plan::WorkloadName,
-    schema::{Better, Unit},
 };
 
 use crate::{
@@ -150,47 +149,35 @@ fn measure_one(
     if let (Some(a), Some(b)) = (rss_before, rss_before.and(memory::settled_rss_bytes())) {
         m.push(
             kind(ScaleFigure::RssPerVector),
-            Unit::Bytes,
-            // Shown, not judged: page-granular and shared with the
-            // process's other threads, so a small load's figure moves
-            // between identical runs. The engine's own accounting
-            // (`bytes_per_vector`) is the gated one.
-            Better::Neither,
-            "growth of this process's resident set while loading, over the vector count (freed memory handed back first, so earlier engines' pages are not reused unseen)",
+            "",
             vec![b.saturating_sub(a) as f64 / size as f64],
         );
     }
     m.push(
         kind(ScaleFigure::BuildTime),
-        Unit::Milliseconds,
-        Better::Lower,
-        format!("loading {size} vectors until searchable: {where_}"),
+        where_.clone(),
         vec![load * 1e3],
     );
     m.push(
         kind(ScaleFigure::InsertsPerS),
-        Unit::PerSecond,
-        Better::Higher,
-        format!("vectors loaded per second, {size} in all"),
+        "",
         vec![size as f64 / load.max(1e-9)],
     );
     match (before, engine.footprint()) {
         (Footprint::InProcess(a) | Footprint::OnDisk(a), Footprint::InProcess(b)) => m.push(
             kind(ScaleFigure::BytesPerVector),
-            Unit::Bytes,
-            Better::Lower,
-            "bytes the engine accounts for its vectors and index, over the vector count (384 f32 = 1536 of them are the vector)",
+            "in process (384 f32 = 1536 of them are the vector)",
             vec![b.saturating_sub(a.min(b)) as f64 / size as f64],
         ),
         (Footprint::OnDisk(a), Footprint::OnDisk(b)) => m.push(
             kind(ScaleFigure::BytesPerVector),
-            Unit::Bytes,
-            Better::Lower,
-            "growth of the server's data folder on disk while loading, over the vector count",
+            "the server's data folder on disk",
             vec![b.saturating_sub(a) as f64 / size as f64],
         ),
         (_, Footprint::Unknown(why)) | (Footprint::Unknown(why), _) => {
-            m.note(format!("{name} n{size}: bytes per vector not measured: {why}"));
+            m.note(format!(
+                "{name} n{size}: bytes per vector not measured: {why}"
+            ));
         }
         (Footprint::InProcess(_), Footprint::OnDisk(_)) => {}
     }
@@ -217,18 +204,10 @@ fn measure_one(
         }
         m.push(
             kind(ScaleFigure::Latency { k: k as u32 }),
-            Unit::Microseconds,
-            Better::Lower,
-            format!("one top-{k} query over {size} vectors, one client, index warm ({where_})"),
+            where_.clone(),
             latency,
         );
-        m.push(
-            kind(ScaleFigure::Recall { k: k as u32 }),
-            Unit::Ratio,
-            Better::Higher,
-            format!("share of exact search's top-{k} returned, one sample per question"),
-            recall,
-        );
+        m.push(kind(ScaleFigure::Recall { k: k as u32 }), "", recall);
     }
     let k = *plan.ks.iter().max().unwrap_or(&10);
     for &clients in &plan.clients {
@@ -241,11 +220,7 @@ fn measure_one(
             kind(ScaleFigure::Qps {
                 clients: clients as u32,
             }),
-            Unit::PerSecond,
-            Better::Higher,
-            format!(
-                "top-{k} queries per second with {clients} client(s) each sending every question back to back; one sample per pass"
-            ),
+            "",
             qps,
         );
     }
