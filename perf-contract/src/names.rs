@@ -171,6 +171,24 @@ name_enum! {
     }
 }
 
+/// What the commands know of each vector engine, one row per engine.
+impl VectorEngineName {
+    /// Memory one vector costs inside the engine, for the preflight's
+    /// estimate of the largest size (`xtask/src/vector_memory.rs`):
+    /// measured on the scaling curve (`<engine>.n<N>.rss_per_vector` and
+    /// `bytes_per_vector` in the committed baselines) and rounded down, so
+    /// the check never refuses a size that fits. exact keeps the f32 row
+    /// and an f16 copy (2304 B), usearch about 1.3-1.7 KB, a Chroma server
+    /// about 1.9 KB on disk and more in its process.
+    pub const fn bytes_per_vector(self) -> u64 {
+        match self {
+            VectorEngineName::Usearch => 1300,
+            VectorEngineName::Exact => 2304,
+            VectorEngineName::Chroma => 1500,
+        }
+    }
+}
+
 name_enum! {
     /// What an open-loop run (`server_load`) sends requests to.
     pub enum LoadTarget: "load target" {

@@ -12,20 +12,6 @@ use perf_contract::{
 /// all-MiniLM-L6-v2's vectors: 384 f32 values.
 const VECTOR_BYTES: u64 = 384 * 4;
 
-/// Memory one vector costs inside an engine, measured on the scaling
-/// curve (`vector_query.<engine>.n<N>.rss_per_vector` and
-/// `bytes_per_vector` in the committed baselines), rounded down so the
-/// check never refuses a size that fits: exact keeps the f32 row and an
-/// f16 copy (2304 B), usearch about 1.3-1.7 KB, a Chroma server about
-/// 1.9 KB on disk and more in its process.
-fn engine_bytes(engine: VectorEngineName) -> u64 {
-    match engine {
-        VectorEngineName::Exact => 2304,
-        VectorEngineName::Usearch => 1300,
-        VectorEngineName::Chroma => 1500,
-    }
-}
-
 /// Bytes the largest size needs at its peak: the workload's own copy of
 /// the vectors plus the hungriest engine's index of them.
 pub fn needed_bytes(plan: &Plan) -> Option<(usize, u64, VectorEngineName)> {
@@ -35,10 +21,10 @@ pub fn needed_bytes(plan: &Plan) -> Option<(usize, u64, VectorEngineName)> {
         .engines
         .iter()
         .copied()
-        .max_by_key(|&e| engine_bytes(e))?;
+        .max_by_key(|&e| e.bytes_per_vector())?;
     Some((
         size,
-        size as u64 * (VECTOR_BYTES + engine_bytes(engine)),
+        size as u64 * (VECTOR_BYTES + engine.bytes_per_vector()),
         engine,
     ))
 }
@@ -56,7 +42,7 @@ pub fn check(plan: &Plan, available: Option<u64>) -> Result<()> {
         bail!(
             "vector size {size} (--vector-size N or [vector] sizes in perf.toml) needs about {:.1} GiB ({size} vectors × {} B: the vectors and the {engine} engine's index), and this machine has {:.1} GiB available: use a smaller size",
             gib(need),
-            VECTOR_BYTES + engine_bytes(engine),
+            VECTOR_BYTES + engine.bytes_per_vector(),
             gib(available)
         );
     }
