@@ -30,6 +30,38 @@ pub struct Metric {
     pub description: String,
     pub summary: Summary,
     pub samples: Vec<f64>,
+    /// How many of `samples` each process gave, in order, when more than
+    /// one process measured them (`perf compare`'s rounds, `check`'s
+    /// added measurements); empty: one process gave them all. The process
+    /// is the replicate an interval across runs rests on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<u32>,
+}
+
+impl Metric {
+    /// `samples` split by the process that gave them (one slice when one did).
+    pub fn by_process(&self) -> Vec<&[f64]> {
+        if self.processes.is_empty() {
+            return vec![&self.samples];
+        }
+        let mut out = Vec::with_capacity(self.processes.len());
+        let mut rest = self.samples.as_slice();
+        for &n in &self.processes {
+            let (head, tail) = rest.split_at((n as usize).min(rest.len()));
+            out.push(head);
+            rest = tail;
+        }
+        out
+    }
+
+    /// Adds the samples one more process gave.
+    pub fn add_process(&mut self, samples: &[f64]) {
+        if self.processes.is_empty() {
+            self.processes.push(self.samples.len() as u32);
+        }
+        self.processes.push(samples.len() as u32);
+        self.samples.extend_from_slice(samples);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +197,7 @@ impl WorkloadResult {
                 description,
                 summary,
                 samples,
+                processes: Vec::new(),
             };
             if metrics.insert(name.clone(), metric).is_some() {
                 return Err(BuildError::Duplicate {

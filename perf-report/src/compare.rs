@@ -93,6 +93,15 @@ pub struct MetricChange {
     pub mde_pct: Option<f64>,
     pub basis: Basis,
     pub verdict: Verdict,
+    /// Process pairs (rounds) a paired interval rests on, each pair's
+    /// estimate one replicate (`crate::rounds`); 0: the pairs of one
+    /// process pair, whose interval leaves out how far processes differ.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rounds: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Whether a metric was in both runs or only one of them.
@@ -159,6 +168,7 @@ fn compare_samples(
     let base = sorted_finite(&baseline.samples);
     let cur = sorted_finite(&current.samples);
     let mut change = MetricChange {
+        rounds: 0,
         baseline_median: base.as_deref().ok().map(median),
         current_median: cur.as_deref().ok().map(median),
         change_pct: None,
@@ -372,6 +382,7 @@ mod tests {
             description,
             summary,
             samples,
+            processes: Vec::new(),
         }
     }
 

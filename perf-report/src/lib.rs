@@ -18,4 +18,6 @@ pub mod paired;
 pub mod pairing;
 pub mod policy;
 pub mod report;
+pub mod rounds;
+mod student_t;
 pub mod table;

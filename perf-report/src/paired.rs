@@ -58,6 +58,10 @@ pub enum Estimator {
     /// interval (binomial order statistics). About 20% wider under normal
     /// noise, which thousands of pairs afford, but O(n log n), not O(n^2).
     MedianOfRatios,
+    /// One Hodges-Lehmann estimate per process pair (round), Student's t
+    /// interval across them: the process is the replicate
+    /// (`crate::rounds`).
+    AcrossRounds,
 }
 
 /// Verdict on one metric from its pairs.
@@ -87,6 +91,10 @@ pub enum PairedVerdict {
 pub struct PairedChange {
     /// Pairs given, usable or not.
     pub n_pairs: usize,
+    /// Process pairs (rounds) the pairs came from; 0 when the figures
+    /// rest on the pairs alone (one process pair).
+    #[serde(default)]
+    pub rounds: usize,
     pub estimator: Estimator,
     /// Candidate vs base in percent: positive when the value rose, whichever
     /// direction is better. `None` when unusable, as are all figures.
@@ -113,6 +121,9 @@ pub struct PairedMetric<'a> {
     pub threshold_pct: f64,
     /// `(base, candidate)` samples, one pair per input.
     pub pairs: &'a [(f64, f64)],
+    /// How many of `pairs` each process pair (round) gave, in order; empty
+    /// or fewer than `rounds::MIN_ROUNDS`: judged on the pairs alone.
+    pub rounds: &'a [u32],
 }
 
 /// One metric's figures and verdict.
@@ -144,14 +155,13 @@ pub fn paired_change(pairs: &[(f64, f64)]) -> PairedChange {
         Ok(d) => d,
         Err(why) => return unusable(why),
     };
-    let (estimate, ci) = match estimator {
-        Estimator::HodgesLehmann => walsh_estimate(&d),
-        Estimator::MedianOfRatios => {
-            let mut sorted = d.clone();
-            sorted.sort_by(f64::total_cmp);
-            let ci = quantile_ci_sorted(&sorted, 0.5, CONFIDENCE);
-            (percentile_sorted(&sorted, 50.0), ci)
-        }
+    let (estimate, ci) = if estimator == Estimator::HodgesLehmann {
+        walsh_estimate(&d)
+    } else {
+        let mut sorted = d.clone();
+        sorted.sort_by(f64::total_cmp);
+        let ci = quantile_ci_sorted(&sorted, 0.5, CONFIDENCE);
+        (percentile_sorted(&sorted, 50.0), ci)
     };
     let Some(ci) = ci else {
         return unusable(format!("{n_pairs} pairs give no {CONFIDENCE} interval"));
@@ -160,6 +170,7 @@ pub fn paired_change(pairs: &[(f64, f64)]) -> PairedChange {
     let p = signed_rank_p(&d);
     PairedChange {
         n_pairs,
+        rounds: 0,
         estimator,
         change_pct: Some(pct(estimate)),
         ci_pct: Some(Interval { low, high }),
@@ -211,7 +222,7 @@ pub fn verdict(c: &PairedChange, better: Better, threshold: f64, alpha: f64) -> 
 /// On `alpha` outside (0, 1), or a threshold [`verdict`] refuses.
 pub fn judge_run(metrics: &[PairedMetric<'_>], alpha: f64) -> Vec<PairedJudgement> {
     assert!(alpha > 0.0 && alpha < 1.0, "alpha {alpha} is not in (0, 1)");
-    let mut changes: Vec<PairedChange> = metrics.iter().map(|m| paired_change(m.pairs)).collect();
+    let mut changes: Vec<PairedChange> = metrics.iter().map(change_of).collect();
     let family: Vec<(usize, f64)> = (0..metrics.len())
         .filter(|&i| metrics[i].better != Better::Neither)
         .filter_map(|i| changes[i].p_value.map(|p| (i, p)))
@@ -229,6 +240,25 @@ pub fn judge_run(metrics: &[PairedMetric<'_>], alpha: f64) -> Vec<PairedJudgemen
         change,
     };
     metrics.iter().zip(changes).map(judge).collect()
+}
+
+/// One metric's figures: across its rounds when it has enough of them,
+/// else from its pairs alone.
+fn change_of(m: &PairedMetric<'_>) -> PairedChange {
+    if m.rounds.len() < crate::rounds::MIN_ROUNDS {
+        return paired_change(m.pairs);
+    }
+    let mut rest = m.pairs;
+    let rounds: Vec<Vec<(f64, f64)>> = m
+        .rounds
+        .iter()
+        .map(|&n| {
+            let (head, tail) = rest.split_at((n as usize).min(rest.len()));
+            rest = tail;
+            head.to_vec()
+        })
+        .collect();
+    crate::rounds::across_rounds(&rounds)
 }
 
 /// Holm-Bonferroni adjusted p-values, in input order: the `k`-th smallest
@@ -300,6 +330,11 @@ fn log_ratios(pairs: &[(f64, f64)]) -> Result<Vec<f64>, String> {
     pairs.iter().enumerate().map(log_ratio).collect()
 }
 
+/// The Hodges-Lehmann estimate of `d` (one value: itself).
+pub(crate) fn hodges_lehmann(d: &[f64]) -> f64 {
+    walsh_estimate(d).0
+}
+
 /// Hodges-Lehmann estimate and Wilcoxon interval of `d`, in log space.
 fn walsh_estimate(d: &[f64]) -> (f64, Option<Interval>) {
     let n = d.len();
@@ -359,7 +394,7 @@ fn signed_rank_cdf(n: usize) -> Vec<f64> {
 }
 
 /// A log-ratio as a percent change.
-fn pct(log_ratio: f64) -> f64 {
+pub(crate) fn pct(log_ratio: f64) -> f64 {
     log_ratio.exp_m1() * 100.0
 }
 
@@ -435,6 +470,7 @@ mod tests {
             description: String::new(),
             summary: Summary::from_samples(&samples).unwrap(),
             samples,
+            processes: Vec::new(),
         };
         for (seed, change, expected) in [(2, 0.05, Regressed), (1, 0.0, NoChange)] {
             let (steady, _) = judge(&pairs(seed, 54, 0.02, change), Better::Lower, 3.0);
@@ -484,6 +520,7 @@ mod tests {
             better,
             threshold_pct,
             pairs,
+            rounds: &[],
         };
         let metrics: Vec<PairedMetric> = run.iter().map(|p| metric(p)).collect();
         let flagged = |js: Vec<PairedJudgement>| {

@@ -18,6 +18,7 @@ use crate::{
         compare_each, compare_metric_of, metric_seed, Basis, Comparison, MetricChange, Verdict,
     },
     paired::{judge_run, PairedJudgement, PairedMetric, PairedVerdict, FAMILY_ALPHA, MIN_PAIRS},
+    rounds::MIN_ROUNDS,
 };
 
 /// Whether two sides' samples of one metric are judged pair by pair: a
@@ -27,11 +28,24 @@ use crate::{
 /// side flagged an identical build (-8% on five batches of 50) in one of
 /// ten benchmark runs.
 fn pairable(base: &Metric, cand: &Metric) -> bool {
-    cand.unit.is_timing()
+    (cand.unit.is_timing() || rounds_of(base, cand).is_some())
         && (base.unit, base.better) == (cand.unit, cand.better)
         && cand.better != Better::Neither
         && base.samples.len() == cand.samples.len()
 }
+
+/// The samples each process pair gave, when both sides came from the same
+/// [`MIN_ROUNDS`] or more process pairs (`perf compare`'s rounds): then
+/// any judged metric, a size or a once-per-process figure too, is judged
+/// across them (`crate::rounds`).
+fn rounds_of<'a>(base: &'a Metric, cand: &Metric) -> Option<&'a [u32]> {
+    (base.processes.len() >= MIN_ROUNDS && base.processes == cand.processes)
+        .then_some(base.processes.as_slice())
+}
+
+/// A paired metric's name, its pairs, and how many of them each process
+/// pair gave.
+type Paired = (String, Vec<(f64, f64)>, Vec<u32>);
 
 /// Every metric of either side, ordered by workload then metric name, as
 /// `compare::compare_results` orders them.
@@ -41,13 +55,14 @@ pub fn compare_paired(
     threshold_for: &dyn Fn(WorkloadName, &str) -> f64,
     seed: u64,
 ) -> Vec<Comparison> {
-    // The paired metrics and their pairs, judged together once all are known.
-    let mut paired: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    // The paired metrics, judged together once all are known.
+    let mut paired: Vec<Paired> = Vec::new();
     let mut rows = compare_each(base, cand, &mut |workload, name, bm, cm| {
         let threshold = threshold_for(workload, name.as_str());
         if pairable(bm, cm) {
             let pairs = bm.samples.iter().copied().zip(cm.samples.iter().copied());
-            paired.push((format!("{workload}.{name}"), pairs.collect()));
+            let rounds = rounds_of(bm, cm).unwrap_or_default().to_vec();
+            paired.push((format!("{workload}.{name}"), pairs.collect(), rounds));
             placeholder(bm, cm, threshold)
         } else {
             compare_metric_of(
@@ -64,15 +79,16 @@ pub fn compare_paired(
             .position(|r| format!("{}.{}", r.workload, r.metric) == full)
             .expect("a paired metric has its row")
     };
-    let at: Vec<usize> = paired.iter().map(|(name, _)| row_of(name)).collect();
+    let at: Vec<usize> = paired.iter().map(|(name, _, _)| row_of(name)).collect();
     let metrics: Vec<PairedMetric<'_>> = paired
         .iter()
         .zip(&at)
-        .map(|((name, pairs), &i)| PairedMetric {
+        .map(|((name, pairs, rounds), &i)| PairedMetric {
             name,
             better: rows[i].better,
             threshold_pct: rows[i].change.as_ref().expect("placeholder").threshold_pct,
             pairs,
+            rounds,
         })
         .collect();
     let judged = judge_run(&metrics, FAMILY_ALPHA);
@@ -96,6 +112,7 @@ fn placeholder(base: &Metric, cand: &Metric, threshold_pct: f64) -> MetricChange
         mde_pct: None,
         basis: Basis::Paired,
         verdict: Verdict::Informational,
+        rounds: 0,
     }
 }
 
@@ -109,6 +126,7 @@ fn fill(change: &mut MetricChange, judged: &PairedJudgement) {
     });
     change.mde_pct = c.mde_pct;
     change.p_value = c.p_holm;
+    change.rounds = c.rounds;
     change.verdict = match judged.verdict {
         PairedVerdict::Regressed => Verdict::Regressed,
         PairedVerdict::Improved => Verdict::Improved,
@@ -208,5 +226,71 @@ mod tests {
         let (_, b) = runs(59, 1.0);
         let rows = compare_paired(&a, &b, &|_, _| 3.0, 1);
         assert_eq!(rows[0].change.as_ref().unwrap().basis, Basis::Bootstrap);
+    }
+
+    /// Runs whose samples came from several process pairs are judged
+    /// across them: a process-level offset of ±2% that one pair's
+    /// interval would call a change is no change once it varies by round,
+    /// and a once-per-process size (peak RSS) is judged too, never on a
+    /// point estimate.
+    #[test]
+    fn several_process_pairs_are_judged_across_them() {
+        let (a, b) = runs(60, 1.0);
+        // Round r of the candidate is off by ±2% as its process lands.
+        let shift = [1.02, 0.98, 1.02, 0.98, 1.01];
+        fn m(r: &mut Runs, side: usize) -> &mut Metric {
+            let w = if side == 0 { &mut r.0 } else { &mut r.1 };
+            w.get_mut(&WorkloadName::RagQuery)
+                .unwrap()
+                .metrics
+                .get_mut("latency")
+                .unwrap()
+        }
+        let mut both = (a, b);
+        m(&mut both, 0).processes = vec![12; 5];
+        let cand = m(&mut both, 1);
+        cand.processes = vec![12; 5];
+        for (i, x) in cand.samples.iter_mut().enumerate() {
+            *x *= shift[i / 12];
+        }
+        let one_pair = {
+            let mut single = both.clone();
+            m(&mut single, 0).processes.clear();
+            m(&mut single, 1).processes.clear();
+            compare_paired(&single.0, &single.1, &|_, _| 1.0, 1)
+        };
+        let across = compare_paired(&both.0, &both.1, &|_, _| 1.0, 1);
+        let ch = across[0].change.as_ref().unwrap();
+        assert_eq!((ch.basis, ch.rounds), (Basis::Paired, 5), "{ch:?}");
+        assert!(
+            ch.mde_pct.unwrap() > 1.0,
+            "the rounds' spread is in the interval: {ch:?}"
+        );
+        assert_ne!(verdict(&across), &Verdict::Regressed, "{ch:?}");
+        let single = one_pair[0].change.as_ref().unwrap();
+        assert!(single.mde_pct.unwrap() < ch.mde_pct.unwrap(), "{single:?}");
+
+        let rss = |values: &[f64]| {
+            let mut w = baseline(&[(
+                WorkloadName::RagQuery,
+                "peak_rss",
+                Unit::Bytes,
+                Better::Lower,
+                values.to_vec(),
+            )])
+            .workloads;
+            let m = w.get_mut(&WorkloadName::RagQuery).unwrap();
+            m.metrics.get_mut("peak_rss").unwrap().processes = vec![1; values.len()];
+            w
+        };
+        let rows = compare_paired(
+            &rss(&[100.0, 101.0, 99.0, 100.0]),
+            &rss(&[110.0, 111.0, 108.0, 110.5]),
+            &|_, _| 3.0,
+            1,
+        );
+        let ch = rows[0].change.as_ref().unwrap();
+        assert_eq!((ch.basis, ch.rounds), (Basis::Paired, 4), "{ch:?}");
+        assert_eq!(verdict(&rows), &Verdict::Regressed, "{ch:?}");
     }
 }

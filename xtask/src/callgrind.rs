@@ -184,6 +184,7 @@ fn instruction_metric(op: CountedOp, samples: &[f64]) -> Metric {
         description: spec.description,
         summary: Summary::from_samples(samples).expect("at least one dump per label"),
         samples: samples.to_vec(),
+        processes: Vec::new(),
     }
 }
 

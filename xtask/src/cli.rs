@@ -266,8 +266,15 @@ pub struct CompareArgs {
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 
-    /// Keep running rounds (each adds pairs) until every headline metric is
-    /// conclusive or --max-time is reached.
+    /// Rounds to run: each a fresh pair of processes (which side goes first
+    /// alternates), so every interval rests on how far processes differ,
+    /// not only on the samples inside one; fewer than 3 leaves that out
+    /// (judged on the pairs alone, and labelled so).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+
+    /// Keep running rounds (each adds a process pair) until every headline
+    /// metric is conclusive or --max-time is reached.
     #[arg(long)]
     pub until_conclusive: bool,
 

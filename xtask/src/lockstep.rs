@@ -167,6 +167,7 @@ pub fn run_lockstep(
     plan: &Plan,
     candidate_plan: &Plan,
     plan_file: &Path,
+    candidate_first: bool,
     progress: &mut Progress,
 ) -> Result<Lockstep> {
     let write_plan = |suffix: &str, p: &Plan| -> Result<std::path::PathBuf> {
@@ -204,7 +205,9 @@ pub fn run_lockstep(
                 describe(c)
             ),
         }
-        if steps % 2 == 0 {
+        // ABBA: the side that goes first alternates by step, and which
+        // side opens the round alternates by round.
+        if (steps % 2 == 0) != candidate_first {
             base.go()?;
             base_step = base.next_step(progress)?;
             candidate.go()?;

@@ -74,7 +74,7 @@ pub fn add_samples(run: &mut Baseline, more: Baseline) -> Result<()> {
         };
         for (name, m) in result.metrics {
             if let Some(x) = into.metrics.get_mut(&name) {
-                x.samples.extend(m.samples);
+                x.add_process(&m.samples);
                 x.summary = perf_contract::summary::Summary::from_samples(&x.samples)
                     .with_context(|| format!("{w}.{name}: a sample is not a number"))?;
             }

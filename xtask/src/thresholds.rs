@@ -149,6 +149,7 @@ mod tests {
             description: String::new(),
             summary: Summary::from_samples(&[median]).unwrap(),
             samples: vec![median],
+            processes: Vec::new(),
         }
     }
 

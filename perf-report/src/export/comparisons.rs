@@ -111,8 +111,22 @@ fn row(c: &Comparison) -> [String; 10] {
         m.mde_pct.map_or_else(none, |p| format!("{p:.1}%")),
         threshold,
         verdict_label(m),
-        format!("{} / {}", m.n_baseline, m.n_current),
+        samples(m),
     ]
+}
+
+/// `n / n` samples, or `rounds×pairs` when the figures rest on process
+/// pairs: every row says what its interval's replicates are.
+fn samples(m: &MetricChange) -> String {
+    let r = m.rounds;
+    if r == 0 {
+        return format!("{} / {}", m.n_baseline, m.n_current);
+    }
+    if m.n_current.is_multiple_of(r) {
+        format!("{r}×{}", m.n_current / r)
+    } else {
+        format!("{} in {r} rounds", m.n_current)
+    }
 }
 
 pub(crate) fn verdict_label(m: &MetricChange) -> String {
@@ -147,6 +161,7 @@ mod tests {
         (basis, verdict): (Basis, Verdict),
     ) -> Comparison {
         let change = MetricChange {
+            rounds: 0,
             baseline_median: Some(base),
             current_median: Some(cur),
             change_pct: Some((cur - base) / base * 100.0),

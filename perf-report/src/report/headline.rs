@@ -294,6 +294,7 @@ mod tests {
             description: String::new(),
             summary: Summary::from_samples(&samples).unwrap(),
             samples,
+            processes: Vec::new(),
         }
     }
 

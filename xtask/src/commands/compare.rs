@@ -85,6 +85,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
             &plan,
             &candidate_plan,
             &store.plan_file(),
+            rounds % 2 == 1,
             &mut Progress::auto(),
         )?;
         steps += r.steps;
@@ -123,7 +124,12 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
             })?;
         let unsure = judgement.inconclusive().count();
         let another_fits = Instant::now() + round_start.elapsed() <= deadline;
-        if !args.until_conclusive || unsure == 0 || !judgement.passed || !another_fits {
+        // The planned rounds always run: stopping on what the data show
+        // before them would bias the interval.
+        let planned_done = rounds >= args.rounds;
+        if planned_done
+            && (!args.until_conclusive || unsure == 0 || !judgement.passed || !another_fits)
+        {
             if args.until_conclusive && unsure > 0 && !another_fits {
                 notes.push(format!(
                     "--until-conclusive: {unsure} headline metric(s) still inconclusive when another round would pass --max-time {} s",
@@ -133,14 +139,16 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
             save_runs(store, &base_run, &candidate_run, &mut notes)?;
             break judgement;
         }
-        eprintln!(
-            "round {rounds}: {unsure} headline metric(s) inconclusive; running another round for more pairs"
-        );
+        if planned_done {
+            eprintln!(
+                "round {rounds}: {unsure} headline metric(s) inconclusive; running another round (a fresh process pair)"
+            );
+        }
         runs = Some((base_run, candidate_run));
     };
     let mut judgement = judgement;
     notes.push(format!(
-        "{steps} steps in lockstep over {rounds} round(s), ABBA order; compare took {:.0} s",
+        "{steps} steps in lockstep over {rounds} round(s), each a fresh process pair, ABBA order; compare took {:.0} s",
         started.elapsed().as_secs_f64()
     ));
     notes.extend(export::stages::moved_stages(&judgement));
