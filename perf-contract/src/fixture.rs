@@ -16,6 +16,21 @@ use crate::{
     schema::{Baseline, Better, Unit, WorkloadResult, SCHEMA_VERSION},
 };
 
+/// A standard normal draw from the seed `state` (advanced): SplitMix64,
+/// then Box-Muller. Seeded, no crate, the same numbers anywhere, for the
+/// statistics' simulations.
+pub fn normal(state: &mut u64) -> f64 {
+    let mut uniform = || {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (u1, u2) = (uniform(), uniform());
+    (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
 pub fn plan() -> Plan {
     Plan {
         profile: ProfileName::Quick,

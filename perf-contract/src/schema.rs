@@ -39,6 +39,24 @@ pub struct Metric {
 }
 
 impl Metric {
+    /// A metric of one process's `samples`; `None` when there is none or
+    /// one is not a number (no honest summary).
+    pub fn new(
+        unit: Unit,
+        better: Better,
+        description: String,
+        samples: Vec<f64>,
+    ) -> Option<Metric> {
+        Some(Metric {
+            unit,
+            better,
+            description,
+            summary: Summary::from_samples(&samples)?,
+            samples,
+            processes: Vec::new(),
+        })
+    }
+
     /// `samples` split by the process that gave them (one slice when one did).
     pub fn by_process(&self) -> Vec<&[f64]> {
         if self.processes.is_empty() {
@@ -187,18 +205,12 @@ impl WorkloadResult {
             samples,
         } in raw.metrics
         {
-            let summary = Summary::from_samples(&samples).ok_or_else(|| BuildError::NoSamples {
-                workload: raw.workload.to_string(),
-                metric: name.to_string(),
+            let metric = Metric::new(unit, better, description, samples).ok_or_else(|| {
+                BuildError::NoSamples {
+                    workload: raw.workload.to_string(),
+                    metric: name.to_string(),
+                }
             })?;
-            let metric = Metric {
-                unit,
-                better,
-                description,
-                summary,
-                samples,
-                processes: Vec::new(),
-            };
             if metrics.insert(name.clone(), metric).is_some() {
                 return Err(BuildError::Duplicate {
                     workload: raw.workload.to_string(),

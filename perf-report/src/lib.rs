@@ -21,3 +21,4 @@ pub mod report;
 pub mod rounds;
 mod student_t;
 pub mod table;
+pub mod walsh;

@@ -28,7 +28,10 @@ use perf_contract::{
     summary::{percentile_sorted, quantile_ci_sorted, Interval, CONFIDENCE},
 };
 
-use crate::mann_whitney::normal_sf;
+use crate::{
+    mann_whitney::normal_sf,
+    walsh::{pct, signed_rank_cdf, walsh_estimate, MAX_EXACT_PAIRS},
+};
 
 /// Fewest pairs judged. With `n` pairs even the widest Wilcoxon interval
 /// (smallest to largest Walsh average) covers with probability
@@ -38,10 +41,6 @@ pub const MIN_PAIRS: usize = 6;
 /// Up to this many pairs, all `n(n+1)/2` Walsh averages (2 million, 16 MB,
 /// 70 ms at the limit); above, see [`Estimator::MedianOfRatios`].
 pub const MAX_WALSH_PAIRS: usize = 2000;
-
-/// Up to this many pairs (nonzero differences, for the p-value) the null
-/// distribution is exact, about where R and scipy switch; above, normal.
-pub const MAX_EXACT_PAIRS: usize = 50;
 
 /// Family-wise false-alarm rate of one run: the chance that comparing a
 /// build with itself flags any metric at all.
@@ -258,7 +257,27 @@ fn change_of(m: &PairedMetric<'_>) -> PairedChange {
             head.to_vec()
         })
         .collect();
-    crate::rounds::across_rounds(&rounds)
+    let n_pairs = m.pairs.len();
+    match crate::rounds::across_rounds(&rounds) {
+        Ok(r) => PairedChange {
+            n_pairs,
+            rounds: r.rounds,
+            estimator: Estimator::AcrossRounds,
+            change_pct: Some(r.change_pct),
+            ci_pct: Some(r.ci_pct),
+            mde_pct: Some((r.ci_pct.high - r.ci_pct.low) / 2.0),
+            p_value: Some(r.p_value),
+            p_holm: Some(r.p_value),
+            unusable: None,
+        },
+        Err(why) => PairedChange {
+            n_pairs,
+            rounds: m.rounds.len(),
+            estimator: Estimator::AcrossRounds,
+            unusable: Some(why),
+            ..PairedChange::default()
+        },
+    }
 }
 
 /// Holm-Bonferroni adjusted p-values, in input order: the `k`-th smallest
@@ -330,98 +349,14 @@ fn log_ratios(pairs: &[(f64, f64)]) -> Result<Vec<f64>, String> {
     pairs.iter().enumerate().map(log_ratio).collect()
 }
 
-/// The Hodges-Lehmann estimate of `d` (one value: itself).
-pub(crate) fn hodges_lehmann(d: &[f64]) -> f64 {
-    walsh_estimate(d).0
-}
-
-/// Hodges-Lehmann estimate and Wilcoxon interval of `d`, in log space.
-fn walsh_estimate(d: &[f64]) -> (f64, Option<Interval>) {
-    let n = d.len();
-    let mut walsh = Vec::with_capacity(n * (n + 1) / 2);
-    for (i, x) in d.iter().enumerate() {
-        walsh.extend(d[i..].iter().map(|y| 0.5 * (x + y)));
-    }
-    let m = walsh.len();
-    // The k-th smallest (from 0) in O(m): four selections beat one sort.
-    let mut nth = |k: usize| *walsh.select_nth_unstable_by(k, f64::total_cmp).1;
-    let hl = 0.5 * (nth((m - 1) / 2) + nth(m / 2)); // one element when m is odd
-    let ci = critical_rank(n).map(|c| Interval {
-        low: nth(c - 1),
-        high: nth(m - c),
-    });
-    (hl, ci)
-}
-
-/// The 1-based rank `c` of the Wilcoxon interval `[W_(c), W_(M+1-c)]`: one
-/// more than the largest `k` with `P(T <= k) <= tail` for the signed-rank
-/// statistic `T` under no change; `None` below [`MIN_PAIRS`] pairs.
-fn critical_rank(n: usize) -> Option<usize> {
-    let tail = (1.0 - CONFIDENCE) / 2.0;
-    let c = if n <= MAX_EXACT_PAIRS {
-        let cdf = signed_rank_cdf(n);
-        cdf.iter().take_while(|&&p| p <= tail).count()
-    } else {
-        normal_critical_rank(n)
-    };
-    (c >= 1).then_some(c)
-}
-
-/// [`critical_rank`] from `P(T <= k) ~ Phi((k + 0.5 - mean) / sd)`.
-fn normal_critical_rank(n: usize) -> usize {
-    let nf = n as f64;
-    let mean = nf * (nf + 1.0) / 4.0;
-    let sd = (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0).sqrt();
-    (mean - Z_CONFIDENCE * sd + 0.5).floor().max(0.0) as usize
-}
-
-/// `cdf[k] = P(T <= k)` for `n` untied nonzero differences under no change:
-/// each rank counts with probability 1/2, a random subset sum of `1..=n`.
-fn signed_rank_cdf(n: usize) -> Vec<f64> {
-    let m = n * (n + 1) / 2;
-    let mut pmf = vec![0.0; m + 1];
-    pmf[0] = 1.0;
-    for r in 1..=n {
-        for k in (0..=m).rev() {
-            let with_r = if k >= r { pmf[k - r] } else { 0.0 };
-            pmf[k] = 0.5 * (pmf[k] + with_r);
-        }
-    }
-    for k in 1..=m {
-        pmf[k] += pmf[k - 1];
-    }
-    pmf // now the cdf
-}
-
-/// A log-ratio as a percent change.
-pub(crate) fn pct(log_ratio: f64) -> f64 {
-    log_ratio.exp_m1() * 100.0
-}
-
-/// The normal quantile at `(1 + CONFIDENCE) / 2`, checked by a test.
-const Z_CONFIDENCE: f64 = 1.959_963_984_540_054;
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::compare::compare_metric;
-    use perf_contract::{schema::Metric, schema::Unit, summary::Summary};
+    use perf_contract::{fixture::normal, schema::Metric, schema::Unit};
     use PairedVerdict::{Improved, Inconclusive, NoChange, Regressed, TooFewPairs};
 
     type Pairs = Vec<(f64, f64)>;
-
-    /// SplitMix64 then Box-Muller: seeded, no crate, same numbers anywhere.
-    fn normal(state: &mut u64) -> f64 {
-        let mut uniform = || {
-            *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = *state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let (u1, u2) = (uniform(), uniform());
-        (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
 
     /// `n` pairs of 10 ms, the candidate `1 + change` times the base, each
     /// sample with noise `e^(noise z)`, both of pair `i` times `drift(i)`.
@@ -464,13 +399,8 @@ mod tests {
         // Both builds slow by up to 20% over the run (thermal, a neighbour's
         // load); the two samples of a pair share their moment.
         let ramp = |i: usize| 0.8 + 0.4 * i as f64 / 53.0;
-        let metric = |samples: Vec<f64>| Metric {
-            unit: Unit::Milliseconds,
-            better: Better::Lower,
-            description: String::new(),
-            summary: Summary::from_samples(&samples).unwrap(),
-            samples,
-            processes: Vec::new(),
+        let metric = |samples: Vec<f64>| {
+            Metric::new(Unit::Milliseconds, Better::Lower, String::new(), samples).unwrap()
         };
         for (seed, change, expected) in [(2, 0.05, Regressed), (1, 0.0, NoChange)] {
             let (steady, _) = judge(&pairs(seed, 54, 0.02, change), Better::Lower, 3.0);
@@ -568,12 +498,6 @@ mod tests {
         assert!(close(ci.low, 2.0) && close(ci.high, 12.0), "{ci:?}");
         assert!(close(ci.low + 2.0 * c.mde_pct.unwrap(), 12.0));
         assert!((c.p_value.unwrap() - 10.0 / 1024.0).abs() < 1e-12);
-        // n = 20: tabled critical value 52, c = 53; 6 pairs: the widest.
-        let ranks = (critical_rank(20), critical_rank(6), critical_rank(5));
-        assert_eq!(ranks, (Some(53), Some(1), None));
-        // Where the normal approximation takes over it is within a rank.
-        let (exact, normal) = (critical_rank(50).unwrap(), normal_critical_rank(50));
-        assert!(exact.abs_diff(normal) <= 1, "{exact} vs {normal}");
     }
 
     #[test]
@@ -587,8 +511,6 @@ mod tests {
         let (exact, normal) = (signed_rank_p(&d), signed_rank_p(&tied));
         assert!((normal - 0.0220).abs() < 1e-3, "{normal}");
         assert!((normal / exact - 1.0).abs() < 0.05, "{exact} vs {normal}");
-        let tail = normal_sf(Z_CONFIDENCE) - (1.0 - CONFIDENCE) / 2.0;
-        assert!(tail.abs() < 1e-8, "Z_CONFIDENCE does not match CONFIDENCE");
         let six = signed_rank_p(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert!((six - 2.0 / 64.0).abs() < 1e-12, "{six}");
         // Counts, say: every pair equal, every difference zero.

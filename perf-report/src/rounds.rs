@@ -14,27 +14,33 @@
 use perf_contract::summary::Interval;
 
 use crate::{
-    paired::{hodges_lehmann, pct, Estimator, PairedChange},
     student_t,
+    walsh::{hodges_lehmann, pct},
 };
 
 /// Fewest rounds (process pairs) an interval is built from: with two, one
 /// degree of freedom makes the 95% interval 12.7 standard errors wide.
 pub const MIN_ROUNDS: usize = 3;
 
-/// Figures of one metric from its pairs, round by round (`rounds[r]`: the
-/// `(base, candidate)` pairs of process pair `r`).
-pub fn across_rounds(rounds: &[Vec<(f64, f64)>]) -> PairedChange {
-    let n_pairs = rounds.iter().map(Vec::len).sum();
-    let unusable = |why: String| PairedChange {
-        n_pairs,
-        rounds: rounds.len(),
-        estimator: Estimator::AcrossRounds,
-        unusable: Some(why),
-        ..PairedChange::default()
-    };
+/// One metric's change with the process pair as the replicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcrossRounds {
+    /// Process pairs, and the pairs they gave in all.
+    pub rounds: usize,
+    pub n_pairs: usize,
+    /// Candidate vs base in percent (the mean of the rounds' estimates).
+    pub change_pct: f64,
+    /// 95% Student-t interval of `change_pct` across the rounds.
+    pub ci_pct: Interval,
+    /// Two-sided one-sample t-test of the rounds' estimates against 0.
+    pub p_value: f64,
+}
+
+/// The change of one metric from its pairs, round by round (`rounds[r]`:
+/// the `(base, candidate)` pairs of process pair `r`), or why there is none.
+pub fn across_rounds(rounds: &[Vec<(f64, f64)>]) -> Result<AcrossRounds, String> {
     if rounds.len() < MIN_ROUNDS {
-        return unusable(format!(
+        return Err(format!(
             "{} process pair(s), fewer than the {MIN_ROUNDS} an interval across processes needs",
             rounds.len()
         ));
@@ -44,7 +50,7 @@ pub fn across_rounds(rounds: &[Vec<(f64, f64)>]) -> PairedChange {
         let mut d = Vec::with_capacity(pairs.len());
         for &(a, b) in pairs {
             if !(a.is_finite() && a > 0.0 && b.is_finite() && b > 0.0) {
-                return unusable(format!(
+                return Err(format!(
                     "round {} has the pair ({a}, {b}): only positive finite samples have a log-ratio",
                     r + 1
                 ));
@@ -52,7 +58,7 @@ pub fn across_rounds(rounds: &[Vec<(f64, f64)>]) -> PairedChange {
             d.push(b.ln() - a.ln());
         }
         if d.is_empty() {
-            return unusable(format!("round {} has no pair", r + 1));
+            return Err(format!("round {} has no pair", r + 1));
         }
         estimates.push(hodges_lehmann(&d));
     }
@@ -63,107 +69,42 @@ pub fn across_rounds(rounds: &[Vec<(f64, f64)>]) -> PairedChange {
     let df = k - 1.0;
     let half = student_t::quantile(0.975, df) * se;
     // Identical estimates in every round (a count): no spread to test.
-    let p = if se == 0.0 {
-        if mean == 0.0 {
-            1.0
-        } else {
-            0.0
-        }
-    } else {
-        2.0 * (1.0 - student_t::cdf((mean / se).abs(), df))
+    let p_value = match (se == 0.0, mean == 0.0) {
+        (true, true) => 1.0,
+        (true, false) => 0.0,
+        _ => 2.0 * (1.0 - student_t::cdf((mean / se).abs(), df)),
     };
-    let (low, high) = (pct(mean - half), pct(mean + half));
-    PairedChange {
-        n_pairs,
+    Ok(AcrossRounds {
         rounds: rounds.len(),
-        estimator: Estimator::AcrossRounds,
-        change_pct: Some(pct(mean)),
-        ci_pct: Some(Interval { low, high }),
-        mde_pct: Some((high - low) / 2.0),
-        p_value: Some(p),
-        p_holm: Some(p),
-        unusable: None,
-    }
+        n_pairs: rounds.iter().map(Vec::len).sum(),
+        change_pct: pct(mean),
+        ci_pct: Interval {
+            low: pct(mean - half),
+            high: pct(mean + half),
+        },
+        p_value,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::paired::paired_change;
-
-    /// SplitMix64 then Box-Muller: seeded, no crate.
-    fn normal(state: &mut u64) -> f64 {
-        let mut uniform = || {
-            *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = *state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let (u1, u2) = (uniform(), uniform());
-        (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-
-    /// `rounds` process pairs of `n` inputs: each input has its own cost,
-    /// each process a random effect (sd `process`, its layout and core),
-    /// each sample its noise (sd `sample`); the candidate is `change` slower.
-    fn simulated(
-        state: &mut u64,
-        rounds: usize,
-        n: usize,
-        process: f64,
-        sample: f64,
-        change: f64,
-    ) -> Vec<Vec<(f64, f64)>> {
-        let costs: Vec<f64> = (0..n).map(|i| 1.0 + (i % 7) as f64).collect();
-        (0..rounds)
-            .map(|_| {
-                let (ua, ub) = (process * normal(state), process * normal(state));
-                costs
-                    .iter()
-                    .map(|c| {
-                        let a = c * (ua + sample * normal(state)).exp();
-                        let b = c * (1.0 + change) * (ub + sample * normal(state)).exp();
-                        (a, b)
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
-    fn covers(c: &PairedChange, truth_pct: f64) -> bool {
-        let ci = c.ci_pct.expect("an interval");
-        ci.low <= truth_pct && truth_pct <= ci.high
-    }
-
-    /// With a random effect per process, the interval across rounds holds
-    /// the truth about 95% of the time; one interval over all pairs pooled
-    /// (as `perf compare` built it from one process pair) almost never.
-    #[test]
-    fn the_interval_across_processes_covers_and_the_pooled_one_does_not() {
-        let mut state = 7;
-        let trials = 1000;
-        let (mut across, mut pooled) = (0, 0);
-        for _ in 0..trials {
-            let rounds = simulated(&mut state, 5, 30, 0.03, 0.02, 0.0);
-            across += usize::from(covers(&across_rounds(&rounds), 0.0));
-            let all: Vec<(f64, f64)> = rounds.concat();
-            pooled += usize::from(covers(&paired_change(&all), 0.0));
-        }
-        let (across, pooled) = (across as f64 / trials as f64, pooled as f64 / trials as f64);
-        eprintln!("{trials} simulated A/A comparisons, 5 rounds of 30 pairs: the 95% interval held 0 in {across} across rounds, {pooled} pooled");
-        assert!((0.93..=0.97).contains(&across), "across rounds: {across}");
-        assert!(pooled < 0.5, "pooled pairs: {pooled}");
-    }
 
     /// A real change is found, and its estimate is near the truth.
     #[test]
-    fn a_ten_percent_slowdown_is_seen_across_rounds() {
-        let mut state = 11;
-        let c = across_rounds(&simulated(&mut state, 5, 30, 0.01, 0.02, 0.10));
-        let ci = c.ci_pct.unwrap();
-        assert!(ci.low > 5.0 && ci.high < 15.0, "{c:?}");
-        assert!(c.p_value.unwrap() < 0.01, "{c:?}");
+    fn a_steady_slowdown_is_seen_across_rounds() {
+        let round = |k: f64| -> Vec<(f64, f64)> {
+            (0..30)
+                .map(|i| {
+                    let a = 1.0 + f64::from(i % 7);
+                    (a, a * (1.10 + k * 0.01 + 0.001 * f64::from(i % 3)))
+                })
+                .collect()
+        };
+        let c =
+            across_rounds(&[round(-1.0), round(0.0), round(1.0), round(0.5), round(-0.5)]).unwrap();
+        assert!(c.ci_pct.low > 8.0 && c.ci_pct.high < 12.5, "{c:?}");
+        assert!(c.p_value < 0.01, "{c:?}");
         assert_eq!((c.rounds, c.n_pairs), (5, 150));
     }
 
@@ -174,15 +115,12 @@ mod tests {
             .iter()
             .map(|&p| vec![p])
             .collect();
-        let c = across_rounds(&rounds);
-        assert!(c.ci_pct.unwrap().low > 2.0, "{c:?}");
-        let two = across_rounds(&rounds[..2]);
-        assert!(
-            two.unusable.unwrap().contains("fewer than the 3"),
-            "two rounds"
-        );
-        let counts = vec![vec![(5.0, 5.0)]; 3];
-        let c = across_rounds(&counts);
-        assert_eq!((c.change_pct, c.p_value), (Some(0.0), Some(1.0)));
+        let c = across_rounds(&rounds).unwrap();
+        assert!(c.ci_pct.low > 2.0, "{c:?}");
+        let two = across_rounds(&rounds[..2]).unwrap_err();
+        assert!(two.contains("fewer than the 3"), "{two}");
+        let c = across_rounds(&vec![vec![(5.0, 5.0)]; 3]).unwrap();
+        assert_eq!((c.change_pct, c.p_value), (0.0, 1.0));
+        assert!(across_rounds(&vec![vec![(0.0, 5.0)]; 3]).is_err());
     }
 }

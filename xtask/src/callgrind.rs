@@ -23,7 +23,6 @@ use perf_contract::{
     metric_key::{CountedOp, MetricKind},
     plan::{Kernel, Plan, WorkloadName},
     schema::{Baseline, Metric},
-    summary::Summary,
 };
 use xshell::{cmd, Shell};
 
@@ -178,14 +177,8 @@ pub fn measure_instructions(sh: &Shell, store: &Store, plan: &Plan) -> Result<Ba
 
 fn instruction_metric(op: CountedOp, samples: &[f64]) -> Metric {
     let spec = MetricKind::CallgrindInstructions(op).spec();
-    Metric {
-        unit: spec.unit,
-        better: spec.better,
-        description: spec.description,
-        summary: Summary::from_samples(samples).expect("at least one dump per label"),
-        samples: samples.to_vec(),
-        processes: Vec::new(),
-    }
+    Metric::new(spec.unit, spec.better, spec.description, samples.to_vec())
+        .expect("at least one dump per label")
 }
 
 /// Per workload, per operation: the totals of the dumps labelled

@@ -139,18 +139,10 @@ mod tests {
     use perf_contract::{
         plan::WorkloadName,
         schema::{Better, Metric, Unit},
-        summary::Summary,
     };
 
     fn metric(unit: Unit, median: f64) -> Metric {
-        Metric {
-            unit,
-            better: Better::Lower,
-            description: String::new(),
-            summary: Summary::from_samples(&[median]).unwrap(),
-            samples: vec![median],
-            processes: Vec::new(),
-        }
+        Metric::new(unit, Better::Lower, String::new(), vec![median]).unwrap()
     }
 
     #[test]

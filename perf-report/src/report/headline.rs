@@ -277,7 +277,7 @@ pub fn engines(ms: &Metrics) -> Vec<Engine> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_contract::{schema::Better, summary::Summary};
+    use perf_contract::schema::Better;
 
     fn keyed<const N: usize>(entries: [(&str, Metric); N]) -> Metrics {
         entries
@@ -287,15 +287,13 @@ mod tests {
     }
 
     fn m(unit: Unit, x: f64) -> Metric {
-        let samples = vec![x, x * 1.1, x * 0.9];
-        Metric {
+        Metric::new(
             unit,
-            better: Better::Lower,
-            description: String::new(),
-            summary: Summary::from_samples(&samples).unwrap(),
-            samples,
-            processes: Vec::new(),
-        }
+            Better::Lower,
+            String::new(),
+            vec![x, x * 1.1, x * 0.9],
+        )
+        .unwrap()
     }
 
     #[test]
