@@ -52,14 +52,24 @@ fn main() -> ExitCode {
     // included (`-- --include-ignored` must reach the test harness, and
     // clap would swallow the separator), so it bypasses the parser; only
     // its `--help` goes through clap.
-    let raw: Vec<String> = std::env::args().skip(1).collect();
-    if raw.first().map(String::as_str) == Some("test")
-        && !matches!(raw.get(1).map(String::as_str), Some("-h" | "--help"))
+    // As the OS gives them: a path flag need not be UTF-8 (clap reads
+    // those; `env::args` would panic on them).
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if raw.first().is_some_and(|a| a == "test")
+        && !matches!(raw.get(1).and_then(|a| a.to_str()), Some("-h" | "--help"))
     {
+        let args: Option<Vec<String>> = raw[1..]
+            .iter()
+            .map(|a| a.to_str().map(str::to_string))
+            .collect();
         return report_error(
-            Shell::new()
-                .map_err(anyhow::Error::from)
-                .and_then(|sh| commands::test::run(&sh, &project_root(), &raw[1..])),
+            args.ok_or_else(|| {
+                anyhow::anyhow!("an argument of `cargo xtask test` is not UTF-8 text")
+            })
+            .and_then(|args| {
+                let sh = Shell::new()?;
+                commands::test::run(&sh, &project_root(), &args)
+            }),
         );
     }
     report_error(run(Cli::parse()))

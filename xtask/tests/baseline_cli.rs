@@ -126,6 +126,18 @@ fn bad_inputs_fail_fast_with_one_line_and_touch_nothing() {
         bad_toml.to_str().unwrap(),
     ]);
     assert_refused(&o, 2, "bad.toml (line 2)", &out);
+
+    // A path that is not UTF-8 (a Latin-1 folder name) is one line, not a
+    // panic in reading the command line or in writing the plan.
+    use std::{ffi::OsStr, os::unix::ffi::OsStrExt};
+    let o = support::xtask_command()
+        .args([
+            "perf", "baseline", "--update", "--output", out_s, "--corpus",
+        ])
+        .arg(OsStr::from_bytes(b"docs-\xff"))
+        .output()
+        .unwrap();
+    assert_refused(&o, 2, "not UTF-8 text", &out);
 }
 
 #[test]

@@ -103,7 +103,7 @@ pub fn resolve(
     } else {
         ProfileName::Full
     };
-    let user = loaded.layer(profile).under(&flags(args, cwd));
+    let user = loaded.layer(profile).under(&flags(args, cwd)?);
     let mut all = builtin(profile, defaults).under(&user);
     all.set("profile", profile.as_str().into(), Origin::BuiltIn);
     if !all.has("corpus.dir") {
@@ -149,8 +149,11 @@ pub fn resolve(
 }
 
 /// The flags the user gave, at their plan keys (paths relative to `cwd`).
-fn flags(args: &RunArgs, cwd: &Path) -> Layer {
-    let given = toml::Table::try_from(args).expect("flags serialise to a table");
+fn flags(args: &RunArgs, cwd: &Path) -> Result<Layer> {
+    // Only a path that is not UTF-8 fails here: the plan file is JSON.
+    let given = toml::Table::try_from(args).map_err(|e| {
+        anyhow::anyhow!("a path given as a flag is not UTF-8 text ({e}): rename it or pass another")
+    })?;
     let mut layer = Layer::default();
     for (field, keys) in registry::FLAGS {
         let Some(value) = given.get(*field) else {
@@ -165,7 +168,7 @@ fn flags(args: &RunArgs, cwd: &Path) -> Layer {
             layer.set(key, value.clone(), Origin::Flag(field));
         }
     }
-    layer.absolutize(cwd)
+    Ok(layer.absolutize(cwd))
 }
 
 /// `v` without repeats, in the order first given.

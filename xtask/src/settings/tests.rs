@@ -486,15 +486,34 @@ fn library_messages_come_out_with_flags_and_keys() {
 /// The flags' layer holds what was given, at every key a flag sets.
 #[test]
 fn flags_set_their_keys_only_when_given() {
-    let none = flags(&RunArgs::default(), Path::new("/cwd"));
+    let none = flags(&RunArgs::default(), Path::new("/cwd")).unwrap();
     assert_eq!(none.keys().count(), 0);
     let given = RunArgs {
         queries: Some(PathBuf::from("q.txt")),
         openai_serve: true,
         ..RunArgs::default()
     };
-    let layer = flags(&given, Path::new("/cwd"));
+    let layer = flags(&given, Path::new("/cwd")).unwrap();
     assert_eq!(layer.get("queries"), Some(&"/cwd/q.txt".into()));
     assert_eq!(layer.get("llm.openai.serve"), Some(&true.into()));
     assert_eq!(layer.keys().count(), 2);
+}
+
+/// A path that is not UTF-8 (a file name in Latin-1, say) is one line,
+/// not a panic: the plan file it would go into is JSON.
+#[test]
+fn a_flag_path_that_is_not_utf8_is_refused() {
+    use std::{ffi::OsStr, os::unix::ffi::OsStrExt};
+    let args = RunArgs {
+        corpus: Some(PathBuf::from(OsStr::from_bytes(b"docs-\xff"))),
+        ..RunArgs::default()
+    };
+    let err = resolve(&args, &loaded(""), &defaults(), Path::new("/cwd"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("a path given as a flag is not UTF-8 text"),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "{err}");
 }
