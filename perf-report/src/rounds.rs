@@ -3,8 +3,9 @@
 //! Samples inside one process share its memory layout, page placement,
 //! core and frequency; a second process of the same build lands elsewhere.
 //! An interval built from the pairs of one process pair therefore leaves
-//! out the variance that separates two runs: comparing a build with itself,
-//! such intervals held zero in 64% of metric-runs where 95% was promised.
+//! out the variance that separates two runs: comparing a build with itself
+//! (`perf compare HEAD HEAD --rounds 1`, 40 runs), such intervals held zero
+//! in 28% of metric-runs where 95% was promised.
 //! Here each round is a fresh pair of processes; each round gives one
 //! estimate (the Hodges-Lehmann estimate of its log-ratios), and the
 //! interval is Student's t over those estimates, so it is as wide as the

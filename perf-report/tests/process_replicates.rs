@@ -35,7 +35,8 @@ fn simulated(
 
 /// The interval across rounds holds the truth about 95% of the time; one
 /// interval over all pairs pooled, almost never: the A/A failure issue 30
-/// measured (zero inside the 95% interval in 36% of metric-runs).
+/// reported (zero inside the 95% interval in 36% of metric-runs; 28% in
+/// 40 runs of `perf compare --rounds 1` on a Sapphire Rapids VM).
 #[test]
 fn the_interval_across_processes_covers_and_the_pooled_one_does_not() {
     let mut state = 7;
