@@ -68,6 +68,7 @@ pub fn plan() -> Plan {
             warmup_passes: 1,
             passes: 3,
             index_builds: 3,
+            processes: 1,
         },
         embedding: EmbeddingPlan {
             batch_sizes: vec![1, 10, 50],

@@ -43,20 +43,23 @@ impl WorkloadName {
         // stack's own code; a generation is minutes per token under
         // valgrind, and a load test measures servers, not our
         // instructions. Compared: what `perf compare` runs unnamed, the
-        // retrieval side, minutes on the quick plan.
-        let (default, llm, countable, compared) = match self {
-            WorkloadName::RagQuery => (true, false, true, true),
-            WorkloadName::Embedding => (true, false, true, true),
-            WorkloadName::VectorQuery => (true, false, true, true),
-            WorkloadName::Inference => (true, true, false, false),
-            WorkloadName::RagAnswer => (true, true, false, false),
-            WorkloadName::ServerLoad => (false, false, false, false),
+        // retrieval side, minutes on the quick plan. Replicated: measured
+        // in every one of `[harness] processes` processes, not the first
+        // alone; a process of the LLM workloads is minutes of generation.
+        let (default, llm, countable, compared, replicated) = match self {
+            WorkloadName::RagQuery => (true, false, true, true, true),
+            WorkloadName::Embedding => (true, false, true, true, true),
+            WorkloadName::VectorQuery => (true, false, true, true, true),
+            WorkloadName::Inference => (true, true, false, false, false),
+            WorkloadName::RagAnswer => (true, true, false, false, false),
+            WorkloadName::ServerLoad => (false, false, false, false, false),
         };
         WorkloadTraits {
             default,
             llm,
             countable,
             compared,
+            replicated,
         }
     }
 
@@ -87,14 +90,20 @@ impl WorkloadName {
     }
 }
 
+/// Most processes a run measures in: beyond, more passes per process
+/// narrow an interval as well and cost no start-ups.
+pub const MAX_PROCESSES: u32 = 50;
+
 /// A workload's descriptor: whether it runs by default, generates text,
-/// is counted under callgrind, and is compared by default.
+/// is counted under callgrind, is compared by default, and is measured in
+/// every process of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkloadTraits {
     pub default: bool,
     pub llm: bool,
     pub countable: bool,
     pub compared: bool,
+    pub replicated: bool,
 }
 
 /// Default corpus exclusions. mdBook output that would double-count the book or is not content:
@@ -212,6 +221,18 @@ pub struct HarnessPlan {
     pub passes: u32,
     /// Times the vector index is built from scratch (build-time samples).
     pub index_builds: u32,
+    /// Processes the run measures its replicated workloads in
+    /// (`WorkloadTraits::replicated`), each a fresh start: the process is
+    /// the replicate a comparison's interval rests on. Plans recorded
+    /// before processes were replicated measured in one.
+    #[serde(default = "HarnessPlan::one_process")]
+    pub processes: u32,
+}
+
+impl HarnessPlan {
+    fn one_process() -> u32 {
+        1
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -287,6 +308,7 @@ impl Plan {
             warmup_passes: self.harness.warmup_passes.min(1),
             passes: self.llm.passes.unwrap_or(self.harness.passes),
             index_builds: self.harness.index_builds,
+            processes: 1,
         }
     }
 
@@ -300,8 +322,10 @@ impl Plan {
             ));
         }
         let passes = format!("passes ({})", Setting::Passes);
+        let processes = format!("processes ({})", Setting::Processes);
         let positive = [
             (passes.as_str(), self.harness.passes as usize),
+            (processes.as_str(), self.harness.processes as usize),
             ("llm_passes", self.llm_harness().passes as usize),
             ("index_builds", self.harness.index_builds as usize),
             ("chunk_size", self.corpus.chunk_size),
@@ -319,6 +343,12 @@ impl Plan {
             if value == 0 {
                 return Err(format!("{name} must be at least 1, got 0"));
             }
+        }
+        if self.harness.processes > MAX_PROCESSES {
+            return Err(format!(
+                "{processes} is {}: at most {MAX_PROCESSES} (each is a fresh start of the measured program)",
+                self.harness.processes
+            ));
         }
         if self.corpus.chunk_overlap >= self.corpus.chunk_size {
             return Err(format!(

@@ -11,6 +11,7 @@ use std::fmt;
 pub enum Setting {
     Workloads,
     Passes,
+    Processes,
     Engines,
     OpenAiUrl,
     CorpusDir,
@@ -23,9 +24,10 @@ pub enum Setting {
 }
 
 impl Setting {
-    pub const ALL: [Setting; 11] = [
+    pub const ALL: [Setting; 12] = [
         Setting::Workloads,
         Setting::Passes,
+        Setting::Processes,
         Setting::Engines,
         Setting::OpenAiUrl,
         Setting::CorpusDir,
@@ -42,6 +44,7 @@ impl Setting {
         match self {
             Setting::Workloads => "workloads",
             Setting::Passes => "harness.passes",
+            Setting::Processes => "harness.processes",
             Setting::Engines => "llm.engines",
             Setting::OpenAiUrl => "llm.openai.base_url",
             Setting::CorpusDir => "corpus.dir",

@@ -17,6 +17,7 @@ pub mod noise;
 pub mod paired;
 pub mod pairing;
 pub mod policy;
+pub mod processes;
 pub mod report;
 pub mod rounds;
 mod student_t;

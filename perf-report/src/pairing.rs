@@ -113,6 +113,7 @@ fn placeholder(base: &Metric, cand: &Metric, threshold_pct: f64) -> MetricChange
         basis: Basis::Paired,
         verdict: Verdict::Informational,
         rounds: 0,
+        processes: None,
     }
 }
 

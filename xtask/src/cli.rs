@@ -225,19 +225,20 @@ pub struct CheckArgs {
     #[arg(long)]
     pub noise_history: bool,
 
-    /// Do not re-run a workload whose metrics regressed before reporting.
+    /// Measure nothing beyond the plan's processes: no more processes for
+    /// a workload that looks regressed or is inconclusive.
     #[arg(long)]
     pub no_rerun: bool,
 
-    /// Measure the workloads of inconclusive headline metrics again, adding
-    /// their samples, until every headline metric is conclusive or
-    /// --max-time is reached.
-    #[arg(long)]
-    pub until_conclusive: bool,
-
-    /// Time budget of --until-conclusive, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    /// While a headline metric is inconclusive, measure its workload in one
+    /// more process at a time, for at most SECS seconds (0: never).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub max_time: u64,
+
+    /// What checks do unasked now (measure more while inconclusive, within
+    /// --max-time); kept so scripts that pass it still run.
+    #[arg(long, hide = true)]
+    pub until_conclusive: bool,
 
     /// Test-only: busy-wait MICROS inside STAGE (e.g. embed:3000) to prove the gate fires.
     #[arg(long, value_name = "STAGE:MICROS", hide = true)]
@@ -336,13 +337,19 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "openai_url")]
     pub openai_serve: bool,
 
-    /// Measured passes over the query set (overrides the profile).
+    /// Measured passes over the query set per process (overrides the profile).
     #[arg(long, value_name = "N")]
     pub iterations: Option<u32>,
 
     /// Unmeasured warm-up passes before measuring (overrides the profile).
     #[arg(long, value_name = "N")]
     pub warmup: Option<u32>,
+
+    /// Processes the retrieval workloads are measured in, each a fresh
+    /// start (the replicate a verdict's interval rests on; overrides the
+    /// profile).
+    #[arg(long, value_name = "N")]
+    pub processes: Option<u32>,
 
     /// Folder of .md/.txt/.html documents [default: the Rust book from rust-docs].
     #[arg(long, value_name = "DIR")]

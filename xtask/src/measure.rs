@@ -2,11 +2,16 @@
 //! binary, launch it on a plan (plainly, under a wrapper, or profiling),
 //! read its protocol and turn what it reported into a run record.
 
-use std::{collections::BTreeMap, fs, path::Path};
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::{Path, PathBuf},
+};
 
 use anyhow::{Context, Result};
 use perf_contract::{
-    plan::Plan,
+    environment::Environment,
+    plan::{Plan, WorkloadName},
     schema::{Baseline, WorkloadResult, SCHEMA_VERSION},
 };
 use perf_profile::ProfileSummary;
@@ -14,15 +19,42 @@ use xshell::Shell;
 
 use crate::{machine, progress::Progress, runner, store::Store};
 
-/// Builds and runs `plan`, returning a complete run record.
+/// Builds and runs `plan` in `[harness] processes` processes, returning
+/// one run record: the first process measures every workload, each further
+/// one the replicated workloads (`WorkloadTraits::replicated`) again, and
+/// their samples are kept process by process (`Metric::processes`), the
+/// replicate a comparison's interval rests on.
 pub fn measure(sh: &Shell, store: &Store, plan: &Plan) -> Result<Baseline> {
-    measure_with(
-        sh,
-        store,
-        plan,
-        &runner::Launch::Direct,
-        &mut Progress::auto(),
-    )
+    let mut progress = Progress::auto();
+    // One build for every process: a tree edited meanwhile is not measured.
+    let (environment, binary) = prepare(sh, store)?;
+    let direct = runner::Launch::Direct;
+    let outcome = runner::run_plan(&binary, plan, &store.plan_file(), &direct, &mut progress)?;
+    let mut run = record(environment, plan, outcome)?;
+    let total = plan.harness.processes.max(1);
+    let again = Plan {
+        workloads: plan
+            .workloads
+            .iter()
+            .copied()
+            .filter(|w| w.traits().replicated)
+            .collect(),
+        ..plan.clone()
+    };
+    if again.workloads.is_empty() {
+        return Ok(run);
+    }
+    for k in 2..=total {
+        eprintln!(
+            "process {k} of {total}: {} again, in a fresh process",
+            WorkloadName::list(&again.workloads)
+        );
+        let outcome =
+            runner::run_plan(&binary, &again, &store.plan_file(), &direct, &mut progress)?;
+        let more = record(run.environment.clone(), &again, outcome)?;
+        add_samples(&mut run, more)?;
+    }
+    Ok(run)
 }
 
 /// [`measure`] with the process started as `launch` says.
@@ -33,18 +65,23 @@ pub fn measure_with(
     launch: &runner::Launch<'_>,
     progress: &mut Progress,
 ) -> Result<Baseline> {
-    let root = store.root();
-    // A run killed earlier (xtask included) may have left scratch files.
-    store.clear_stale();
-    let environment = machine::probe(sh, root);
-    let binary = runner::build_workloads(sh, root)?;
+    let (environment, binary) = prepare(sh, store)?;
     let outcome = runner::run_plan(&binary, plan, &store.plan_file(), launch, progress)?;
     record(environment, plan, outcome)
 }
 
+/// The machine as it is now and the built workloads binary.
+fn prepare(sh: &Shell, store: &Store) -> Result<(Environment, PathBuf)> {
+    // A run killed earlier (xtask included) may have left scratch files.
+    store.clear_stale();
+    let environment = machine::probe(sh, store.root());
+    let binary = runner::build_workloads(sh, store.root())?;
+    Ok((environment, binary))
+}
+
 /// The run record of what a workloads process reported for `plan`.
 pub fn record(
-    environment: perf_contract::environment::Environment,
+    environment: Environment,
     plan: &Plan,
     outcome: runner::RunOutcome,
 ) -> Result<Baseline> {

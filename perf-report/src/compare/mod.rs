@@ -10,6 +10,13 @@
 //! time) are judged on medians alone, see [`Basis`]. The Mann-Whitney p-value
 //! is reported, not used: it asks whether one whole distribution tends to be
 //! larger, not whether the median moved.
+//!
+//! When the two sides were measured in processes enough for an interval
+//! across them (`crate::processes`: four in all, e.g. a baseline of three
+//! and a run of three, or an old one-process baseline and a run of three),
+//! every judged metric is judged across processes instead, its samples
+//! matched by input: the rule above is what runs of one process a side
+//! get, and their rows say so.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,8 +29,8 @@ use perf_contract::{
     summary::{percentile_sorted, Interval},
 };
 
-use crate::bootstrap::bootstrap_ratio_ci;
 pub use crate::bootstrap::RESAMPLES;
+use crate::{bootstrap::bootstrap_ratio_ci, processes::across_processes};
 
 /// Fewer samples than this on either side: judge by medians alone.
 pub const MIN_BOOTSTRAP_SAMPLES: usize = 5;
@@ -43,6 +50,10 @@ pub enum Basis {
     /// Hodges-Lehmann change of the per-pair log-ratios, its Wilcoxon
     /// interval and a Holm-adjusted signed-rank p-value (`crate::paired`).
     Paired,
+    /// Each side measured in several processes of the same plan: one
+    /// estimate per process, matched by input, and Student's t across the
+    /// processes (`crate::processes`).
+    Processes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +109,11 @@ pub struct MetricChange {
     /// process pair, whose interval leaves out how far processes differ.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub rounds: usize,
+    /// Processes of the baseline and of the current run an unpaired
+    /// interval rests on ([`Basis::Processes`]); `None`: one process a
+    /// side, whose interval leaves out how far processes differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<(usize, usize)>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -169,6 +185,7 @@ fn compare_samples(
     let cur = sorted_finite(&current.samples);
     let mut change = MetricChange {
         rounds: 0,
+        processes: None,
         baseline_median: base.as_deref().ok().map(median),
         current_median: cur.as_deref().ok().map(median),
         change_pct: None,
@@ -221,6 +238,24 @@ fn compare_samples(
         let reason = format!("baseline median {bm} is not positive, so no relative change");
         return incomparable(change, reason);
     }
+    if current.better != Better::Neither {
+        if let Ok(x) = across_processes(&baseline.by_process(), &current.by_process()) {
+            // The processes' spread is the run-to-run variance: judged
+            // across them, whatever the unit (a size moves with the
+            // process's layout too; a count has no spread and is sure).
+            change.basis = Basis::Processes;
+            change.processes = Some(x.processes);
+            change.change_pct = Some(x.change_pct);
+            change.p_value = Some(x.p_value);
+            change.ratio_ci = Some(Interval {
+                low: 1.0 + x.ci_pct.low / 100.0,
+                high: 1.0 + x.ci_pct.high / 100.0,
+            });
+            change.mde_pct = Some((x.ci_pct.high - x.ci_pct.low) / 2.0);
+            change.verdict = judge(current.better, current.unit, x.change_pct, &change);
+            return change;
+        }
+    }
     let change_pct = (cm - bm) / bm * 100.0;
     change.change_pct = Some(change_pct);
     change.p_value = mann_whitney_p(&base, &cur);
@@ -258,7 +293,7 @@ fn judge(better: Better, unit: Unit, change_pct: f64, figures: &MetricChange) ->
         Basis::PointEstimate => !unit.is_timing(),
         // No interval although there were enough samples: a resample hit a
         // zero median. Not knowing is not evidence, so do not judge.
-        Basis::Bootstrap | Basis::Paired => figures.ratio_ci.is_some_and(|ci| {
+        Basis::Bootstrap | Basis::Paired | Basis::Processes => figures.ratio_ci.is_some_and(|ci| {
             let (a, b) = (worse_sign * (ci.low - 1.0), worse_sign * (ci.high - 1.0));
             if worse_pct > 0.0 {
                 a.min(b) > 0.0

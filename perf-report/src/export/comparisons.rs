@@ -115,17 +115,24 @@ fn row(c: &Comparison) -> [String; 10] {
     ]
 }
 
-/// `n / n` samples, or `rounds×pairs` when the figures rest on process
-/// pairs: every row says what its interval's replicates are.
+/// `n / n` samples, `rounds×pairs` when the figures rest on process
+/// pairs, `processes×samples` a side when on processes: every row says what
+/// its interval's replicates are.
 fn samples(m: &MetricChange) -> String {
-    let r = m.rounds;
-    if r == 0 {
-        return format!("{} / {}", m.n_baseline, m.n_current);
+    let per = |n: usize, r: usize| {
+        if r > 0 && n.is_multiple_of(r) {
+            format!("{r}×{}", n / r)
+        } else {
+            format!("{n} in {r}")
+        }
+    };
+    if let Some((rb, rc)) = m.processes {
+        return format!("{} / {}", per(m.n_baseline, rb), per(m.n_current, rc));
     }
-    if m.n_current.is_multiple_of(r) {
-        format!("{r}×{}", m.n_current / r)
-    } else {
-        format!("{} in {r} rounds", m.n_current)
+    match m.rounds {
+        0 => format!("{} / {}", m.n_baseline, m.n_current),
+        r if m.n_current.is_multiple_of(r) => per(m.n_current, r),
+        r => format!("{} in {r} rounds", m.n_current),
     }
 }
 
@@ -134,7 +141,7 @@ pub(crate) fn verdict_label(m: &MetricChange) -> String {
         Verdict::Regressed => "regressed",
         Verdict::Improved => "improved",
         Verdict::NotSignificant => "not significant",
-        Verdict::WithinNoise if m.basis == Basis::Paired => "no change",
+        Verdict::WithinNoise if matches!(m.basis, Basis::Paired | Basis::Processes) => "no change",
         Verdict::WithinNoise => "within noise",
         Verdict::Inconclusive => "inconclusive",
         Verdict::Informational => return "informational".into(),
@@ -143,7 +150,7 @@ pub(crate) fn verdict_label(m: &MetricChange) -> String {
     // A reader must see that a judgement rests on two numbers, not on an
     // interval.
     match m.basis {
-        Basis::Bootstrap | Basis::Paired => label.to_string(),
+        Basis::Bootstrap | Basis::Paired | Basis::Processes => label.to_string(),
         Basis::PointEstimate => format!("{label} (medians only)"),
     }
 }
@@ -162,6 +169,7 @@ mod tests {
     ) -> Comparison {
         let change = MetricChange {
             rounds: 0,
+            processes: None,
             baseline_median: Some(base),
             current_median: Some(cur),
             change_pct: Some((cur - base) / base * 100.0),

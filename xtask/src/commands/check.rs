@@ -1,9 +1,9 @@
 //! `cargo xtask perf check`: the regression gate. Runs the workloads (or
 //! reads a saved run), judges the run against the baseline through
 //! `perf_report::judgement` (the report's comparison uses the same), re-runs
-//! what looks regressed once, with `--until-conclusive` measures again
-//! while a headline metric's minimum detectable effect exceeds its
-//! threshold, prints the judgement through `perf_report::export`, and exits
+//! what looks regressed in more processes, measures one more process at a
+//! time while a headline metric's minimum detectable effect exceeds its
+//! threshold (within `--max-time`), prints the judgement through `perf_report::export`, and exits
 //! 0 / 1 (regression) / 2 (error) / 3 (inconclusive).
 
 use std::{
@@ -21,7 +21,7 @@ use perf_report::{
     compare::Verdict,
     export::Document,
     guards::{incomparable_reason, other_machine_reason},
-    judgement::{compare_with, is_regressed, judge, Judgement},
+    judgement::{is_regressed, judge, Judgement},
     noise::{RunNoise, MIN_RUNS},
 };
 use xshell::Shell;
@@ -165,14 +165,8 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             e.0
         )
     })?;
+    keep_mode(&mut judgement, args.mode, use_callgrind);
     if args.mode == Mode::Instructions {
-        // Callgrind's and the hardware counter's counts differ (callgrind
-        // runs its own CPU model): only counts of the same source compare.
-        judgement.comparisons.retain(|c| match c.metric.kind() {
-            MetricKind::CallgrindInstructions(_) => use_callgrind,
-            MetricKind::Instructions => !use_callgrind,
-            _ => false,
-        });
         if judgement.comparisons.is_empty() {
             bail!(
                 "--mode instructions: no instruction counts to compare (baseline: {}; this run: {}); record them with `cargo xtask perf baseline --instructions --update`",
@@ -187,54 +181,60 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         });
     }
 
+    let mut current = current;
     if let (Some(plan), false) = (&plan, args.no_rerun) {
         let suspects = judgement.regressed_workloads();
         if !suspects.is_empty() {
             eprintln!(
-                "possible regression in {}: re-running once to rule out noise",
-                WorkloadName::list(&suspects)
+                "possible regression in {}: measuring it in {} more process(es) to rule out noise",
+                WorkloadName::list(&suspects),
+                plan.harness.processes.max(1)
             );
             let mut again = plan.clone();
             again.workloads = suspects;
-            let rerun = measure::measure(sh, store, &again)?;
-            let mut second = compare_with(&baseline, &rerun, &policy, &widen);
-            if args.mode == Mode::Instructions {
-                second.retain(|c| c.metric.kind().is_instruction_count());
-            }
-            for c in judgement.comparisons.iter_mut().filter(|c| is_regressed(c)) {
-                let Some(r) = second
+            let before = judgement.clone();
+            // Added to the processes already measured, never in their
+            // place: the verdict rests on all of them, and a second look
+            // can only take a regression back, not make one.
+            measure::add_samples(&mut current, measure::measure(sh, store, &again)?)?;
+            let kept = std::mem::take(&mut judgement.notes);
+            judgement = rejudge(&baseline, &current, &baseline_name, &policy, &widen)?;
+            keep_mode(&mut judgement, args.mode, use_callgrind);
+            judgement.notes = kept;
+            for c in before.regressed() {
+                let now = judgement
+                    .comparisons
                     .iter()
-                    .find(|r| r.workload == c.workload && r.metric == c.metric)
-                else {
-                    continue;
-                };
-                let outcome = if is_regressed(r) {
+                    .find(|r| r.workload == c.workload && r.metric == c.metric);
+                let outcome = if now.is_some_and(is_regressed) {
                     "confirmed"
                 } else {
                     "not confirmed"
                 };
                 notes.push(format!(
-                    "re-ran {}: {} regression {outcome}",
+                    "measured {} again: {} regression {outcome}",
                     c.workload, c.metric
                 ));
-                *c = r.clone();
             }
         }
     }
 
-    if let (Some(plan), true) = (&plan, args.until_conclusive) {
+    if let Some(plan) = &plan {
+        // Stopped when every headline interval is narrow enough, a
+        // property of the spread and not of the estimate, so stopping
+        // does not bias the verdict; never stopped by a regression
+        // showing, which would make false alarms likelier with each look.
         let started = std::time::Instant::now();
         let budget = std::time::Duration::from_secs(args.max_time);
-        let mut current = current.clone();
         loop {
             let unsure: std::collections::BTreeSet<WorkloadName> =
                 judgement.inconclusive().map(|c| c.workload).collect();
-            if unsure.is_empty() || !judgement.passed {
+            if unsure.is_empty() || args.max_time == 0 || args.no_rerun {
                 break;
             }
             if started.elapsed() >= budget {
                 notes.push(format!(
-                    "--until-conclusive: {} workload(s) still inconclusive after --max-time {} s",
+                    "{} workload(s) still inconclusive after --max-time {} s",
                     unsure.len(),
                     args.max_time
                 ));
@@ -242,20 +242,19 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             }
             let mut again = plan.clone();
             again.workloads = unsure.into_iter().collect();
+            again.harness.processes = 1;
             eprintln!(
-                "inconclusive headline metrics in {}: measuring again for more samples",
+                "inconclusive headline metrics in {}: measuring it in one more process",
                 WorkloadName::list(&again.workloads)
             );
             let more = measure::measure(sh, store, &again)?;
             measure::add_samples(&mut current, more)?;
             let kept = std::mem::take(&mut judgement.notes);
-            judgement =
-                judge(&baseline, &current, &baseline_name, &policy, &widen).map_err(|e| {
-                    anyhow::anyhow!("the added samples changed what was measured ({})", e.0)
-                })?;
+            judgement = rejudge(&baseline, &current, &baseline_name, &policy, &widen)?;
+            keep_mode(&mut judgement, args.mode, use_callgrind);
             judgement.notes = kept;
             notes.push(format!(
-                "--until-conclusive: measured {} again",
+                "inconclusive: measured {} in one more process",
                 WorkloadName::list(&again.workloads)
             ));
         }
@@ -307,6 +306,31 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The judgement again once more processes were added to `current`.
+fn rejudge(
+    baseline: &Baseline,
+    current: &Baseline,
+    baseline_name: &str,
+    policy: &perf_report::policy::Policy,
+    widen: &dyn Fn(WorkloadName, &str, f64) -> f64,
+) -> Result<Judgement> {
+    judge(baseline, current, baseline_name, policy, widen)
+        .map_err(|e| anyhow::anyhow!("the added samples changed what was measured ({})", e.0))
+}
+
+/// In deterministic mode only instruction counts are judged, and only
+/// those of one source: callgrind's and the hardware counter's differ
+/// (callgrind runs its own CPU model).
+fn keep_mode(judgement: &mut Judgement, mode: Mode, use_callgrind: bool) {
+    if mode == Mode::Instructions {
+        judgement.comparisons.retain(|c| match c.metric.kind() {
+            MetricKind::CallgrindInstructions(_) => use_callgrind,
+            MetricKind::Instructions => !use_callgrind,
+            _ => false,
+        });
+    }
 }
 
 /// How many of the most recent comparable runs estimate between-run noise.

@@ -20,6 +20,7 @@ pub const FILE_NAMES: &[(&str, &str)] = &[
     ("profile.max_chunks", "corpus.max_chunks"),
     ("profile.warmup_passes", "harness.warmup_passes"),
     ("profile.passes", "harness.passes"),
+    ("profile.processes", "harness.processes"),
     ("profile.index_builds", "harness.index_builds"),
     (
         "profile.docs_per_batch_size",
@@ -77,6 +78,7 @@ pub const FLAGS: &[(&str, &[&str])] = &[
     // One count of passes for every workload.
     ("iterations", &["harness.passes", "llm.passes"]),
     ("warmup", &["harness.warmup_passes"]),
+    ("processes", &["harness.processes"]),
     ("corpus", &["corpus.dir"]),
     ("max_chunks", &["corpus.max_chunks"]),
     ("queries", &["queries"]),

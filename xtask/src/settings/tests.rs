@@ -184,7 +184,14 @@ fn quick_is_laid_over_full() {
     let q = plan(&quick(), "");
     assert_eq!(q.profile, ProfileName::Quick);
     assert_eq!(q.corpus.max_chunks, Some(300));
-    assert_eq!((q.harness.passes, q.harness.index_builds), (3, 5));
+    assert_eq!(
+        (
+            q.harness.passes,
+            q.harness.index_builds,
+            q.harness.processes
+        ),
+        (1, 5, 3)
+    );
     assert_eq!((q.vector.engines.len(), q.vector.sizes.len()), (2, 1));
     assert_eq!(q.vector.load.seconds_per_rate, 5.0);
     assert_eq!(q.llm.prompt_lengths, [128]);
@@ -218,7 +225,7 @@ fn flag_beats_profile_table_beats_file_beats_builtin() {
     assert_eq!(p.llm.prompt_lengths, [64]);
     assert_eq!(p.vector.query_passes, 5, "a quick key leaves full alone");
     let q = plan(&quick(), toml);
-    assert_eq!(q.harness.passes, 3, "a full key leaves quick alone");
+    assert_eq!(q.harness.passes, 1, "a full key leaves quick alone");
     assert_eq!(
         q.llm.prompt_lengths,
         [32],

@@ -142,9 +142,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// `perf baseline --quick --iterations 1 --warmup 0 --corpus CORPUS
-/// --output OUT` and `extra`: the shortest real run, which most tests
-/// start from.
+/// `perf baseline --quick --iterations 1 --warmup 0 --processes 1
+/// --corpus CORPUS --output OUT` and `extra`: the shortest real run, which
+/// most tests start from.
 pub fn quick_baseline(corpus: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
         "perf",
@@ -154,6 +154,8 @@ pub fn quick_baseline(corpus: &Path, out: &Path, extra: &[&str]) -> Vec<String> 
         "1",
         "--warmup",
         "0",
+        "--processes",
+        "1",
         "--corpus",
     ]
     .iter()

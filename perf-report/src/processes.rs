@@ -1,0 +1,203 @@
+//! An unpaired comparison (`check`: a baseline and a fresh run) whose unit
+//! of replication is the process, with samples matched by input.
+//!
+//! Each side was measured in one or more processes of the same plan; a
+//! process of the retrieval workloads asks the same questions, searches
+//! and batches in the same order, so sample `i` of every process is the
+//! same input. Each process gives one estimate: the Hodges-Lehmann
+//! estimate of its log-samples minus the baseline's mean log-sample of
+//! the same input, which removes the spread between inputs (a quick run's
+//! latencies are a mixture of questions near 2.0 and 3.5 ms, which a
+//! comparison of two bags of samples reads as noise). When the processes
+//! did not measure the same inputs (unequal counts), a process's estimate
+//! is its log-median. The interval is Student's t on the difference of the
+//! two sides' mean estimates, with the variance pooled over both sides'
+//! processes: as wide as processes of one build disagree, which is where
+//! the variance between two runs lies. A figure with one sample per
+//! process (peak RSS, a build time, an ingest rate) gets one estimate a
+//! process and the same rule.
+
+use perf_contract::summary::Interval;
+
+use crate::{
+    student_t,
+    walsh::{hodges_lehmann, pct},
+};
+
+/// Fewest degrees of freedom (processes of both sides, less two) an
+/// interval is built from: with one, the 95% interval is 12.7 standard
+/// errors wide.
+pub const MIN_DF: usize = 2;
+
+/// One metric's change with the process as the replicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcrossProcesses {
+    /// Processes of the baseline and of the current run.
+    pub processes: (usize, usize),
+    /// Whether every process measured the same inputs in the same order
+    /// (the estimates are matched by input).
+    pub matched: bool,
+    /// Current vs baseline in percent.
+    pub change_pct: f64,
+    /// 95% Student-t interval of `change_pct`.
+    pub ci_pct: Interval,
+    /// Two-sided two-sample t-test of the processes' estimates.
+    pub p_value: f64,
+}
+
+/// The change of one metric from its samples process by process
+/// (`base[p]`: the samples of the baseline's process `p`), or why there
+/// is none.
+pub fn across_processes(base: &[&[f64]], cur: &[&[f64]]) -> Result<AcrossProcesses, String> {
+    let (rb, rc) = (base.len(), cur.len());
+    if rb == 0 || rc == 0 || (rb + rc) < MIN_DF + 2 {
+        return Err(format!(
+            "{rb} baseline and {rc} current process(es): an interval across processes needs {} in all",
+            MIN_DF + 2
+        ));
+    }
+    let logs = |side: &[&[f64]], name: &str| -> Result<Vec<Vec<f64>>, String> {
+        side.iter()
+            .enumerate()
+            .map(|(p, s)| {
+                if s.is_empty() {
+                    return Err(format!("{name} process {} has no sample", p + 1));
+                }
+                s.iter()
+                    .map(|&x| {
+                        (x.is_finite() && x > 0.0).then(|| x.ln()).ok_or_else(|| {
+                            format!("{name} process {} has the sample {x}: only positive finite samples have a log-ratio", p + 1)
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let (b, c) = (logs(base, "baseline")?, logs(cur, "current")?);
+    let m = b[0].len();
+    let matched = b.iter().chain(&c).all(|p| p.len() == m);
+    let estimate: Box<dyn Fn(&[f64]) -> f64> = if matched {
+        let reference: Vec<f64> = (0..m)
+            .map(|i| b.iter().map(|p| p[i]).sum::<f64>() / rb as f64)
+            .collect();
+        Box::new(move |p: &[f64]| {
+            let d: Vec<f64> = p.iter().zip(&reference).map(|(x, r)| x - r).collect();
+            hodges_lehmann(&d)
+        })
+    } else {
+        // Not the median: of a mixture of inputs it jumps between modes.
+        Box::new(|p: &[f64]| hodges_lehmann(p))
+    };
+    let eb: Vec<f64> = b.iter().map(|p| estimate(p)).collect();
+    let ec: Vec<f64> = c.iter().map(|p| estimate(p)).collect();
+    let mean = |e: &[f64]| e.iter().sum::<f64>() / e.len() as f64;
+    let (mb, mc) = (mean(&eb), mean(&ec));
+    let squares = |e: &[f64], m: f64| e.iter().map(|x| (x - m).powi(2)).sum::<f64>();
+    let df = (rb + rc - 2) as f64;
+    let pooled = (squares(&eb, mb) + squares(&ec, mc)) / df;
+    let se = (pooled * (1.0 / rb as f64 + 1.0 / rc as f64)).sqrt();
+    let diff = mc - mb;
+    let half = student_t::quantile(0.975, df) * se;
+    // The same value in every process (a count): no spread to test.
+    let p_value = match (se == 0.0, diff == 0.0) {
+        (true, true) => 1.0,
+        (true, false) => 0.0,
+        _ => 2.0 * (1.0 - student_t::cdf((diff / se).abs(), df)),
+    };
+    Ok(AcrossProcesses {
+        processes: (rb, rc),
+        matched,
+        change_pct: pct(diff),
+        ci_pct: Interval {
+            low: pct(diff - half),
+            high: pct(diff + half),
+        },
+        p_value,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `processes` processes of `inputs` inputs whose costs differ 3:1, each
+    /// process off by `offset(p)` (its layout, its core), each sample by a
+    /// little jitter, all times `factor`.
+    fn side(processes: usize, factor: f64, offset: impl Fn(usize) -> f64) -> Vec<Vec<f64>> {
+        (0..processes)
+            .map(|p| {
+                (0..54)
+                    .map(|i| {
+                        let cost = if i % 2 == 0 { 2.0 } else { 3.5 };
+                        let jitter = 1.0 + ((i * 7919 + p * 31) % 11) as f64 * 0.002;
+                        cost * factor * offset(p) * jitter
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn slices(v: &[Vec<f64>]) -> Vec<&[f64]> {
+        v.iter().map(Vec::as_slice).collect()
+    }
+
+    #[test]
+    fn inputs_matched_across_processes_see_a_small_change() {
+        let spread = |p: usize| [1.0, 1.004, 0.997, 1.002][p % 4];
+        let b = side(3, 1.0, spread);
+        let c = side(3, 1.04, |p| spread(p + 1));
+        let x = across_processes(&slices(&b), &slices(&c)).unwrap();
+        assert!(x.matched);
+        assert!((x.change_pct - 4.0).abs() < 0.6, "{x:?}");
+        assert!(x.ci_pct.low > 2.0 && x.ci_pct.high < 6.0, "{x:?}");
+        assert!(x.p_value < 0.01, "{x:?}");
+    }
+
+    /// Processes that differ by ±3% make the interval that wide: no
+    /// verdict rests on the samples of one process.
+    #[test]
+    fn the_spread_between_processes_widens_the_interval() {
+        let b = side(3, 1.0, |p| [1.03, 0.97, 1.0][p]);
+        let c = side(3, 1.0, |p| [0.97, 1.03, 1.01][p]);
+        let x = across_processes(&slices(&b), &slices(&c)).unwrap();
+        assert!(x.ci_pct.low < -3.0 && x.ci_pct.high > 3.0, "{x:?}");
+        assert!(x.ci_pct.low < 0.0 && x.ci_pct.high > 0.0, "{x:?}");
+    }
+
+    /// An old baseline of one process against three: the spread comes
+    /// from the three, the interval is wider for the one.
+    #[test]
+    fn one_baseline_process_is_judged_with_the_current_runs_spread() {
+        let b = side(1, 1.0, |_| 1.0);
+        let c = side(3, 1.10, |p| [1.0, 1.01, 0.99][p]);
+        let x = across_processes(&slices(&b), &slices(&c)).unwrap();
+        assert_eq!(x.processes, (1, 3));
+        assert!(x.ci_pct.low > 5.0, "{x:?}");
+        let one_each = across_processes(&slices(&b), &slices(&c[..1])).unwrap_err();
+        assert!(one_each.contains("needs 4"), "{one_each}");
+    }
+
+    #[test]
+    fn unequal_counts_compare_the_processes_locations() {
+        let b = side(3, 1.0, |_| 1.0);
+        let mut c = side(3, 1.2, |_| 1.0);
+        c[1].pop();
+        let x = across_processes(&slices(&b), &slices(&c)).unwrap();
+        assert!(!x.matched);
+        assert!(x.change_pct > 15.0, "{x:?}");
+    }
+
+    /// Counts are the same in every process: no spread, a sure answer.
+    #[test]
+    fn a_deterministic_figure_has_no_spread() {
+        let same = vec![vec![7.0, 9.0]; 3];
+        let x = across_processes(&slices(&same), &slices(&same)).unwrap();
+        assert_eq!((x.change_pct, x.p_value), (0.0, 1.0));
+        let more = vec![vec![7.7, 9.9]; 3];
+        let x = across_processes(&slices(&same), &slices(&more)).unwrap();
+        assert_eq!(x.p_value, 0.0);
+        assert!((x.change_pct - 10.0).abs() < 1e-9);
+        let zero = vec![vec![0.0, 9.0]; 3];
+        assert!(across_processes(&slices(&zero), &slices(&same)).is_err());
+    }
+}
