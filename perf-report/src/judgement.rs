@@ -117,7 +117,20 @@ pub fn compare_with(
         let base = baseline.workloads.get(&w).and_then(|r| r.metrics.get(m));
         widen(w, m, policy.pct_for(w, m, base))
     };
-    compare_results(&judged, &current.workloads, &threshold_for, policy.seed)
+    let prior_for = |w: WorkloadName, m: &str| {
+        policy
+            .calibration
+            .as_ref()
+            .filter(|c| c.unlike(current).is_none())
+            .and_then(|c| c.prior(w, m))
+    };
+    compare_results(
+        &judged,
+        &current.workloads,
+        &threshold_for,
+        &prior_for,
+        policy.seed,
+    )
 }
 
 /// The policy's thresholds as they are: no widening.

@@ -8,6 +8,7 @@
 
 mod bootstrap;
 pub mod bottleneck_table;
+pub mod calibration;
 pub mod compare;
 pub mod export;
 pub mod guards;

@@ -71,6 +71,7 @@ pub fn compare_paired(
                 cm,
                 threshold,
                 metric_seed(seed, workload, name.as_str()),
+                None,
             )
         }
     });

@@ -1,10 +1,13 @@
 //! What the regression gate allows: the threshold per metric (from
 //! `perf.toml`'s `[check]` and `--threshold`), the absolute floors under
-//! which a timing change is jitter, and the bootstrap's seed. One value,
+//! which a timing change is jitter (for metrics this machine's calibration
+//! does not cover), the calibration, and the bootstrap's seed. One value,
 //! read by `check`, by the report's comparison with the previous baseline,
 //! and by every later comparison, so they cannot apply different rules.
 
 use std::collections::BTreeMap;
+
+use crate::calibration::Calibration;
 
 use perf_contract::{
     plan::WorkloadName,
@@ -32,6 +35,10 @@ pub struct Policy {
     pub min_abs_ms: f64,
     pub min_abs_us: f64,
     pub seed: u64,
+    /// This machine's measured spread between processes (`perf
+    /// calibrate`): a calibrated metric's interval pools it, and no floor
+    /// raises its threshold.
+    pub calibration: Option<Calibration>,
 }
 
 impl Default for Policy {
@@ -42,6 +49,7 @@ impl Default for Policy {
             min_abs_ms: DEFAULT_MIN_ABS_MS,
             min_abs_us: DEFAULT_MIN_ABS_US,
             seed: BOOTSTRAP_SEED,
+            calibration: None,
         }
     }
 }
@@ -56,7 +64,12 @@ impl Policy {
             .or_else(|| self.per_key.get(workload.as_str()))
             .copied()
             .unwrap_or(self.default_pct);
+        let calibrated = self
+            .calibration
+            .as_ref()
+            .is_some_and(|c| c.spread(workload, metric).is_some());
         let floor = baseline
+            .filter(|_| !calibrated)
             .and_then(|m| {
                 let abs = match m.unit {
                     Unit::Milliseconds => self.min_abs_ms,

@@ -45,56 +45,46 @@ pub struct AcrossProcesses {
     pub p_value: f64,
 }
 
+/// What an earlier calibration of this machine measured of a metric's
+/// process-to-process spread (`crate::calibration`): pooled with the
+/// run's own processes, so a run of few processes still gets an interval
+/// across processes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prior {
+    /// Standard deviation of one process's estimate, in log units.
+    pub sd_log: f64,
+    /// Its degrees of freedom (the calibration's processes less one).
+    pub df: usize,
+}
+
 /// The change of one metric from its samples process by process
 /// (`base[p]`: the samples of the baseline's process `p`), or why there
 /// is none.
-pub fn across_processes(base: &[&[f64]], cur: &[&[f64]]) -> Result<AcrossProcesses, String> {
+pub fn across_processes(
+    base: &[&[f64]],
+    cur: &[&[f64]],
+    prior: Option<Prior>,
+) -> Result<AcrossProcesses, String> {
     let (rb, rc) = (base.len(), cur.len());
-    if rb == 0 || rc == 0 || (rb + rc) < MIN_DF + 2 {
+    let own_df = (rb + rc).saturating_sub(2);
+    let prior_df = prior.map_or(0, |p| p.df);
+    if rb == 0 || rc == 0 || own_df + prior_df < MIN_DF {
         return Err(format!(
-            "{rb} baseline and {rc} current process(es): an interval across processes needs {} in all",
+            "{rb} baseline and {rc} current process(es) and no calibration of this machine: an interval across processes needs {} processes in all",
             MIN_DF + 2
         ));
     }
-    let logs = |side: &[&[f64]], name: &str| -> Result<Vec<Vec<f64>>, String> {
-        side.iter()
-            .enumerate()
-            .map(|(p, s)| {
-                if s.is_empty() {
-                    return Err(format!("{name} process {} has no sample", p + 1));
-                }
-                s.iter()
-                    .map(|&x| {
-                        (x.is_finite() && x > 0.0).then(|| x.ln()).ok_or_else(|| {
-                            format!("{name} process {} has the sample {x}: only positive finite samples have a log-ratio", p + 1)
-                        })
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    let (b, c) = (logs(base, "baseline")?, logs(cur, "current")?);
-    let m = b[0].len();
-    let matched = b.iter().chain(&c).all(|p| p.len() == m);
-    let estimate: Box<dyn Fn(&[f64]) -> f64> = if matched {
-        let reference: Vec<f64> = (0..m)
-            .map(|i| b.iter().map(|p| p[i]).sum::<f64>() / rb as f64)
-            .collect();
-        Box::new(move |p: &[f64]| {
-            let d: Vec<f64> = p.iter().zip(&reference).map(|(x, r)| x - r).collect();
-            hodges_lehmann(&d)
-        })
-    } else {
-        // Not the median: of a mixture of inputs it jumps between modes.
-        Box::new(|p: &[f64]| hodges_lehmann(p))
-    };
-    let eb: Vec<f64> = b.iter().map(|p| estimate(p)).collect();
-    let ec: Vec<f64> = c.iter().map(|p| estimate(p)).collect();
-    let mean = |e: &[f64]| e.iter().sum::<f64>() / e.len() as f64;
+    let b = logs(base, "baseline")?;
+    let c = logs(cur, "current")?;
+    let matched = same_inputs(b.iter().chain(&c));
+    let reference = matched.then(|| mean_by_input(&b));
+    let eb = estimates(&b, reference.as_deref());
+    let ec = estimates(&c, reference.as_deref());
     let (mb, mc) = (mean(&eb), mean(&ec));
     let squares = |e: &[f64], m: f64| e.iter().map(|x| (x - m).powi(2)).sum::<f64>();
-    let df = (rb + rc - 2) as f64;
-    let pooled = (squares(&eb, mb) + squares(&ec, mc)) / df;
+    let prior_squares = prior.map_or(0.0, |p| p.sd_log.powi(2) * p.df as f64);
+    let df = (own_df + prior_df) as f64;
+    let pooled = (squares(&eb, mb) + squares(&ec, mc) + prior_squares) / df;
     let se = (pooled * (1.0 / rb as f64 + 1.0 / rc as f64)).sqrt();
     let diff = mc - mb;
     let half = student_t::quantile(0.975, df) * se;
@@ -114,6 +104,72 @@ pub fn across_processes(base: &[&[f64]], cur: &[&[f64]]) -> Result<AcrossProcess
         },
         p_value,
     })
+}
+
+/// The standard deviation, in log units, of one process's estimate among
+/// `processes` of one build (a calibration); `None` below three.
+pub fn process_spread(processes: &[&[f64]]) -> Result<Option<f64>, String> {
+    if processes.len() < 3 {
+        return Ok(None);
+    }
+    let l = logs(processes, "calibration")?;
+    let reference = same_inputs(l.iter()).then(|| mean_by_input(&l));
+    let e = estimates(&l, reference.as_deref());
+    let m = mean(&e);
+    let var = e.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (e.len() - 1) as f64;
+    Ok(Some(var.sqrt()))
+}
+
+/// Each process's samples as logs, or why a sample has none.
+fn logs(side: &[&[f64]], name: &str) -> Result<Vec<Vec<f64>>, String> {
+    side.iter()
+        .enumerate()
+        .map(|(p, s)| {
+            if s.is_empty() {
+                return Err(format!("{name} process {} has no sample", p + 1));
+            }
+            s.iter()
+                .map(|&x| {
+                    (x.is_finite() && x > 0.0).then(|| x.ln()).ok_or_else(|| {
+                        format!("{name} process {} has the sample {x}: only positive finite samples have a log-ratio", p + 1)
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Whether every process measured as many samples (the same inputs).
+fn same_inputs<'a>(mut processes: impl Iterator<Item = &'a Vec<f64>>) -> bool {
+    let Some(first) = processes.next() else {
+        return false;
+    };
+    processes.all(|p| p.len() == first.len())
+}
+
+/// The mean log-sample of each input over `processes`.
+fn mean_by_input(processes: &[Vec<f64>]) -> Vec<f64> {
+    (0..processes[0].len())
+        .map(|i| processes.iter().map(|p| p[i]).sum::<f64>() / processes.len() as f64)
+        .collect()
+}
+
+/// One estimate per process: the Hodges-Lehmann estimate of its
+/// log-samples less the reference of the same input, or (inputs not
+/// matched) of its log-samples; not the median, which of a mixture of
+/// inputs jumps between modes.
+fn estimates(processes: &[Vec<f64>], reference: Option<&[f64]>) -> Vec<f64> {
+    processes
+        .iter()
+        .map(|p| match reference {
+            Some(r) => hodges_lehmann(&p.iter().zip(r).map(|(x, r)| x - r).collect::<Vec<_>>()),
+            None => hodges_lehmann(p),
+        })
+        .collect()
+}
+
+fn mean(e: &[f64]) -> f64 {
+    e.iter().sum::<f64>() / e.len() as f64
 }
 
 #[cfg(test)]
@@ -146,7 +202,7 @@ mod tests {
         let spread = |p: usize| [1.0, 1.004, 0.997, 1.002][p % 4];
         let b = side(3, 1.0, spread);
         let c = side(3, 1.04, |p| spread(p + 1));
-        let x = across_processes(&slices(&b), &slices(&c)).unwrap();
+        let x = across_processes(&slices(&b), &slices(&c), None).unwrap();
         assert!(x.matched);
         assert!((x.change_pct - 4.0).abs() < 0.6, "{x:?}");
         assert!(x.ci_pct.low > 2.0 && x.ci_pct.high < 6.0, "{x:?}");
@@ -159,7 +215,7 @@ mod tests {
     fn the_spread_between_processes_widens_the_interval() {
         let b = side(3, 1.0, |p| [1.03, 0.97, 1.0][p]);
         let c = side(3, 1.0, |p| [0.97, 1.03, 1.01][p]);
-        let x = across_processes(&slices(&b), &slices(&c)).unwrap();
+        let x = across_processes(&slices(&b), &slices(&c), None).unwrap();
         assert!(x.ci_pct.low < -3.0 && x.ci_pct.high > 3.0, "{x:?}");
         assert!(x.ci_pct.low < 0.0 && x.ci_pct.high > 0.0, "{x:?}");
     }
@@ -170,10 +226,10 @@ mod tests {
     fn one_baseline_process_is_judged_with_the_current_runs_spread() {
         let b = side(1, 1.0, |_| 1.0);
         let c = side(3, 1.10, |p| [1.0, 1.01, 0.99][p]);
-        let x = across_processes(&slices(&b), &slices(&c)).unwrap();
+        let x = across_processes(&slices(&b), &slices(&c), None).unwrap();
         assert_eq!(x.processes, (1, 3));
         assert!(x.ci_pct.low > 5.0, "{x:?}");
-        let one_each = across_processes(&slices(&b), &slices(&c[..1])).unwrap_err();
+        let one_each = across_processes(&slices(&b), &slices(&c[..1]), None).unwrap_err();
         assert!(one_each.contains("needs 4"), "{one_each}");
     }
 
@@ -182,7 +238,7 @@ mod tests {
         let b = side(3, 1.0, |_| 1.0);
         let mut c = side(3, 1.2, |_| 1.0);
         c[1].pop();
-        let x = across_processes(&slices(&b), &slices(&c)).unwrap();
+        let x = across_processes(&slices(&b), &slices(&c), None).unwrap();
         assert!(!x.matched);
         assert!(x.change_pct > 15.0, "{x:?}");
     }
@@ -191,13 +247,13 @@ mod tests {
     #[test]
     fn a_deterministic_figure_has_no_spread() {
         let same = vec![vec![7.0, 9.0]; 3];
-        let x = across_processes(&slices(&same), &slices(&same)).unwrap();
+        let x = across_processes(&slices(&same), &slices(&same), None).unwrap();
         assert_eq!((x.change_pct, x.p_value), (0.0, 1.0));
         let more = vec![vec![7.7, 9.9]; 3];
-        let x = across_processes(&slices(&same), &slices(&more)).unwrap();
+        let x = across_processes(&slices(&same), &slices(&more), None).unwrap();
         assert_eq!(x.p_value, 0.0);
         assert!((x.change_pct - 10.0).abs() < 1e-9);
         let zero = vec![vec![0.0, 9.0]; 3];
-        assert!(across_processes(&slices(&zero), &slices(&same)).is_err());
+        assert!(across_processes(&slices(&zero), &slices(&same), None).is_err());
     }
 }

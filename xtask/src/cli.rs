@@ -84,6 +84,17 @@ pub enum PerfCommand {
     /// builds and ranks the functions that changed.
     Compare(CompareArgs),
 
+    /// Measure what this machine can resolve: one build in several fresh
+    /// processes (6 by default), each metric's spread between them kept in
+    /// target/perf-calibration/<profile>.json.
+    ///
+    /// `check` and `report` on this machine and profile pool that spread
+    /// with their own processes (so a run of few processes still gets an
+    /// interval as wide as processes differ) and drop the absolute floors
+    /// for calibrated metrics. Prints what three processes a side resolve
+    /// and how many the ±10% gate needs.
+    Calibrate(CalibrateArgs),
+
     /// Profile the workloads: CPU (flamegraph SVG, pprof protobuf, top
     /// functions), memory (allocations, peak heap, peak RSS) per workload and
     /// per stage, and the top 5 bottlenecks ranked from that evidence.
@@ -425,6 +436,12 @@ pub struct BaselineArgs {
     /// hardware counter.
     #[arg(long)]
     pub instructions: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 fn parse_workload(s: &str) -> Result<WorkloadName, String> {

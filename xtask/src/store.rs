@@ -17,7 +17,8 @@ use std::{
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use perf_contract::schema::Baseline;
+use perf_contract::{plan::ProfileName, schema::Baseline};
+use perf_report::calibration::Calibration;
 
 use crate::children;
 
@@ -75,6 +76,34 @@ impl Store {
     /// The history folder of a baseline file: beside it.
     pub fn history_of(baseline: &Path) -> PathBuf {
         baseline.parent().unwrap_or(Path::new(".")).join(HISTORY)
+    }
+
+    /// This machine's calibration for one profile (`perf calibrate`).
+    pub fn calibration_file(&self, profile: ProfileName) -> PathBuf {
+        self.root
+            .join("target/perf-calibration")
+            .join(format!("{profile}.json"))
+    }
+
+    /// The calibration `perf calibrate` kept for `profile`, if any; one
+    /// that does not load is an error naming the file.
+    pub fn calibration(&self, profile: ProfileName) -> Result<Option<(PathBuf, Calibration)>> {
+        let file = self.calibration_file(profile);
+        let text = match fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read calibration file {}", file.display()))
+            }
+        };
+        let c = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "calibration file {} does not load: run `cargo xtask perf calibrate` again, or delete it",
+                file.display()
+            )
+        })?;
+        Ok(Some((file, c)))
     }
 
     pub fn runs_dir(&self) -> PathBuf {

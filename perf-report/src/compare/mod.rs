@@ -30,7 +30,10 @@ use perf_contract::{
 };
 
 pub use crate::bootstrap::RESAMPLES;
-use crate::{bootstrap::bootstrap_ratio_ci, processes::across_processes};
+use crate::{
+    bootstrap::bootstrap_ratio_ci,
+    processes::{across_processes, Prior},
+};
 
 /// Fewer samples than this on either side: judge by medians alone.
 pub const MIN_BOOTSTRAP_SAMPLES: usize = 5;
@@ -151,7 +154,7 @@ pub fn compare_metric(
     threshold_pct: f64,
     seed: u64,
 ) -> MetricChange {
-    compare_samples(baseline, current, threshold_pct, seed, false)
+    compare_samples(baseline, current, threshold_pct, seed, false, None)
 }
 
 /// [`compare_metric`] for the metric named `key`: a figure measured on one
@@ -162,15 +165,18 @@ pub fn compare_metric(
 /// warm 1,000-vector search by up to 35% (where the vectors landed in
 /// memory, once per process): a bootstrap over questions would call that
 /// a regression.
+/// `prior`: the machine's calibrated spread between processes of this
+/// metric, pooled with the runs' own processes.
 pub fn compare_metric_of(
     key: &MetricKey,
     baseline: &Metric,
     current: &Metric,
     threshold_pct: f64,
     seed: u64,
+    prior: Option<Prior>,
 ) -> MetricChange {
     let one_build = key.kind().measured_on_one_build();
-    compare_samples(baseline, current, threshold_pct, seed, one_build)
+    compare_samples(baseline, current, threshold_pct, seed, one_build, prior)
 }
 
 fn compare_samples(
@@ -179,6 +185,7 @@ fn compare_samples(
     threshold_pct: f64,
     seed: u64,
     one_build: bool,
+    prior: Option<Prior>,
 ) -> MetricChange {
     let (n_baseline, n_current) = (baseline.samples.len(), current.samples.len());
     let base = sorted_finite(&baseline.samples);
@@ -239,7 +246,7 @@ fn compare_samples(
         return incomparable(change, reason);
     }
     if current.better != Better::Neither {
-        if let Ok(x) = across_processes(&baseline.by_process(), &current.by_process()) {
+        if let Ok(x) = across_processes(&baseline.by_process(), &current.by_process(), prior) {
             // The processes' spread is the run-to-run variance: judged
             // across them, whatever the unit (a size moves with the
             // process's layout too; a count has no spread and is sure).
@@ -318,12 +325,14 @@ pub fn compare_results(
     baseline: &BTreeMap<WorkloadName, WorkloadResult>,
     current: &BTreeMap<WorkloadName, WorkloadResult>,
     threshold_for: &dyn Fn(WorkloadName, &str) -> f64,
+    prior_for: &dyn Fn(WorkloadName, &str) -> Option<Prior>,
     seed: u64,
 ) -> Vec<Comparison> {
     compare_each(baseline, current, &mut |workload, name, b, c| {
         let threshold = threshold_for(workload, name.as_str());
         let seed = metric_seed(seed, workload, name.as_str());
-        compare_metric_of(name, b, c, threshold, seed)
+        let prior = prior_for(workload, name.as_str());
+        compare_metric_of(name, b, c, threshold, seed, prior)
     })
 }
 

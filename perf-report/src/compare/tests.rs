@@ -78,9 +78,9 @@ fn a_one_build_figure_beyond_the_threshold_is_not_called() {
     let c = metric(Better::Lower, synthetic(2, 40, 0.02, 13.0));
     let plain = MetricKey::parse("hnsw.latency");
     let one_build = MetricKey::parse("usearch.n1000.k10.latency");
-    let m = compare_metric_of(&plain, &b, &c, 10.0, 42);
+    let m = compare_metric_of(&plain, &b, &c, 10.0, 42, None);
     assert_eq!(m.verdict, Verdict::Regressed);
-    let m = compare_metric_of(&one_build, &b, &c, 10.0, 42);
+    let m = compare_metric_of(&one_build, &b, &c, 10.0, 42, None);
     assert_eq!(
         (m.basis, m.verdict),
         (Basis::PointEstimate, Verdict::NotSignificant)
@@ -207,7 +207,7 @@ fn results_cover_both_runs_in_order() {
     ]);
     // rag_query allows 30%, so only vector_query's 20% counts.
     let threshold = |w, _: &str| if w == RagQuery { 30.0 } else { 10.0 };
-    let cs = compare_results(&base, &cur, &threshold, 1);
+    let cs = compare_results(&base, &cur, &threshold, &|_, _| None, 1);
     let row = |c: &Comparison| (c.workload, c.metric.to_string(), c.status);
     let expected = [
         (RagQuery, "latency", Status::Compared),

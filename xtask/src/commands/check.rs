@@ -18,11 +18,13 @@ use perf_contract::{
     schema::{Baseline, FileRole},
 };
 use perf_report::{
+    calibration::Calibration,
     compare::Verdict,
     export::Document,
     guards::{incomparable_reason, other_machine_reason},
     judgement::{is_regressed, judge, Judgement},
     noise::{RunNoise, MIN_RUNS},
+    policy::Policy,
 };
 use xshell::Shell;
 
@@ -157,6 +159,8 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             noise.runs
         ));
     }
+    let mut policy = policy;
+    policy.calibration = calibration_for(store, &current, &policy, &mut notes)?;
     let baseline_name = baseline_path.display().to_string();
     let mut judgement = judge(&baseline, &current, &baseline_name, &policy, &widen).map_err(|e| {
         anyhow::anyhow!(
@@ -313,11 +317,42 @@ fn rejudge(
     baseline: &Baseline,
     current: &Baseline,
     baseline_name: &str,
-    policy: &perf_report::policy::Policy,
+    policy: &Policy,
     widen: &dyn Fn(WorkloadName, &str, f64) -> f64,
 ) -> Result<Judgement> {
     judge(baseline, current, baseline_name, policy, widen)
         .map_err(|e| anyhow::anyhow!("the added samples changed what was measured ({})", e.0))
+}
+
+/// This machine's calibration for the run's profile when it describes the
+/// run, with a note either way: without one, absolute floors stand in.
+fn calibration_for(
+    store: &Store,
+    current: &Baseline,
+    policy: &Policy,
+    notes: &mut Vec<String>,
+) -> Result<Option<Calibration>> {
+    let profile = current.plan.profile;
+    let Some((file, c)) = store.calibration(profile)? else {
+        notes.push(format!(
+            "no calibration of this machine for the {profile} profile: absolute floors ({} µs, {} ms) raise the thresholds of short timings; `cargo xtask perf calibrate{}` measures what this machine resolves",
+            policy.min_abs_us,
+            policy.min_abs_ms,
+            if profile == ProfileName::Quick { " --quick" } else { "" }
+        ));
+        return Ok(None);
+    };
+    if let Some(why) = c.unlike(current) {
+        notes.push(format!("calibration {} not used: {why}", file.display()));
+        return Ok(None);
+    }
+    notes.push(format!(
+        "calibration of this machine ({}, {} processes, {} metrics): its spread between processes is pooled with this run's, and no absolute floor applies to those metrics",
+        c.created_at.format("%Y-%m-%d %H:%M UTC"),
+        c.processes,
+        c.metrics.len()
+    ));
+    Ok(Some(c))
 }
 
 /// In deterministic mode only instruction counts are judged, and only

@@ -42,7 +42,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     let loaded = settings::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
     thresholds::validate(&loaded.check, &loaded.name(), args.threshold)?;
     thresholds::check_key_workloads(&loaded.check, &loaded.name())?;
-    let policy = thresholds::policy(&loaded.check, args.threshold);
+    let mut policy = thresholds::policy(&loaded.check, args.threshold);
     if let Some(files) = &args.runs {
         return rejudge(&cwd, files, &policy, args);
     }
@@ -114,6 +114,18 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
                 &base_run,
                 Path::new("(this compare's base run)"),
             )?;
+            // The rounds give the intervals; a calibration of this machine
+            // only lifts the absolute floors of the metrics it covers.
+            if let Some((file, c)) = store.calibration(base_run.plan.profile)? {
+                if c.unlike(&candidate_run).is_none() {
+                    notes.push(format!(
+                        "calibration {}: no absolute floor for its {} metrics",
+                        file.display(),
+                        c.metrics.len()
+                    ));
+                    policy.calibration = Some(c);
+                }
+            }
         }
         let judgement = judge_paired(&base_run, &candidate_run, &base_tree.label, &policy)
             .map_err(|e| {

@@ -4,6 +4,7 @@
 //! another command: what two commands share is a service.
 
 pub mod baseline;
+pub mod calibrate;
 pub mod check;
 pub mod compare;
 pub mod lint;

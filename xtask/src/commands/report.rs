@@ -57,7 +57,14 @@ pub fn run(sh: &Shell, store: &Store, args: &ReportArgs) -> Result<()> {
     let config_name = loaded.name();
     thresholds::validate(&loaded.check, &config_name, None)?;
     let policy = thresholds::policy(&loaded.check, None);
-    let inputs = inputs::load(&paths, policy)?;
+    let mut inputs = inputs::load(&paths, policy)?;
+    // This machine's calibration, when the baseline was recorded here with
+    // its profile: the comparison with the previous baseline pools it.
+    if let Some((_, c)) = store.calibration(inputs.baseline.plan.profile)? {
+        if c.unlike(&inputs.baseline).is_none() {
+            inputs.comparison.calibration = Some(c);
+        }
+    }
     // A misspelt key would silently leave its metric at the default.
     thresholds::check_keys(
         &loaded.check,
