@@ -57,6 +57,19 @@ impl Metric {
         })
     }
 
+    /// How many samples, as a table shows it: `162`, or `3×54` when three
+    /// processes gave 54 each (`162 in 3` when they gave unequal counts).
+    pub fn count_label(&self) -> String {
+        let n = self.samples.len();
+        match self.processes.as_slice() {
+            [] | [_] => n.to_string(),
+            [first, rest @ ..] if rest.iter().all(|p| p == first) => {
+                format!("{}×{first}", self.processes.len())
+            }
+            p => format!("{n} in {}", p.len()),
+        }
+    }
+
     /// `samples` split by the process that gave them (one slice when one did).
     pub fn by_process(&self) -> Vec<&[f64]> {
         if self.processes.is_empty() {

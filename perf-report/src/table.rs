@@ -118,7 +118,7 @@ fn metric_row(workload: &str, name: &str, m: &Metric) -> Vec<Cell> {
     vec![
         Cell::new(workload),
         Cell::new(name),
-        Cell::new(s.count),
+        Cell::new(m.count_label()),
         Cell::new(v(s.median)),
         Cell::new(format_interval(s.median_ci, m.unit)),
         Cell::new(v(s.p95)),

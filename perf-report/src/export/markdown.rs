@@ -50,7 +50,7 @@ impl Exporter for Markdown {
                     table.row(vec![
                         r.workload.to_string(),
                         r.name.to_string(),
-                        s.count.to_string(),
+                        r.metric.count_label(),
                         format_value(s.median, unit),
                         format_range(s.median_ci, unit),
                         format_value(s.p95, unit),

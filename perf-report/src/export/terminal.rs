@@ -94,7 +94,7 @@ fn headline_table(rows: &[Row]) -> Table {
         table.add_row(vec![
             Cell::new(workload),
             Cell::new(r.name.as_str()),
-            Cell::new(s.count),
+            Cell::new(r.metric.count_label()),
             Cell::new(format_value(s.median, unit)),
             Cell::new(format_range(s.median_ci, unit)),
             Cell::new(format_value(s.p95, unit)),

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Makes a known change to perf-workloads' source in the working tree, to
+# test the verdicts of `perf check` and `perf compare` against changes they
+# never saw (A/A runs, power runs); `revert` restores the files from git.
+#
+# Usage: scripts/perturb.sh MODE [N]
+#   cosmetic         an unused function and another error string: the
+#                    code's layout moves, its work does not (an A/A change)
+#   tokenize N       the question tokenized N more times inside rag_query's
+#                    tokenize stage (about +1.6% of a quick query each on a
+#                    2-core Sapphire Rapids VM: 9 for about +15%)
+#   search BYTES     a scratch buffer of BYTES filled on every HNSW search
+#                    (vector_query.hnsw.latency and rag_query's search)
+#   revert           undo any of the above
+# Refuses a tree where those files already differ from HEAD.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rag=perf-workloads/src/rag.rs
+hnsw=perf-workloads/src/index/hnsw.rs
+mode=${1:-}
+
+if [ "$mode" = revert ]; then
+    git checkout -- "$rag" "$hnsw"
+    exit 0
+fi
+if ! git diff --quiet -- "$rag" "$hnsw"; then
+    echo "error: $rag or $hnsw already differs from HEAD: run scripts/perturb.sh revert first" >&2
+    exit 2
+fi
+count=${2:-}
+case "$mode" in
+    cosmetic)
+        cat >>"$rag" <<'EOF'
+
+/// Added by scripts/perturb.sh cosmetic: never called.
+#[allow(dead_code)]
+#[inline(never)]
+fn perturbed_layout(x: u64) -> u64 {
+    x.rotate_left(7) ^ 0x5EED
+}
+EOF
+        perl -0pi -e 's/expect\("one vector per question"\)/expect("one vector per question (perturbed)")/' "$rag"
+        ;;
+    tokenize)
+        [[ "$count" =~ ^[0-9]+$ ]] || { echo "error: tokenize needs a count, e.g. scripts/perturb.sh tokenize 9" >&2; exit 2; }
+        perl -0pi -e "s/(let batch = timed\(&mut stages, Stage::Tokenize, \|\| \{\n)/\$1            for _ in 0..$count {\n                std::hint::black_box(self.embedder.tokenize(&[question])?);\n            }\n/" "$rag"
+        ;;
+    search)
+        [[ "$count" =~ ^[0-9]+$ ]] || { echo "error: search needs a size in bytes, e.g. scripts/perturb.sh search 65536" >&2; exit 2; }
+        perl -0pi -e "s/(fn search\(&self, query: &\[f32\], k: usize\) -> Result<Vec<Hit>, WorkloadError> \{\n)/\$1        std::hint::black_box(vec![1u8; $count]);\n/" "$hnsw"
+        ;;
+    *)
+        echo "error: unknown mode \`$mode\`: cosmetic, tokenize N, search BYTES or revert" >&2
+        exit 2
+        ;;
+esac
+if git diff --quiet -- "$rag" "$hnsw"; then
+    echo "error: $mode changed nothing: the source it edits has moved; update scripts/perturb.sh" >&2
+    exit 2
+fi
+git diff --stat -- "$rag" "$hnsw"
