@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use perf_contract::{
     environment::Environment,
+    metric_key::MetricKey,
     plan::{ProfileName, WorkloadName},
     schema::{Baseline, Better},
 };
@@ -116,21 +117,69 @@ impl Calibration {
     /// Why this calibration does not describe `run` (another machine or
     /// profile), or `None` when it does.
     pub fn unlike(&self, run: &Baseline) -> Option<String> {
-        if self.machine_fingerprint != run.machine_fingerprint {
+        self.unlike_machine(&run.machine_fingerprint, &run.environment, run.plan.profile)
+    }
+
+    /// [`Self::unlike`] for a run about to be measured on `environment`.
+    pub fn unlike_machine(
+        &self,
+        fingerprint: &str,
+        environment: &Environment,
+        profile: ProfileName,
+    ) -> Option<String> {
+        if self.machine_fingerprint != fingerprint {
             return Some(format!(
                 "calibrated on `{}`, not this machine",
                 self.machine_fingerprint
             ));
         }
-        if let Some(cpu) = self.environment.other_cpu(&run.environment) {
+        if let Some(cpu) = self.environment.other_cpu(environment) {
             return Some(format!("calibrated on another processor: {cpu}"));
         }
-        (self.profile != run.plan.profile).then(|| {
+        (self.profile != profile).then(|| {
             format!(
-                "calibrated with the {} profile, this run is {}",
-                self.profile, run.plan.profile
+                "calibrated with the {} profile, this run is {profile}",
+                self.profile
             )
         })
+    }
+
+    /// Fewest processes (from `least` up to `most`) a run needs beside a
+    /// baseline of `base_processes` for every calibrated headline metric of
+    /// `workloads` to resolve its threshold, and the metric that asks the
+    /// most; `None` when even `most` processes do not.
+    pub fn processes_needed(
+        &self,
+        workloads: &[WorkloadName],
+        base_processes: usize,
+        (least, most): (usize, usize),
+        threshold_for: &dyn Fn(WorkloadName, &str) -> f64,
+    ) -> Result<(usize, Option<String>), String> {
+        let mut need = (least, None);
+        for (key, spread) in &self.metrics {
+            let Some((w, m)) = key.split_once('.') else {
+                continue;
+            };
+            let Ok(w) = w.parse::<WorkloadName>() else {
+                continue;
+            };
+            if !workloads.contains(&w) || !MetricKey::parse(m).kind().is_headline() {
+                continue;
+            }
+            let threshold = threshold_for(w, m);
+            let Some(r) =
+                (least..=most).find(|&r| spread.resolvable_pct(base_processes, r) <= threshold)
+            else {
+                return Err(format!(
+                    "{key}: {most} processes beside the baseline's {base_processes} resolve ±{:.1}%, its threshold is ±{threshold:.1}%",
+                    spread.resolvable_pct(base_processes, most)
+                ));
+            };
+            if r > need.0 {
+                need = (r, Some(key.clone()));
+            }
+        }
+        Ok(need)
     }
 }
 
@@ -169,6 +218,23 @@ mod tests {
         assert!(s.resolvable_pct(3, 3) > s.resolvable_pct(6, 6));
         assert!(s.processes_for(10.0).unwrap() <= 3, "{s:?}");
         assert_eq!(c.unlike(&run), None);
+        // About 1.6% between processes: 3 beside 3 resolve ±10%, not ±2%.
+        let w = [WorkloadName::RagQuery];
+        assert_eq!(
+            c.processes_needed(&w, 3, (3, 10), &|_, _| 10.0),
+            Ok((3, None))
+        );
+        let (r, why) = c.processes_needed(&w, 3, (3, 10), &|_, _| 3.0).unwrap();
+        assert!(
+            r > 3 && why.as_deref() == Some("rag_query.latency"),
+            "{r} {why:?}"
+        );
+        assert!(c.processes_needed(&w, 3, (3, 10), &|_, _| 1.0).is_err());
+        assert_eq!(
+            c.processes_needed(&[WorkloadName::Embedding], 3, (3, 10), &|_, _| 1.0),
+            Ok((3, None)),
+            "only the run's workloads count"
+        );
         let mut other = run.clone();
         other.machine_fingerprint = "another".into();
         assert!(c.unlike(&other).unwrap().contains("not this machine"));

@@ -14,7 +14,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use perf_contract::{
     metric_key::MetricKind,
-    plan::{ProfileName, WorkloadName},
+    plan::{Plan, ProfileName, WorkloadName},
     schema::{Baseline, FileRole},
 };
 use perf_report::{
@@ -89,6 +89,9 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         None => {
             let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?;
             p.inject_delay = args.inject_delay.clone();
+            if args.run.processes.is_none() {
+                processes_from_calibration(sh, store, &mut p, &baseline, &policy, &mut notes)?;
+            }
             let r = measure::measure(sh, store, &p)?;
             let saved = store.save_run(&r)?;
             notes.push(format!("this run: {}", saved.display()));
@@ -189,13 +192,13 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     if let (Some(plan), false) = (&plan, args.no_rerun) {
         let suspects = judgement.regressed_workloads();
         if !suspects.is_empty() {
+            let again = same_work(plan, &suspects);
             eprintln!(
-                "possible regression in {}: measuring it in {} more process(es) to rule out noise",
+                "possible regression in {}: measuring {} in {} more process(es) to rule out noise",
                 WorkloadName::list(&suspects),
+                WorkloadName::list(&again.workloads),
                 plan.harness.processes.max(1)
             );
-            let mut again = plan.clone();
-            again.workloads = suspects;
             let before = judgement.clone();
             // Added to the processes already measured, never in their
             // place: the verdict rests on all of them, and a second look
@@ -244,11 +247,12 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                 ));
                 break;
             }
-            let mut again = plan.clone();
-            again.workloads = unsure.into_iter().collect();
+            let unsure: Vec<WorkloadName> = unsure.into_iter().collect();
+            let mut again = same_work(plan, &unsure);
             again.harness.processes = 1;
             eprintln!(
-                "inconclusive headline metrics in {}: measuring it in one more process",
+                "inconclusive headline metrics in {}: measuring {} in one more process",
+                WorkloadName::list(&unsure),
                 WorkloadName::list(&again.workloads)
             );
             let more = measure::measure(sh, store, &again)?;
@@ -322,6 +326,87 @@ fn rejudge(
 ) -> Result<Judgement> {
     judge(baseline, current, baseline_name, policy, widen)
         .map_err(|e| anyhow::anyhow!("the added samples changed what was measured ({})", e.0))
+}
+
+/// The plan for more processes of a run: what every process of it
+/// measured (its replicated workloads), and `asked` among the rest. A
+/// workload inherits state from the ones before it in its process (memory
+/// the allocator keeps, warm caches: `vector_query`'s peak RSS after the
+/// embedding workload's batches), so an added process does the same work
+/// as the first ones, not the suspect alone.
+fn same_work(plan: &Plan, asked: &[WorkloadName]) -> Plan {
+    let mut again = plan.clone();
+    again
+        .workloads
+        .retain(|w| w.traits().replicated || asked.contains(w));
+    again
+}
+
+/// Most processes a check measures up front because a calibration asks
+/// for them; more come only while a headline metric stays inconclusive.
+const MOST_PROCESSES_UP_FRONT: usize = 10;
+
+/// As many processes as this machine's calibration says the headline
+/// metrics need to resolve their thresholds beside the baseline's, when
+/// that is more than the plan's: R follows from the measured noise.
+fn processes_from_calibration(
+    sh: &Shell,
+    store: &Store,
+    plan: &mut Plan,
+    baseline: &Baseline,
+    policy: &Policy,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let Some((_, c)) = store.calibration(plan.profile)? else {
+        return Ok(());
+    };
+    let here = crate::machine::probe(sh, store.root());
+    if c.unlike_machine(&here.fingerprint(), &here, plan.profile)
+        .is_some()
+    {
+        return Ok(());
+    }
+    let base_processes = baseline
+        .workloads
+        .values()
+        .flat_map(|r| r.metrics.values())
+        .map(|m| m.by_process().len())
+        .max()
+        .unwrap_or(1);
+    // The thresholds as the judgement will apply them: no floor for a
+    // calibrated metric.
+    let calibrated = Policy {
+        calibration: Some(c.clone()),
+        ..policy.clone()
+    };
+    let threshold_for = |w: WorkloadName, m: &str| {
+        let b = baseline.workloads.get(&w).and_then(|r| r.metrics.get(m));
+        calibrated.pct_for(w, m, b)
+    };
+    let replicated: Vec<WorkloadName> = plan
+        .workloads
+        .iter()
+        .copied()
+        .filter(|w| w.traits().replicated)
+        .collect();
+    let least = plan.harness.processes as usize;
+    let most = MOST_PROCESSES_UP_FRONT.max(least);
+    match c.processes_needed(&replicated, base_processes, (least, most), &threshold_for) {
+        Ok((_, None)) => {}
+        Ok((r, Some(key))) => {
+            plan.harness.processes = r as u32;
+            notes.push(format!(
+                "{r} processes, not {least}: this machine's calibration says {key} needs them beside the baseline's {base_processes} to resolve its threshold"
+            ));
+        }
+        Err(why) => {
+            plan.harness.processes = most as u32;
+            notes.push(format!(
+                "{most} processes, the most a check measures up front: {why}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// This machine's calibration for the run's profile when it describes the
