@@ -111,7 +111,11 @@ pub fn add_samples(run: &mut Baseline, more: Baseline) -> Result<()> {
         };
         for (name, m) in result.metrics {
             if let Some(x) = into.metrics.get_mut(&name) {
-                x.add_process(&m.samples);
+                // Process by process: a further measurement of several
+                // processes (a suspect's) is several replicates, not one.
+                for samples in m.by_process() {
+                    x.add_process(samples);
+                }
                 x.summary = perf_contract::summary::Summary::from_samples(&x.samples)
                     .with_context(|| format!("{w}.{name}: a sample is not a number"))?;
             }
@@ -179,4 +183,41 @@ pub fn prepare_profile_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("profile folder {} is not writable", dir.display()))?;
     let _ = fs::remove_file(&probe);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use perf_contract::{
+        fixture::baseline,
+        schema::{Better, Unit},
+    };
+
+    use super::*;
+
+    /// A further measurement of two processes adds two replicates.
+    #[test]
+    fn added_processes_stay_apart() {
+        let run = |samples: Vec<f64>| {
+            baseline(&[(
+                WorkloadName::RagQuery,
+                "latency",
+                Unit::Milliseconds,
+                Better::Lower,
+                samples,
+            )])
+        };
+        let mut first = run(vec![1.0, 2.0]);
+        let mut more = run(vec![1.1, 2.1]);
+        more.workloads
+            .get_mut(&WorkloadName::RagQuery)
+            .unwrap()
+            .metrics
+            .get_mut("latency")
+            .unwrap()
+            .add_process(&[1.2, 2.2]);
+        add_samples(&mut first, more).unwrap();
+        let m = &first.workloads[&WorkloadName::RagQuery].metrics["latency"];
+        assert_eq!(m.processes, [2, 2, 2]);
+        assert_eq!(m.by_process()[2], [1.2, 2.2]);
+    }
 }

@@ -247,6 +247,10 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                 ));
                 break;
             }
+            if let Some(why) = baseline_bound(&judgement) {
+                notes.push(why);
+                break;
+            }
             let unsure: Vec<WorkloadName> = unsure.into_iter().collect();
             let mut again = same_work(plan, &unsure);
             again.harness.processes = 1;
@@ -326,6 +330,36 @@ fn rejudge(
 ) -> Result<Judgement> {
     judge(baseline, current, baseline_name, policy, widen)
         .map_err(|e| anyhow::anyhow!("the added samples changed what was measured ({})", e.0))
+}
+
+/// Why more processes of this run cannot make it conclusive, if so: an
+/// interval across processes is no narrower than the baseline's own
+/// processes allow (its half-width tends to the baseline's share as this
+/// run's processes grow), and for an inconclusive headline metric that
+/// share already exceeds the threshold.
+fn baseline_bound(judgement: &Judgement) -> Option<String> {
+    let bound: Vec<String> = judgement
+        .inconclusive()
+        .filter_map(|c| {
+            let m = c.change.as_ref()?;
+            let (rb, rc) = m.processes?;
+            let mde = m.mde_pct?;
+            let (rb, rc) = (rb as f64, rc as f64);
+            let limit = mde * ((1.0 / rb) / (1.0 / rb + 1.0 / rc)).sqrt();
+            (limit > m.threshold_pct).then(|| {
+                format!(
+                    "{}.{} (±{limit:.1}% at best beside the baseline's {rb} processes, threshold ±{:.1}%)",
+                    c.workload, c.metric, m.threshold_pct
+                )
+            })
+        })
+        .collect();
+    (!bound.is_empty()).then(|| {
+        format!(
+            "more processes of this run cannot make it conclusive: {}; record the baseline in more processes (`perf baseline --processes N --update`)",
+            bound.join(", ")
+        )
+    })
 }
 
 /// The plan for more processes of a run: what every process of it
