@@ -62,11 +62,14 @@ pub enum PerfCommand {
     /// 1 (regression), 2 (error or nothing comparable), 3 (inconclusive: a
     /// headline metric's minimum detectable effect exceeds its threshold).
     ///
-    /// A metric regresses only when its median moves beyond its threshold in
-    /// the worse direction AND the 95% bootstrap interval of the ratio of
-    /// medians excludes no-change; a regressed workload is re-run once and
-    /// only a confirmed regression counts. Recall and embedding parity are
-    /// guarded absolutely.
+    /// Both runs measure the retrieval workloads in several fresh processes
+    /// (the replicate); a metric regresses only when its change is beyond
+    /// its threshold in the worse direction AND its 95% interval across
+    /// processes (samples matched by input, pooled with `perf calibrate`'s
+    /// spread when there is one) excludes no-change. A suspect is measured
+    /// in more processes, added to the first; an inconclusive headline
+    /// metric in one more at a time, within --max-time. Recall and
+    /// embedding parity are guarded absolutely.
     Check(CheckArgs),
 
     /// Did my change make it slower? Build two revisions and run them side
