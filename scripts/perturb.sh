@@ -7,8 +7,9 @@
 #   cosmetic         an unused function and another error string: the
 #                    code's layout moves, its work does not (an A/A change)
 #   tokenize N       the question tokenized N more times inside rag_query's
-#                    tokenize stage (about +1.6% of a quick query each on a
-#                    2-core Sapphire Rapids VM: 9 for about +15%)
+#                    tokenize stage (one quick check with N = 9 on a 2-core
+#                    Xeon, family 6 model 167, AVX-512/AMX: stage +263%,
+#                    query latency +4.3%)
 #   search BYTES     a scratch buffer of BYTES filled on every HNSW search
 #                    (vector_query.hnsw.latency and rag_query's search)
 #   revert           undo any of the above

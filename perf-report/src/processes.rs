@@ -87,13 +87,7 @@ pub fn across_processes(
     let pooled = (squares(&eb, mb) + squares(&ec, mc) + prior_squares) / df;
     let se = (pooled * (1.0 / rb as f64 + 1.0 / rc as f64)).sqrt();
     let diff = mc - mb;
-    let half = student_t::quantile(0.975, df) * se;
-    // The same value in every process (a count): no spread to test.
-    let p_value = match (se == 0.0, diff == 0.0) {
-        (true, true) => 1.0,
-        (true, false) => 0.0,
-        _ => 2.0 * (1.0 - student_t::cdf((diff / se).abs(), df)),
-    };
+    let (half, p_value) = student_t::interval(diff, se, df);
     Ok(AcrossProcesses {
         processes: (rb, rc),
         matched,

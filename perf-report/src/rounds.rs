@@ -68,13 +68,7 @@ pub fn across_rounds(rounds: &[Vec<(f64, f64)>]) -> Result<AcrossRounds, String>
     let var = estimates.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (k - 1.0);
     let se = (var / k).sqrt();
     let df = k - 1.0;
-    let half = student_t::quantile(0.975, df) * se;
-    // Identical estimates in every round (a count): no spread to test.
-    let p_value = match (se == 0.0, mean == 0.0) {
-        (true, true) => 1.0,
-        (true, false) => 0.0,
-        _ => 2.0 * (1.0 - student_t::cdf((mean / se).abs(), df)),
-    };
+    let (half, p_value) = student_t::interval(mean, se, df);
     Ok(AcrossRounds {
         rounds: rounds.len(),
         n_pairs: rounds.iter().map(Vec::len).sum(),

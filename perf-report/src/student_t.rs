@@ -113,6 +113,20 @@ pub fn quantile(p: f64, df: f64) -> f64 {
     0.5 * (low + high)
 }
 
+/// The 95% half-width and two-sided p-value of an `estimate` (mean of
+/// replicates) with standard error `se` on `df` degrees of freedom. With
+/// no spread (a count the same in every replicate) the estimate is sure:
+/// p is 1 at no change, else 0.
+pub fn interval(estimate: f64, se: f64, df: f64) -> (f64, f64) {
+    let half = quantile(0.975, df) * se;
+    let p_value = match (se == 0.0, estimate == 0.0) {
+        (true, true) => 1.0,
+        (true, false) => 0.0,
+        _ => 2.0 * (1.0 - cdf((estimate / se).abs(), df)),
+    };
+    (half, p_value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,15 +32,7 @@ pub fn measure(sh: &Shell, store: &Store, plan: &Plan) -> Result<Baseline> {
     let outcome = runner::run_plan(&binary, plan, &store.plan_file(), &direct, &mut progress)?;
     let mut run = record(environment, plan, outcome)?;
     let total = plan.harness.processes.max(1);
-    let again = Plan {
-        workloads: plan
-            .workloads
-            .iter()
-            .copied()
-            .filter(|w| w.traits().replicated)
-            .collect(),
-        ..plan.clone()
-    };
+    let again = further_processes(plan, &[]);
     if again.workloads.is_empty() {
         return Ok(run);
     }
@@ -55,6 +47,20 @@ pub fn measure(sh: &Shell, store: &Store, plan: &Plan) -> Result<Baseline> {
         add_samples(&mut run, more)?;
     }
     Ok(run)
+}
+
+/// The plan for more processes of a run: what every process of it
+/// measured (its replicated workloads), and `asked` among the rest. A
+/// workload inherits state from the ones before it in its process (memory
+/// the allocator keeps, warm caches: `vector_query`'s peak RSS after the
+/// embedding workload's batches), so an added process does the same work
+/// as the first ones, not the suspect alone.
+pub fn further_processes(plan: &Plan, asked: &[WorkloadName]) -> Plan {
+    let mut again = plan.clone();
+    again
+        .workloads
+        .retain(|w| w.traits().replicated || asked.contains(w));
+    again
 }
 
 /// [`measure`] with the process started as `launch` says.

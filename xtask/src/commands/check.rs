@@ -69,6 +69,14 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     if run_args.workloads.is_empty() {
         run_args.workloads = baseline.workloads.keys().copied().collect();
     }
+    // Read once: it may set how many processes to measure, then joins the
+    // judgement.
+    let profile = if run_args.quick {
+        ProfileName::Quick
+    } else {
+        ProfileName::Full
+    };
+    let calibration = store.calibration(profile)?;
     let mut plan = None;
     let mut this_run: Option<PathBuf> = args.run_file.as_ref().map(|f| cwd.join(f));
     let current = match &args.run_file {
@@ -90,7 +98,8 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?;
             p.inject_delay = args.inject_delay.clone();
             if args.run.processes.is_none() {
-                processes_from_calibration(sh, store, &mut p, &baseline, &policy, &mut notes)?;
+                let c = calibration.as_ref().map(|(_, c)| c);
+                processes_from_calibration(sh, store, c, &mut p, &baseline, &policy, &mut notes);
             }
             let r = measure::measure(sh, store, &p)?;
             let saved = store.save_run(&r)?;
@@ -163,7 +172,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         ));
     }
     let mut policy = policy;
-    policy.calibration = calibration_for(store, &current, &policy, &mut notes)?;
+    policy.calibration = calibration_for(calibration, &current, &policy, &mut notes);
     let baseline_name = baseline_path.display().to_string();
     let mut judgement = judge(&baseline, &current, &baseline_name, &policy, &widen).map_err(|e| {
         anyhow::anyhow!(
@@ -192,7 +201,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     if let (Some(plan), false) = (&plan, args.no_rerun) {
         let suspects = judgement.regressed_workloads();
         if !suspects.is_empty() {
-            let again = same_work(plan, &suspects);
+            let again = measure::further_processes(plan, &suspects);
             eprintln!(
                 "possible regression in {}: measuring {} in {} more process(es) to rule out noise",
                 WorkloadName::list(&suspects),
@@ -252,7 +261,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                 break;
             }
             let unsure: Vec<WorkloadName> = unsure.into_iter().collect();
-            let mut again = same_work(plan, &unsure);
+            let mut again = measure::further_processes(plan, &unsure);
             again.harness.processes = 1;
             eprintln!(
                 "inconclusive headline metrics in {}: measuring {} in one more process",
@@ -362,20 +371,6 @@ fn baseline_bound(judgement: &Judgement) -> Option<String> {
     })
 }
 
-/// The plan for more processes of a run: what every process of it
-/// measured (its replicated workloads), and `asked` among the rest. A
-/// workload inherits state from the ones before it in its process (memory
-/// the allocator keeps, warm caches: `vector_query`'s peak RSS after the
-/// embedding workload's batches), so an added process does the same work
-/// as the first ones, not the suspect alone.
-fn same_work(plan: &Plan, asked: &[WorkloadName]) -> Plan {
-    let mut again = plan.clone();
-    again
-        .workloads
-        .retain(|w| w.traits().replicated || asked.contains(w));
-    again
-}
-
 /// Most processes a check measures up front because a calibration asks
 /// for them; more come only while a headline metric stays inconclusive.
 const MOST_PROCESSES_UP_FRONT: usize = 10;
@@ -386,19 +381,20 @@ const MOST_PROCESSES_UP_FRONT: usize = 10;
 fn processes_from_calibration(
     sh: &Shell,
     store: &Store,
+    calibration: Option<&Calibration>,
     plan: &mut Plan,
     baseline: &Baseline,
     policy: &Policy,
     notes: &mut Vec<String>,
-) -> Result<()> {
-    let Some((_, c)) = store.calibration(plan.profile)? else {
-        return Ok(());
+) {
+    let Some(c) = calibration else {
+        return;
     };
     let here = crate::machine::probe(sh, store.root());
     if c.unlike_machine(&here.fingerprint(), &here, plan.profile)
         .is_some()
     {
-        return Ok(());
+        return;
     }
     let base_processes = baseline
         .workloads
@@ -417,12 +413,7 @@ fn processes_from_calibration(
         let b = baseline.workloads.get(&w).and_then(|r| r.metrics.get(m));
         calibrated.pct_for(w, m, b)
     };
-    let replicated: Vec<WorkloadName> = plan
-        .workloads
-        .iter()
-        .copied()
-        .filter(|w| w.traits().replicated)
-        .collect();
+    let replicated = measure::further_processes(plan, &[]).workloads;
     let least = plan.harness.processes as usize;
     let most = MOST_PROCESSES_UP_FRONT.max(least);
     match c.processes_needed(&replicated, base_processes, (least, most), &threshold_for) {
@@ -440,30 +431,29 @@ fn processes_from_calibration(
             ));
         }
     }
-    Ok(())
 }
 
 /// This machine's calibration for the run's profile when it describes the
 /// run, with a note either way: without one, absolute floors stand in.
 fn calibration_for(
-    store: &Store,
+    calibration: Option<(PathBuf, Calibration)>,
     current: &Baseline,
     policy: &Policy,
     notes: &mut Vec<String>,
-) -> Result<Option<Calibration>> {
+) -> Option<Calibration> {
     let profile = current.plan.profile;
-    let Some((file, c)) = store.calibration(profile)? else {
+    let Some((file, c)) = calibration else {
         notes.push(format!(
             "no calibration of this machine for the {profile} profile: absolute floors ({} µs, {} ms) raise the thresholds of short timings; `cargo xtask perf calibrate{}` measures what this machine resolves",
             policy.min_abs_us,
             policy.min_abs_ms,
             if profile == ProfileName::Quick { " --quick" } else { "" }
         ));
-        return Ok(None);
+        return None;
     };
     if let Some(why) = c.unlike(current) {
         notes.push(format!("calibration {} not used: {why}", file.display()));
-        return Ok(None);
+        return None;
     }
     notes.push(format!(
         "calibration of this machine ({}, {} processes, {} metrics): its spread between processes is pooled with this run's, and no absolute floor applies to those metrics",
@@ -471,7 +461,7 @@ fn calibration_for(
         c.processes,
         c.metrics.len()
     ));
-    Ok(Some(c))
+    Some(c)
 }
 
 /// In deterministic mode only instruction counts are judged, and only
