@@ -9,8 +9,20 @@ use serde::{Deserialize, Serialize};
 use crate::{
     names::{CandleWeights, EngineName},
     secret_url::SecretUrl,
-    setting::Setting,
+    setting::{is_name, Flag, FlagValue::*, Setting},
 };
+
+/// The flags that set this file's fields.
+pub(crate) const FLAGS: &[Flag] = &[
+    Flag::new("engine", "NAME", &["llm.engines"], Name(is_name::<EngineName>),
+        "LLM engine for inference/rag_answer (llamacpp, candle, openai); repeat for several [default: [llm] engines, else llamacpp and candle]").repeated(),
+    Flag::new("llm-model", "FILE", &["llm.model"], Text,
+        "GGUF file for the LLM engines [default: Gemma 3 270M Q4_K_M from the Hugging Face cache, else downloaded once]"),
+    Flag::new("openai-url", "URL", &["llm.openai.base_url"], Text,
+        "Base URL of an OpenAI-compatible server for the openai engine (overrides [llm.openai] base_url), e.g. http://127.0.0.1:8000"),
+    Flag::switch("openai-serve", &["llm.openai.serve"],
+        "Start llama-cpp-python's OpenAI-compatible server on the GGUF for the run (and stop it after) and use it as the openai engine and server_load's LLM server; provisioned when python3 lacks it").conflicts_with("openai-url"),
+];
 
 /// Generation settings shared by the LLM workloads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     names::Stage,
     secret_url::{self, SecretUrl},
-    setting::Setting,
+    setting::{is_name, Flag, FlagValue::*, Setting},
 };
 
 pub use crate::index_plan::IndexPlan;
@@ -21,6 +21,36 @@ pub use crate::names::{
     CandleWeights, EmbedEngine, EngineName, Kernel, ProfileName, VectorStorage, WorkloadName,
 };
 pub use crate::vector_plan::{ChromaPlan, LoadPlan, VectorPlan};
+
+/// The flags that set this file's fields.
+const FLAGS: &[Flag] = &[
+    Flag::new("workload", "NAME", &["workloads"], Name(is_name::<WorkloadName>),
+        "Workload to run; repeat for several [default: all five: rag_query, embedding, vector_query, inference, rag_answer]").repeated(),
+    Flag::new("iterations", "N", &["harness.passes", "llm.passes"], Count,
+        "Measured passes over the query set per process (overrides the profile)"),
+    Flag::new("warmup", "N", &["harness.warmup_passes"], Count,
+        "Unmeasured warm-up passes before measuring (overrides the profile)"),
+    Flag::new("processes", "N", &["harness.processes"], Count,
+        "Processes the retrieval workloads are measured in, each a fresh start (the replicate a verdict's interval rests on; overrides the profile)"),
+    Flag::new("corpus", "DIR", &["corpus.dir"], Text,
+        "Folder of .md/.txt/.html documents [default: the Rust book from rust-docs]"),
+    Flag::new("max-chunks", "N", &["corpus.max_chunks"], Count,
+        "Keep only the first N chunks of the corpus (overrides the profile)"),
+    Flag::new("queries", "FILE", &["queries"], Text,
+        "File of questions, one per line [default: perf-workloads/data/queries.txt]"),
+    Flag::new("model-dir", "DIR", &["embedding_model.path"], Text,
+        "Folder holding the embedding model (model.safetensors, tokenizer.json, config.json) [default: Hugging Face cache, else downloaded once]"),
+    Flag::new("threads", "N", &["threads"], Count,
+        "Compute threads for the model; 0 means all logical cores"),
+];
+
+/// Every flag that sets a plan key, in the order help lists them.
+pub fn flags() -> impl Iterator<Item = &'static Flag> {
+    FLAGS
+        .iter()
+        .chain(crate::llm_plan::FLAGS)
+        .chain(crate::vector_plan::FLAGS)
+}
 
 /// What the plan knows of its workloads; their names are in `names`.
 impl WorkloadName {

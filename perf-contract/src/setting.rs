@@ -65,3 +65,89 @@ impl fmt::Display for Setting {
         write!(f, "`{}`", self.plan_key())
     }
 }
+
+/// A command-line flag that sets plan keys, declared beside the fields it
+/// sets (`plan::flags`: each plan file's `FLAGS`). The front end builds
+/// its parser, its help and every message naming a flag from these rows,
+/// so a setting with a flag is one row in the file of its field.
+#[derive(Debug, Clone, Copy)]
+pub struct Flag {
+    /// `iterations` for `--iterations`.
+    pub long: &'static str,
+    /// What help and messages call its value (`N`); empty for a switch.
+    pub value_name: &'static str,
+    /// The plan keys it sets.
+    pub keys: &'static [&'static str],
+    pub value: FlagValue,
+    pub help: &'static str,
+    /// Repeatable: each use adds one value to a list.
+    pub many: bool,
+    /// The flag it cannot be given with.
+    pub conflicts_with: Option<&'static str>,
+}
+
+/// What a flag's value is, so the front end can check it as it parses.
+#[derive(Debug, Clone, Copy)]
+pub enum FlagValue {
+    /// No value: sets `true`.
+    Switch,
+    /// A whole number.
+    Count,
+    /// Text, kept as given (a path is made absolute by the front end).
+    Text,
+    /// A name, checked by its enum's `FromStr` (the "known: …" message).
+    Name(fn(&str) -> Result<(), String>),
+}
+
+/// The check of [`FlagValue::Name`] for the name enum `T`.
+pub fn is_name<T: std::str::FromStr<Err = String>>(s: &str) -> Result<(), String> {
+    s.parse::<T>().map(drop)
+}
+
+impl Flag {
+    pub const fn new(
+        long: &'static str,
+        value_name: &'static str,
+        keys: &'static [&'static str],
+        value: FlagValue,
+        help: &'static str,
+    ) -> Flag {
+        Flag {
+            long,
+            value_name,
+            keys,
+            value,
+            help,
+            many: false,
+            conflicts_with: None,
+        }
+    }
+
+    /// A switch setting `keys` to `true`.
+    pub const fn switch(
+        long: &'static str,
+        keys: &'static [&'static str],
+        help: &'static str,
+    ) -> Flag {
+        Flag::new(long, "", keys, FlagValue::Switch, help)
+    }
+
+    pub const fn repeated(self) -> Flag {
+        Flag { many: true, ..self }
+    }
+
+    pub const fn conflicts_with(self, long: &'static str) -> Flag {
+        Flag {
+            conflicts_with: Some(long),
+            ..self
+        }
+    }
+
+    /// `--iterations N`, as messages spell it.
+    pub fn usage(&self) -> String {
+        match self.value {
+            FlagValue::Switch => format!("--{}", self.long),
+            _ => format!("--{} {}", self.long, self.value_name),
+        }
+    }
+}

@@ -8,8 +8,18 @@ use serde::{Deserialize, Serialize};
 use crate::{
     names::{LoadTarget, VectorEngineName},
     secret_url::SecretUrl,
-    setting::Setting,
+    setting::{is_name, Flag, FlagValue::*, Setting},
 };
+
+/// The flags that set this file's fields.
+pub(crate) const FLAGS: &[Flag] = &[
+    Flag::new("vector-engine", "NAME", &["vector.engines"], Name(is_name::<VectorEngineName>),
+        "Vector engine vector_query measures at every size (usearch, exact, chroma); repeat for several [default: [vector] engines, else usearch and exact, plus chroma on the full profile]").repeated(),
+    Flag::new("vector-size", "N", &["vector.sizes"], Count,
+        "Vector count of the scaling curve; repeat for several [default: 1000 quick; 1000, 10000, 100000 full]").repeated(),
+    Flag::new("chroma-url", "URL", &["vector.chroma.url"], Text,
+        "A running ChromaDB server for the chroma engine (overrides [vector.chroma] url) [default: the run starts a local one and stops it]"),
+];
 
 /// `vector_query`'s engines and scaling curve, the recall/speed sweep, and
 /// `server_load`'s open-loop test.

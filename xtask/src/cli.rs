@@ -1,14 +1,14 @@
-//! The command line, as clap-derive types. Parsing only: no defaults are
-//! resolved here, so that `resolve` can merge flags with `perf.toml` and
+//! The command line, as clap-derive types, with the setting flags the
+//! plan declares (`settings::RunArgs`). Parsing only: no defaults are
+//! resolved here, so that `settings` can merge flags with `perf.toml` and
 //! tell which one set a value.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use perf_contract::{
-    metric_key::VectorEngineName,
-    plan::{EngineName, InjectDelay, WorkloadName},
-};
+use perf_contract::plan::{InjectDelay, WorkloadName};
+
+pub use crate::settings::RunArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -317,101 +317,6 @@ pub struct CompareArgs {
     pub inject_delay: Option<InjectDelay>,
 }
 
-/// Settings shared by every command that runs workloads. Serialised, it
-/// is the flags' layer of the settings (`settings::registry::FLAGS`).
-#[derive(Debug, Clone, Default, Args, serde::Serialize)]
-pub struct RunArgs {
-    /// Use the quick profile: a corpus subset and few iterations (for CI).
-    #[arg(long)]
-    pub quick: bool,
-
-    /// Workload to run; repeat for several [default: all five: rag_query,
-    /// embedding, vector_query, inference, rag_answer].
-    #[arg(long = "workload", value_name = "NAME", value_parser = parse_workload)]
-    pub workloads: Vec<WorkloadName>,
-
-    /// LLM engine for inference/rag_answer (llamacpp, candle, openai);
-    /// repeat for several [default: [llm] engines, else llamacpp and candle].
-    #[arg(long = "engine", value_name = "NAME", value_parser = parse_engine)]
-    pub engines: Vec<EngineName>,
-
-    /// GGUF file for the LLM engines [default: Gemma 3 270M Q4_K_M from
-    /// the Hugging Face cache, else downloaded once].
-    #[arg(long, value_name = "FILE")]
-    pub llm_model: Option<PathBuf>,
-
-    /// Base URL of an OpenAI-compatible server for the openai engine
-    /// (overrides [llm.openai] base_url), e.g. http://127.0.0.1:8000.
-    #[arg(long, value_name = "URL")]
-    pub openai_url: Option<String>,
-
-    /// Start llama-cpp-python's OpenAI-compatible server on the GGUF for
-    /// the run (and stop it after) and use it as the openai engine and
-    /// server_load's LLM server; provisioned when python3 lacks it.
-    #[arg(long, conflicts_with = "openai_url")]
-    pub openai_serve: bool,
-
-    /// Measured passes over the query set per process (overrides the profile).
-    #[arg(long, value_name = "N")]
-    pub iterations: Option<u32>,
-
-    /// Unmeasured warm-up passes before measuring (overrides the profile).
-    #[arg(long, value_name = "N")]
-    pub warmup: Option<u32>,
-
-    /// Processes the retrieval workloads are measured in, each a fresh
-    /// start (the replicate a verdict's interval rests on; overrides the
-    /// profile).
-    #[arg(long, value_name = "N")]
-    pub processes: Option<u32>,
-
-    /// Folder of .md/.txt/.html documents [default: the Rust book from rust-docs].
-    #[arg(long, value_name = "DIR")]
-    pub corpus: Option<PathBuf>,
-
-    /// Keep only the first N chunks of the corpus (overrides the profile).
-    #[arg(long, value_name = "N")]
-    pub max_chunks: Option<usize>,
-
-    /// File of questions, one per line [default: perf-workloads/data/queries.txt].
-    #[arg(long, value_name = "FILE")]
-    pub queries: Option<PathBuf>,
-
-    /// Folder holding the embedding model (model.safetensors, tokenizer.json,
-    /// config.json) [default: Hugging Face cache, else downloaded once].
-    #[arg(long, value_name = "DIR")]
-    pub model_dir: Option<PathBuf>,
-
-    /// Compute threads for the model; 0 means all logical cores.
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-
-    /// Configuration file [default: perf.toml at the project root, if present].
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    /// Vector engine vector_query measures at every size (usearch, exact,
-    /// chroma); repeat for several [default: [vector] engines, else usearch
-    /// and exact, plus chroma on the full profile].
-    #[arg(long = "vector-engine", value_name = "NAME", value_parser = parse_vector_engine)]
-    pub vector_engines: Vec<VectorEngineName>,
-
-    /// Vector count of the scaling curve; repeat for several [default:
-    /// 1000 quick; 1000, 10000, 100000 full].
-    #[arg(long = "vector-size", value_name = "N")]
-    pub vector_sizes: Vec<usize>,
-
-    /// Add one million vectors to the scaling curve (beyond the real
-    /// corpus they are synthetic, and labelled so).
-    #[arg(long)]
-    pub scale: bool,
-
-    /// A running ChromaDB server for the chroma engine (overrides [vector.chroma]
-    /// url) [default: the run starts a local one and stops it].
-    #[arg(long, value_name = "URL")]
-    pub chroma_url: Option<String>,
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct BaselineArgs {
     #[command(flatten)]
@@ -448,14 +353,6 @@ pub struct CalibrateArgs {
 }
 
 fn parse_workload(s: &str) -> Result<WorkloadName, String> {
-    s.parse()
-}
-
-fn parse_engine(s: &str) -> Result<EngineName, String> {
-    s.parse()
-}
-
-fn parse_vector_engine(s: &str) -> Result<VectorEngineName, String> {
     s.parse()
 }
 

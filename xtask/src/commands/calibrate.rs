@@ -16,7 +16,7 @@ use xshell::Shell;
 use crate::{
     cli::CalibrateArgs,
     measure,
-    settings::{self, plan_for},
+    settings::{self, names, plan_for},
     store::Store,
 };
 
@@ -30,14 +30,15 @@ pub fn run(sh: &Shell, store: &Store, args: &CalibrateArgs) -> Result<()> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let loaded = settings::load(args.run.config.as_deref(), &store.root().join("perf.toml"))?;
     let mut run_args = args.run.clone();
-    run_args.processes.get_or_insert(DEFAULT_PROCESSES);
-    if run_args.workloads.is_empty() {
-        // The replicated workloads: the LLM ones run in one process.
-        run_args.workloads = WorkloadName::ALL
-            .into_iter()
-            .filter(|w| w.traits().replicated && w.traits().default)
-            .collect();
-    }
+    run_args
+        .settings
+        .or_set("processes", i64::from(DEFAULT_PROCESSES));
+    // The replicated workloads: the LLM ones run in one process.
+    let replicated: Vec<WorkloadName> = WorkloadName::ALL
+        .into_iter()
+        .filter(|w| w.traits().replicated && w.traits().default)
+        .collect();
+    run_args.settings.or_set("workload", names(&replicated));
     let plan = plan_for(sh, store.root(), &cwd, &run_args, &loaded)?;
     if plan.harness.processes < 3 {
         bail!(

@@ -33,7 +33,7 @@ use crate::{
     callgrind,
     cli::{CheckArgs, Mode},
     measure, printer,
-    settings::{self, plan_for},
+    settings::{self, names, plan_for},
     store::Store,
     thresholds,
 };
@@ -66,9 +66,8 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     // otherwise, so that like is compared with like.
     let mut run_args = args.run.clone();
     run_args.quick |= baseline.plan.profile == ProfileName::Quick;
-    if run_args.workloads.is_empty() {
-        run_args.workloads = baseline.workloads.keys().copied().collect();
-    }
+    let recorded: Vec<WorkloadName> = baseline.workloads.keys().copied().collect();
+    run_args.settings.or_set("workload", names(&recorded));
     // Read once: it may set how many processes to measure, then joins the
     // judgement.
     let profile = if run_args.quick {
@@ -97,7 +96,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         None => {
             let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?;
             p.inject_delay = args.inject_delay.clone();
-            if args.run.processes.is_none() {
+            if !args.run.settings.has("processes") {
                 let c = calibration.as_ref().map(|(_, c)| c);
                 processes_from_calibration(sh, store, c, &mut p, &baseline, &policy, &mut notes);
             }

@@ -27,7 +27,7 @@ use crate::{
     machine, measure, printer,
     progress::Progress,
     revision::{self, Built, Source},
-    settings::{self, plan_for},
+    settings::{self, names, plan_for},
     store::{stamp, write_new, Store},
     thresholds,
 };
@@ -47,11 +47,11 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
         return rejudge(&cwd, files, &policy, args);
     }
     let mut run_args = args.run.clone();
-    if run_args.workloads.is_empty() {
-        // The retrieval side (`WorkloadName::traits`); the LLM workloads
-        // are named explicitly.
-        run_args.workloads = WorkloadName::compared_by_default();
-    }
+    // The retrieval side (`WorkloadName::traits`); the LLM workloads are
+    // named explicitly.
+    run_args
+        .settings
+        .or_set("workload", names(&WorkloadName::compared_by_default()));
     let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?;
     let mut candidate_plan = plan.clone();
     candidate_plan.inject_delay = args.inject_delay.clone();

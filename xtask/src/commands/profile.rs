@@ -16,7 +16,7 @@ use xshell::Shell;
 use crate::{
     cli::ProfileArgs,
     measure::{self, ProfileSettings},
-    settings::{self, plan_for},
+    settings::{self, names, plan_for},
     store::Store,
 };
 
@@ -24,8 +24,8 @@ pub fn run(sh: &Shell, store: &Store, args: &ProfileArgs) -> Result<()> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let mut run_args = args.run.clone();
     run_args
-        .workloads
-        .extend(args.workload_names.iter().copied());
+        .settings
+        .extend("workload", names(&args.workload_names));
     let loaded = settings::load(run_args.config.as_deref(), &store.root().join("perf.toml"))?;
     let plan = plan_for(sh, store.root(), &cwd, &run_args, &loaded)?;
     let dir = match &args.output_dir {

@@ -20,7 +20,7 @@ pub enum Origin {
         key: String,
         line: usize,
     },
-    /// A flag (its `RunArgs` field).
+    /// A flag (its long name).
     Flag(&'static str),
 }
 

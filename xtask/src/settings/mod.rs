@@ -13,6 +13,7 @@
 //! seven-minute build.
 
 mod file;
+mod flags;
 mod layer;
 mod registry;
 #[cfg(test)]
@@ -25,10 +26,9 @@ use perf_contract::plan::{EngineName, Plan, ProfileName};
 use xshell::{cmd, Shell};
 
 pub use file::{load, LoadedConfig};
+pub use flags::{names, RunArgs};
 use layer::{Layer, Origin};
 pub use registry::for_user;
-
-use crate::cli::RunArgs;
 
 const FULL: &str = include_str!("full.toml");
 const QUICK: &str = include_str!("quick.toml");
@@ -103,7 +103,9 @@ pub fn resolve(
     } else {
         ProfileName::Full
     };
-    let user = loaded.layer(profile).under(&flags(args, cwd)?);
+    let user = loaded
+        .layer(profile)
+        .under(&args.settings.layer().absolutize(cwd));
     let mut all = builtin(profile, defaults).under(&user);
     all.set("profile", profile.as_str().into(), Origin::BuiltIn);
     if !all.has("corpus.dir") {
@@ -148,29 +150,6 @@ pub fn resolve(
     Ok(plan)
 }
 
-/// The flags the user gave, at their plan keys (paths relative to `cwd`).
-fn flags(args: &RunArgs, cwd: &Path) -> Result<Layer> {
-    // Only a path that is not UTF-8 fails here: the plan file is JSON.
-    let given = toml::Table::try_from(args).map_err(|e| {
-        anyhow::anyhow!("a path given as a flag is not UTF-8 text ({e}): rename it or pass another")
-    })?;
-    let mut layer = Layer::default();
-    for (field, keys) in registry::FLAGS {
-        let Some(value) = given.get(*field) else {
-            continue;
-        };
-        let unset = match value {
-            toml::Value::Array(a) => a.is_empty(),
-            toml::Value::Boolean(b) => !b,
-            _ => false,
-        };
-        for key in keys.iter().filter(|_| !unset) {
-            layer.set(key, value.clone(), Origin::Flag(field));
-        }
-    }
-    Ok(layer.absolutize(cwd))
-}
-
 /// `v` without repeats, in the order first given.
 fn dedup<T: PartialEq + Copy>(v: &mut Vec<T>) {
     let mut seen = Vec::with_capacity(v.len());
@@ -212,7 +191,7 @@ fn preflight(plan: &Plan, args: &RunArgs, defaults: &Defaults) -> Result<()> {
                 dir.display()
             );
         }
-        let from = if args.corpus.is_some() {
+        let from = if args.settings.has("corpus") {
             "--corpus"
         } else {
             "[corpus] dir"
@@ -240,7 +219,7 @@ fn preflight(plan: &Plan, args: &RunArgs, defaults: &Defaults) -> Result<()> {
     if plan.workloads.iter().any(|w| w.uses_llm()) {
         if let Some(gguf) = &plan.llm.model {
             if !gguf.is_file() {
-                let from = if args.llm_model.is_some() {
+                let from = if args.settings.has("llm-model") {
                     "--llm-model"
                 } else {
                     "[llm] model"

@@ -1,10 +1,11 @@
 //! Where each setting is set, when that is not simply its path in the plan:
-//! its `perf.toml` spelling, its flag, whether it holds a path. A key that
+//! its `perf.toml` spelling, whether it holds a path. A key that
 //! no table names here is set in `perf.toml` at its plan path (`[rag]
-//! top_k` is `plan.rag.top_k`) and has no flag. Every message about a
+//! top_k` is `plan.rag.top_k`); its flag, if any, is declared beside its
+//! plan field (`perf_contract::plan::flags`). Every message about a
 //! setting names it as the user sets it ([`how_to_set`]).
 
-use clap::{Args, Command};
+use perf_contract::plan::flags;
 
 /// `perf.toml` keys spelled otherwise than their plan path (their older,
 /// documented names). `profile.X` stands for `[profile.quick] X` and
@@ -68,27 +69,6 @@ pub const PATHS: &[&str] = &[
     "vector.scratch_dir",
 ];
 
-/// Flags (their `RunArgs` field) and the plan keys each sets.
-pub const FLAGS: &[(&str, &[&str])] = &[
-    ("workloads", &["workloads"]),
-    ("engines", &["llm.engines"]),
-    ("llm_model", &["llm.model"]),
-    ("openai_url", &["llm.openai.base_url"]),
-    ("openai_serve", &["llm.openai.serve"]),
-    // One count of passes for every workload.
-    ("iterations", &["harness.passes", "llm.passes"]),
-    ("warmup", &["harness.warmup_passes"]),
-    ("processes", &["harness.processes"]),
-    ("corpus", &["corpus.dir"]),
-    ("max_chunks", &["corpus.max_chunks"]),
-    ("queries", &["queries"]),
-    ("model_dir", &["embedding_model.path"]),
-    ("threads", &["threads"]),
-    ("vector_engines", &["vector.engines"]),
-    ("vector_sizes", &["vector.sizes"]),
-    ("chroma_url", &["vector.chroma.url"]),
-];
-
 /// The plan key a `perf.toml` key sets, if it is one: `file` is its dotted
 /// path (a `[profile.<name>]` key comes as `profile.<key>`), `has_default`
 /// whether the built-in profile holds that path.
@@ -107,18 +87,6 @@ pub fn plan_key(file: &str, has_default: bool) -> Option<String> {
     settable.then(|| file.to_string())
 }
 
-/// `--iterations N` for the `iterations` field, as clap spells it.
-fn flag_of(field: &str) -> Option<String> {
-    let cmd = crate::cli::RunArgs::augment_args(Command::new("x"));
-    let arg = cmd.get_arguments().find(|a| a.get_id().as_str() == field)?;
-    let value = arg.get_value_names().and_then(|v| v.first());
-    let long = arg.get_long()?;
-    Some(match value {
-        Some(v) if arg.get_action().takes_values() => format!("--{long} {v}"),
-        _ => format!("--{long}"),
-    })
-}
-
 /// `[section] key` for a dotted `perf.toml` key.
 fn in_file(file: &str) -> String {
     let file = file.replacen("profile.", "profile.<name>.", 1);
@@ -131,10 +99,7 @@ fn in_file(file: &str) -> String {
 /// What the user types to set the plan key `plan`: its flag, its
 /// `perf.toml` key, or both.
 pub fn how_to_set(plan: &str) -> String {
-    let flag = FLAGS
-        .iter()
-        .find(|(_, keys)| keys.contains(&plan))
-        .and_then(|(field, _)| flag_of(field));
+    let flag = flags().find(|f| f.keys.contains(&plan)).map(|f| f.usage());
     let file = if NOT_IN_FILES.contains(&plan) {
         None
     } else {

@@ -1,11 +1,8 @@
 //! Precedence, spelling and checking of the settings layers.
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-};
+use std::{fs, path::Path};
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use perf_contract::{
     metric_key::{LoadTarget, VectorEngineName},
     plan::{CandleWeights, EmbedEngine, EngineName, Kernel, Plan, ProfileName, WorkloadName},
@@ -13,7 +10,6 @@ use perf_contract::{
 };
 
 use super::{file::as_written, registry, *};
-use crate::cli::Cli;
 
 fn defaults() -> Defaults {
     Defaults {
@@ -36,11 +32,15 @@ fn plan(args: &RunArgs, toml: &str) -> Plan {
     resolve(args, &loaded(toml), &defaults(), Path::new("/cwd")).unwrap()
 }
 
+/// The run arguments of a command line (`["--quick", "--iterations", "2"]`).
+fn args(line: &[&str]) -> RunArgs {
+    use clap::FromArgMatches;
+    let cmd = RunArgs::augment_args(clap::Command::new("x").no_binary_name(true));
+    RunArgs::from_arg_matches(&cmd.try_get_matches_from(line).unwrap()).unwrap()
+}
+
 fn quick() -> RunArgs {
-    RunArgs {
-        quick: true,
-        ..RunArgs::default()
-    }
+    args(&["--quick"])
 }
 
 /// perf.toml with every commented-out `key = value` line switched on (a
@@ -85,9 +85,9 @@ fn perf_toml_shows_the_built_in_values() {
         ..defaults()
     };
     for profile in ProfileName::ALL {
-        let args = RunArgs {
-            quick: profile == ProfileName::Quick,
-            ..RunArgs::default()
+        let args = match profile {
+            ProfileName::Quick => quick(),
+            ProfileName::Full => args(&[]),
         };
         let builtin_keys = builtin(profile, &machine);
         let shown = file.layer(profile);
@@ -122,9 +122,9 @@ fn perf_toml_shows_the_built_in_values() {
 #[test]
 fn an_empty_file_is_all_defaults() {
     assert_eq!(
-        plan(&RunArgs::default(), ""),
+        plan(&args(&[]), ""),
         resolve(
-            &RunArgs::default(),
+            &args(&[]),
             &LoadedConfig::default(),
             &defaults(),
             Path::new("/cwd")
@@ -135,7 +135,7 @@ fn an_empty_file_is_all_defaults() {
 
 #[test]
 fn defaults_are_the_full_profile_on_the_rust_book() {
-    let plan = plan(&RunArgs::default(), "");
+    let plan = plan(&args(&[]), "");
     assert_eq!(plan.profile, ProfileName::Full);
     assert_eq!(plan.workloads, WorkloadName::defaults());
     assert_eq!(plan.llm.engines, [EngineName::Llamacpp, EngineName::Candle]);
@@ -214,7 +214,7 @@ fn a_key_replaces_that_key_alone() {
 #[test]
 fn flag_beats_profile_table_beats_file_beats_builtin() {
     let toml = "[corpus]\ndir = \"docs\"\nqueries = \"q.txt\"\n[profile.full]\npasses = 7\nwarmup_passes = 4\n[llm]\nprompt_lengths = [64]\n[profile.quick]\nllm_prompt_lengths = [32]\nvector.query_passes = 2\n";
-    let p = plan(&RunArgs::default(), toml);
+    let p = plan(&args(&[]), toml);
     assert_eq!(
         p.corpus.dir,
         Path::new("/cfg/docs"),
@@ -232,12 +232,7 @@ fn flag_beats_profile_table_beats_file_beats_builtin() {
         "the profile's table is more specific"
     );
     assert_eq!(q.vector.query_passes, 2);
-    let args = RunArgs {
-        corpus: Some("mine".into()),
-        iterations: Some(2),
-        ..RunArgs::default()
-    };
-    let p = plan(&args, toml);
+    let p = plan(&args(&["--corpus", "mine", "--iterations", "2"]), toml);
     assert_eq!(
         p.corpus.dir,
         Path::new("/cwd/mine"),
@@ -253,18 +248,17 @@ fn flag_beats_profile_table_beats_file_beats_builtin() {
 
 #[test]
 fn names_from_flags_and_files_are_typed_and_taken_once() {
-    let args = RunArgs {
-        workloads: vec![
-            WorkloadName::VectorQuery,
-            WorkloadName::RagQuery,
-            WorkloadName::VectorQuery,
-        ],
-        vector_engines: vec![VectorEngineName::Chroma, VectorEngineName::Chroma],
-        vector_sizes: vec![500, 500],
-        scale: true,
-        chroma_url: Some("http://10.0.0.2:8000".into()),
-        ..RunArgs::default()
-    };
+    let args = args(&[
+        "--workload=vector_query",
+        "--workload=rag_query",
+        "--workload=vector_query",
+        "--vector-engine=chroma",
+        "--vector-engine=chroma",
+        "--vector-size=500",
+        "--vector-size=500",
+        "--scale",
+        "--chroma-url=http://10.0.0.2:8000",
+    ]);
     let toml = "[vector]\nsizes = [7]\n[vector.load]\ntargets = [\"rag\"]\n[embedding]\nengines = [\"candle\"]\nkernel = \"f32\"\n";
     let p = plan(&args, toml);
     assert_eq!(
@@ -290,7 +284,7 @@ fn names_from_flags_and_files_are_typed_and_taken_once() {
 #[test]
 fn the_server_is_used_once_it_has_an_address() {
     let toml = "[llm]\nengines = [\"candle\"]\n[llm.openai]\nbase_url = \"http://127.0.0.1:9\"\nconcurrency = [1, 3]\n";
-    let p = plan(&RunArgs::default(), toml);
+    let p = plan(&args(&[]), toml);
     assert_eq!(p.llm.engines, [EngineName::Candle]);
     let o = p.llm.openai.unwrap();
     assert_eq!(
@@ -299,7 +293,7 @@ fn the_server_is_used_once_it_has_an_address() {
     );
     // The default engines gain the server once it has an address.
     let p = plan(
-        &RunArgs::default(),
+        &args(&[]),
         "[llm.openai]\nbase_url = \"http://127.0.0.1:9\"\n",
     );
     assert_eq!(
@@ -310,7 +304,7 @@ fn the_server_is_used_once_it_has_an_address() {
     assert_eq!(o.api_key_env.as_deref(), Some("OPENAI_API_KEY"));
     assert!(o.api_key_optional, "the default variable may be unset");
     let p = plan(
-        &RunArgs::default(),
+        &args(&[]),
         "[llm.openai]\nbase_url = \"http://h:9\"\napi_key_env = \"MY_KEY\"\n",
     );
     let o = p.llm.openai.unwrap();
@@ -318,32 +312,26 @@ fn the_server_is_used_once_it_has_an_address() {
         (o.api_key_env.as_deref(), o.api_key_optional),
         (Some("MY_KEY"), false)
     );
-    let args = RunArgs {
-        workloads: vec![WorkloadName::Inference],
-        engines: vec![EngineName::Openai, EngineName::Openai],
-        openai_url: Some("http://127.0.0.1:8000".into()),
-        quick: true,
-        ..RunArgs::default()
-    };
-    let p = plan(&args, toml);
+    let flags = [
+        "--workload=inference",
+        "--engine=openai",
+        "--engine=openai",
+        "--openai-url=http://127.0.0.1:8000",
+        "--quick",
+    ];
+    let p = plan(&args(&flags), toml);
     assert_eq!(p.llm.engines, [EngineName::Openai]);
     assert_eq!(
         p.llm.openai.unwrap().base_url.expose(),
         "http://127.0.0.1:8000"
     );
     // A served server needs no address yet.
-    let serve = RunArgs {
-        openai_serve: true,
-        engines: vec![EngineName::Openai],
-        ..RunArgs::default()
-    };
+    let serve = args(&["--openai-serve", "--engine=openai"]);
     let o = plan(&serve, "").llm.openai.unwrap();
     assert!(o.serve && o.base_url.expose().is_empty());
     // Without an address, no server and no openai engine.
     assert_eq!(
-        plan(&RunArgs::default(), "[llm.openai]\nretries = 5\n")
-            .llm
-            .openai,
+        plan(&args(&[]), "[llm.openai]\nretries = 5\n").llm.openai,
         None
     );
 }
@@ -356,16 +344,9 @@ fn bad_values_are_refused_naming_the_setting() {
             .unwrap_err()
             .to_string()
     };
-    let openai = RunArgs {
-        workloads: vec![WorkloadName::Inference],
-        engines: vec![EngineName::Openai],
-        ..RunArgs::default()
-    };
+    let openai = args(&["--workload=inference", "--engine=openai"]);
     assert!(err(&openai, "").contains("--openai-url URL or [llm.openai] base_url in perf.toml"));
-    let zero = RunArgs {
-        iterations: Some(0),
-        ..RunArgs::default()
-    };
+    let zero = args(&["--iterations=0"]);
     assert!(err(&zero, "").contains("--iterations N or [profile.<name>] passes in perf.toml"));
     for (toml, key) in [
         ("[vector.load]\nchroma_rates = [0.0]\n", "rates"),
@@ -375,14 +356,14 @@ fn bad_values_are_refused_naming_the_setting() {
             "--vector-size N or [vector] sizes in perf.toml",
         ),
     ] {
-        let e = err(&RunArgs::default(), toml);
+        let e = err(&args(&[]), toml);
         assert!(e.contains(key), "{toml}: {e}");
     }
     let d = Defaults {
         rust_book: None,
         ..defaults()
     };
-    let e = resolve(&RunArgs::default(), &loaded(""), &d, Path::new("/")).unwrap_err();
+    let e = resolve(&args(&[]), &loaded(""), &d, Path::new("/")).unwrap_err();
     assert!(e.to_string().contains("--corpus DIR"), "{e}");
 }
 
@@ -438,30 +419,27 @@ fn the_old_spellings_are_read() {
     assert!(refused("threads = 3\n").contains("unknown field `threads`"));
 }
 
-/// Every flag of `RunArgs` is a setting the registry places, or one of
-/// the few that choose how settings are read; every flag the registry
-/// names exists; every plan key a library error names has a way to set it.
+/// Every flag declared beside the plan is a clap argument and sets plan
+/// keys that exist; every plan key a library error names has a way to set
+/// it.
 #[test]
-fn the_registry_covers_every_flag() {
+fn every_declared_flag_is_parsed_and_sets_plan_keys() {
     let cmd = RunArgs::augment_args(clap::Command::new("x"));
-    let ids: Vec<String> = cmd
-        .get_arguments()
-        .map(|a| a.get_id().to_string())
-        .collect();
-    for id in &ids {
-        let placed = registry::FLAGS.iter().any(|(f, _)| f == id);
-        // `--quick` picks the profile, `--config` the file, `--scale` adds
-        // the million-vector point to whatever sizes are set.
-        let how = ["quick", "config", "scale"].contains(&id.as_str());
-        assert!(placed || how, "--{id} sets nothing");
-    }
-    for (field, keys) in registry::FLAGS {
-        assert!(ids.iter().any(|i| i == field), "{field}");
-        for key in *keys {
+    let full = builtin(ProfileName::Full, &defaults());
+    for flag in perf_contract::plan::flags() {
+        assert!(
+            cmd.get_arguments().any(|a| a.get_long() == Some(flag.long)),
+            "--{}",
+            flag.long
+        );
+        for key in flag.keys {
+            let known = full.has(key)
+                || registry::UNSET_BY_DEFAULT.contains(key)
+                || registry::NOT_IN_FILES.contains(key);
+            assert!(known, "--{} sets `{key}`, which the plan lacks", flag.long);
             assert!(registry::how_to_set(key).starts_with("--"), "{key}");
         }
     }
-    Cli::command().debug_assert();
     for s in Setting::ALL {
         let how = registry::how_to_set(s.plan_key());
         assert!(!how.starts_with('`'), "{s:?}: {how}");
@@ -493,34 +471,46 @@ fn library_messages_come_out_with_flags_and_keys() {
 /// The flags' layer holds what was given, at every key a flag sets.
 #[test]
 fn flags_set_their_keys_only_when_given() {
-    let none = flags(&RunArgs::default(), Path::new("/cwd")).unwrap();
-    assert_eq!(none.keys().count(), 0);
-    let given = RunArgs {
-        queries: Some(PathBuf::from("q.txt")),
-        openai_serve: true,
-        ..RunArgs::default()
-    };
-    let layer = flags(&given, Path::new("/cwd")).unwrap();
+    assert_eq!(args(&[]).settings.layer().keys().count(), 0);
+    let given = args(&["--queries", "q.txt", "--openai-serve", "--iterations=3"]);
+    let layer = given.settings.layer().absolutize(Path::new("/cwd"));
     assert_eq!(layer.get("queries"), Some(&"/cwd/q.txt".into()));
     assert_eq!(layer.get("llm.openai.serve"), Some(&true.into()));
-    assert_eq!(layer.keys().count(), 2);
+    assert_eq!(layer.get("harness.passes"), Some(&3.into()));
+    assert_eq!(layer.get("llm.passes"), Some(&3.into()));
+    assert_eq!(layer.keys().count(), 4);
 }
 
-/// A path that is not UTF-8 (a file name in Latin-1, say) is one line,
-/// not a panic: the plan file it would go into is JSON.
+/// A bad flag value is refused as it is parsed, in a line naming the
+/// flag: a name, a count, a path that is not UTF-8 (a file name in
+/// Latin-1, say: the plan file it would go into is JSON).
 #[test]
-fn a_flag_path_that_is_not_utf8_is_refused() {
-    use std::{ffi::OsStr, os::unix::ffi::OsStrExt};
-    let args = RunArgs {
-        corpus: Some(PathBuf::from(OsStr::from_bytes(b"docs-\xff"))),
-        ..RunArgs::default()
+fn a_bad_flag_value_is_refused_naming_the_flag() {
+    use std::{ffi::OsString, os::unix::ffi::OsStringExt};
+    let refused = |line: Vec<OsString>| {
+        let cmd = RunArgs::augment_args(clap::Command::new("x").no_binary_name(true));
+        cmd.try_get_matches_from(line).unwrap_err().to_string()
     };
-    let err = resolve(&args, &loaded(""), &defaults(), Path::new("/cwd"))
-        .unwrap_err()
-        .to_string();
+    let latin1 = OsString::from_vec(b"docs-\xff".to_vec());
+    let err = refused(vec!["--corpus".into(), latin1]);
     assert!(
-        err.starts_with("a path given as a flag is not UTF-8 text"),
+        err.contains("--corpus DIR: `docs-\u{FFFD}` is not UTF-8 text"),
         "{err}"
     );
-    assert!(!err.contains('\n'), "{err}");
+    let err = refused(vec!["--iterations".into(), "two".into()]);
+    assert!(
+        err.contains("--iterations N: `two` is not a whole number"),
+        "{err}"
+    );
+    let err = refused(vec!["--vector-engine".into(), "qdrant".into()]);
+    assert!(
+        err.contains(
+            "--vector-engine NAME: unknown vector engine `qdrant` (known: usearch, exact, chroma)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().next().map(|l| l.starts_with("error: ")),
+        Some(true)
+    );
 }
