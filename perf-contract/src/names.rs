@@ -173,6 +173,13 @@ name_enum! {
 
 /// What the commands know of each vector engine, one row per engine.
 impl VectorEngineName {
+    /// Whether the engine runs in this process (its operations are this
+    /// process's instructions, which callgrind can count); a server's run
+    /// elsewhere.
+    pub const fn in_process(self) -> bool {
+        !matches!(self, VectorEngineName::Chroma)
+    }
+
     /// Memory one vector costs inside the engine, for the preflight's
     /// estimate of the largest size (`xtask/src/vector_memory.rs`):
     /// measured on the scaling curve (`<engine>.n<N>.rss_per_vector` and

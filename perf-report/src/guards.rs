@@ -51,7 +51,7 @@ pub fn quality_guards(baseline: &Baseline, current: &Baseline) -> Vec<GuardResul
                 })
         })
     };
-    for (metric, before, m) in with_kind(|k| matches!(k, MetricKind::RecallAt(_))) {
+    for (metric, before, m) in with_kind(|k| matches!(k, MetricKind::RecallAt { .. })) {
         let before = before.map(|b| mean(&b.samples));
         let now = mean(&m.samples);
         out.push(GuardResult {

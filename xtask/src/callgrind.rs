@@ -44,6 +44,8 @@ pub fn callgrind_plan(plan: &Plan) -> Plan {
     p.harness.warmup_passes = 0;
     p.harness.passes = 1;
     p.harness.index_builds = 1;
+    // A server's searches are another process's instructions.
+    p.vector.engines.retain(|e| e.in_process());
     p.embedding.batch_sizes = vec![1];
     p.embedding.docs_per_batch_size = 1;
     p.embedding.min_batches = 1;
@@ -285,7 +287,7 @@ pub fn has_counts(b: &Baseline) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_contract::metric_key::SearchKind;
+    use perf_contract::metric_key::VectorEngineName;
 
     const DUMP: &str = "# callgrind format
 version: 1
@@ -348,11 +350,11 @@ totals: 1234567
         let counts = read_dumps(dir.path()).unwrap();
         let v = &counts[&WorkloadName::VectorQuery];
         assert_eq!(
-            v[&CountedOp::Search(SearchKind::Hnsw)],
+            v[&CountedOp::Search(VectorEngineName::Usearch)],
             vec![10.0, 11.0, 30.0],
             "numeric, not lexical, order"
         );
-        assert_eq!(v[&CountedOp::Search(SearchKind::Exact)], vec![20.0]);
+        assert_eq!(v[&CountedOp::Search(VectorEngineName::Exact)], vec![20.0]);
     }
 
     #[test]

@@ -160,6 +160,17 @@ fn a_server_failing_mid_run_costs_its_figures_at_that_size_only() {
             .metrics
             .contains_key(format!("exact.n{size}.k10.latency").as_str()));
     }
+    // Over the corpus too: its loads were timed, its searches failed.
+    let corpus = "chroma over the corpus: stopped: ";
+    let note = vq.notes.iter().find(|n| n.starts_with(corpus));
+    assert!(
+        note.is_some_and(|n| n.contains("HTTP 500")),
+        "{:?}",
+        vq.notes
+    );
+    for name in ["exact.latency", "exact.recall_at_5", "exact.build_time"] {
+        assert!(vq.metrics.contains_key(name), "{name} missing");
+    }
     // Its load was timed before the queries failed: no half of its figures.
     assert!(
         !vq.metrics.keys().any(|k| k.as_str().starts_with("chroma.")),

@@ -13,7 +13,7 @@ use std::{fmt, str::FromStr};
 use crate::names::{name_enum, EngineName, Stage};
 
 pub use crate::names::{EmbedEngine, LoadTarget, VectorEngineName};
-pub use vector::{OpenLoadFigure, Rate, ScaleFigure, SweepFigure};
+pub use vector::{corpus_name, OpenLoadFigure, Rate, ScaleFigure, SweepFigure};
 
 mod key;
 mod spec;
@@ -53,16 +53,6 @@ name_enum! {
     pub enum IngestFigure: "ingest figure" {
         ChunksPerS => "chunks_per_s",
         TokensPerS => "tokens_per_s",
-    }
-}
-
-name_enum! {
-    /// The two searches of `vector_query`.
-    pub enum SearchKind: "search" {
-        /// The usearch HNSW index.
-        Hnsw => "hnsw",
-        /// Brute force: the ground truth.
-        Exact => "exact",
     }
 }
 
@@ -118,10 +108,10 @@ name_enum! {
 pub enum CountedOp {
     /// One question through the retrieval path.
     Query,
-    /// One search of the given kind.
-    Search(SearchKind),
-    /// One index build.
-    Build,
+    /// One search of one engine over the corpus (`hnsw` for usearch).
+    Search(VectorEngineName),
+    /// One engine loaded with the corpus (`build` for usearch).
+    Build(VectorEngineName),
     /// One embedding batch of one engine.
     Batch {
         engine: EmbedEngine,
@@ -142,8 +132,9 @@ impl fmt::Display for CountedOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CountedOp::Query => f.write_str("query"),
-            CountedOp::Search(s) => f.write_str(s.as_str()),
-            CountedOp::Build => f.write_str("build"),
+            CountedOp::Search(e) => f.write_str(corpus_name(*e)),
+            CountedOp::Build(VectorEngineName::Usearch) => f.write_str("build"),
+            CountedOp::Build(e) => write!(f, "{e}.build"),
             CountedOp::Batch {
                 engine,
                 texts,
@@ -162,7 +153,7 @@ impl FromStr for CountedOp {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let op = match s {
             "query" => Some(CountedOp::Query),
-            "build" => Some(CountedOp::Build),
+            "build" => Some(CountedOp::Build(VectorEngineName::Usearch)),
             "prefill" => Some(CountedOp::Prefill),
             "generate" => Some(CountedOp::Generate),
             "answer" => Some(CountedOp::Answer),
@@ -170,7 +161,11 @@ impl FromStr for CountedOp {
                 .strip_suffix(".ingest")
                 .and_then(EmbedEngine::from_name)
                 .map(CountedOp::Ingest),
-            _ => SearchKind::from_name(s).map(CountedOp::Search).or_else(|| {
+            _ if s.ends_with(".build") => s
+                .strip_suffix(".build")
+                .and_then(vector::other_engine)
+                .map(CountedOp::Build),
+            _ => vector::corpus_engine(s).map(CountedOp::Search).or_else(|| {
                 let (head, size) = s.split_once(".batch_")?;
                 let (engine, texts) = engine_prefix(head);
                 Some(CountedOp::Batch {
@@ -216,14 +211,17 @@ pub enum MetricKind {
         engine: EmbedEngine,
         figure: IngestFigure,
     },
-    /// `<search>.latency`: one top-k search.
-    SearchLatency(SearchKind),
-    /// `recall_at_<k>`.
-    RecallAt(u32),
-    /// `build_time`: one HNSW build.
-    BuildTime,
-    /// `index_memory`: bytes the index reserves.
-    IndexMemory,
+    /// `<engine>.latency`: one top-k search of one engine over the corpus
+    /// (`hnsw.latency` for usearch: [`corpus_name`]).
+    SearchLatency(VectorEngineName),
+    /// `<engine>.recall_at_<k>` (`recall_at_<k>` for usearch).
+    RecallAt { engine: VectorEngineName, k: u32 },
+    /// `<engine>.build_time` (`build_time` for usearch): one engine loaded
+    /// with the corpus.
+    BuildTime(VectorEngineName),
+    /// `<engine>.index_memory` (`index_memory` for usearch): bytes the
+    /// engine accounts for, holding the corpus.
+    IndexMemory(VectorEngineName),
     /// `quality.<figure>`.
     Quality(Quality),
     /// `<engine>.prefill_tokens_per_s.len<prompt_tokens>`.
@@ -327,8 +325,8 @@ impl MetricKind {
             "instructions" => Some(MetricKind::Instructions),
             "context_chars" => Some(MetricKind::ContextChars),
             "prompt_tokens" => Some(MetricKind::PromptTokens),
-            "build_time" => Some(MetricKind::BuildTime),
-            "index_memory" => Some(MetricKind::IndexMemory),
+            "build_time" => Some(MetricKind::BuildTime(VectorEngineName::Usearch)),
+            "index_memory" => Some(MetricKind::IndexMemory(VectorEngineName::Usearch)),
             "peak_rss" => Some(MetricKind::PeakRss),
             _ => None,
         };
@@ -348,7 +346,8 @@ impl MetricKind {
             return op.parse().ok().map(MetricKind::Allocations);
         }
         if let Some(k) = s.strip_prefix("recall_at_") {
-            return k.parse().ok().map(MetricKind::RecallAt);
+            let engine = VectorEngineName::Usearch;
+            return k.parse().ok().map(|k| MetricKind::RecallAt { engine, k });
         }
         let (head, rest) = s.split_once('.')?;
         match head {
@@ -387,8 +386,8 @@ impl MetricKind {
         ) {
             return Some(MetricKind::Ingest { engine, figure });
         }
-        if let Some(search) = SearchKind::from_name(head) {
-            return (rest == "latency").then_some(MetricKind::SearchLatency(search));
+        if let Some(kind) = vector::parse_corpus_figure(head, rest) {
+            return Some(kind);
         }
         let engine: EngineName = head.parse().ok()?;
         if let Some(len) = rest.strip_prefix("prefill_tokens_per_s.len") {
@@ -456,10 +455,16 @@ impl fmt::Display for MetricKind {
             MetricKind::Ingest { engine, figure } => {
                 write!(f, "{}.ingest.{}", engine.as_str(), figure.as_str())
             }
-            MetricKind::SearchLatency(s) => write!(f, "{}.latency", s.as_str()),
-            MetricKind::RecallAt(k) => write!(f, "recall_at_{k}"),
-            MetricKind::BuildTime => f.write_str("build_time"),
-            MetricKind::IndexMemory => f.write_str("index_memory"),
+            MetricKind::SearchLatency(e) => write!(f, "{}.latency", corpus_name(*e)),
+            MetricKind::RecallAt {
+                engine: VectorEngineName::Usearch,
+                k,
+            } => write!(f, "recall_at_{k}"),
+            MetricKind::RecallAt { engine, k } => write!(f, "{engine}.recall_at_{k}"),
+            MetricKind::BuildTime(VectorEngineName::Usearch) => f.write_str("build_time"),
+            MetricKind::BuildTime(e) => write!(f, "{e}.build_time"),
+            MetricKind::IndexMemory(VectorEngineName::Usearch) => f.write_str("index_memory"),
+            MetricKind::IndexMemory(e) => write!(f, "{e}.index_memory"),
             MetricKind::Quality(q) => write!(f, "quality.{}", q.as_str()),
             MetricKind::Prefill {
                 engine,

@@ -9,7 +9,7 @@ use crate::units::{Better, Unit};
 
 use super::{
     EngineFigure, IngestFigure, LoadFigure, MetricKind, OpenLoadFigure, Quality, ScaleFigure,
-    SweepFigure,
+    SweepFigure, VectorEngineName,
 };
 
 /// How a metric's samples replicate, which decides what an interval built
@@ -83,10 +83,11 @@ impl MetricKind {
                 let ingest = spec(unit, Higher, PerPass, format!("the whole corpus embedded as the stack indexes it, {per} per second, one sample per pass"));
                 if *figure == IngestFigure::ChunksPerS { ingest.headline() } else { ingest }
             }
-            MetricKind::SearchLatency(search) => spec(Microseconds, Lower, PerOperation, format!("one top-k {} search", search.as_str())).headline(),
-            MetricKind::RecallAt(k) => spec(Ratio, Higher, PerOperation, format!("share of the exact top-{k} that HNSW returned, one sample per question")),
-            MetricKind::BuildTime => s(Milliseconds, Lower, PerOperation, "building the HNSW index from the corpus vectors"),
-            MetricKind::IndexMemory => s(Bytes, Lower, PerOperation, "memory reserved by the HNSW index (graph + vectors), usearch memory_usage(); it grows in arena steps, so small indexes show the arena size"),
+            MetricKind::SearchLatency(engine) => spec(Microseconds, Lower, PerOperation, format!("one top-k {engine} search over the corpus, searches rotating over the index builds")).headline(),
+            MetricKind::RecallAt { engine, k } => spec(Ratio, Higher, PerOperation, format!("share of the exact top-{k} that {engine} returned, one sample per question")),
+            MetricKind::BuildTime(engine) => spec(Milliseconds, Lower, PerOperation, format!("loading the corpus vectors into a fresh {engine} index until searchable")),
+            MetricKind::IndexMemory(VectorEngineName::Usearch) => s(Bytes, Lower, PerOperation, "memory reserved by the HNSW index (graph + vectors), usearch memory_usage(); it grows in arena steps, so small indexes show the arena size"),
+            MetricKind::IndexMemory(engine) => spec(Bytes, Lower, PerOperation, format!("bytes the {engine} index accounts for in this process, holding the corpus")),
             MetricKind::Quality(q) => match q {
                 Quality::ParityCosine | Quality::CandleParityCosine => s(Ratio, Higher, PerOperation, "cosine similarity with sentence-transformers' reference vector, one sample per reference sentence (must stay >= 0.999)"),
                 Quality::GreedyAgreement => s(Ratio, Higher, PerRun, "share of questions whose first greedy tokens are identical in llamacpp and candle (one sample per run)"),

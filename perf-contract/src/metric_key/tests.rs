@@ -14,6 +14,12 @@ const NAMES: &[&str] = &[
     "native.sentences.batch_1.docs_per_s",
     "candle.chunks.batch_50.docs_per_s",
     "hnsw.latency",
+    "chroma.latency",
+    "exact.recall_at_5",
+    "exact.build_time",
+    "chroma.index_memory",
+    "exact.build.allocations",
+    "chroma.callgrind_instructions",
     "exact.latency",
     "recall_at_5",
     "build_time",
@@ -80,8 +86,31 @@ fn rates_spell_without_a_point_and_round_trip() {
     // The older `exact.latency` keeps its meaning beside the scaling names.
     assert_eq!(
         MetricKey::parse("exact.latency").kind(),
-        &MetricKind::SearchLatency(SearchKind::Exact)
+        &MetricKind::SearchLatency(VectorEngineName::Exact)
     );
+    // usearch's corpus figures are spelled as before engines were generic,
+    // and only so.
+    assert_eq!(
+        MetricKey::parse("hnsw.latency").kind(),
+        &MetricKind::SearchLatency(VectorEngineName::Usearch)
+    );
+    assert_eq!(
+        MetricKey::parse("recall_at_10").kind(),
+        &MetricKind::RecallAt {
+            engine: VectorEngineName::Usearch,
+            k: 10
+        }
+    );
+    for unknown in [
+        "usearch.latency",
+        "usearch.build_time",
+        "usearch.build.allocations",
+    ] {
+        assert!(
+            matches!(MetricKey::parse(unknown).kind(), MetricKind::Other(_)),
+            "{unknown}"
+        );
+    }
 }
 
 #[test]

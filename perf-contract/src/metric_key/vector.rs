@@ -1,11 +1,58 @@
-//! The names of vector-engine and server-load figures: one engine at one
-//! corpus size (`usearch.n10000.k10.latency`), one HNSW setting of the
+//! The names of vector-engine and server-load figures: one engine over the
+//! corpus, its builds rotated (`hnsw.latency`, `exact.latency`), one
+//! engine at one size (`usearch.n10000.k10.latency`), one HNSW setting of the
 //! recall/speed sweep (`sweep.m16.ef64.qps`), one offered rate of an
 //! open-loop run (`load.chroma.r20.goodput_rps`).
 
 use std::fmt;
 
-use crate::names::name_enum;
+use crate::names::{name_enum, VectorEngineName};
+
+use super::MetricKind;
+
+/// How `vector_query`'s corpus figures of `engine` are named: usearch's
+/// keep the names they had when it was the only engine measured over the
+/// corpus (`hnsw.latency`, `recall_at_5`, `build_time`, `index_memory`,
+/// the `hnsw` and `build` operations), so every recorded baseline still
+/// compares; every other engine's carry its own name (`exact.latency`,
+/// `chroma.recall_at_5`).
+pub fn corpus_name(engine: VectorEngineName) -> &'static str {
+    match engine {
+        VectorEngineName::Usearch => "hnsw",
+        e => e.as_str(),
+    }
+}
+
+/// The engine a corpus search is named for (`hnsw`, `exact`, `chroma`).
+pub(super) fn corpus_engine(name: &str) -> Option<VectorEngineName> {
+    match name {
+        "hnsw" => Some(VectorEngineName::Usearch),
+        name => other_engine(name),
+    }
+}
+
+/// An engine other than usearch, whose corpus figures carry its name
+/// (usearch's are spelled without it, so `usearch.build_time` is no name).
+pub(super) fn other_engine(name: &str) -> Option<VectorEngineName> {
+    VectorEngineName::from_name(name).filter(|e| *e != VectorEngineName::Usearch)
+}
+
+/// `<engine>.latency`, `<engine>.recall_at_<k>`, `<engine>.build_time`,
+/// `<engine>.index_memory`.
+pub(super) fn parse_corpus_figure(head: &str, rest: &str) -> Option<MetricKind> {
+    if rest == "latency" {
+        return corpus_engine(head).map(MetricKind::SearchLatency);
+    }
+    let engine = other_engine(head)?;
+    match rest {
+        "build_time" => Some(MetricKind::BuildTime(engine)),
+        "index_memory" => Some(MetricKind::IndexMemory(engine)),
+        _ => {
+            let k = rest.strip_prefix("recall_at_")?.parse().ok()?;
+            Some(MetricKind::RecallAt { engine, k })
+        }
+    }
+}
 
 /// What one engine at one corpus size measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

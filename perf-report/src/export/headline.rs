@@ -11,8 +11,8 @@
 
 use perf_contract::{
     metric_key::{
-        EmbedEngine, EngineFigure, IngestFigure, MetricKey, MetricKind, ScaleFigure, SearchKind,
-        TextKind, VectorEngineName,
+        EmbedEngine, EngineFigure, IngestFigure, MetricKey, MetricKind, ScaleFigure, TextKind,
+        VectorEngineName,
     },
     plan::{EngineName, WorkloadName},
     schema::{Baseline, Metric},
@@ -83,7 +83,8 @@ enum Subject {
     /// The workload's own operation (`latency`).
     Workload,
     Embed(EmbedEngine),
-    Search(SearchKind),
+    /// A vector engine over the corpus (`hnsw.latency`).
+    Search(VectorEngineName),
     Vector(VectorEngineName),
     Llm(EngineName),
     /// A headline kind no rule below knows: shown as it is, never dropped.

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use perf_contract::{
-    metric_key::{EngineFigure, MetricKey, MetricKind, SearchKind},
+    metric_key::{EngineFigure, MetricKey, MetricKind, VectorEngineName},
     plan::WorkloadName,
     schema::{Baseline, Metric, Unit},
 };
@@ -121,7 +121,11 @@ impl Headline {
         let recall = vq.and_then(|ms| {
             ms.iter()
                 .find_map(|(name, m)| match name.kind() {
-                    MetricKind::RecallAt(k) => Some((name, k, m)),
+                    // usearch's: the stack's own index.
+                    MetricKind::RecallAt {
+                        engine: VectorEngineName::Usearch,
+                        k,
+                    } => Some((name, k, m)),
                     _ => None,
                 })
                 .map(|(name, k, m)| Recall {
@@ -135,8 +139,8 @@ impl Headline {
         Headline {
             rag,
             embedding,
-            hnsw: get(SearchKind::Hnsw),
-            exact: get(SearchKind::Exact),
+            hnsw: get(VectorEngineName::Usearch),
+            exact: get(VectorEngineName::Exact),
             recall,
             inference: metrics(b, WorkloadName::Inference).map_or_else(Vec::new, engines),
             answers: metrics(b, WorkloadName::RagAnswer).map_or_else(Vec::new, answers),

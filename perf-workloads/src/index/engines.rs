@@ -55,11 +55,12 @@ impl<'a> EngineHost<'a> {
     }
 
     /// A fresh, empty engine `name`; `tag` tells its storage apart from
-    /// other engines of the run (a server collection's name).
+    /// other engines of the run (a server collection's name: `n1000`,
+    /// `corpus0`).
     pub fn open(
         &self,
         name: VectorEngineName,
-        tag: usize,
+        tag: &str,
     ) -> Result<Box<dyn VectorEngine>, OpenError> {
         match name {
             VectorEngineName::Usearch => HnswIndex::empty(self.dims, &self.plan.index)
@@ -68,14 +69,9 @@ impl<'a> EngineHost<'a> {
             VectorEngineName::Exact => Ok(Box::new(FlatIndex::empty(self.dims))),
             VectorEngineName::Chroma => {
                 let server = self.chroma_server().map_err(OpenError::Skipped)?;
-                ChromaEngine::open(
-                    &server,
-                    &self.chroma_config(),
-                    self.dims,
-                    &format!("n{tag}"),
-                )
-                .map(|e| Box::new(e) as Box<dyn VectorEngine>)
-                .map_err(OpenError::Failed)
+                ChromaEngine::open(&server, &self.chroma_config(), self.dims, tag)
+                    .map(|e| Box::new(e) as Box<dyn VectorEngine>)
+                    .map_err(OpenError::Failed)
             }
         }
     }

@@ -17,6 +17,7 @@ mod passes;
 mod rag_answer;
 mod rag_query;
 mod server_load;
+mod vector_corpus;
 mod vector_query;
 mod vector_scale;
 

@@ -60,7 +60,10 @@ impl Workload for ServerLoad {
         // Chroma holds the corpus once for both targets that search it.
         let chroma: Result<Box<dyn VectorEngine>, String> = if targets.iter().any(needs_chroma) {
             reporter.note("server_load: loading the corpus into Chroma");
-            match host.open(VectorEngineName::Chroma, p.chunk_vectors.len()) {
+            match host.open(
+                VectorEngineName::Chroma,
+                &format!("n{}", p.chunk_vectors.len()),
+            ) {
                 Ok(mut e) => e
                     .insert(0, &p.chunk_vectors)
                     .map(|()| e)

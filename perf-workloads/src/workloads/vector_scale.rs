@@ -49,7 +49,7 @@ pub fn measure_scaling(
             // Into a set of its own: an engine that fails halfway leaves
             // no half of its figures behind.
             let mut one = MetricSet::new(W);
-            let measured = match host.open(name, size) {
+            let measured = match host.open(name, &format!("n{size}")) {
                 Ok(mut engine) => measure_one(
                     engine.as_mut(),
                     name,

@@ -1,14 +1,14 @@
 //! A fake Chroma HTTP server for the failure tests: it answers what the
 //! `chroma` engine asks (heartbeat, version, pre-flight checks, collection
 //! delete and create, add, count, indexing status, query), keeps the ids
-//! added like Chroma does (an id it holds already is ignored), and
-//! misbehaves on cue. Shared by perf-workloads' and xtask's tests (the
+//! added to each collection like Chroma does (an id it holds already is
+//! ignored), and misbehaves on cue. Shared by perf-workloads' and xtask's tests (the
 //! latter include this file by path).
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
     sync::{Arc, Mutex},
@@ -33,7 +33,12 @@ pub struct Faults {
 /// What the fake saw.
 #[derive(Default)]
 pub struct Seen {
+    /// Every id added, to any collection.
     pub ids: HashSet<String>,
+    /// The ids of each collection, by the id the fake gave it.
+    pub collections: HashMap<String, HashSet<String>>,
+    /// Collections created.
+    pub created: usize,
     /// Add requests, answered or not.
     pub adds: usize,
     /// Add requests refused as too large.
@@ -93,8 +98,14 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, faults: &Mutex<Faults>) {
             let mut s = seen.lock().unwrap();
             s.adds += 1;
             s.base64 = body["embeddings"][0].is_string();
+            let collection = collection_of(&request);
             for id in body["ids"].as_array().unwrap() {
-                s.ids.insert(id.as_str().unwrap().to_string());
+                let id = id.as_str().unwrap().to_string();
+                s.ids.insert(id.clone());
+                s.collections
+                    .entry(collection.clone())
+                    .or_default()
+                    .insert(id);
             }
             drop(s);
             if f.drop_adds > 0 {
@@ -115,7 +126,12 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, faults: &Mutex<Faults>) {
                 None => (200, query_answer(&body)),
             }
         } else if request.contains("/count ") {
-            (200, seen.lock().unwrap().ids.len().to_string())
+            let s = seen.lock().unwrap();
+            let held = s
+                .collections
+                .get(&collection_of(&request))
+                .map_or(0, HashSet::len);
+            (200, held.to_string())
         } else if request.contains("/indexing_status ") {
             (
                 500,
@@ -133,10 +149,10 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, faults: &Mutex<Faults>) {
         } else if request.starts_with("DELETE") {
             (404, r#"{"error":"NotFoundError","message":"none"}"#.into())
         } else if request.starts_with("POST") && request.contains("/collections ") {
-            (
-                200,
-                r#"{"id":"0b7e2b3c-0000-0000-0000-000000000000"}"#.into(),
-            )
+            let mut s = seen.lock().unwrap();
+            s.created += 1;
+            let id = format!("0b7e2b3c-0000-0000-0000-{:012}", s.created);
+            (200, format!(r#"{{"id":"{id}"}}"#))
         } else {
             (400, r#"{"error":"Test","message":"unexpected"}"#.into())
         };
@@ -148,6 +164,12 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, faults: &Mutex<Faults>) {
             return;
         }
     }
+}
+
+/// The collection id in a request line (`.../collections/<id>/add`).
+fn collection_of(request: &str) -> String {
+    let after = request.split("/collections/").nth(1).unwrap_or("");
+    after.split('/').next().unwrap_or("").to_string()
 }
 
 /// Ids 0.. with distance 0: shaped like Chroma's answer, not a search.
