@@ -37,6 +37,7 @@ struct Loaded {
     memory: Vec<f64>,
     latency_us: Vec<f64>,
     recall: Vec<Option<f64>>,
+    times: StageTimes,
     /// Why it stopped: a server that failed on the way costs its own
     /// figures, not the other engines'.
     failed: Option<String>,
@@ -57,12 +58,18 @@ fn stage_of(engine: VectorEngineName, build: bool) -> Option<Stage> {
 
 /// `f` and its time, in its stage when it has one. Timed inside the
 /// meter's region, as the stack's stages are, so the hooks' own work (a
-/// counter read, an allocation region) is not in the figure.
-fn in_stage<T>(stage: Option<Stage>, f: impl FnOnce() -> T) -> (T, Duration) {
+/// counter read, an allocation region) is not in the figure; `times` is
+/// reused, room made before, so the harness allocates nothing inside the
+/// region whose allocations are counted.
+fn in_stage<T>(
+    times: &mut StageTimes,
+    stage: Option<Stage>,
+    f: impl FnOnce() -> T,
+) -> (T, Duration) {
     match stage {
         Some(stage) => {
-            let mut times = StageTimes::default();
-            let out = timed(&mut times, stage, f);
+            times.0.clear();
+            let out = timed(times, stage, f);
             (out, times.get(stage))
         }
         None => {
@@ -97,6 +104,7 @@ pub fn measure_corpus(
         let mut build_ms = Vec::with_capacity(builds);
         let mut memory = Vec::with_capacity(builds);
         let mut loads = Vec::with_capacity(builds);
+        let mut times = StageTimes(Vec::with_capacity(1));
         let mut where_ = String::new();
         for b in 0..builds {
             let mut engine = match host.open(name, &format!("corpus{b}")) {
@@ -114,7 +122,7 @@ pub fn measure_corpus(
             let ((loaded, took), _) =
                 cx.meter
                     .measure(Op::new(W, CountedOp::Build(name)), true, || {
-                        in_stage(stage_of(name, true), || {
+                        in_stage(&mut times, stage_of(name, true), || {
                             engine.reserve(n)?;
                             engine.insert(0, vectors)
                         })
@@ -139,6 +147,7 @@ pub fn measure_corpus(
             memory,
             latency_us: Vec::new(),
             recall: vec![None; queries.len()],
+            times: StageTimes(Vec::with_capacity(1)),
             failed: None,
         });
     }
@@ -150,10 +159,10 @@ pub fn measure_corpus(
         calls += 1;
         for e in engines.iter_mut().filter(|e| e.failed.is_none()) {
             let op = Op::new(W, CountedOp::Search(e.name));
-            let engine = &e.loads[b];
+            let (engine, times, stage) = (&e.loads[b], &mut e.times, stage_of(e.name, false));
             // Warm-up searches are timed but not hooked.
             let ((hits, elapsed), _) = cx.meter.measure(op, measured, || {
-                in_stage(stage_of(e.name, false), || engine.search(&queries[i], k))
+                in_stage(times, stage, || engine.search(&queries[i], k))
             });
             let hits = match hits {
                 Ok(hits) => hits,
