@@ -145,13 +145,13 @@ impl Calibration {
     }
 
     /// Fewest processes (from `least` up to `most`) a run needs beside a
-    /// baseline of `base_processes` for every calibrated headline metric of
-    /// `workloads` to resolve its threshold, and the metric that asks the
-    /// most; `None` when even `most` processes do not.
+    /// baseline of `base_processes` (`None`: as many as the run) for every
+    /// calibrated headline metric of `workloads` to resolve its threshold,
+    /// and the metric that asks the most; an error when even `most` do not.
     pub fn processes_needed(
         &self,
         workloads: &[WorkloadName],
-        base_processes: usize,
+        base_processes: Option<usize>,
         (least, most): (usize, usize),
         threshold_for: &dyn Fn(WorkloadName, &str) -> f64,
     ) -> Result<(usize, Option<String>), String> {
@@ -167,12 +167,13 @@ impl Calibration {
                 continue;
             }
             let threshold = threshold_for(w, m);
-            let Some(r) =
-                (least..=most).find(|&r| spread.resolvable_pct(base_processes, r) <= threshold)
+            let base = |r| base_processes.unwrap_or(r);
+            let Some(r) = (least..=most).find(|&r| spread.resolvable_pct(base(r), r) <= threshold)
             else {
                 return Err(format!(
-                    "{key}: {most} processes beside the baseline's {base_processes} resolve ±{:.1}%, its threshold is ±{threshold:.1}%",
-                    spread.resolvable_pct(base_processes, most)
+                    "{key}: {most} processes beside {} resolve ±{:.1}%, its threshold is ±{threshold:.1}%",
+                    base_processes.map_or_else(|| format!("{most}"), |b| format!("the baseline's {b}")),
+                    spread.resolvable_pct(base(most), most)
                 ));
             };
             if r > need.0 {
@@ -221,17 +222,21 @@ mod tests {
         // About 1.6% between processes: 3 beside 3 resolve ±10%, not ±2%.
         let w = [WorkloadName::RagQuery];
         assert_eq!(
-            c.processes_needed(&w, 3, (3, 10), &|_, _| 10.0),
+            c.processes_needed(&w, Some(3), (3, 10), &|_, _| 10.0),
             Ok((3, None))
         );
-        let (r, why) = c.processes_needed(&w, 3, (3, 10), &|_, _| 3.0).unwrap();
+        let (r, why) = c
+            .processes_needed(&w, Some(3), (3, 10), &|_, _| 3.0)
+            .unwrap();
         assert!(
             r > 3 && why.as_deref() == Some("rag_query.latency"),
             "{r} {why:?}"
         );
-        assert!(c.processes_needed(&w, 3, (3, 10), &|_, _| 1.0).is_err());
+        assert!(c
+            .processes_needed(&w, Some(3), (3, 10), &|_, _| 1.0)
+            .is_err());
         assert_eq!(
-            c.processes_needed(&[WorkloadName::Embedding], 3, (3, 10), &|_, _| 1.0),
+            c.processes_needed(&[WorkloadName::Embedding], Some(3), (3, 10), &|_, _| 1.0),
             Ok((3, None)),
             "only the run's workloads count"
         );

@@ -17,6 +17,7 @@ mod measure;
 mod printer;
 mod progress;
 mod reaper;
+mod replicates;
 mod revision;
 mod runner;
 mod settings;

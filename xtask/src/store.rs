@@ -22,6 +22,9 @@ use perf_report::calibration::Calibration;
 
 use crate::children;
 
+/// Names the folder of calibrations instead of `target/perf-calibration/`.
+pub const CALIBRATION_DIR_VAR: &str = "PERF_CALIBRATION_DIR";
+
 /// The baseline, relative to the project root.
 pub const BASELINE_FILE: &str = "baselines/performance_baselines.json";
 /// The analysis report, relative to the project root.
@@ -79,10 +82,15 @@ impl Store {
     }
 
     /// This machine's calibration for one profile (`perf calibrate`).
+    /// This machine's calibration of `profile`: under
+    /// `target/perf-calibration/`, or the folder `PERF_CALIBRATION_DIR`
+    /// names (one kept elsewhere, or none: the test suite's runs must not
+    /// depend on whether this checkout was calibrated).
     pub fn calibration_file(&self, profile: ProfileName) -> PathBuf {
-        self.root
-            .join("target/perf-calibration")
-            .join(format!("{profile}.json"))
+        let dir = std::env::var_os(CALIBRATION_DIR_VAR)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.root.join("target/perf-calibration"));
+        dir.join(format!("{profile}.json"))
     }
 
     /// The calibration `perf calibrate` kept for `profile`, if any; one

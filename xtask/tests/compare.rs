@@ -264,6 +264,7 @@ fn a_second_compare_waits_for_the_one_building() {
         .args(["--workload", "rag_query"])
         .env("CI", "1")
         .env_remove("GITHUB_STEP_SUMMARY")
+        .env("PERF_CALIBRATION_DIR", support::no_calibration())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -4,23 +4,48 @@
 //! screen (`perf_report::export::headline`); `--all` prints every metric.
 
 use anyhow::{bail, Context, Result};
-use perf_contract::schema::Baseline;
-use perf_report::export::{Document, Rows};
+use perf_contract::{plan::WorkloadName, schema::Baseline};
+use perf_report::{
+    export::{Document, Rows},
+    policy::Policy,
+};
 use xshell::Shell;
 
 use crate::{
     baseline_update::{previous_baseline, replace_baseline},
     callgrind,
     cli::{BaselineArgs, Format},
-    measure, printer,
+    measure, printer, replicates,
     settings::{self, plan_for},
     store::Store,
+    thresholds,
 };
 
 pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let loaded = settings::load(args.run.config.as_deref(), &store.root().join("perf.toml"))?;
-    let plan = plan_for(sh, store.root(), &cwd, &args.run, &loaded)?;
+    let mut plan = plan_for(sh, store.root(), &cwd, &args.run, &loaded)?;
+    if !args.run.settings.has("processes") {
+        // As many processes as a check beside this baseline needs on this
+        // machine (its calibration), so the gate it sets can answer.
+        if let Some((file, c)) = store.calibration(plan.profile)? {
+            let policy = thresholds::policy(&loaded.check, None);
+            let threshold_for =
+                |policy: &Policy, w: WorkloadName, m: &str| policy.pct_for(w, m, None);
+            let note = replicates::from_calibration(
+                sh,
+                store,
+                &c,
+                &mut plan,
+                None,
+                &policy,
+                &threshold_for,
+            );
+            if let Some(note) = note {
+                eprintln!("{note} ({}; --processes N to choose)", file.display());
+            }
+        }
+    }
     if args.dry_run {
         println!(
             "{}",

@@ -14,7 +14,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use perf_contract::{
     metric_key::MetricKind,
-    plan::{Plan, ProfileName, WorkloadName},
+    plan::{ProfileName, WorkloadName},
     schema::{Baseline, FileRole},
 };
 use perf_report::{
@@ -32,7 +32,7 @@ use crate::{
     baseline_update::{clear_stale_temps, missing_baseline, replace_baseline},
     callgrind,
     cli::{CheckArgs, Mode},
-    measure, printer,
+    measure, printer, replicates,
     settings::{self, names, plan_for},
     store::Store,
     thresholds,
@@ -98,7 +98,28 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             p.inject_delay = args.inject_delay.clone();
             if !args.run.settings.has("processes") {
                 let c = calibration.as_ref().map(|(_, c)| c);
-                processes_from_calibration(sh, store, c, &mut p, &baseline, &policy, &mut notes);
+                let base_processes = baseline
+                    .workloads
+                    .values()
+                    .flat_map(|r| r.metrics.values())
+                    .map(|m| m.by_process().len())
+                    .max()
+                    .unwrap_or(1);
+                let threshold_for = |policy: &Policy, w: WorkloadName, m: &str| {
+                    let b = baseline.workloads.get(&w).and_then(|r| r.metrics.get(m));
+                    policy.pct_for(w, m, b)
+                };
+                notes.extend(c.and_then(|c| {
+                    replicates::from_calibration(
+                        sh,
+                        store,
+                        c,
+                        &mut p,
+                        Some(base_processes),
+                        &policy,
+                        &threshold_for,
+                    )
+                }));
             }
             let r = measure::measure(sh, store, &p)?;
             let saved = store.save_run(&r)?;
@@ -368,68 +389,6 @@ fn baseline_bound(judgement: &Judgement) -> Option<String> {
             bound.join(", ")
         )
     })
-}
-
-/// Most processes a check measures up front because a calibration asks
-/// for them; more come only while a headline metric stays inconclusive.
-const MOST_PROCESSES_UP_FRONT: usize = 10;
-
-/// As many processes as this machine's calibration says the headline
-/// metrics need to resolve their thresholds beside the baseline's, when
-/// that is more than the plan's: R follows from the measured noise.
-fn processes_from_calibration(
-    sh: &Shell,
-    store: &Store,
-    calibration: Option<&Calibration>,
-    plan: &mut Plan,
-    baseline: &Baseline,
-    policy: &Policy,
-    notes: &mut Vec<String>,
-) {
-    let Some(c) = calibration else {
-        return;
-    };
-    let here = crate::machine::probe(sh, store.root());
-    if c.unlike_machine(&here.fingerprint(), &here, plan.profile)
-        .is_some()
-    {
-        return;
-    }
-    let base_processes = baseline
-        .workloads
-        .values()
-        .flat_map(|r| r.metrics.values())
-        .map(|m| m.by_process().len())
-        .max()
-        .unwrap_or(1);
-    // The thresholds as the judgement will apply them: no floor for a
-    // calibrated metric.
-    let calibrated = Policy {
-        calibration: Some(c.clone()),
-        ..policy.clone()
-    };
-    let threshold_for = |w: WorkloadName, m: &str| {
-        let b = baseline.workloads.get(&w).and_then(|r| r.metrics.get(m));
-        calibrated.pct_for(w, m, b)
-    };
-    let replicated = measure::further_processes(plan, &[]).workloads;
-    let least = plan.harness.processes as usize;
-    let most = MOST_PROCESSES_UP_FRONT.max(least);
-    match c.processes_needed(&replicated, base_processes, (least, most), &threshold_for) {
-        Ok((_, None)) => {}
-        Ok((r, Some(key))) => {
-            plan.harness.processes = r as u32;
-            notes.push(format!(
-                "{r} processes, not {least}: this machine's calibration says {key} needs them beside the baseline's {base_processes} to resolve its threshold"
-            ));
-        }
-        Err(why) => {
-            plan.harness.processes = most as u32;
-            notes.push(format!(
-                "{most} processes, the most a check measures up front: {why}"
-            ));
-        }
-    }
 }
 
 /// This machine's calibration for the run's profile when it describes the

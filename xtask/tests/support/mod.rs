@@ -21,7 +21,8 @@ pub fn xtask_env(args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
     c.args(args)
         .env("CI", "1")
-        .env_remove("GITHUB_STEP_SUMMARY");
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env("PERF_CALIBRATION_DIR", no_calibration());
     for (k, v) in env {
         match v {
             Some(v) => c.env(k, v),
@@ -42,9 +43,20 @@ pub fn xtask_env(args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
 /// summary), with the signals a test sends at their default action.
 pub fn xtask_command() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    c.env("CI", "1").env_remove("GITHUB_STEP_SUMMARY");
+    c.env("CI", "1")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env("PERF_CALIBRATION_DIR", no_calibration());
     default_signals(&mut c);
     c
+}
+
+/// An empty folder of calibrations: a test's run does not depend on
+/// whether this checkout's machine was calibrated (`perf calibrate` keeps
+/// one under target/, which `check` and `baseline` would read).
+pub fn no_calibration() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("perf-no-calibration-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp folder");
+    dir
 }
 
 /// Starts the child with SIGINT, SIGTERM, SIGHUP and SIGQUIT at their

@@ -1,0 +1,66 @@
+//! How many processes a measurement takes, from this machine's
+//! calibration: enough for a check beside the baseline to resolve every
+//! calibrated headline metric's threshold. `check` asks beside the
+//! baseline it has; `baseline` asks for itself and a check of as many
+//! processes, so the gate it sets can answer on this machine.
+
+use perf_contract::{plan::Plan, plan::WorkloadName};
+use perf_report::{calibration::Calibration, policy::Policy};
+use xshell::Shell;
+
+use crate::{measure, store::Store};
+
+/// The most processes a run measures up front: beyond it, a check adds
+/// them one at a time within its time budget.
+pub const MOST_UP_FRONT: usize = 10;
+
+/// Sets `plan`'s processes from `calibration` when it describes this
+/// machine and profile and asks for more than the plan has; the note says
+/// why. `base_processes`: the baseline's, or `None` for a baseline (the
+/// check beside it measures as many).
+pub fn from_calibration(
+    sh: &Shell,
+    store: &Store,
+    calibration: &Calibration,
+    plan: &mut Plan,
+    base_processes: Option<usize>,
+    policy: &Policy,
+    threshold_for: &dyn Fn(&Policy, WorkloadName, &str) -> f64,
+) -> Option<String> {
+    let here = crate::machine::probe(sh, store.root());
+    if calibration
+        .unlike_machine(&here.fingerprint(), &here, plan.profile)
+        .is_some()
+    {
+        return None;
+    }
+    // The thresholds as the judgement will apply them: no floor for a
+    // calibrated metric.
+    let calibrated = Policy {
+        calibration: Some(calibration.clone()),
+        ..policy.clone()
+    };
+    let replicated = measure::further_processes(plan, &[]).workloads;
+    let least = plan.harness.processes as usize;
+    let most = MOST_UP_FRONT.max(least);
+    let beside = base_processes.map_or_else(
+        || "for a check of as many".to_string(),
+        |b| format!("beside the baseline's {b}"),
+    );
+    let threshold_for = |w: WorkloadName, m: &str| threshold_for(&calibrated, w, m);
+    match calibration.processes_needed(&replicated, base_processes, (least, most), &threshold_for) {
+        Ok((_, None)) => None,
+        Ok((r, Some(key))) => {
+            plan.harness.processes = r as u32;
+            Some(format!(
+                "{r} processes, not {least}: this machine's calibration says {key} needs them {beside} to resolve its threshold"
+            ))
+        }
+        Err(why) => {
+            plan.harness.processes = most as u32;
+            Some(format!(
+                "{most} processes, the most measured up front: {why}"
+            ))
+        }
+    }
+}

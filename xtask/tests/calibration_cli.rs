@@ -1,0 +1,69 @@
+//! `perf calibrate` and what reads it: a baseline recorded on a calibrated
+//! machine measures as many processes as the calibration says a check of
+//! as many needs to resolve its thresholds.
+
+mod support;
+
+use std::fs;
+
+use perf_contract::plan::Plan;
+use support::{small_corpus, stderr, xtask_env};
+
+#[test]
+fn a_baseline_takes_its_processes_from_this_machines_calibration() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = small_corpus(dir.path());
+    let corpus = corpus.to_str().unwrap();
+    let calibrations = dir.path().join("calibrations");
+    let env = [("PERF_CALIBRATION_DIR", calibrations.to_str())];
+    let run = ["--quick", "--workload", "rag_query", "--corpus", corpus];
+    let calibrate = [
+        &[
+            "perf",
+            "calibrate",
+            "--processes",
+            "3",
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+        ][..],
+        &run,
+    ]
+    .concat();
+    let o = xtask_env(&calibrate, &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(calibrations.join("quick.json").is_file());
+
+    // A threshold no spread between processes can meet asks for the most a
+    // run measures up front, and says why.
+    let strict = dir.path().join("strict.toml");
+    fs::write(&strict, "[check]\nthreshold_pct = 0.01\n").unwrap();
+    let strict = strict.to_str().unwrap();
+    let dry = [
+        &["perf", "baseline", "--dry-run", "--config", strict][..],
+        &run,
+    ]
+    .concat();
+    let o = xtask_env(&dry, &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan: Plan = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(plan.harness.processes, 10);
+    let err = stderr(&o);
+    assert!(
+        err.contains("10 processes, the most measured up front: rag_query."),
+        "{err}"
+    );
+    assert!(err.contains("--processes N to choose"), "{err}");
+
+    // The flag decides; without a calibration, the profile does.
+    let o = xtask_env(&[&dry[..], &["--processes", "2"]].concat(), &env);
+    let plan: Plan = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(plan.harness.processes, 2);
+    let o = xtask_env(
+        &dry,
+        &[("PERF_CALIBRATION_DIR", dir.path().join("none").to_str())],
+    );
+    let plan: Plan = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(plan.harness.processes, 3);
+}
