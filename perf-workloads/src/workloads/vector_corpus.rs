@@ -21,7 +21,7 @@ use crate::{
     index::{recall_at_k, EngineHost, FlatIndex, Footprint, Hit, OpenError, VectorEngine},
     reporter::{MetricSet, Reporter},
     stage_timer::{timed, Stage, StageTimes},
-    workloads::{passes::run_passes, Cx},
+    workloads::{passes::run_passes, vector_scale::skip, Cx},
 };
 
 const W: WorkloadName = WorkloadName::VectorQuery;
@@ -213,10 +213,4 @@ pub fn measure_corpus(
         );
     }
     Ok(())
-}
-
-/// Says on the terminal and in the baseline what was not measured.
-fn skip(reporter: &mut Reporter<'_>, m: &mut MetricSet, line: String) {
-    reporter.note(format!("vector_query: {line}"));
-    m.note(line);
 }

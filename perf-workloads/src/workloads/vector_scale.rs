@@ -87,7 +87,7 @@ pub fn measure_scaling(
 }
 
 /// Says on the terminal and in the baseline what was not measured.
-fn skip(reporter: &mut Reporter<'_>, m: &mut MetricSet, line: String) {
+pub(super) fn skip(reporter: &mut Reporter<'_>, m: &mut MetricSet, line: String) {
     reporter.note(format!("vector_query: {line}"));
     m.note(line);
 }
