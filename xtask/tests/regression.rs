@@ -164,7 +164,14 @@ fn clean_run_passes_and_injected_slowdown_fails() {
     saved_run_rules(dir.path(), &baseline);
 
     let clean = check(&baseline, &[]);
-    not_flagged(&clean, "an unchanged tree");
+    let report = not_flagged(&clean, "an unchanged tree");
+    // A fresh run beside a stored baseline says what its intervals omit.
+    let unpaired = report["notes"].as_array().unwrap().iter().any(|n| {
+        n.as_str()
+            .unwrap()
+            .starts_with("unpaired: the baseline was measured at ")
+    });
+    assert!(unpaired, "the session caveat: {}", report["notes"]);
 
     // The embed stage's median again as busy time: the query doubles, well
     // beyond 10% and beyond the between-run noise this machine's earlier

@@ -124,6 +124,13 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             let r = measure::measure(sh, store, &p)?;
             let saved = store.save_run(&r)?;
             notes.push(format!("this run: {}", saved.display()));
+            // An A/A series on a noisy VM saw every figure of a check move
+            // together against a baseline of minutes before: a shift of
+            // the whole machine, which no spread between processes holds.
+            notes.push(format!(
+                "unpaired: the baseline was measured at {} and this run now; the intervals hold the spread between processes within a session, not a shift of the whole machine between sessions (`perf compare` measures both builds in every round)",
+                baseline.created_at.format("%Y-%m-%d %H:%M UTC")
+            ));
             this_run = Some(saved);
             plan = Some(p);
             r
