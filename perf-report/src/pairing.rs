@@ -115,6 +115,7 @@ fn placeholder(base: &Metric, cand: &Metric, threshold_pct: f64) -> MetricChange
         verdict: Verdict::Informational,
         rounds: 0,
         processes: None,
+        floor_pct: None,
     }
 }
 

@@ -16,6 +16,14 @@
 //! the variance between two runs lies. A figure with one sample per
 //! process (peak RSS, a build time, an ingest rate) gets one estimate a
 //! process and the same rule.
+//!
+//! A baseline and a check are also two *sessions*: every process of one
+//! shares the machine's state at that time (a neighbour's load on a VM),
+//! and an A/A series on a 2-core VM saw whole sessions shift by about 4%
+//! against each other. No spread between one session's processes holds
+//! that, so a calibration measured over several sessions
+//! ([`session_spread`]) adds it to the interval: twice a session mean's
+//! variance, its degrees of freedom by Welch-Satterthwaite.
 
 use perf_contract::summary::Interval;
 
@@ -43,6 +51,10 @@ pub struct AcrossProcesses {
     pub ci_pct: Interval,
     /// Two-sided two-sample t-test of the processes' estimates.
     pub p_value: f64,
+    /// The half-width, in percent, no number of processes of the current
+    /// run narrows the interval below: the baseline's processes and the
+    /// shift between sessions.
+    pub floor_pct: f64,
 }
 
 /// What an earlier calibration of this machine measured of a metric's
@@ -53,8 +65,34 @@ pub struct AcrossProcesses {
 pub struct Prior {
     /// Standard deviation of one process's estimate, in log units.
     pub sd_log: f64,
-    /// Its degrees of freedom (the calibration's processes less one).
+    /// Its degrees of freedom (the calibration's processes less its
+    /// sessions).
     pub df: usize,
+    /// How far whole sessions of this machine shift against each other,
+    /// when the calibration measured several; `None`: not measured, and
+    /// the interval leaves it out.
+    pub session: Option<SessionShift>,
+}
+
+/// The standard deviation of a session's shift, shared by every process
+/// of one run, in log units, and its degrees of freedom.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SessionShift {
+    pub sd_log: f64,
+    pub df: f64,
+}
+
+/// One metric's spread over several sessions of one build, each a run of
+/// several processes: one-way random effects on the processes' estimates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SessionSpread {
+    /// Standard deviation of one process's estimate within a session.
+    pub process_sd_log: f64,
+    /// Processes less sessions.
+    pub process_df: usize,
+    /// The sessions' own shift beyond what their processes explain;
+    /// `None` with one session.
+    pub session: Option<SessionShift>,
 }
 
 /// The change of one metric from its samples process by process
@@ -85,9 +123,14 @@ pub fn across_processes(
     let prior_squares = prior.map_or(0.0, |p| p.sd_log.powi(2) * p.df as f64);
     let df = (own_df + prior_df) as f64;
     let pooled = (squares(&eb, mb) + squares(&ec, mc) + prior_squares) / df;
-    let se = (pooled * (1.0 / rb as f64 + 1.0 / rc as f64)).sqrt();
+    let shift = prior.and_then(|p| p.session);
     let diff = mc - mb;
-    let (half, p_value) = student_t::interval(diff, se, df);
+    let half_width = |per_process: f64| {
+        let (var, df) = with_sessions(pooled * per_process, df, shift);
+        student_t::interval(diff, var.sqrt(), df)
+    };
+    let (half, p_value) = half_width(1.0 / rb as f64 + 1.0 / rc as f64);
+    let (floor, _) = half_width(1.0 / rb as f64);
     Ok(AcrossProcesses {
         processes: (rb, rc),
         matched,
@@ -97,21 +140,84 @@ pub fn across_processes(
             high: pct(diff + half),
         },
         p_value,
+        floor_pct: (pct(floor) - pct(-floor)) / 2.0,
     })
 }
 
-/// The standard deviation, in log units, of one process's estimate among
-/// `processes` of one build (a calibration); `None` below three.
-pub fn process_spread(processes: &[&[f64]]) -> Result<Option<f64>, String> {
-    if processes.len() < 3 {
+/// The variance of a difference of two sessions' means, `process_var`
+/// (with `df`) plus each session's shift, and its Welch-Satterthwaite
+/// degrees of freedom.
+pub(crate) fn with_sessions(process_var: f64, df: f64, shift: Option<SessionShift>) -> (f64, f64) {
+    let Some(s) = shift.filter(|s| s.sd_log > 0.0 && s.df > 0.0) else {
+        return (process_var, df);
+    };
+    let shift_var = 2.0 * s.sd_log.powi(2);
+    let var = process_var + shift_var;
+    let df = var.powi(2) / (process_var.powi(2) / df + shift_var.powi(2) / s.df);
+    (var, df)
+}
+
+/// The spread of one metric over `sessions` of one build (`sessions[s][p]`:
+/// the samples of process `p` of session `s`), matched by input as a
+/// comparison is; `None` below three processes in all. The shift between
+/// sessions is the one-way random-effects estimate (the between-sessions
+/// mean square less the within, over the processes a session has),
+/// truncated at zero, its degrees of freedom by Satterthwaite.
+pub fn session_spread(sessions: &[Vec<&[f64]>]) -> Result<Option<SessionSpread>, String> {
+    let all: Vec<&[f64]> = sessions.iter().flatten().copied().collect();
+    let n = all.len();
+    let s = sessions.iter().filter(|x| !x.is_empty()).count();
+    if n < 3 || n <= s {
         return Ok(None);
     }
-    let l = logs(processes, "calibration")?;
+    let l = logs(&all, "calibration")?;
     let reference = same_inputs(l.iter()).then(|| mean_by_input(&l));
     let e = estimates(&l, reference.as_deref());
-    let m = mean(&e);
-    let var = e.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (e.len() - 1) as f64;
-    Ok(Some(var.sqrt()))
+    let mut groups = Vec::new();
+    let mut at = 0;
+    for session in sessions.iter().filter(|x| !x.is_empty()) {
+        groups.push(&e[at..at + session.len()]);
+        at += session.len();
+    }
+    let within: f64 = groups
+        .iter()
+        .map(|g| {
+            let m = mean(g);
+            g.iter().map(|x| (x - m).powi(2)).sum::<f64>()
+        })
+        .sum::<f64>()
+        / (n - s) as f64;
+    let session = (s >= 2).then(|| {
+        let grand = mean(&e);
+        let between = groups
+            .iter()
+            .map(|g| g.len() as f64 * (mean(g) - grand).powi(2))
+            .sum::<f64>()
+            / (s - 1) as f64;
+        let sizes = groups.iter().map(|g| (g.len() as f64).powi(2)).sum::<f64>();
+        let per_session = (n as f64 - sizes / n as f64) / (s - 1) as f64;
+        let var = ((between - within) / per_session).max(0.0);
+        // Satterthwaite's degrees of freedom for a difference of mean
+        // squares; at least one, as they fall towards zero when the shift
+        // is small beside the processes' spread, where a t quantile of so
+        // few explodes although the shift adds little.
+        let df = if var > 0.0 {
+            ((per_session * var).powi(2)
+                / (between.powi(2) / (s - 1) as f64 + within.powi(2) / (n - s) as f64))
+                .max(1.0)
+        } else {
+            (s - 1) as f64
+        };
+        SessionShift {
+            sd_log: var.sqrt(),
+            df,
+        }
+    });
+    Ok(Some(SessionSpread {
+        process_sd_log: within.sqrt(),
+        process_df: n - s,
+        session,
+    }))
 }
 
 /// Each process's samples as logs, or why a sample has none.
@@ -249,5 +355,47 @@ mod tests {
         assert!((x.change_pct - 10.0).abs() < 1e-9);
         let zero = vec![vec![0.0, 9.0]; 3];
         assert!(across_processes(&slices(&zero), &slices(&same), None).is_err());
+    }
+
+    /// Three sessions whose processes agree within each but whose means
+    /// sit 5% apart: the shift is measured, and a comparison that includes
+    /// it is wider than one that does not, and cannot be narrowed below
+    /// its floor by more processes.
+    #[test]
+    fn sessions_that_shift_widen_an_unpaired_interval() {
+        let spread = |p: usize| [1.0, 1.004, 0.997][p % 3];
+        let sessions: Vec<Vec<Vec<f64>>> = [1.0, 1.05, 0.95]
+            .iter()
+            .map(|&shift| side(3, shift, spread))
+            .collect();
+        let by: Vec<Vec<&[f64]>> = sessions.iter().map(|s| slices(s)).collect();
+        let s = session_spread(&by).unwrap().unwrap();
+        let shift = s.session.unwrap();
+        assert!((shift.sd_log - 0.05).abs() < 0.01, "{s:?}");
+        assert_eq!(s.process_df, 6);
+        assert!(s.process_sd_log < 0.01, "{s:?}");
+        assert_eq!(session_spread(&by[..1]).unwrap().unwrap().session, None);
+
+        let b = side(3, 1.0, spread);
+        let c = side(3, 1.0, |p| spread(p + 1));
+        let prior = Prior {
+            sd_log: s.process_sd_log,
+            df: s.process_df,
+            session: None,
+        };
+        let without = across_processes(&slices(&b), &slices(&c), Some(prior)).unwrap();
+        let with = across_processes(
+            &slices(&b),
+            &slices(&c),
+            Some(Prior {
+                session: Some(shift),
+                ..prior
+            }),
+        )
+        .unwrap();
+        let half = |x: &AcrossProcesses| (x.ci_pct.high - x.ci_pct.low) / 2.0;
+        assert!(half(&without) < 2.0, "{without:?}");
+        assert!(half(&with) > 10.0, "{with:?}");
+        assert!(with.floor_pct > 10.0, "{with:?}");
     }
 }

@@ -350,6 +350,25 @@ pub struct BaselineArgs {
 pub struct CalibrateArgs {
     #[command(flatten)]
     pub run: RunArgs,
+
+    /// Sessions to measure one after another, each a run of --processes
+    /// fresh processes (3 by default): how far a whole session shifts
+    /// against another (the machine's state at the time, which every
+    /// process of a check or baseline shares) shows only across several.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub sessions: u32,
+
+    /// Calibrate from these saved runs of one build on this machine, each a
+    /// session (e.g. a baseline and the runs of checks against it, in
+    /// target/perf-runs/), instead of measuring.
+    #[arg(long = "from-run", value_name = "RUN", num_args = 1.., conflicts_with_all = ["sessions", "fresh"])]
+    pub from_runs: Vec<PathBuf>,
+
+    /// Forget the sessions of this machine's earlier calibration: by
+    /// default the new sessions join the newest of them still saved, so
+    /// the shift between sessions is measured over more of them.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 fn parse_workload(s: &str) -> Result<WorkloadName, String> {

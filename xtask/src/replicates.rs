@@ -48,19 +48,34 @@ pub fn from_calibration(
         |b| format!("beside the baseline's {b}"),
     );
     let threshold_for = |w: WorkloadName, m: &str| threshold_for(&calibrated, w, m);
-    match calibration.processes_needed(&replicated, base_processes, (least, most), &threshold_for) {
-        Ok((_, None)) => None,
-        Ok((r, Some(key))) => {
-            plan.harness.processes = r as u32;
-            Some(format!(
-                "{r} processes, not {least}: this machine's calibration says {key} needs them {beside} to resolve its threshold"
-            ))
-        }
+    let need = match calibration.processes_needed(
+        &replicated,
+        base_processes,
+        (least, most),
+        &threshold_for,
+    ) {
+        Ok(need) => need,
         Err(why) => {
             plan.harness.processes = most as u32;
-            Some(format!(
+            return Some(format!(
                 "{most} processes, the most measured up front: {why}"
-            ))
+            ));
         }
+    };
+    let mut notes = Vec::new();
+    if let Some(key) = &need.asked_by {
+        plan.harness.processes = need.processes as u32;
+        notes.push(format!(
+            "{} processes, not {least}: this machine's calibration says {key} needs them {beside} to resolve its threshold",
+            need.processes
+        ));
     }
+    if !need.session_bound.is_empty() {
+        // More processes cannot help: say so rather than spend them.
+        notes.push(format!(
+            "no number of processes resolves {} on this machine: its calibration saw whole sessions shift that much against each other (`perf compare` measures both builds in every round)",
+            need.session_bound.join(", ")
+        ));
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
 }

@@ -24,6 +24,9 @@ use crate::children;
 
 /// Names the folder of calibrations instead of `target/perf-calibration/`.
 pub const CALIBRATION_DIR_VAR: &str = "PERF_CALIBRATION_DIR";
+/// Names the folder of saved runs instead of `target/perf-runs/` (a test
+/// that reads the machine's earlier runs must not read the checkout's).
+pub const RUNS_DIR_VAR: &str = "PERF_RUNS_DIR";
 
 /// The baseline, relative to the project root.
 pub const BASELINE_FILE: &str = "baselines/performance_baselines.json";
@@ -115,7 +118,9 @@ impl Store {
     }
 
     pub fn runs_dir(&self) -> PathBuf {
-        self.root.join(RUNS)
+        std::env::var_os(RUNS_DIR_VAR)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.root.join(RUNS))
     }
 
     /// The plan file this process hands the workloads process: one per

@@ -1,6 +1,8 @@
 //! `perf calibrate` and what reads it: a baseline recorded on a calibrated
 //! machine measures as many processes as the calibration says a check of
-//! as many needs to resolve its thresholds.
+//! as many needs to resolve its thresholds, and none more where the shift
+//! between sessions leaves the threshold out of reach; a second
+//! calibration joins the first one's sessions.
 
 mod support;
 
@@ -15,12 +17,18 @@ fn a_baseline_takes_its_processes_from_this_machines_calibration() {
     let corpus = small_corpus(dir.path());
     let corpus = corpus.to_str().unwrap();
     let calibrations = dir.path().join("calibrations");
-    let env = [("PERF_CALIBRATION_DIR", calibrations.to_str())];
+    let runs = dir.path().join("runs");
+    let env = [
+        ("PERF_CALIBRATION_DIR", calibrations.to_str()),
+        ("PERF_RUNS_DIR", runs.to_str()),
+    ];
     let run = ["--quick", "--workload", "rag_query", "--corpus", corpus];
     let calibrate = [
         &[
             "perf",
             "calibrate",
+            "--sessions",
+            "1",
             "--processes",
             "3",
             "--iterations",
@@ -66,4 +74,36 @@ fn a_baseline_takes_its_processes_from_this_machines_calibration() {
     );
     let plan: Plan = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(plan.harness.processes, 3);
+
+    // A second calibration joins the first's session.
+    let o = xtask_env(&calibrate, &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("joining 1 earlier session(s)"),
+        "{}",
+        stderr(&o)
+    );
+    let file = calibrations.join("quick.json");
+    let mut c: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(c["sessions"], 2);
+    assert_eq!(c["runs"].as_array().unwrap().len(), 2);
+
+    // Sessions that shift 5% against each other leave ±10% out of reach
+    // of any number of processes: none are added, and the note says why.
+    for spread in c["metrics"].as_object_mut().unwrap().values_mut() {
+        spread["session_sd_log"] = 0.05.into();
+        spread["session_df"] = 7.0.into();
+    }
+    fs::write(&file, c.to_string()).unwrap();
+    let dry = [&["perf", "baseline", "--dry-run"][..], &run].concat();
+    let o = xtask_env(&dry, &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan: Plan = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(plan.harness.processes, 3);
+    let err = stderr(&o);
+    assert!(
+        err.contains("no number of processes resolves rag_query.latency (sessions alone leave ±"),
+        "{err}"
+    );
 }

@@ -12,7 +12,7 @@ use perf_contract::{
     plan::WorkloadName,
     schema::{Baseline, Better, Unit},
 };
-use support::{stderr, xtask};
+use support::{stderr, xtask_env};
 
 fn baseline(latency: f64) -> Baseline {
     perf_contract::fixture::baseline(&[(
@@ -39,7 +39,10 @@ fn check(dir: &Path, extra: &[&str]) -> Output {
         run.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    xtask(&args)
+    // `--noise-history` reads the machine's saved runs: this test's own
+    // folder, not whatever the checkout's target/perf-runs holds.
+    let runs = dir.join("runs");
+    xtask_env(&args, &[("PERF_RUNS_DIR", runs.to_str())])
 }
 
 /// Exit 2, exactly one error line containing `needle`, baseline untouched.

@@ -98,7 +98,8 @@ pub struct MetricChange {
     pub ratio_ci: Option<Interval>,
     /// Two-sided Mann-Whitney U p-value (normal approximation, tie and
     /// continuity corrected, as scipy's default); for a paired comparison the
-    /// signed-rank p-value after Holm's adjustment over the run.
+    /// signed-rank p-value, and across processes the t-test's, after Holm's
+    /// adjustment over the run.
     pub p_value: Option<f64>,
     /// The smallest change this comparison could have detected, in percent:
     /// half the width of the 95% interval (a true change this large puts the
@@ -117,6 +118,11 @@ pub struct MetricChange {
     /// side, whose interval leaves out how far processes differ.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processes: Option<(usize, usize)>,
+    /// The MDE no number of processes of the current run goes below: the
+    /// baseline's processes and the machine's shift between sessions
+    /// ([`Basis::Processes`] only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor_pct: Option<f64>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -193,6 +199,7 @@ fn compare_samples(
     let mut change = MetricChange {
         rounds: 0,
         processes: None,
+        floor_pct: None,
         baseline_median: base.as_deref().ok().map(median),
         current_median: cur.as_deref().ok().map(median),
         change_pct: None,
@@ -259,6 +266,7 @@ fn compare_samples(
                 high: 1.0 + x.ci_pct.high / 100.0,
             });
             change.mde_pct = Some((x.ci_pct.high - x.ci_pct.low) / 2.0);
+            change.floor_pct = Some(x.floor_pct);
             change.verdict = judge(current.better, current.unit, x.change_pct, &change);
             return change;
         }

@@ -170,6 +170,7 @@ mod tests {
         let change = MetricChange {
             rounds: 0,
             processes: None,
+            floor_pct: None,
             baseline_median: Some(base),
             current_median: Some(cur),
             change_pct: Some((cur - base) / base * 100.0),

@@ -1,12 +1,20 @@
 //! `cargo xtask perf calibrate`: what this machine can resolve. Measures
-//! one build in several fresh processes (an A/A comparison of the build
-//! with itself), keeps each metric's spread between processes in
+//! one build in several sessions, one after another, each of several
+//! fresh processes (an A/A comparison of the build with itself), or reads
+//! saved runs of one build as the sessions (`--from-run`); keeps each
+//! metric's spread between processes and the shift between sessions in
 //! `target/perf-calibration/<profile>.json` (`perf_report::calibration`),
 //! and prints what a check of three processes a side resolves and how many
 //! processes the threshold needs. `check` and `report` read the file.
 
 use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+
 use perf_contract::{atomic::write_atomic, metric_key::MetricKey, plan::WorkloadName};
+use perf_contract::{
+    plan::ProfileName,
+    schema::{Baseline, FileRole},
+};
 use perf_report::{
     calibration::{Calibration, Spread},
     policy::DEFAULT_THRESHOLD_PCT,
@@ -20,8 +28,15 @@ use crate::{
     store::Store,
 };
 
-/// Processes when `--processes` is not given: five degrees of freedom.
-const DEFAULT_PROCESSES: u32 = 6;
+/// Processes a session when `--processes` is not given: with the default
+/// three sessions, six degrees of freedom for the spread between them.
+const DEFAULT_PROCESSES: u32 = 3;
+
+/// Sessions a calibration keeps, the newest: a shift between sessions is
+/// estimated as a variance, which takes many of them (the simulation in
+/// perf-report/tests/process_replicates.rs: eight hold the interval's
+/// promise, three fall short).
+const MOST_SESSIONS: usize = 12;
 
 /// Rows the terminal shows: the headline metrics, then the widest spreads.
 const SHOWN: usize = 16;
@@ -39,22 +54,37 @@ pub fn run(sh: &Shell, store: &Store, args: &CalibrateArgs) -> Result<()> {
         .filter(|w| w.traits().replicated && w.traits().default)
         .collect();
     run_args.settings.or_set("workload", names(&replicated));
-    let plan = plan_for(sh, store.root(), &cwd, &run_args, &loaded)?;
-    if plan.harness.processes < 3 {
-        bail!(
-            "--processes {}: a spread between processes needs at least 3",
-            plan.harness.processes
-        );
-    }
-    eprintln!(
-        "calibrating: {} in {} fresh processes of one build",
-        WorkloadName::list(&plan.workloads),
-        plan.harness.processes
-    );
-    let run = measure::measure(sh, store, &plan)?;
-    let saved = store.save_run_as(&run, "-calibration")?;
-    let calibration = Calibration::from_run(&run).map_err(anyhow::Error::msg)?;
-    let file = store.calibration_file(plan.profile);
+    let (sessions, profile, runs) = if args.from_runs.is_empty() {
+        let (new, profile, saved) =
+            measure_sessions(sh, store, &cwd, &run_args, &loaded, args.sessions as usize)?;
+        let (mut sessions, mut runs) = if args.fresh {
+            (Vec::new(), Vec::new())
+        } else {
+            earlier_sessions(store, &new[0], MOST_SESSIONS.saturating_sub(new.len()))?
+        };
+        sessions.extend(new);
+        runs.extend(saved);
+        (sessions, profile, runs)
+    } else {
+        let mut runs = args
+            .from_runs
+            .iter()
+            .map(|f| {
+                let path = cwd.join(f);
+                Baseline::load_as(&path, FileRole::Run)
+                    .map(|r| (r, path))
+                    .map_err(anyhow::Error::from)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        runs.sort_by_key(|(r, _)| r.created_at);
+        let profile = runs[0].0.plan.profile;
+        let (sessions, paths) = runs.into_iter().unzip();
+        (sessions, profile, paths)
+    };
+    let mut calibration = Calibration::from_sessions(&sessions)
+        .map_err(|e| anyhow::anyhow!("cannot calibrate: {e}"))?;
+    calibration.runs = runs;
+    let file = store.calibration_file(profile);
     let json = serde_json::to_string_pretty(&calibration).expect("calibration serialises");
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -62,12 +92,85 @@ pub fn run(sh: &Shell, store: &Store, args: &CalibrateArgs) -> Result<()> {
     write_atomic(&file, json.as_bytes())
         .with_context(|| format!("cannot write {}", file.display()))?;
     print_table(&calibration);
-    println!("the run: {}", saved.display());
     println!(
         "calibration written: {} (check and report read it on this machine)",
         file.display()
     );
     Ok(())
+}
+
+/// Measures `count` sessions of one build, one after another, each run
+/// saved; the runs and their profile.
+fn measure_sessions(
+    sh: &Shell,
+    store: &Store,
+    cwd: &std::path::Path,
+    run_args: &crate::cli::RunArgs,
+    loaded: &settings::LoadedConfig,
+    count: usize,
+) -> Result<(Vec<Baseline>, ProfileName, Vec<PathBuf>)> {
+    let plan = plan_for(sh, store.root(), cwd, run_args, loaded)?;
+    let least = if count > 1 { 2 } else { 3 };
+    if (plan.harness.processes as usize) < least {
+        bail!(
+            "--processes {}: a spread between processes needs at least {least} a session with --sessions {count}",
+            plan.harness.processes
+        );
+    }
+    let (mut runs, mut saved) = (Vec::new(), Vec::new());
+    for s in 1..=count {
+        eprintln!(
+            "calibrating, session {s} of {count}: {} in {} fresh processes of one build",
+            WorkloadName::list(&plan.workloads),
+            plan.harness.processes
+        );
+        let run = measure::measure(sh, store, &plan)?;
+        let file = store.save_run_as(&run, "-calibration")?;
+        println!("session {s}: {}", file.display());
+        runs.push(run);
+        saved.push(file);
+    }
+    Ok((runs, plan.profile, saved))
+}
+
+/// The newest `most` sessions of this machine's earlier calibration for
+/// `like`'s profile whose runs are still saved and were measured on the
+/// same machine, oldest first, with their files.
+fn earlier_sessions(
+    store: &Store,
+    like: &Baseline,
+    most: usize,
+) -> Result<(Vec<Baseline>, Vec<PathBuf>)> {
+    let Some((file, earlier)) = store.calibration(like.plan.profile)? else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    if let Some(why) = earlier.unlike(like) {
+        eprintln!("not joining the sessions of {}: {why}", file.display());
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut kept = Vec::new();
+    for path in earlier.runs.iter().rev().take(most) {
+        // A run deleted since, or of another plan, is left out: the
+        // sessions must have measured the same inputs.
+        match Baseline::load_as(path, FileRole::Run) {
+            Ok(r) if r.plan == like.plan && earlier.unlike(&r).is_none() => {
+                kept.push((r, path.clone()))
+            }
+            _ => eprintln!(
+                "not joining earlier session {}: gone or another plan",
+                path.display()
+            ),
+        }
+    }
+    kept.reverse();
+    if !kept.is_empty() {
+        eprintln!(
+            "joining {} earlier session(s) of this machine, the oldest of {} (--fresh to start over)",
+            kept.len(),
+            kept[0].0.created_at.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    Ok(kept.into_iter().unzip())
 }
 
 fn print_table(c: &Calibration) {
@@ -86,6 +189,7 @@ fn print_table(c: &Calibration) {
     table.set_header([
         "metric",
         "spread between processes",
+        "shift between sessions",
         "resolves, 3 vs 3 processes",
         &format!("processes a side for ±{DEFAULT_THRESHOLD_PCT}%"),
         "n",
@@ -94,9 +198,9 @@ fn print_table(c: &Calibration) {
         table.add_row([
             key.to_string(),
             format!("{:.1}%", s.sd_log.exp_m1() * 100.0),
+            s.shift_cell(),
             format!("±{:.1}%", s.resolvable_pct(3, 3)),
-            s.processes_for(DEFAULT_THRESHOLD_PCT)
-                .map_or_else(|| "over 50".into(), |r| r.to_string()),
+            s.processes_cell(DEFAULT_THRESHOLD_PCT),
             format!("{}×{}", s.processes, s.samples_per_process),
         ]);
     }

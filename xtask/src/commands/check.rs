@@ -124,13 +124,6 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             let r = measure::measure(sh, store, &p)?;
             let saved = store.save_run(&r)?;
             notes.push(format!("this run: {}", saved.display()));
-            // An A/A series on a noisy VM saw every figure of a check move
-            // together against a baseline of minutes before: a shift of
-            // the whole machine, which no spread between processes holds.
-            notes.push(format!(
-                "unpaired: the baseline was measured at {} and this run now; the intervals hold the spread between processes within a session, not a shift of the whole machine between sessions (`perf compare` measures both builds in every round)",
-                baseline.created_at.format("%Y-%m-%d %H:%M UTC")
-            ));
             this_run = Some(saved);
             plan = Some(p);
             r
@@ -200,6 +193,11 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     }
     let mut policy = policy;
     policy.calibration = calibration_for(calibration, &current, &policy, &mut notes);
+    notes.push(sessions_note(
+        &baseline,
+        &current,
+        policy.calibration.as_ref(),
+    ));
     let baseline_name = baseline_path.display().to_string();
     let mut judgement = judge(&baseline, &current, &baseline_name, &policy, &widen).map_err(|e| {
         anyhow::anyhow!(
@@ -283,7 +281,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                 ));
                 break;
             }
-            if let Some(why) = baseline_bound(&judgement) {
+            if let Some(why) = baseline_bound(&judgement, &baseline) {
                 notes.push(why);
                 break;
             }
@@ -370,32 +368,70 @@ fn rejudge(
 
 /// Why more processes of this run cannot make it conclusive, if so: an
 /// interval across processes is no narrower than the baseline's own
-/// processes allow (its half-width tends to the baseline's share as this
-/// run's processes grow), and for an inconclusive headline metric that
-/// share already exceeds the threshold.
-fn baseline_bound(judgement: &Judgement) -> Option<String> {
+/// processes and the shift between sessions allow (`floor_pct`, its
+/// half-width as this run's processes grow), and for an inconclusive
+/// headline metric that floor already exceeds the threshold.
+fn baseline_bound(judgement: &Judgement, baseline: &Baseline) -> Option<String> {
     let bound: Vec<String> = judgement
         .inconclusive()
         .filter_map(|c| {
             let m = c.change.as_ref()?;
-            let (rb, rc) = m.processes?;
-            let mde = m.mde_pct?;
-            let (rb, rc) = (rb as f64, rc as f64);
-            let limit = mde * ((1.0 / rb) / (1.0 / rb + 1.0 / rc)).sqrt();
-            (limit > m.threshold_pct).then(|| {
+            let (rb, _) = m.processes?;
+            let floor = m.floor_pct?;
+            (floor > m.threshold_pct).then(|| {
                 format!(
-                    "{}.{} (±{limit:.1}% at best beside the baseline's {rb} processes, threshold ±{:.1}%)",
+                    "{}.{} (±{floor:.1}% at best beside the baseline's {rb} processes, threshold ±{:.1}%)",
                     c.workload, c.metric, m.threshold_pct
                 )
             })
         })
         .collect();
+    // The baseline's commit, when it was recorded from a clean tree, is
+    // a revision `perf compare` can build and measure beside this one.
+    let env = &baseline.environment;
+    let compare = match (&env.git_commit, env.git_dirty) {
+        (Some(c), Some(false)) => format!("`cargo xtask perf compare {c}`"),
+        _ => "`perf compare`".to_string(),
+    };
     (!bound.is_empty()).then(|| {
         format!(
-            "more processes of this run cannot make it conclusive: {}; record the baseline in more processes (`perf baseline --processes N --update`)",
+            "more processes of this run cannot make it conclusive: {}; a baseline in more processes (`perf baseline --processes N --update`) narrows what its processes leave, not a shift between sessions; {compare} measures both builds in every round, which cancels it",
             bound.join(", ")
         )
     })
+}
+
+/// What the intervals hold of the two sessions a check compares. An A/A
+/// series on a noisy VM saw every figure of a check move together against
+/// a baseline of minutes before: a shift of the whole machine, which no
+/// spread between one session's processes holds; a calibration over
+/// several sessions measures it, and the interval includes it.
+/// Fewer sessions than this estimate their shift roughly: in simulation
+/// (perf-report/tests/process_replicates.rs) three hold 0 in about 86% of
+/// A/A checks, eight in 94%.
+const ROUGH_BELOW_SESSIONS: usize = 8;
+
+fn sessions_note(baseline: &Baseline, current: &Baseline, c: Option<&Calibration>) -> String {
+    let when = |r: &Baseline| r.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let times = format!(
+        "the baseline was measured at {} and this run at {}",
+        when(baseline),
+        when(current)
+    );
+    match c.filter(|c| c.sessions > 1) {
+        Some(c) => format!(
+            "unpaired: {times}; the intervals include this machine's shift between sessions, calibrated over {} sessions{}",
+            c.sessions,
+            if c.sessions < ROUGH_BELOW_SESSIONS {
+                " (a rough estimate of a variance: each `perf calibrate` adds sessions)"
+            } else {
+                ""
+            }
+        ),
+        None => format!(
+            "unpaired: {times}; the intervals hold the spread between processes within a session, not a shift of the whole machine between sessions (`perf calibrate` measures it over several; `perf compare` measures both builds in every round)"
+        ),
+    }
 }
 
 /// This machine's calibration for the run's profile when it describes the
@@ -421,9 +457,10 @@ fn calibration_for(
         return None;
     }
     notes.push(format!(
-        "calibration of this machine ({}, {} processes, {} metrics): its spread between processes is pooled with this run's, and no absolute floor applies to those metrics",
+        "calibration of this machine ({}, {} processes in {} session(s), {} metrics): its spread between processes is pooled with this run's, and no absolute floor applies to those metrics",
         c.created_at.format("%Y-%m-%d %H:%M UTC"),
         c.processes,
+        c.sessions,
         c.metrics.len()
     ));
     Some(c)

@@ -247,7 +247,7 @@ fn comparison_rule(inputs: &ReportInputs) -> String {
     format!(
         "### The comparison rule (`cargo xtask perf check`, `perf_report::compare`)\n\n\
          - Direction from the metric: a time up, a rate or recall down is worse; informational metrics (sizes, counts) are never judged.\n\
-         - **Processes are the replicates.** Samples inside one process share its memory layout, page placement, core and frequency; the variance between two runs lies between processes. `baseline` and `check` measure the retrieval workloads in several fresh processes (`[harness] processes`, 3 by default) and keep each process's samples apart; each process gives one estimate (the Hodges-Lehmann estimate of its log-samples less the baseline's mean log-sample of the same input, so the spread between questions drops out), and the {level:.0}% interval of the change is Student's t across both sides' processes (`perf_report::processes`), pooled with this machine's calibration when there is one. A metric **regressed** only when its change is beyond the threshold (±{def:.1}% by default) in the worse direction **and** that interval lies entirely on the worse side of no change; improvements mirror the rule. Beyond the threshold without that is \"not significant\"; within it, with a minimum detectable effect (the interval's half-width) above it, \"inconclusive\".{overrides}\n\
+         - **Processes are the replicates.** Samples inside one process share its memory layout, page placement, core and frequency; the variance between two runs lies between processes. `baseline` and `check` measure the retrieval workloads in several fresh processes (`[harness] processes`, 3 by default) and keep each process's samples apart; each process gives one estimate (the Hodges-Lehmann estimate of its log-samples less the baseline's mean log-sample of the same input, so the spread between questions drops out), and the {level:.0}% interval of the change is Student's t across both sides' processes (`perf_report::processes`), pooled with this machine's calibration when there is one. A metric **regressed** only when its change is beyond the threshold (±{def:.1}% by default) in the worse direction **and** that interval lies entirely on the worse side of no change **and** its t-test's p-value, adjusted by Holm over every metric of the run judged across processes, is at most 5% (one false-alarm budget for the run, as `perf compare` keeps); improvements mirror the rule. Beyond the threshold without that is \"not significant\"; within it, with a minimum detectable effect (the interval's half-width) above it, \"inconclusive\".{overrides}\n\
          - Runs of one process a side without a calibration (every baseline recorded before processes were replicated) are judged as then: the {level:.0}% percentile-bootstrap interval of the ratio of medians ({RESAMPLES} resamples of each run's raw samples), whose interval sees only the spread within each run. There sizes, counts and fractions (instruction counts among them) are judged on medians alone; times and rates with fewer than {MIN_BOOTSTRAP_SAMPLES} samples on a side have no interval and cannot be called regressed; nor can the vector engines' per-size and sweep figures, measured on one index build per process: their samples differ by question, not by run, while identical runs moved them by up to 35% (where the vectors landed in memory). The Mann-Whitney U p-value (from {MIN_RANK_TEST_SAMPLES} samples a side) is reported by `check`, never used for the verdict.\n\
          - Deterministic mode, `check --mode instructions`: only instruction counts are judged, from the hardware counter where the machine has one, else from a reduced run under valgrind's callgrind (`baseline --instructions` records them as `<op>.callgrind_instructions`); in 10 clean checks of the same binary on the development VM no count moved more than 0.02%, whatever the machine's load.\n\
          - The bootstrap's random generator is seeded with a constant ({seed:#x}, mixed with each metric's name), so the same two files always give the same intervals and verdicts.\n\
@@ -267,6 +267,7 @@ fn calibration_text(policy: &crate::policy::Policy) -> String {
     let mut t = MarkdownTable::new(&[
         ("headline metric", false),
         ("spread between processes", true),
+        ("shift between sessions", true),
         ("resolves, 3 vs 3 processes", true),
         ("processes a side for the threshold", true),
     ]);
@@ -282,16 +283,17 @@ fn calibration_text(policy: &crate::policy::Policy) -> String {
         t.row(vec![
             format!("`{key}`"),
             format!("{:.1}%", s.sd_log.exp_m1() * 100.0),
+            s.shift_cell(),
             format!("±{:.1}%", s.resolvable_pct(3, 3)),
-            s.processes_for(policy.default_pct)
-                .map_or_else(|| "over 50".into(), |r| r.to_string()),
+            s.processes_cell(policy.default_pct),
         ]);
     }
     format!(
-        "Calibration of this machine ({}, the {} profile, {} processes of one build, {} metrics): each metric's spread between processes, pooled with the compared runs' own; no absolute floor applies to these metrics.\n\n{}\n",
+        "Calibration of this machine ({}, the {} profile, {} processes of one build in {} session(s), {} metrics): each metric's spread between processes, pooled with the compared runs' own; with several sessions, how far a whole session shifts against another, which every unpaired comparison (a baseline and a later run) spans and its interval includes; no absolute floor applies to these metrics.\n\n{}\n",
         c.created_at.format("%Y-%m-%d %H:%M UTC"),
         c.profile,
         c.processes,
+        c.sessions,
         c.metrics.len(),
         t.render()
     )
