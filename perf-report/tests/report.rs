@@ -377,3 +377,87 @@ fn llm_engines_are_summarised_and_named() {
         "{row}"
     );
 }
+
+/// A history measured on two machines, alternating: the trend draws one
+/// line per machine and none from one machine's point to the other's (a
+/// change of host is not a step of the code), and names both machines.
+#[test]
+fn the_trend_draws_no_line_between_two_machines() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path(), true, true);
+    let mut one = inputs(dir.path());
+    let profile = one.baseline.plan.profile;
+    let earlier = one
+        .history
+        .iter()
+        .find(|h| h.baseline.plan.profile == profile)
+        .unwrap()
+        .clone();
+    // Three earlier baselines and the current one, an hour apart.
+    one.history.retain(|h| h.baseline.plan.profile != profile);
+    for k in 0..3 {
+        let mut h = earlier.clone();
+        h.name = format!("{k}-{}", h.name);
+        h.baseline.created_at = one.baseline.created_at - chrono::Duration::hours(3 - k);
+        one.history.push(h);
+    }
+    let mut two = one.clone();
+    // The second and fourth on another host: another model, other
+    // instructions.
+    let other = |b: &mut perf_contract::schema::Baseline| {
+        b.machine_fingerprint = "AMD Ryzen 9 5900X / 24 cores / 64 GiB".into();
+        b.environment.cpu_model = "AMD Ryzen 9 5900X".into();
+        b.environment.cpu_signature = "family 25 model 33; avx2 fma".into();
+    };
+    let mut same_profile: Vec<_> = two
+        .history
+        .iter_mut()
+        .filter(|h| h.baseline.plan.profile == profile)
+        .collect();
+    other(&mut same_profile[1].baseline);
+    other(&mut two.baseline);
+    let trend = |i: &perf_report::report::ReportInputs| {
+        render(i)
+            .unwrap()
+            .charts
+            .into_iter()
+            .find(|c| c.path == "charts/trend.svg")
+            .unwrap()
+            .svg
+    };
+    let (svg1, svg2) = (trend(&one), trend(&two));
+    let lines = |svg: &str| -> Vec<usize> {
+        svg.split("<polyline")
+            .skip(1)
+            .map(|l| {
+                let points = l
+                    .split("points=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                points.split_whitespace().count()
+            })
+            .collect()
+    };
+    let (l1, l2) = (lines(&svg1), lines(&svg2));
+    // One machine: each panel's line joins all four baselines.
+    assert!(l1.iter().filter(|&&n| n == 4).count() >= 2, "{l1:?}");
+    // Two machines: no line joins more than one machine's two baselines;
+    // each panel's one line became two (the axes' own lines have two
+    // points as well, in both).
+    assert!(!l2.contains(&4) && !l2.contains(&3), "{l2:?}");
+    let count = |l: &[usize], n: usize| l.iter().filter(|&&x| x == n).count();
+    assert_eq!(
+        count(&l2, 2),
+        count(&l1, 2) + 2 * count(&l1, 4),
+        "{l1:?} {l2:?}"
+    );
+    assert!(
+        svg2.contains("AMD Ryzen 9 5900X, "),
+        "the legend names both machines"
+    );
+    assert!(svg2.contains("one line per machine (2)"));
+    assert!(!svg1.contains("one line per machine"));
+}

@@ -1,6 +1,11 @@
 //! The headline metrics over the baseline history: one small panel per
 //! metric, its median and 95% interval in each baseline of the current
 //! profile, oldest left. Drawn only when there are at least two baselines.
+//!
+//! One series per machine (fingerprint and processor signature, as `check`
+//! tells machines apart): a line joins only baselines of one machine, so a
+//! change of host (a Zen 4 baseline followed by a Zen 3 one) is never drawn
+//! as a step of the code; each machine has its colour, named in a legend.
 
 use plotters::prelude::*;
 
@@ -21,6 +26,66 @@ const MAX_X_LABELS: usize = 6;
 struct Panel<'a> {
     title: String,
     points: Vec<Option<&'a Metric>>,
+}
+
+/// A machine as a legend names it: model, cores, and the processor's
+/// generation and widest vector instructions, which tell apart two hosts
+/// that share a model name ("AMD EPYC").
+fn machine_name(e: &perf_contract::environment::Environment) -> String {
+    let (generation, isa) = e
+        .cpu_signature
+        .split_once(';')
+        .unwrap_or((&e.cpu_signature, ""));
+    let has = |f: &str| isa.split_whitespace().any(|x| x == f);
+    let vector = if has("amx_tile") {
+        "AMX"
+    } else if has("avx512f") {
+        "AVX-512"
+    } else if has("avx2") {
+        "AVX2"
+    } else {
+        ""
+    };
+    let detail: Vec<&str> = [generation.trim(), vector]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let detail = if detail.is_empty() {
+        "processor signature not recorded".to_string()
+    } else {
+        detail.join(", ")
+    };
+    format!(
+        "{}, {} cores, {detail}",
+        e.cpu_model.trim(),
+        e.logical_cores
+    )
+}
+
+/// The machines of `runs` in order of first appearance, and which one
+/// each run was measured on.
+fn machines(runs: &[&Baseline]) -> (Vec<String>, Vec<usize>) {
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let of = runs
+        .iter()
+        .map(|r| {
+            let key = (
+                r.machine_fingerprint.as_str(),
+                r.environment.cpu_signature.as_str(),
+            );
+            keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                keys.push(key);
+                let mut name = machine_name(&r.environment);
+                if names.contains(&name) {
+                    name = format!("{name} (#{})", keys.len());
+                }
+                names.push(name);
+                keys.len() - 1
+            })
+        })
+        .collect();
+    (names, of)
 }
 
 pub fn chart(inputs: &ReportInputs) -> Result<Option<Chart>, ChartError> {
@@ -56,16 +121,27 @@ pub fn chart(inputs: &ReportInputs) -> Result<Option<Chart>, ChartError> {
             }
         })
         .collect();
+    let (names, machine_of) = machines(&runs);
     let rows = panels.len().div_ceil(COLUMNS) as u32;
     let size = (PANEL.0 * COLUMNS as u32, PANEL.1 * rows + 50);
     let path = chart_path("trend");
     let title = format!(
-        "headline metrics over {} baselines ({} profile; median, 95% CI)",
+        "headline metrics over {} baselines ({} profile; median, 95% CI){}",
         runs.len(),
-        inputs.baseline.plan.profile.as_str()
+        inputs.baseline.plan.profile.as_str(),
+        if names.len() > 1 {
+            format!("; one line per machine ({})", names.len())
+        } else {
+            String::new()
+        }
     );
+    let series = Series {
+        labels: &labels,
+        names: &names,
+        machine_of: &machine_of,
+    };
     let svg = svg(&path, size, |root| {
-        draw(root, &title, &panels, &labels, rows)
+        draw(root, &title, &panels, &series, rows)
     })?;
     Ok(Some(Chart { path, title, svg }))
 }
@@ -74,16 +150,27 @@ fn metric<'a>(b: &'a Baseline, workload: WorkloadName, name: &str) -> Option<&'a
     b.workloads.get(&workload)?.metrics.get(name)
 }
 
-fn draw(root: &Area, title: &str, panels: &[Panel], labels: &[String], rows: u32) -> DrawResult {
+/// What every panel shares: the x labels, the machines' names and which
+/// machine each run was measured on.
+struct Series<'a> {
+    labels: &'a [String],
+    names: &'a [String],
+    machine_of: &'a [usize],
+}
+
+fn draw(root: &Area, title: &str, panels: &[Panel], series: &Series, rows: u32) -> DrawResult {
     let root = root.titled(title, (FONT, 20))?;
     let areas = root.split_evenly((rows as usize, COLUMNS));
     for (i, (panel, area)) in panels.iter().zip(areas.iter()).enumerate() {
-        draw_panel(area, panel, labels, PALETTE[i % PALETTE.len()])?;
+        // The legend once, in the first panel, when there is a choice.
+        let legend = i == 0 && series.names.len() > 1;
+        draw_panel(area, panel, series, legend)?;
     }
     Ok(())
 }
 
-fn draw_panel(area: &Area, p: &Panel, labels: &[String], color: RGBColor) -> DrawResult {
+fn draw_panel(area: &Area, p: &Panel, series: &Series, legend: bool) -> DrawResult {
+    let labels = series.labels;
     let unit = p.points.iter().flatten().map(|m| m.unit).next();
     let span = |m: &Metric| match m.summary.median_ci {
         Some(ci) => (ci.low, ci.high),
@@ -121,25 +208,44 @@ fn draw_panel(area: &Area, p: &Panel, labels: &[String], color: RGBColor) -> Dra
         .disable_x_mesh()
         .light_line_style(BLACK.mix(0.04))
         .draw()?;
-    let points: Vec<(f64, f64)> = p
-        .points
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| Some((i as f64, (*m)?.summary.median)))
-        .collect();
-    chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
-    chart.draw_series(points.iter().map(|&pt| Circle::new(pt, 4, color.filled())))?;
-    chart.draw_series(p.points.iter().enumerate().filter_map(|(i, m)| {
-        let m = (*m)?;
-        let (low, high) = span(m);
-        Some(ErrorBar::new_vertical(
-            i as f64,
-            low,
-            m.summary.median,
-            high,
-            color.stroke_width(1),
-            10,
-        ))
-    }))?;
+    for (machine, name) in series.names.iter().enumerate() {
+        let color = PALETTE[machine % PALETTE.len()];
+        let mine = |i: usize| series.machine_of[i] == machine;
+        let points: Vec<(f64, f64)> = p
+            .points
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mine(*i))
+            .filter_map(|(i, m)| Some((i as f64, (*m)?.summary.median)))
+            .collect();
+        let line = chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
+        if legend {
+            line.label(name.as_str()).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 4), (x + 14, y + 4)], color.filled())
+            });
+        }
+        chart.draw_series(points.iter().map(|&pt| Circle::new(pt, 4, color.filled())))?;
+        chart.draw_series(p.points.iter().enumerate().filter_map(|(i, m)| {
+            let m = (*m).filter(|_| mine(i))?;
+            let (low, high) = span(m);
+            Some(ErrorBar::new_vertical(
+                i as f64,
+                low,
+                m.summary.median,
+                high,
+                color.stroke_width(1),
+                10,
+            ))
+        }))?;
+    }
+    if legend {
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 11))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+    }
     Ok(())
 }
