@@ -461,3 +461,54 @@ fn the_trend_draws_no_line_between_two_machines() {
     assert!(svg2.contains("one line per machine (2)"));
     assert!(!svg1.contains("one line per machine"));
 }
+
+/// A report regenerated where no profile folder exists keeps its top
+/// bottlenecks and opportunities from the digest committed beside the
+/// baseline, and says whose findings they are.
+#[test]
+fn the_committed_digest_stands_in_for_a_missing_profile_folder() {
+    use perf_report::report::profile_digest::ProfileDigest;
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path(), true, true);
+    let with_folder = render(&inputs(dir.path())).unwrap().markdown;
+    let profile = inputs(dir.path()).profile.unwrap();
+    let mut env = inputs(dir.path()).baseline.environment;
+    env.cpu_model = "Intel(R) Xeon(R) Processor".into();
+    env.logical_cores = 2;
+    env.git_commit = Some("0123456789abcdef0123".into());
+    env.git_dirty = Some(false);
+    let when = "2026-12-06T23:00:00Z".parse().unwrap();
+    let digest = ProfileDigest::of(&profile, "xeon", &env, when).unwrap();
+    fs::write(
+        dir.path().join(support::PROFILE_DIGEST),
+        serde_json::to_string(&digest).unwrap(),
+    )
+    .unwrap();
+    fs::remove_file(dir.path().join(PROFILES)).unwrap();
+    let md = render(&inputs(dir.path())).unwrap().markdown;
+    let section = |md: &str, n: usize| {
+        let start = md.find(&format!("\n## {n}. ")).unwrap();
+        let end = md[start + 1..]
+            .find("\n## ")
+            .map_or(md.len(), |e| start + 1 + e);
+        md[start..end].to_string()
+    };
+    assert!(!md.contains("no profile found"), "{md}");
+    let origin = "the digest `baselines/profile.json` of a profile run on Intel(R) Xeon(R) Processor (2 logical cores), commit 0123456789ab, 2026-12-06 23:00 UTC";
+    assert!(section(&md, 6).contains(origin), "{}", section(&md, 6));
+    assert!(md.contains(&format!("| profile run | {origin} |")), "{md}");
+    // The same bottlenecks and opportunities as from the folder; only
+    // the flamegraph links are gone.
+    let rows = |s: String| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.starts_with("| ") && !l.contains("flamegraph"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(rows(section(&md, 7)), rows(section(&with_folder, 7)));
+    assert!(section(&md, 6).contains("| 1 |"), "{}", section(&md, 6));
+    assert!(
+        !section(&md, 6).contains("](../profiles"),
+        "no links to a folder that is not there"
+    );
+}

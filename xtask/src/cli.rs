@@ -171,6 +171,12 @@ pub struct ProfileArgs {
     /// Folder for the profile files [default: profiles/<time>/].
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+
+    /// Replace the committed digest of the findings beside the baseline
+    /// (baselines/profile.json), which `perf report` reads where no
+    /// profile folder exists; without it, a digest there is kept.
+    #[arg(long)]
+    pub update: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

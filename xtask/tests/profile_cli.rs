@@ -49,6 +49,12 @@ fn profiles_workloads_and_ranks_bottlenecks() {
     }
     let summary: ProfileSummary =
         serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    // The digest `perf report` reads where no profile folder exists, in
+    // the run's folder (a run into a folder of its own commits nothing).
+    let digest: perf_report::report::profile_digest::ProfileDigest =
+        serde_json::from_str(&fs::read_to_string(out.join("profile.json")).unwrap()).unwrap();
+    assert_eq!(digest.summary.bottlenecks.len(), summary.bottlenecks.len());
+    assert!(digest.family_shares.contains_key("rag_query"), "{digest:?}");
     let rag = summary
         .workloads
         .iter()

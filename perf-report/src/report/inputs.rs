@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     optimisations::{self, Done},
+    profile_digest::ProfileDigest,
     scale_points, HistoryEntry, ProfileInputs, ReportInputs,
 };
 use crate::policy::Policy;
@@ -32,6 +33,9 @@ pub struct InputPaths {
     pub scale_points: Vec<PathBuf>,
     /// A profile run's folder (`profiles/latest` by default).
     pub profiles: PathBuf,
+    /// The committed digest of a profile run (`baselines/profile.json`),
+    /// read when `profiles` holds no run; it need not exist.
+    pub profile_digest: PathBuf,
     /// Folder of earlier baselines.
     pub history: PathBuf,
     /// The record of optimisations carried out
@@ -96,7 +100,15 @@ pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, Inpu
     }
     let (history, history_set_aside) = load_history(&paths.history, &paths.baseline)?;
     let report_dir = paths.output.parent().unwrap_or(Path::new("."));
-    let profile = load_profile(&paths.profiles, report_dir)?;
+    let mut profile = load_profile(&paths.profiles, report_dir)?;
+    let mut profile_source = label(&paths.profiles);
+    if profile.is_none() {
+        let digest: Option<ProfileDigest> = read_json_if_present(&paths.profile_digest)?;
+        if let Some(d) = digest {
+            profile_source = label(&paths.profile_digest);
+            profile = Some(d.into_inputs(&paths.profile_digest, &profile_source));
+        }
+    }
     let optimisations = load_optimisations(&paths.optimisations)?;
     Ok(ReportInputs {
         baseline,
@@ -106,7 +118,7 @@ pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, Inpu
         history_source: label(&paths.history),
         history_set_aside,
         profile,
-        profile_source: label(&paths.profiles),
+        profile_source,
         optimisations,
         optimisations_source: label(&paths.optimisations),
         comparison,
@@ -183,7 +195,7 @@ fn reason(e: LoadError) -> String {
     }
 }
 
-fn load_profile(dir: &Path, report_dir: &Path) -> Result<Option<ProfileInputs>, InputError> {
+pub fn load_profile(dir: &Path, report_dir: &Path) -> Result<Option<ProfileInputs>, InputError> {
     let summary_path = dir.join("summary.json");
     let bottlenecks_path = dir.join("bottlenecks.json");
     let summary: Option<ProfileSummary> = read_json_if_present(&summary_path)?;
@@ -229,6 +241,7 @@ fn load_profile(dir: &Path, report_dir: &Path) -> Result<Option<ProfileInputs>, 
         flamegraphs,
         family_shares,
         without_stacks,
+        digest: None,
     }))
 }
 

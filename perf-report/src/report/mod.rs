@@ -18,6 +18,7 @@ pub mod opportunities;
 pub mod optimisations;
 pub mod playbooks;
 pub mod previous;
+pub mod profile_digest;
 pub mod scale_points;
 pub mod sections;
 pub mod stage_breakdown;
@@ -143,6 +144,9 @@ pub struct ProfileInputs {
     pub family_shares: BTreeMap<String, FamilyShares>,
     /// Workloads of the profile run without `stacks.folded`.
     pub without_stacks: Vec<String>,
+    /// Where the findings come from when they were read from a committed
+    /// digest (`profile_digest`) rather than a profile folder.
+    pub digest: Option<String>,
 }
 
 /// A rendered report: the markdown and the charts it links to.

@@ -26,6 +26,7 @@ use perf_report::{
 pub const BASELINE: &str = "baselines/performance_baselines.json";
 pub const HISTORY: &str = "baselines/history";
 pub const PROFILES: &str = "profiles/latest";
+pub const PROFILE_DIGEST: &str = "baselines/profile.json";
 pub const OPTIMISATIONS: &str = "baselines/optimisations.toml";
 pub const OUTPUT: &str = "reports/performance_analysis.md";
 
@@ -433,6 +434,7 @@ pub fn paths(root: &Path) -> InputPaths {
         baseline: root.join(BASELINE),
         scale_points: Vec::new(),
         profiles: root.join(PROFILES),
+        profile_digest: root.join(PROFILE_DIGEST),
         history: root.join(HISTORY),
         optimisations: root.join(OPTIMISATIONS),
         output: root.join(OUTPUT),

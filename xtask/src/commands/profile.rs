@@ -8,9 +8,17 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use perf_contract::atomic::write_atomic;
 use perf_contract::schema::Unit;
 use perf_profile::ProfileSummary;
-use perf_report::{bottleneck_table::bottleneck_table, table::format_value};
+use perf_report::{
+    bottleneck_table::bottleneck_table,
+    report::{
+        inputs::load_profile,
+        profile_digest::{self, ProfileDigest},
+    },
+    table::format_value,
+};
 use xshell::Shell;
 
 use crate::{
@@ -42,6 +50,46 @@ pub fn run(sh: &Shell, store: &Store, args: &ProfileArgs) -> Result<()> {
         store.point_latest_profile(&dir);
     }
     print_summary(&summary, &dir);
+    write_digest(sh, store, &dir, args)
+}
+
+/// The run's digest into its folder, and beside the baseline for a run
+/// into the default folder when there is none there yet or `--update`
+/// asks: the committed report keeps its bottlenecks on machines that never
+/// profiled.
+fn write_digest(sh: &Shell, store: &Store, dir: &Path, args: &ProfileArgs) -> Result<()> {
+    let inputs = load_profile(dir, dir).map_err(anyhow::Error::msg)?;
+    let here = crate::machine::probe(sh, store.root());
+    let Some(digest) = inputs
+        .as_ref()
+        .and_then(|p| ProfileDigest::of(p, &here.fingerprint(), &here, Utc::now()))
+    else {
+        return Ok(());
+    };
+    let json = serde_json::to_string_pretty(&digest).expect("a digest serialises");
+    let in_run = dir.join(profile_digest::FILE_NAME);
+    write_atomic(&in_run, json.as_bytes())
+        .with_context(|| format!("cannot write {}", in_run.display()))?;
+    println!("  {}", in_run.display());
+    if args.output_dir.is_some() {
+        return Ok(());
+    }
+    let committed = store
+        .baseline_file()
+        .with_file_name(profile_digest::FILE_NAME);
+    if committed.exists() && !args.update {
+        println!(
+            "kept the committed digest {} (pass --update to replace it with this run's)",
+            committed.display()
+        );
+        return Ok(());
+    }
+    write_atomic(&committed, json.as_bytes())
+        .with_context(|| format!("cannot write {}", committed.display()))?;
+    println!(
+        "digest for the committed report: {} (perf report reads it where no profile folder exists)",
+        committed.display()
+    );
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use clap::{Args, FromArgMatches};
 use perf_contract::atomic::write_atomic;
 use perf_report::report::{
     inputs::{self, InputPaths},
-    optimisations, render,
+    optimisations, profile_digest, render,
     sections::missing,
     terminal,
 };
@@ -36,6 +36,7 @@ pub fn run(sh: &Shell, store: &Store, args: &ReportArgs) -> Result<()> {
         // Beside the baseline: committed with it, and a baseline elsewhere
         // (a test's copy) brings its own.
         optimisations: baseline.with_file_name(optimisations::FILE_NAME),
+        profile_digest: baseline.with_file_name(profile_digest::FILE_NAME),
         profiles: given(&args.profiles).unwrap_or_else(|| store.latest_profile()),
         output: given(&args.output).unwrap_or_else(|| store.report_file()),
         baseline,

@@ -34,6 +34,8 @@ fn flamegraph(p: &ProfileInputs, workload: &str) -> String {
             "[{workload}/flamegraph.svg]({}/{workload}/flamegraph.svg)",
             p.link_base
         )
+    } else if p.digest.is_some() {
+        "not committed (run `cargo xtask perf profile`)".into()
     } else {
         "not found".into()
     }
@@ -50,14 +52,18 @@ pub fn bottlenecks_section(inputs: &ReportInputs) -> String {
         format!(" (it pointed at `{d}` when this report was made)")
     });
     let src = &inputs.profile_source;
-    let read: Vec<String> = [
-        p.bottlenecks_file
-            .then(|| format!("`{src}/bottlenecks.json`")),
-        summary.map(|_| format!("`{src}/summary.json`")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let read: Vec<String> = match &p.digest {
+        // Committed beside the baseline: whose findings these are.
+        Some(origin) => vec![origin.clone()],
+        None => [
+            p.bottlenecks_file
+                .then(|| format!("`{src}/bottlenecks.json`")),
+            summary.map(|_| format!("`{src}/summary.json`")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    };
     out.push_str(&format!(
         "Ranked by `cargo xtask perf profile` from measured evidence, read from {read}{run}: score = 0.5 × share of the workload's wall time + 0.3 × share of its CPU samples + 0.2 × share of its allocated bytes, each stage run alone over prepared inputs.\n\n\
          Flamegraphs are per workload and are linked, not copied: `profiles/` is ignored by git and a flamegraph is up to a few MB, so the links work where the profile run's folder exists (the machine that ran `cargo xtask perf profile`); anywhere else, run it to re-create them.\n\n",

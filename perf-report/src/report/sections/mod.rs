@@ -89,9 +89,10 @@ fn header(inputs: &ReportInputs) -> String {
     }
     let profile = match &inputs.profile {
         None => "not found".to_string(),
-        Some(p) => match &p.resolved_dir {
-            Some(dir) => format!("`{}` → `{dir}`", inputs.profile_source),
-            None => format!("`{}`", inputs.profile_source),
+        Some(p) => match (&p.digest, &p.resolved_dir) {
+            (Some(origin), _) => origin.clone(),
+            (None, Some(dir)) => format!("`{}` → `{dir}`", inputs.profile_source),
+            (None, None) => format!("`{}`", inputs.profile_source),
         },
     };
     out.push_str(&format!("| profile run | {profile} |\n"));

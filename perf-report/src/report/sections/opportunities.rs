@@ -223,6 +223,7 @@ pub(crate) mod tests {
                 flamegraphs: Vec::new(),
                 family_shares: [("embedding".to_string(), stacks)].into(),
                 without_stacks: Vec::new(),
+                digest: None,
             }),
             profile_source: "profiles/latest".into(),
             optimisations: optimisations.map(|text| parse(text).unwrap()),
