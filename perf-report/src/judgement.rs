@@ -145,16 +145,21 @@ pub fn compare_with(
 /// p-value exceeds [`FAMILY_ALPHA`] is not significant however its own
 /// interval lies. Tested at 5% each, a hundred metrics of identical code
 /// flag a few per run (leave-one-out A/A checks on a 2-core VM: three of
-/// five exited 1, each on one secondary figure); a changed count has p = 0
-/// and keeps its verdict. Intervals stay per-metric 95%.
+/// five exited 1, each on one secondary figure). A figure with no spread
+/// (a count every process measured alike: its interval has no width) is
+/// no test, so it is not in the family, where it would only cost the
+/// others power; a changed one keeps its verdict. Intervals stay
+/// per-metric 95%.
 fn one_budget_across_processes(comparisons: &mut [Comparison]) {
     let family: Vec<usize> = (0..comparisons.len())
         .filter(|&i| {
             let c = &comparisons[i];
             c.better != Better::Neither
-                && c.change
-                    .as_ref()
-                    .is_some_and(|m| m.basis == Basis::Processes && m.p_value.is_some())
+                && c.change.as_ref().is_some_and(|m| {
+                    m.basis == Basis::Processes
+                        && m.p_value.is_some()
+                        && m.ratio_ci.is_some_and(|ci| ci.high > ci.low)
+                })
         })
         .collect();
     let ps: Vec<f64> = family
@@ -260,7 +265,10 @@ mod tests {
                 threshold_pct: 10.0,
                 n_baseline: 6,
                 n_current: 6,
-                ratio_ci: None,
+                ratio_ci: Some(perf_contract::summary::Interval {
+                    low: 1.01,
+                    high: 1.2,
+                }),
                 p_value: Some(p),
                 mde_pct: Some(9.0),
                 basis: Basis::Processes,
@@ -286,7 +294,13 @@ mod tests {
             })
             .collect();
         cs.push(regressed("latency", 0.01));
-        cs.push(regressed("query.allocations", 0.0));
+        // A count that changed in every process alike: no width, no test.
+        let mut count = regressed("query.allocations", 0.0);
+        count.change.as_mut().unwrap().ratio_ci = Some(perf_contract::summary::Interval {
+            low: 1.12,
+            high: 1.12,
+        });
+        cs.push(count);
         one_budget_across_processes(&mut cs);
         let verdict = |name: &str| {
             let c = cs

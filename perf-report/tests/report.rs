@@ -478,7 +478,8 @@ fn the_committed_digest_stands_in_for_a_missing_profile_folder() {
     env.git_commit = Some("0123456789abcdef0123".into());
     env.git_dirty = Some(false);
     let when = "2026-12-06T23:00:00Z".parse().unwrap();
-    let digest = ProfileDigest::of(&profile, "xeon", &env, when).unwrap();
+    let full = perf_contract::plan::ProfileName::Full;
+    let digest = ProfileDigest::of(&profile, "xeon", &env, (full, when)).unwrap();
     fs::write(
         dir.path().join(support::PROFILE_DIGEST),
         serde_json::to_string(&digest).unwrap(),
@@ -494,7 +495,7 @@ fn the_committed_digest_stands_in_for_a_missing_profile_folder() {
         md[start..end].to_string()
     };
     assert!(!md.contains("no profile found"), "{md}");
-    let origin = "the digest `baselines/profile.json` of a profile run on Intel(R) Xeon(R) Processor (2 logical cores), commit 0123456789ab, 2026-12-06 23:00 UTC";
+    let origin = "the digest `baselines/profile.json` of a full profile run on Intel(R) Xeon(R) Processor (2 logical cores), commit 0123456789ab, 2026-12-06 23:00 UTC";
     assert!(section(&md, 6).contains(origin), "{}", section(&md, 6));
     assert!(md.contains(&format!("| profile run | {origin} |")), "{md}");
     // The same bottlenecks and opportunities as from the folder; only

@@ -182,7 +182,8 @@ fn clean_run_passes_and_injected_slowdown_fails() {
     assert_eq!(
         slow.status.code(),
         Some(1),
-        "an injected {delay_us} µs slowdown must fail the gate"
+        "an injected {delay_us} µs slowdown must fail the gate: {}",
+        String::from_utf8_lossy(&slow.stdout)
     );
     let report: serde_json::Value = serde_json::from_slice(&slow.stdout).unwrap();
     let regressed: Vec<String> = report["comparisons"]

@@ -11,7 +11,7 @@
 use std::{collections::BTreeMap, path::Path};
 
 use chrono::{DateTime, Utc};
-use perf_contract::environment::Environment;
+use perf_contract::{environment::Environment, plan::ProfileName};
 use perf_profile::{FamilyShares, ProfileSummary};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,10 @@ pub struct ProfileDigest {
     pub created_at: DateTime<Utc>,
     pub machine_fingerprint: String,
     pub environment: Environment,
+    /// The plan's profile the run measured (quick: a corpus subset);
+    /// `None` in digests written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ProfileName>,
     pub summary: ProfileSummary,
     /// Function-family shares of each workload's whole profile.
     pub family_shares: BTreeMap<String, FamilyShares>,
@@ -37,12 +41,13 @@ impl ProfileDigest {
         profile: &ProfileInputs,
         machine_fingerprint: &str,
         environment: &Environment,
-        created_at: DateTime<Utc>,
+        (plan_profile, created_at): (ProfileName, DateTime<Utc>),
     ) -> Option<ProfileDigest> {
         Some(ProfileDigest {
             created_at,
             machine_fingerprint: machine_fingerprint.to_string(),
             environment: environment.clone(),
+            profile: Some(plan_profile),
             summary: profile.summary.clone()?,
             family_shares: profile.family_shares.clone(),
         })
@@ -56,7 +61,9 @@ impl ProfileDigest {
             (None, _) => "an unknown commit".into(),
         };
         format!(
-            "the digest `{file}` of a profile run on {} ({} logical cores), {commit}, {}",
+            "the digest `{file}` of a {} run on {} ({} logical cores), {commit}, {}",
+            self.profile
+                .map_or_else(|| "profile".to_string(), |p| format!("{p} profile")),
             self.environment.cpu_model.trim(),
             self.environment.logical_cores,
             self.created_at.format("%Y-%m-%d %H:%M UTC")

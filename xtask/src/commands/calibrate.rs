@@ -7,12 +7,13 @@
 //! and prints what a check of three processes a side resolves and how many
 //! processes the threshold needs. `check` and `report` read the file.
 
-use anyhow::{bail, Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use perf_contract::{atomic::write_atomic, metric_key::MetricKey, plan::WorkloadName};
+use anyhow::{bail, Context, Result};
 use perf_contract::{
-    plan::ProfileName,
+    atomic::write_atomic,
+    metric_key::MetricKey,
+    plan::{ProfileName, WorkloadName},
     schema::{Baseline, FileRole},
 };
 use perf_report::{
@@ -22,7 +23,7 @@ use perf_report::{
 use xshell::Shell;
 
 use crate::{
-    cli::CalibrateArgs,
+    cli::{CalibrateArgs, RunArgs},
     measure,
     settings::{self, names, plan_for},
     store::Store,
@@ -104,8 +105,8 @@ pub fn run(sh: &Shell, store: &Store, args: &CalibrateArgs) -> Result<()> {
 fn measure_sessions(
     sh: &Shell,
     store: &Store,
-    cwd: &std::path::Path,
-    run_args: &crate::cli::RunArgs,
+    cwd: &Path,
+    run_args: &RunArgs,
     loaded: &settings::LoadedConfig,
     count: usize,
 ) -> Result<(Vec<Baseline>, ProfileName, Vec<PathBuf>)> {

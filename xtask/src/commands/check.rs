@@ -193,11 +193,14 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     }
     let mut policy = policy;
     policy.calibration = calibration_for(calibration, &current, &policy, &mut notes);
-    notes.push(sessions_note(
-        &baseline,
-        &current,
-        policy.calibration.as_ref(),
-    ));
+    if args.mode != Mode::Instructions {
+        // Instruction counts do not move with the machine's state.
+        notes.push(sessions_note(
+            &baseline,
+            &current,
+            policy.calibration.as_ref(),
+        ));
+    }
     let baseline_name = baseline_path.display().to_string();
     let mut judgement = judge(&baseline, &current, &baseline_name, &policy, &widen).map_err(|e| {
         anyhow::anyhow!(
@@ -401,16 +404,16 @@ fn baseline_bound(judgement: &Judgement, baseline: &Baseline) -> Option<String> 
     })
 }
 
-/// What the intervals hold of the two sessions a check compares. An A/A
-/// series on a noisy VM saw every figure of a check move together against
-/// a baseline of minutes before: a shift of the whole machine, which no
-/// spread between one session's processes holds; a calibration over
-/// several sessions measures it, and the interval includes it.
 /// Fewer sessions than this estimate their shift roughly: in simulation
 /// (perf-report/tests/process_replicates.rs) three hold 0 in about 86% of
 /// A/A checks, eight in 94%.
 const ROUGH_BELOW_SESSIONS: usize = 8;
 
+/// What the intervals hold of the two sessions a check compares. An A/A
+/// series on a noisy VM saw every figure of a check move together against
+/// a baseline of minutes before: a shift of the whole machine, which no
+/// spread between one session's processes holds; a calibration over
+/// several sessions measures it, and the interval includes it.
 fn sessions_note(baseline: &Baseline, current: &Baseline, c: Option<&Calibration>) -> String {
     let when = |r: &Baseline| r.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
     let times = format!(

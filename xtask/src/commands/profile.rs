@@ -8,8 +8,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
-use perf_contract::atomic::write_atomic;
 use perf_contract::schema::Unit;
+use perf_contract::{atomic::write_atomic, plan::ProfileName};
 use perf_profile::ProfileSummary;
 use perf_report::{
     bottleneck_table::bottleneck_table,
@@ -50,19 +50,25 @@ pub fn run(sh: &Shell, store: &Store, args: &ProfileArgs) -> Result<()> {
         store.point_latest_profile(&dir);
     }
     print_summary(&summary, &dir);
-    write_digest(sh, store, &dir, args)
+    write_digest(sh, store, &dir, plan.profile, args)
 }
 
 /// The run's digest into its folder, and beside the baseline for a run
 /// into the default folder when there is none there yet or `--update`
 /// asks: the committed report keeps its bottlenecks on machines that never
 /// profiled.
-fn write_digest(sh: &Shell, store: &Store, dir: &Path, args: &ProfileArgs) -> Result<()> {
+fn write_digest(
+    sh: &Shell,
+    store: &Store,
+    dir: &Path,
+    plan_profile: ProfileName,
+    args: &ProfileArgs,
+) -> Result<()> {
     let inputs = load_profile(dir, dir).map_err(anyhow::Error::msg)?;
     let here = crate::machine::probe(sh, store.root());
     let Some(digest) = inputs
         .as_ref()
-        .and_then(|p| ProfileDigest::of(p, &here.fingerprint(), &here, Utc::now()))
+        .and_then(|p| ProfileDigest::of(p, &here.fingerprint(), &here, (plan_profile, Utc::now())))
     else {
         return Ok(());
     };
