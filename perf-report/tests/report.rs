@@ -513,3 +513,17 @@ fn the_committed_digest_stands_in_for_a_missing_profile_folder() {
         "no links to a folder that is not there"
     );
 }
+
+/// The digest the repository keeps beside the baseline loads with this
+/// version, as the kept run records do (perf-contract/tests/baseline_files.rs).
+#[test]
+fn the_committed_profile_digest_loads() {
+    use perf_report::report::profile_digest::{ProfileDigest, FILE_NAME};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../baselines")
+        .join(FILE_NAME);
+    let text = fs::read_to_string(&path).unwrap();
+    let d: ProfileDigest = serde_json::from_str(&text).unwrap();
+    assert_eq!(d.summary.bottlenecks.len(), 5, "{}", path.display());
+    assert!(d.environment.git_commit.is_some());
+}
