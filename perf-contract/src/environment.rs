@@ -75,6 +75,53 @@ impl Environment {
             self.os
         )
     }
+
+    /// A short, stable name of the machine a result was measured on: a
+    /// hash of the fingerprint and the processor signature, the two things
+    /// that decide whether results may be compared. Keys the performance
+    /// history (`baselines/records/<machine_id>/`).
+    pub fn machine_id(&self) -> String {
+        crate::stable_hash::short_hash(
+            self.fingerprint()
+                .bytes()
+                .chain(std::iter::once(0))
+                .chain(self.cpu_signature.bytes()),
+        )
+    }
+
+    /// The machine as a legend or a heading names it: model, cores, and the
+    /// processor's generation and widest vector instructions, which tell
+    /// apart two hosts that share a model name ("AMD EPYC").
+    pub fn machine_label(&self) -> String {
+        let (generation, isa) = self
+            .cpu_signature
+            .split_once(';')
+            .unwrap_or((&self.cpu_signature, ""));
+        let has = |f: &str| isa.split_whitespace().any(|x| x == f);
+        let vector = if has("amx_tile") {
+            "AMX"
+        } else if has("avx512f") {
+            "AVX-512"
+        } else if has("avx2") {
+            "AVX2"
+        } else {
+            ""
+        };
+        let detail: Vec<&str> = [generation.trim(), vector]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        let detail = if detail.is_empty() {
+            "processor signature not recorded".to_string()
+        } else {
+            detail.join(", ")
+        };
+        format!(
+            "{}, {} cores, {detail}",
+            self.cpu_model.trim(),
+            self.logical_cores
+        )
+    }
 }
 
 #[cfg(test)]
@@ -104,5 +151,26 @@ mod tests {
         );
         b.cpu_signature = a.cpu_signature.clone();
         assert_eq!(a.other_cpu(&b), None);
+    }
+
+    #[test]
+    fn a_machine_id_is_stable_and_tells_processors_apart() {
+        let mut a = environment();
+        let id = a.machine_id();
+        assert_eq!(id.len(), 12);
+        assert_eq!(id, environment().machine_id(), "same machine, same id");
+        a.cpu_signature = "family 25 model 17 stepping 1; avx2 avx512f".into();
+        assert_ne!(a.machine_id(), id, "another processor generation");
+        a.hostname = "elsewhere".into();
+        a.timestamp = chrono::Utc::now();
+        assert_eq!(
+            a.machine_id(),
+            {
+                let mut b = environment();
+                b.cpu_signature = a.cpu_signature.clone();
+                b.machine_id()
+            },
+            "the host's name and the time are not the machine"
+        );
     }
 }

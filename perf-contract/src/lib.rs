@@ -38,6 +38,7 @@ pub mod run_mode;
 pub mod schema;
 pub mod secret_url;
 pub mod setting;
+pub mod stable_hash;
 pub mod stage;
 pub mod summary;
 pub mod units;

@@ -112,6 +112,119 @@ pub enum PerfCommand {
     /// Writes reports/performance_analysis.md and reports/charts/*.svg, and
     /// prints the same figures as tables.
     Report(ReportArgs),
+
+    /// The performance history: per machine and metric, the recorded
+    /// commits along the branch's first-parent line and the change points
+    /// in them (E-Divisive means, permutation-tested), without running
+    /// anything.
+    ///
+    /// Records come from `perf baseline --record` (one run of a commit)
+    /// and `perf compare --record` (a step between two commits), kept under
+    /// baselines/records/<machine>/. --format bmf exports the newest
+    /// record for a Bencher server, markdown a pull-request comment;
+    /// --dashboard writes a static HTML page.
+    History(HistoryArgs),
+
+    /// Which commit changed a metric? Binary search over the first-parent
+    /// commits from GOOD to BAD with paired compares (both commits built
+    /// and run in lockstep, as `perf compare`), naming the first commit
+    /// whose change is significant, with its compare table.
+    ///
+    /// GOOD against BAD is compared first: a change there, in a direction
+    /// and beyond --threshold, is what the search looks for; each later
+    /// step asks whether the lower commit against the middle one shows at
+    /// least half of it, in the same direction, with an interval excluding
+    /// no change. A commit that does not build or predates `perf compare`
+    /// is skipped and named.
+    Bisect(BisectArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BisectArgs {
+    /// A commit without the change.
+    #[arg(value_name = "GOOD")]
+    pub good: String,
+
+    /// A later commit with it (on GOOD's first-parent line).
+    #[arg(value_name = "BAD")]
+    pub bad: String,
+
+    /// The metric, `workload.metric`; only its workload runs.
+    #[arg(long, value_name = "METRIC", default_value = "rag_query.latency")]
+    pub metric: String,
+
+    /// Smallest change of GOOD against BAD worth searching for, in percent.
+    #[arg(long, value_name = "PCT", default_value_t = 2.0)]
+    pub threshold: f64,
+
+    /// Rounds of each compare (fresh process pairs), at least.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+
+    /// Time budget of each compare, in seconds: while a headline metric
+    /// is inconclusive, another round starts if it ends within it.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub max_time: u64,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// Metrics to show, as `workload.metric` [default: the headline figures].
+    #[arg(long = "metric", value_name = "METRIC")]
+    pub metrics: Vec<String>,
+
+    /// Only this machine, by its id (the folder name under
+    /// baselines/records/) [default: every machine; bmf: this one].
+    #[arg(long, value_name = "ID")]
+    pub machine: Option<String>,
+
+    /// Records of this profile [default: the one with the most records].
+    #[arg(long, value_name = "PROFILE", value_parser = parse_profile)]
+    pub profile: Option<perf_contract::plan::ProfileName>,
+
+    /// The branch whose first-parent line orders the commits.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub branch: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: HistoryFormat,
+
+    /// Write the dashboard, DIR/index.html [default DIR: target/perf-dashboard].
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub dashboard: Option<Option<PathBuf>>,
+
+    /// A commit's web page for the dashboard's links, `{commit}` standing
+    /// for its id (e.g. https://github.com/org/repo/commit/{commit}).
+    #[arg(long, value_name = "URL")]
+    pub commit_url: Option<String>,
+
+    /// Also print the relative index: recorded parent-versus-commit
+    /// compares composed along the branch, and every longer compare set
+    /// against the chain over its range.
+    #[arg(long)]
+    pub relative: bool,
+
+    /// Add this saved run (target/perf-runs/…json) to the history as a run
+    /// of the commit it names, instead of printing.
+    #[arg(long, value_name = "RUN")]
+    pub record_run: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryFormat {
+    /// Tables on the terminal.
+    #[default]
+    Table,
+    /// A pull-request comment: this machine's headline metrics.
+    Markdown,
+    /// The series, change points and relative index as JSON.
+    Json,
+    /// Bencher Metric Format of this machine's newest record on the branch.
+    Bmf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -206,7 +319,9 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub run: RunArgs,
 
-    /// Baseline to compare with [default: baselines/performance_baselines.json].
+    /// Baseline to compare with [default: this machine's own,
+    /// baselines/machines/<machine id>.json, when the repository has one,
+    /// else baselines/performance_baselines.json].
     #[arg(long, value_name = "PATH")]
     pub baseline: Option<PathBuf>,
 
@@ -311,6 +426,12 @@ pub struct CompareArgs {
     #[arg(long)]
     pub explain: bool,
 
+    /// Add the result to the performance history as a step from BASE to
+    /// CANDIDATE (baselines/records/<machine>/steps/), which `perf history
+    /// --relative` composes along the branch; both must be commits.
+    #[arg(long)]
+    pub record: bool,
+
     /// Judge two saved lockstep runs (`target/perf-runs/compare/*-base.json`
     /// and `*-candidate.json`) again, e.g. with another --threshold,
     /// building and running nothing.
@@ -332,6 +453,12 @@ pub struct BaselineArgs {
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
+    /// Write this machine's own baseline, baselines/machines/<machine
+    /// id>.json, which `perf check` on this machine then uses instead of
+    /// the reference (a repository can carry one per machine).
+    #[arg(long, conflicts_with = "output")]
+    pub this_machine: bool,
+
     /// Replace an existing baseline (the old one moves to baselines/history/).
     #[arg(long)]
     pub update: bool,
@@ -343,6 +470,12 @@ pub struct BaselineArgs {
     /// Print every metric of the run at the end, not the headline summary.
     #[arg(long)]
     pub all: bool,
+
+    /// Add the run to the performance history (baselines/records/<machine>/,
+    /// keyed by machine and commit): refused before measuring when the
+    /// working tree has uncommitted changes.
+    #[arg(long)]
+    pub record: bool,
 
     /// Also count instructions per operation under valgrind's callgrind (a
     /// second, reduced run on one thread), so that `check --mode
@@ -375,6 +508,10 @@ pub struct CalibrateArgs {
     /// the shift between sessions is measured over more of them.
     #[arg(long)]
     pub fresh: bool,
+}
+
+fn parse_profile(s: &str) -> Result<perf_contract::plan::ProfileName, String> {
+    s.parse()
 }
 
 fn parse_workload(s: &str) -> Result<WorkloadName, String> {

@@ -11,12 +11,16 @@ mod commands;
 mod compare_checkout;
 mod compare_target;
 mod explain;
+mod git_history;
+mod history_record;
 mod lockstep;
 mod machine;
 mod measure;
+mod paired_rounds;
 mod printer;
 mod progress;
 mod reaper;
+mod recorded;
 mod replicates;
 mod revision;
 mod runner;
@@ -112,6 +116,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Perf(PerfCommand::Report(args)) => {
             commands::report::run(&sh, &store, &args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Perf(PerfCommand::Bisect(args)) => commands::bisect::run(&sh, &store, &args),
+        Command::Perf(PerfCommand::History(args)) => {
+            commands::history::run(&sh, &store, &args).map(|()| ExitCode::SUCCESS)
         }
         Command::Test(args) => commands::test::run(&sh, &root, &args.cargo_args),
         Command::Lint => commands::lint::run(&sh, &root),

@@ -24,6 +24,9 @@ use crate::children;
 
 /// Names the folder of calibrations instead of `target/perf-calibration/`.
 pub const CALIBRATION_DIR_VAR: &str = "PERF_CALIBRATION_DIR";
+/// Names the performance history's folder instead of `baselines/records/`
+/// (a test records into its own).
+pub const RECORDS_DIR_VAR: &str = "PERF_RECORDS_DIR";
 /// Names the folder of saved runs instead of `target/perf-runs/` (a test
 /// that reads the machine's earlier runs must not read the checkout's).
 pub const RUNS_DIR_VAR: &str = "PERF_RUNS_DIR";
@@ -34,6 +37,14 @@ pub const BASELINE_FILE: &str = "baselines/performance_baselines.json";
 pub const REPORT_FILE: &str = "reports/performance_analysis.md";
 /// Earlier baselines: this folder beside the baseline file.
 const HISTORY: &str = "history";
+/// The performance history: one record file per machine and commit (and
+/// per compare of two commits), relative to the project root.
+const RECORDS: &str = "baselines/records";
+/// Baselines of other machines than the reference's, `<machine id>.json`,
+/// relative to the project root: `check` on a machine uses its own.
+const MACHINES: &str = "baselines/machines";
+/// The dashboard `perf history --dashboard` writes, relative to the root.
+const DASHBOARD: &str = "target/perf-dashboard";
 /// Every run's record, relative to the project root.
 const RUNS: &str = "target/perf-runs";
 /// The newest run in `RUNS`.
@@ -73,6 +84,23 @@ impl Store {
 
     pub fn baseline_file(&self) -> PathBuf {
         self.root.join(BASELINE_FILE)
+    }
+
+    /// The baseline of the machine `id` (`perf baseline --this-machine`).
+    pub fn machine_baseline(&self, id: &str) -> PathBuf {
+        self.root.join(MACHINES).join(format!("{id}.json"))
+    }
+
+    /// The baseline a check on the machine `id` is judged against when
+    /// none is named: that machine's own when the repository has one, else
+    /// the reference. Says which.
+    pub fn baseline_for(&self, id: &str) -> (PathBuf, bool) {
+        let own = self.machine_baseline(id);
+        if own.exists() {
+            (own, true)
+        } else {
+            (self.baseline_file(), false)
+        }
     }
 
     pub fn report_file(&self) -> PathBuf {
@@ -115,6 +143,37 @@ impl Store {
             )
         })?;
         Ok(Some((file, c)))
+    }
+
+    /// The performance history (`baselines/records/`, or the folder
+    /// `PERF_RECORDS_DIR` names).
+    pub fn records_dir(&self) -> PathBuf {
+        std::env::var_os(RECORDS_DIR_VAR)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.root.join(RECORDS))
+    }
+
+    /// Writes a history record of `machine`: `<machine>/<name>.json` for a
+    /// run of one commit, `<machine>/steps/<name>.json` for a compare; a
+    /// taken name gets a suffix, so records made at once never clash.
+    pub fn save_record(
+        &self,
+        machine: &str,
+        step: bool,
+        name: &str,
+        json: &str,
+    ) -> Result<PathBuf> {
+        let mut dir = self.records_dir().join(machine);
+        if step {
+            dir.push("steps");
+        }
+        write_new(&dir, name, json.as_bytes())
+            .with_context(|| format!("cannot write history record {}/{name}.json", dir.display()))
+    }
+
+    /// Where `perf history --dashboard` writes its page by default.
+    pub fn dashboard_dir(&self) -> PathBuf {
+        self.root.join(DASHBOARD)
     }
 
     pub fn runs_dir(&self) -> PathBuf {
@@ -347,6 +406,25 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_uses_its_machines_own_baseline_when_the_repository_has_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        assert_eq!(
+            store.baseline_for("3f2a9c0d1e4b"),
+            (store.baseline_file(), false)
+        );
+        let own = store.machine_baseline("3f2a9c0d1e4b");
+        fs::create_dir_all(own.parent().unwrap()).unwrap();
+        fs::write(&own, "{}").unwrap();
+        assert_eq!(store.baseline_for("3f2a9c0d1e4b"), (own, true));
+        assert_eq!(
+            store.baseline_for("another"),
+            (store.baseline_file(), false),
+            "another machine's own is not this one's"
+        );
+    }
 
     #[test]
     fn runs_of_the_same_second_keep_a_file_each() {

@@ -365,6 +365,9 @@ fn valgrind_dies_with_xtask_and_its_folder_goes_with_the_next_run() {
         "instructions",
         "--baseline",
         base.to_str().unwrap(),
+        // The fixture's machine is not this one: a check refuses it before
+        // anything starts unless told.
+        "--allow-foreign-baseline",
         "--workload",
         "vector_query",
         "--corpus",

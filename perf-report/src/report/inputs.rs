@@ -122,6 +122,7 @@ pub fn load(paths: &InputPaths, comparison: Policy) -> Result<ReportInputs, Inpu
         optimisations,
         optimisations_source: label(&paths.optimisations),
         comparison,
+        recorded: None,
         root: paths.root.clone(),
     })
 }

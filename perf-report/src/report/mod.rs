@@ -65,9 +65,27 @@ pub struct ReportInputs {
     /// The policy of the comparison with the previous baseline: the one
     /// `cargo xtask perf check` applies.
     pub comparison: Policy,
+    /// The performance history of the baseline's machine (`perf history`'s
+    /// series and change points), when the caller looked for one.
+    pub recorded: Option<Recorded>,
     /// The project folder: paths the baseline recorded inside it are shown
     /// relative to it, so a committed report names no one's home folder.
     pub root: PathBuf,
+}
+
+/// The recorded history of one machine, as section 8 shows it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The records folder as the report names it.
+    pub source: String,
+    /// The machine's label and id.
+    pub machine: String,
+    /// Its headline metrics' series along the branch, with change points.
+    pub series: Vec<crate::history::series::Series>,
+    /// Records of commits off the branch's first-parent line, left out.
+    pub off_line: usize,
+    /// Records of other settings than the machine's newest, left out.
+    pub other_plan: usize,
 }
 
 impl ReportInputs {

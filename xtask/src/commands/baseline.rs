@@ -15,7 +15,7 @@ use crate::{
     baseline_update::{previous_baseline, replace_baseline},
     callgrind,
     cli::{BaselineArgs, Format},
-    measure, printer, replicates,
+    history_record, measure, printer, replicates,
     settings::{self, plan_for},
     store::Store,
     thresholds,
@@ -55,6 +55,9 @@ pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
     }
     let output = match &args.output {
         Some(p) => cwd.join(p),
+        None if args.this_machine => {
+            store.machine_baseline(&crate::machine::probe(sh, store.root()).machine_id())
+        }
         None => store.baseline_file(),
     };
     // Before measuring: a folder can never become the baseline file.
@@ -64,6 +67,9 @@ pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
             output.display(),
             output.join("performance_baselines.json").display()
         );
+    }
+    if args.record {
+        history_record::require_clean_tree(sh, store, "--record")?;
     }
     if args.instructions {
         // Before the long timing run: nothing to count, or a missing
@@ -78,6 +84,10 @@ pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
         callgrind::merge_counts(&mut baseline, &counted);
     }
     let run_file = store.save_run(&baseline)?;
+    if args.record {
+        let file = history_record::record_run(sh, store, &baseline, &run_file)?;
+        eprintln!("recorded in the history: {}", file.display());
+    }
 
     // One screen by default: the run file holds every metric.
     let rows = if args.all { Rows::All } else { Rows::Headline };

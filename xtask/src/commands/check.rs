@@ -41,15 +41,32 @@ use crate::{
 pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let root = store.root();
-    let baseline_path = args
-        .baseline
-        .as_ref()
-        .map_or_else(|| store.baseline_file(), |p| cwd.join(p));
+    let here = crate::machine::probe(sh, root);
+    let (baseline_path, own) = match &args.baseline {
+        Some(p) => (cwd.join(p), false),
+        None => store.baseline_for(&here.machine_id()),
+    };
     clear_stale_temps(&baseline_path);
     if !baseline_path.exists() {
         bail!("{}", missing_baseline(&baseline_path));
     }
     let baseline = Baseline::load(&baseline_path)?;
+    // Before anything runs: minutes of measuring cannot make another
+    // machine's baseline comparable.
+    if !args.allow_foreign_baseline && args.run_file.is_none() {
+        let probed = Baseline {
+            machine_fingerprint: here.fingerprint(),
+            environment: here.clone(),
+            ..baseline.clone()
+        };
+        if let Some(why) = other_machine_reason(&baseline, &probed) {
+            bail!(
+                "baseline {} was recorded on another machine ({why}): record this machine's own with `cargo xtask perf baseline --this-machine` ({}, which check then uses), or pass --allow-foreign-baseline",
+                baseline_path.display(),
+                store.machine_baseline(&here.machine_id()).display()
+            );
+        }
+    }
     let use_callgrind = args.mode == Mode::Instructions && callgrind::has_counts(&baseline);
     if args.mode == Mode::Instructions && args.update {
         bail!("--update with --mode instructions: an instruction check measures no times to record; update with a time check or `cargo xtask perf baseline --update`");
@@ -61,6 +78,12 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     thresholds::check_keys(&loaded.check, &config_name, &baseline, &baseline_path)?;
     let policy = thresholds::policy(&loaded.check, args.threshold);
     let mut notes = Vec::new();
+    if own {
+        notes.push(format!(
+            "this machine's own baseline: {}",
+            baseline_path.display()
+        ));
+    }
 
     // The fresh run repeats the baseline's profile and workloads unless told
     // otherwise, so that like is compared with like.
@@ -135,8 +158,9 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     let foreign = other_machine_reason(&baseline, &current);
     if let (Some(why), false) = (&foreign, args.allow_foreign_baseline) {
         bail!(
-            "baseline {} was recorded on another machine than this run ({why}): re-record it here with `cargo xtask perf baseline --update`, or pass --allow-foreign-baseline",
+            "baseline {} was recorded on another machine than this run ({why}): record this machine's own with `cargo xtask perf baseline --this-machine` ({}, which check then uses), or pass --allow-foreign-baseline",
             baseline_path.display(),
+            store.machine_baseline(&current.environment.machine_id()).display()
         );
     }
     if foreign.is_some() {

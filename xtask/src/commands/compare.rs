@@ -22,13 +22,12 @@ use xshell::Shell;
 
 use crate::{
     cli::{CompareArgs, Format},
-    explain,
-    lockstep::run_lockstep,
-    machine, measure, printer,
-    progress::Progress,
+    explain, git_history, history_record, machine,
+    paired_rounds::{self, Budget, Sides},
+    printer,
     revision::{self, Built, Source},
     settings::{self, names, plan_for},
-    store::{stamp, write_new, Store},
+    store::Store,
     thresholds,
 };
 
@@ -58,6 +57,11 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     let base_tree = revision::resolve(sh, store, Some(&args.base))?;
     let candidate_tree = revision::resolve(sh, store, args.candidate.as_deref())?;
 
+    if args.record && candidate_tree.dirty {
+        anyhow::bail!(
+            "--record: the candidate is the working tree with uncommitted changes: a step of the history is between two commits; commit first, or drop --record"
+        );
+    }
     let (base, candidate, build_notes) = build_sides(sh, store, &base_tree, &candidate_tree)?;
     let mut notes = build_notes;
     notes.push(format!(
@@ -72,92 +76,27 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     }
 
     let environment = machine::probe(sh, root);
-    let deadline = started + Duration::from_secs(args.max_time);
-    let mut rounds = 0;
-    let mut steps = 0;
-    // Both sides' records so far: each round's samples are added to them.
-    let mut runs: Option<(Baseline, Baseline)> = None;
-    let judgement = loop {
-        let round_start = Instant::now();
-        let r = run_lockstep(
-            &base.binary,
-            &candidate.binary,
-            &plan,
-            &candidate_plan,
-            &store.plan_file(),
-            rounds % 2 == 1,
-            &mut Progress::auto(),
-        )?;
-        steps += r.steps;
-        rounds += 1;
-        // Each record names the code it measured, not the tree xtask ran in.
-        let b = measure::record(side_environment(&environment, &base_tree), &plan, r.base)?;
-        let c = measure::record(
-            side_environment(&environment, &candidate_tree),
-            &candidate_plan,
-            r.candidate,
-        )?;
-        let (base_run, candidate_run) = match runs.take() {
-            None => (b, c),
-            Some((mut ab, mut ac)) => {
-                measure::add_samples(&mut ab, b)?;
-                measure::add_samples(&mut ac, c)?;
-                (ab, ac)
-            }
-        };
-        if rounds == 1 {
-            // The metrics are known once measured: a key naming none of
-            // them would leave its metric at the default threshold.
-            thresholds::check_keys(
-                &loaded.check,
-                &loaded.name(),
-                &base_run,
-                Path::new("(this compare's base run)"),
-            )?;
-            // The rounds give the intervals; a calibration of this machine
-            // only lifts the absolute floors of the metrics it covers.
-            if let Some((file, c)) = store.calibration(base_run.plan.profile)? {
-                if c.unlike(&candidate_run).is_none() {
-                    notes.push(format!(
-                        "calibration {}: no absolute floor for its {} metrics",
-                        file.display(),
-                        c.metrics.len()
-                    ));
-                    policy.calibration = Some(c);
-                }
-            }
-        }
-        let judgement = judge_paired(&base_run, &candidate_run, &base_tree.label, &policy)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "the two builds did not measure the same thing ({}); their preparation differs",
-                    e.0
-                )
-            })?;
-        let unsure = judgement.inconclusive().count();
-        let another_fits = Instant::now() + round_start.elapsed() <= deadline;
-        // The planned rounds always run: stopping on what the data show
-        // before them would bias the interval.
-        let planned_done = rounds >= args.rounds;
-        if planned_done
-            && (!args.until_conclusive || unsure == 0 || !judgement.passed || !another_fits)
-        {
-            if args.until_conclusive && unsure > 0 && !another_fits {
-                notes.push(format!(
-                    "--until-conclusive: {unsure} headline metric(s) still inconclusive when another round would pass --max-time {} s",
-                    args.max_time
-                ));
-            }
-            save_runs(store, &base_run, &candidate_run, &mut notes)?;
-            break judgement;
-        }
-        if planned_done {
-            eprintln!(
-                "round {rounds}: {unsure} headline metric(s) inconclusive; running another round (a fresh process pair)"
-            );
-        }
-        runs = Some((base_run, candidate_run));
+    let sides = Sides {
+        base: (&base, &base_tree, &plan),
+        candidate: (&candidate, &candidate_tree, &candidate_plan),
     };
+    let budget = Budget {
+        rounds: args.rounds,
+        until_conclusive: args.until_conclusive,
+        deadline: started + Duration::from_secs(args.max_time),
+        max_time: args.max_time,
+        watch: None,
+    };
+    let paired = paired_rounds::run(
+        store,
+        &sides,
+        &environment,
+        &mut policy,
+        &loaded,
+        &budget,
+        &mut notes,
+    )?;
+    let (judgement, steps, rounds) = (paired.judgement, paired.steps, paired.rounds);
     let mut judgement = judgement;
     notes.push(format!(
         "{steps} steps in lockstep over {rounds} round(s), each a fresh process pair, ABBA order; compare took {:.0} s",
@@ -183,6 +122,18 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
         None
     };
 
+    if args.record {
+        let step = perf_report::history::record::StepRecord::of(
+            &judgement.comparisons,
+            &environment,
+            plan.profile,
+            git_history::commit(sh, root, &base_tree.commit)?,
+            git_history::commit(sh, root, &candidate_tree.commit)?,
+            environment.timestamp,
+        );
+        let file = history_record::record_step(store, step)?;
+        notes.push(format!("recorded in the history: {}", file.display()));
+    }
     judgement.notes = notes;
     let title = format!(
         "cargo xtask perf compare {} → {}",
@@ -251,18 +202,6 @@ fn print_judgement(
     )
 }
 
-/// The machine record with the side's commit: a working tree's snapshot
-/// commit sits on HEAD, so the record says dirty.
-fn side_environment(
-    environment: &perf_contract::environment::Environment,
-    side: &Source,
-) -> perf_contract::environment::Environment {
-    let mut e = environment.clone();
-    e.git_dirty = Some(side.dirty);
-    e.git_commit = Some(side.commit.clone());
-    e
-}
-
 /// 1 for a regression or a failed guard, 3 when no regression was seen
 /// but a headline metric could not have shown one, else 0.
 fn exit_code(j: &Judgement) -> ExitCode {
@@ -316,25 +255,4 @@ fn build_sides(
     notes.extend(b.note.clone());
     notes.extend(c.note.clone());
     Ok((b, c, notes))
-}
-
-/// Both sides' run records, kept under `target/perf-runs/compare/`.
-fn save_runs(
-    store: &Store,
-    base: &Baseline,
-    candidate: &Baseline,
-    notes: &mut Vec<String>,
-) -> Result<()> {
-    let dir = store.compare_runs_dir();
-    let stem = stamp(base.created_at);
-    let b = write_new(&dir, &format!("{stem}-base"), base.to_json().as_bytes())
-        .with_context(|| format!("cannot write the base run into {}", dir.display()))?;
-    let c = write_new(
-        &dir,
-        &format!("{stem}-candidate"),
-        candidate.to_json().as_bytes(),
-    )
-    .with_context(|| format!("cannot write the candidate run into {}", dir.display()))?;
-    notes.push(format!("runs: {} and {}", b.display(), c.display()));
-    Ok(())
 }

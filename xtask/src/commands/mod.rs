@@ -4,9 +4,11 @@
 //! another command: what two commands share is a service.
 
 pub mod baseline;
+pub mod bisect;
 pub mod calibrate;
 pub mod check;
 pub mod compare;
+pub mod history;
 pub mod lint;
 pub mod profile;
 pub mod report;

@@ -14,7 +14,7 @@ use perf_report::report::{
     inputs::{self, InputPaths},
     optimisations, profile_digest, render,
     sections::missing,
-    terminal,
+    terminal, Recorded,
 };
 use xshell::Shell;
 
@@ -22,6 +22,7 @@ use crate::{
     baseline_update::{missing_baseline, replace_baseline},
     cli::{ProfileArgs, ReportArgs},
     measure::{self, ProfileSettings},
+    recorded,
     settings::{self, plan_for},
     store::Store,
     thresholds,
@@ -65,6 +66,27 @@ pub fn run(sh: &Shell, store: &Store, args: &ReportArgs) -> Result<()> {
         if c.unlike(&inputs.baseline).is_none() {
             inputs.comparison.calibration = Some(c);
         }
+    }
+    // The baseline machine's recorded history; a checkout without git
+    // history (a source archive) has none to show, which is no error.
+    let machine = inputs.baseline.environment.machine_id();
+    if let Ok((r, _)) = recorded::load(sh, store, "HEAD", Some(inputs.baseline.plan.profile)) {
+        inputs.recorded = Some(Recorded {
+            source: inputs.shown_path(&store.records_dir()),
+            machine: format!(
+                "{} (`{machine}`)",
+                inputs.baseline.environment.machine_label()
+            ),
+            series: r
+                .built
+                .series
+                .into_iter()
+                .filter(|s| s.machine.id == machine)
+                .filter(|s| recorded::headline(&r.history, &machine, &s.metric))
+                .collect(),
+            off_line: r.built.off_line,
+            other_plan: r.built.other_plan,
+        });
     }
     // A misspelt key would silently leave its metric at the default.
     thresholds::check_keys(

@@ -28,40 +28,6 @@ struct Panel<'a> {
     points: Vec<Option<&'a Metric>>,
 }
 
-/// A machine as a legend names it: model, cores, and the processor's
-/// generation and widest vector instructions, which tell apart two hosts
-/// that share a model name ("AMD EPYC").
-fn machine_name(e: &perf_contract::environment::Environment) -> String {
-    let (generation, isa) = e
-        .cpu_signature
-        .split_once(';')
-        .unwrap_or((&e.cpu_signature, ""));
-    let has = |f: &str| isa.split_whitespace().any(|x| x == f);
-    let vector = if has("amx_tile") {
-        "AMX"
-    } else if has("avx512f") {
-        "AVX-512"
-    } else if has("avx2") {
-        "AVX2"
-    } else {
-        ""
-    };
-    let detail: Vec<&str> = [generation.trim(), vector]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect();
-    let detail = if detail.is_empty() {
-        "processor signature not recorded".to_string()
-    } else {
-        detail.join(", ")
-    };
-    format!(
-        "{}, {} cores, {detail}",
-        e.cpu_model.trim(),
-        e.logical_cores
-    )
-}
-
 /// The machines of `runs` in order of first appearance, and which one
 /// each run was measured on.
 fn machines(runs: &[&Baseline]) -> (Vec<String>, Vec<usize>) {
@@ -76,7 +42,7 @@ fn machines(runs: &[&Baseline]) -> (Vec<String>, Vec<usize>) {
             );
             keys.iter().position(|k| *k == key).unwrap_or_else(|| {
                 keys.push(key);
-                let mut name = machine_name(&r.environment);
+                let mut name = r.environment.machine_label();
                 if names.contains(&name) {
                     name = format!("{name} (#{})", keys.len());
                 }

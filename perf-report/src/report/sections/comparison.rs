@@ -1,5 +1,6 @@
 //! Section 8: the previous baseline against the current one: the check's
-//! judgement (`judgement::judge`) through the check's exporters.
+//! judgement (`judgement::judge`) through the check's exporters, then
+//! the change points of the recorded history (`recorded`).
 
 use super::{heading, history_missing, summary::short_commit, time};
 use crate::{
@@ -8,6 +9,12 @@ use crate::{
 };
 
 pub fn section(inputs: &ReportInputs) -> String {
+    let mut out = previous(inputs);
+    out.push_str(&super::recorded::recorded(inputs));
+    out
+}
+
+fn previous(inputs: &ReportInputs) -> String {
     let mut out = heading(8);
     let Some(p) = compare_with_previous(inputs) else {
         out.push_str(&format!("Not available: {}.\n\n", history_missing(inputs)));

@@ -7,6 +7,7 @@ mod comparison;
 mod environment;
 mod methodology;
 pub(crate) mod opportunities;
+mod recorded;
 mod results;
 mod server_load;
 mod summary;

@@ -229,6 +229,7 @@ pub(crate) mod tests {
             optimisations: optimisations.map(|text| parse(text).unwrap()),
             optimisations_source: "baselines/optimisations.toml".into(),
             comparison: Policy::default(),
+            recorded: None,
             root: PathBuf::from("/nonexistent"),
         }
     }

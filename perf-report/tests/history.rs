@@ -1,0 +1,238 @@
+//! The performance history end to end over fixture runs: records of
+//! commits on two machines become one series per machine, change points
+//! name the commit of a step, parent-versus-commit compares compose into
+//! a relative index that agrees with a direct compare, and the BMF export
+//! passes the format's documented JSON schema (fixtures/bmf.schema.json,
+//! Bencher's https://bencher.dev/bmf.json).
+
+use chrono::{Duration, TimeZone, Utc};
+use perf_contract::{
+    fixture::{baseline, normal},
+    plan::{ProfileName, WorkloadName},
+    schema::{Better, Unit},
+};
+use perf_report::history::{
+    bmf,
+    change_points::Options,
+    load::History,
+    record::{Commit, CommitRecord, Machine, Step, StepRecord, RECORD_SCHEMA},
+    relative::{check_chains, compose},
+    series::build,
+};
+use serde_json::Value;
+
+fn commit(i: usize) -> Commit {
+    Commit {
+        id: format!("{i:040x}"),
+        subject: format!("commit {i}"),
+        time: Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap() + Duration::hours(i as i64),
+    }
+}
+
+/// A run of `rag_query.latency` around `ms`, 40 samples.
+fn run_record(ms: f64, cpu: &str, at: usize, state: &mut u64) -> CommitRecord {
+    let samples: Vec<f64> = (0..40).map(|_| ms * (1.0 + 0.02 * normal(state))).collect();
+    let mut run = baseline(&[(
+        WorkloadName::RagQuery,
+        "latency",
+        Unit::Milliseconds,
+        Better::Lower,
+        samples,
+    )]);
+    run.environment.cpu_model = cpu.into();
+    let mut r = CommitRecord::of(&run, commit(at));
+    r.recorded_at = commit(at).time;
+    r
+}
+
+#[test]
+fn two_machines_make_two_series_and_a_step_is_found_at_its_commit() {
+    let mut state = 7;
+    let mut history = History::default();
+    for i in 0..16 {
+        // The step lands at commit 9 on both machines; machine B is slower.
+        let step = if i >= 9 { 1.10 } else { 1.0 };
+        history.commits.push(run_record(
+            2.0 * step * (1.0 + 0.01 * normal(&mut state)),
+            "CPU A",
+            i,
+            &mut state,
+        ));
+        history.commits.push(run_record(
+            3.5 * step * (1.0 + 0.01 * normal(&mut state)),
+            "CPU B",
+            i,
+            &mut state,
+        ));
+    }
+    let line: Vec<String> = (0..16).map(|i| commit(i).id).collect();
+    let built = build(
+        &history,
+        &line,
+        ProfileName::Quick,
+        &Options::default(),
+        &|_, _| 0.0,
+    );
+    assert_eq!(built.off_line, 0);
+    assert_eq!(built.series.len(), 2, "one series per machine");
+    for s in &built.series {
+        assert_eq!(s.points.len(), 16);
+        assert!(s.points.windows(2).all(|p| p[0].position < p[1].position));
+        assert_eq!(s.change_points.len(), 1, "{:?}", s.change_points);
+        let c = &s.change_points[0];
+        assert_eq!(s.points[c.index].commit.id, commit(9).id);
+        assert!(c.low_pct < 10.0 && 10.0 < c.high_pct, "{c:?}");
+    }
+    let labels: Vec<&str> = built
+        .series
+        .iter()
+        .map(|s| s.machine.label.as_str())
+        .collect();
+    assert!(labels[0] != labels[1]);
+
+    // A commit the branch does not hold is left out, and counted.
+    let line: Vec<String> = (0..15).map(|i| commit(i).id).collect();
+    let built = build(
+        &history,
+        &line,
+        ProfileName::Quick,
+        &Options::default(),
+        &|_, _| 0.0,
+    );
+    assert_eq!(built.off_line, 2);
+}
+
+fn machine() -> Machine {
+    Machine::of(&perf_contract::fixture::environment())
+}
+
+fn step_record(base: usize, head: usize, pct: f64, half_pct: f64) -> StepRecord {
+    let log_ratio = (1.0 + pct / 100.0).ln();
+    let df = 4.0;
+    let t = 2.7764451051977987; // t(0.975, 4)
+    let se = ((1.0 + half_pct / 100.0).ln()) / t;
+    StepRecord {
+        schema_version: RECORD_SCHEMA,
+        machine: machine(),
+        base: commit(base),
+        head: commit(head),
+        recorded_at: commit(head).time,
+        profile: ProfileName::Quick,
+        metrics: [(
+            "rag_query.latency".to_string(),
+            Step {
+                unit: Unit::Milliseconds,
+                better: Better::Lower,
+                log_ratio,
+                se,
+                df,
+                verdict: "no change".into(),
+            },
+        )]
+        .into(),
+    }
+}
+
+#[test]
+fn compares_compose_into_an_index_that_a_direct_compare_checks() {
+    let mut history = History::default();
+    // Ten sub-threshold steps of +1% each: no single compare flags one.
+    for i in 0..10 {
+        history.steps.push(step_record(i, i + 1, 1.0, 1.5));
+    }
+    let line: Vec<String> = (0..11).map(|i| commit(i).id).collect();
+    let index = compose(&history, &line, ProfileName::Quick, "rag_query.latency");
+    assert_eq!(index.chains.len(), 1);
+    let last = index.chains[0].last().unwrap();
+    assert_eq!(last.steps, 10);
+    let expected = (1.01f64.powi(10) - 1.0) * 100.0;
+    assert!((last.change_pct - expected).abs() < 1e-9, "{last:?}");
+    assert!(
+        last.low_pct > 0.0,
+        "the drift is significant when composed: {last:?}"
+    );
+    // The interval grows as √10 of one step's, not 10 times it.
+    let half = (last.high_pct - last.low_pct) / 2.0;
+    assert!(half > 2.0 && half < 6.0, "{last:?}");
+
+    // A direct compare of the ends agrees; one that saw no drift does not.
+    history.steps.push(step_record(0, 10, 10.0, 2.0));
+    let checks = check_chains(&history, &line, ProfileName::Quick);
+    assert_eq!(checks.len(), 1);
+    assert!(checks[0].agree, "{:?}", checks[0]);
+    history.steps.pop();
+    history.steps.push(step_record(0, 10, -1.0, 2.0));
+    let checks = check_chains(&history, &line, ProfileName::Quick);
+    assert!(!checks[0].agree, "{:?}", checks[0]);
+
+    // A missing compare breaks the chain in two, never bridged silently.
+    history
+        .steps
+        .retain(|s| !(s.base.id == commit(4).id && s.head.id == commit(5).id));
+    let index = compose(&history, &line, ProfileName::Quick, "rag_query.latency");
+    assert_eq!(index.chains.len(), 2);
+}
+
+/// Checks `value` against the subset of JSON Schema draft-07 the BMF
+/// schema uses: type, properties, patternProperties (".+": any key),
+/// required.
+fn validate(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if let Some(t) = schema.get("type").and_then(Value::as_str) {
+        let ok = match t {
+            "object" => value.is_object(),
+            "number" => value.is_number(),
+            other => return Err(format!("{at}: schema type {other} not handled")),
+        };
+        if !ok {
+            return Err(format!("{at}: {value} is not a {t}"));
+        }
+    }
+    let Some(object) = value.as_object() else {
+        return Ok(());
+    };
+    for key in schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let key = key.as_str().unwrap();
+        if !object.contains_key(key) {
+            return Err(format!("{at}: required `{key}` missing"));
+        }
+    }
+    for (key, v) in object {
+        let at = format!("{at}/{key}");
+        if let Some(s) = schema.get("properties").and_then(|p| p.get(key)) {
+            validate(s, v, &at)?;
+        } else if let Some(patterns) = schema.get("patternProperties").and_then(Value::as_object) {
+            let (pattern, s) = patterns.iter().next().unwrap();
+            assert_eq!(pattern, ".+", "only the schema's own pattern is handled");
+            if key.is_empty() {
+                return Err(format!("{at}: an empty key does not match .+"));
+            }
+            validate(s, v, &at)?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn bmf_export_passes_the_documented_schema() {
+    let schema: Value = serde_json::from_str(include_str!("fixtures/bmf.schema.json")).unwrap();
+    let mut state = 3;
+    let record = run_record(2.0, "CPU A", 1, &mut state);
+    let doc = serde_json::to_value(bmf::of(&record)).unwrap();
+    validate(&schema, &doc, "").unwrap();
+    let latency = &doc["rag_query.latency"]["latency"];
+    // Bencher's latency measure is in nanoseconds.
+    let value = latency["value"].as_f64().unwrap();
+    assert!((1.8e6..2.2e6).contains(&value), "{latency}");
+    assert!(latency["lower_value"].as_f64().unwrap() <= value);
+    assert!(latency["upper_value"].as_f64().unwrap() >= value);
+    // The validator is not a yes-machine.
+    let bad: Value = serde_json::json!({"b": {"latency": {"lower_value": 1.0}}});
+    assert!(validate(&schema, &bad, "").is_err());
+    let bad: Value = serde_json::json!({"b": {"latency": {"value": "1"}}});
+    assert!(validate(&schema, &bad, "").is_err());
+}

@@ -1,0 +1,204 @@
+//! The rounds of a paired compare, shared by `perf compare` and `perf
+//! bisect`: each round a fresh process pair of the two builds run in
+//! lockstep (`lockstep`), which side starts alternating; the samples of
+//! every round joined into one record per side and judged after each round
+//! (`perf_report::judgement::judge_paired`), until the planned rounds are
+//! done (and, when asked, until every headline metric is conclusive or the
+//! time budget ends). Both sides' records are saved under
+//! `target/perf-runs/compare/`.
+
+use std::{path::Path, time::Instant};
+
+use anyhow::{Context, Result};
+use perf_contract::{environment::Environment, plan::Plan, schema::Baseline};
+use perf_report::{
+    judgement::{judge_paired, Judgement},
+    policy::Policy,
+};
+
+use crate::{
+    lockstep::run_lockstep,
+    measure,
+    progress::Progress,
+    revision::{Built, Source},
+    settings::LoadedConfig,
+    store::{stamp, write_new, Store},
+    thresholds,
+};
+
+/// The two sides: build, source and plan of each.
+pub struct Sides<'a> {
+    pub base: (&'a Built, &'a Source, &'a Plan),
+    pub candidate: (&'a Built, &'a Source, &'a Plan),
+}
+
+/// How many rounds to run.
+pub struct Budget {
+    /// Always run, whatever the data show: stopping on them earlier would
+    /// bias the interval.
+    pub rounds: u32,
+    /// More rounds while a headline metric is inconclusive...
+    pub until_conclusive: bool,
+    /// ...if another round would end before this.
+    pub deadline: Instant,
+    /// The budget in seconds, as messages name it.
+    pub max_time: u64,
+    /// The one metric whose conclusiveness decides (`bisect`'s); `None`:
+    /// every headline metric.
+    pub watch: Option<(perf_contract::plan::WorkloadName, String)>,
+}
+
+/// The judgement after the last round.
+pub struct Paired {
+    pub judgement: Judgement,
+    /// Lockstep steps over all rounds.
+    pub steps: usize,
+    pub rounds: u32,
+}
+
+pub fn run(
+    store: &Store,
+    sides: &Sides,
+    environment: &Environment,
+    policy: &mut Policy,
+    loaded: &LoadedConfig,
+    budget: &Budget,
+    notes: &mut Vec<String>,
+) -> Result<Paired> {
+    let (base, base_tree, base_plan) = sides.base;
+    let (candidate, candidate_tree, candidate_plan) = sides.candidate;
+    let mut rounds = 0;
+    let mut steps = 0;
+    // Both sides' records so far: each round's samples are added to them.
+    let mut runs: Option<(Baseline, Baseline)> = None;
+    let judgement = loop {
+        let round_start = Instant::now();
+        let r = run_lockstep(
+            &base.binary,
+            &candidate.binary,
+            base_plan,
+            candidate_plan,
+            &store.plan_file(),
+            rounds % 2 == 1,
+            &mut Progress::auto(),
+        )?;
+        steps += r.steps;
+        rounds += 1;
+        // Each record names the code it measured, not the tree xtask ran in.
+        let b = measure::record(side_environment(environment, base_tree), base_plan, r.base)?;
+        let c = measure::record(
+            side_environment(environment, candidate_tree),
+            candidate_plan,
+            r.candidate,
+        )?;
+        let (base_run, candidate_run) = match runs.take() {
+            None => (b, c),
+            Some((mut ab, mut ac)) => {
+                measure::add_samples(&mut ab, b)?;
+                measure::add_samples(&mut ac, c)?;
+                (ab, ac)
+            }
+        };
+        if rounds == 1 {
+            // The metrics are known once measured: a key naming none of
+            // them would leave its metric at the default threshold.
+            thresholds::check_keys(
+                &loaded.check,
+                &loaded.name(),
+                &base_run,
+                Path::new("(this compare's base run)"),
+            )?;
+            // The rounds give the intervals; a calibration of this machine
+            // only lifts the absolute floors of the metrics it covers.
+            if let Some((file, c)) = store.calibration(base_run.plan.profile)? {
+                if c.unlike(&candidate_run).is_none() {
+                    notes.push(format!(
+                        "calibration {}: no absolute floor for its {} metrics",
+                        file.display(),
+                        c.metrics.len()
+                    ));
+                    policy.calibration = Some(c);
+                }
+            }
+        }
+        let judgement =
+            judge_paired(&base_run, &candidate_run, &base_tree.label, policy).map_err(|e| {
+                anyhow::anyhow!(
+                    "the two builds did not measure the same thing ({}); their preparation differs",
+                    e.0
+                )
+            })?;
+        let unsure = judgement
+            .inconclusive()
+            .filter(|c| {
+                budget
+                    .watch
+                    .as_ref()
+                    .is_none_or(|(w, m)| c.workload == *w && c.metric.as_str() == m)
+            })
+            .count();
+        // A regression ends a compare (its verdict cannot improve); a
+        // watched metric decides alone (a bisect's other metrics may fail).
+        let stop_on_failure = !judgement.passed && budget.watch.is_none();
+        let another_fits = Instant::now() + round_start.elapsed() <= budget.deadline;
+        // The planned rounds always run: stopping on what the data show
+        // before them would bias the interval.
+        let planned_done = rounds >= budget.rounds;
+        if planned_done
+            && (!budget.until_conclusive || unsure == 0 || stop_on_failure || !another_fits)
+        {
+            if budget.until_conclusive && unsure > 0 && !another_fits {
+                notes.push(format!(
+                    "--until-conclusive: {unsure} headline metric(s) still inconclusive when another round would pass --max-time {} s",
+                    budget.max_time
+                ));
+            }
+            save_runs(store, &base_run, &candidate_run, notes)?;
+            break judgement;
+        }
+        if planned_done {
+            eprintln!(
+                "round {rounds}: {unsure} headline metric(s) inconclusive; running another round (a fresh process pair)"
+            );
+        }
+        runs = Some((base_run, candidate_run));
+    };
+    Ok(Paired {
+        judgement,
+        steps,
+        rounds,
+    })
+}
+
+/// The machine record with the side's commit: a working tree's snapshot
+/// commit sits on HEAD, so the record says dirty.
+fn side_environment(
+    environment: &perf_contract::environment::Environment,
+    side: &Source,
+) -> perf_contract::environment::Environment {
+    let mut e = environment.clone();
+    e.git_dirty = Some(side.dirty);
+    e.git_commit = Some(side.commit.clone());
+    e
+}
+
+/// Both sides' run records, kept under `target/perf-runs/compare/`.
+fn save_runs(
+    store: &Store,
+    base: &Baseline,
+    candidate: &Baseline,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let dir = store.compare_runs_dir();
+    let stem = stamp(base.created_at);
+    let b = write_new(&dir, &format!("{stem}-base"), base.to_json().as_bytes())
+        .with_context(|| format!("cannot write the base run into {}", dir.display()))?;
+    let c = write_new(
+        &dir,
+        &format!("{stem}-candidate"),
+        candidate.to_json().as_bytes(),
+    )
+    .with_context(|| format!("cannot write the candidate run into {}", dir.display()))?;
+    notes.push(format!("runs: {} and {}", b.display(), c.display()));
+    Ok(())
+}
