@@ -2,7 +2,8 @@
 //! candidate build, one step at a time (the protocol's `ready` / `go`).
 //!
 //! Preparation runs one side after the other (the second side then finds
-//! the corpus vectors the first one cached). After that exactly one process
+//! the corpus vectors the first one cached), the first side alternating by
+//! round. After that exactly one process
 //! works at any moment, and the order alternates per step, ABBA: step `i`
 //! runs base then candidate, step `i + 1` candidate then base. Drift on any
 //! time scale longer than one step (the other tenant of a shared machine, a
@@ -183,16 +184,35 @@ pub fn run_lockstep(
     let base_plan_file = write_plan("base", plan)?;
     let candidate_plan_file = write_plan("candidate", candidate_plan)?;
 
-    let mut base = Side::spawn("base", base_binary, &base_plan_file, plan, false)?;
-    let mut base_step = first_step(&mut base, progress)?;
-    let mut candidate = Side::spawn(
-        "candidate",
-        candidate_binary,
-        &candidate_plan_file,
-        candidate_plan,
-        true,
-    )?;
-    let mut candidate_step = first_step(&mut candidate, progress)?;
+    // The side that starts and prepares first alternates by round, as the
+    // first step does: started second, a process found the machine as the
+    // first one left it (its page cache, the cached corpus vectors, which
+    // core was free), and with a fixed order the candidate was measured
+    // about 1% faster than identical code (30 compares of commits that
+    // changed no code on a 2-core Sapphire Rapids VM: mean −1.2%).
+    let spawn_base = |progress: &mut Progress| -> Result<(Side, Option<String>)> {
+        let mut side = Side::spawn("base", base_binary, &base_plan_file, plan, false)?;
+        let step = first_step(&mut side, progress)?;
+        Ok((side, step))
+    };
+    let spawn_candidate = |progress: &mut Progress| -> Result<(Side, Option<String>)> {
+        let mut side = Side::spawn(
+            "candidate",
+            candidate_binary,
+            &candidate_plan_file,
+            candidate_plan,
+            true,
+        )?;
+        let step = first_step(&mut side, progress)?;
+        Ok((side, step))
+    };
+    let ((mut base, mut base_step), (mut candidate, mut candidate_step)) = if candidate_first {
+        let c = spawn_candidate(progress)?;
+        (spawn_base(progress)?, c)
+    } else {
+        let b = spawn_base(progress)?;
+        (b, spawn_candidate(progress)?)
+    };
 
     let mut steps = 0;
     loop {
