@@ -236,3 +236,40 @@ fn bmf_export_passes_the_documented_schema() {
     let bad: Value = serde_json::json!({"b": {"latency": {"value": "1"}}});
     assert!(validate(&schema, &bad, "").is_err());
 }
+
+#[test]
+fn steps_that_scatter_beyond_their_intervals_widen_the_chain_by_the_spread_between_builds() {
+    // Sixteen compares of commits that change nothing: each claims ±1.6%
+    // (se 0.8% on 4 degrees of freedom... as a 5-round compare does), but
+    // two builds of one source differ by 1.2% more, which no round sees.
+    let mut state = 11;
+    let mut history = History::default();
+    for i in 0..16 {
+        let truth = 1.2 * normal(&mut state);
+        let noise = 0.8 * normal(&mut state);
+        let mut s = step_record(i, i + 1, truth + noise, 0.8 * 2.776);
+        s.metrics.get_mut("rag_query.latency").unwrap().verdict = "no change".into();
+        history.steps.push(s);
+    }
+    let line: Vec<String> = (0..17).map(|i| commit(i).id).collect();
+    let index = compose(&history, &line, ProfileName::Quick, "rag_query.latency");
+    assert_eq!(index.spread_from_steps, 16);
+    assert!(
+        (0.5..2.5).contains(&index.between_builds_pct),
+        "τ = {:.2}%",
+        index.between_builds_pct
+    );
+    let last = index.chains[0].last().unwrap();
+    let half = (last.high_pct - last.low_pct) / 2.0;
+    // √16 · √(0.8² + 1.2²) ≈ 5.8%, times t ≈ 2: about ±11%, where the
+    // steps' own intervals alone would give about ±6.5%.
+    assert!(half > 8.0, "{last:?}");
+
+    // Fewer than five steps: no spread is estimated, and the index says so.
+    history.steps.truncate(4);
+    let index = compose(&history, &line, ProfileName::Quick, "rag_query.latency");
+    assert_eq!(
+        (index.spread_from_steps, index.between_builds_pct),
+        (4, 0.0)
+    );
+}

@@ -16,7 +16,7 @@ use perf_report::{
         bmf,
         load::History,
         markdown::comment,
-        relative::{check_chains, compose},
+        relative::{check_chains, compose, MIN_STEPS_FOR_SPREAD},
         series::{Built, Series},
     },
 };
@@ -277,6 +277,22 @@ fn print_relative(history: &History, line: &[String], profile: ProfileName, seri
     );
     for metric in metric_names(series) {
         let index = compose(history, line, profile, &metric);
+        if !index.chains.is_empty() {
+            println!(
+                "  {metric}: {}",
+                if index.spread_from_steps >= MIN_STEPS_FOR_SPREAD {
+                    format!(
+                        "each step widened by the spread between builds, ±{:.1}% (from {} recorded steps)",
+                        index.between_builds_pct, index.spread_from_steps
+                    )
+                } else {
+                    format!(
+                        "spread between builds not estimated ({} recorded steps, {MIN_STEPS_FOR_SPREAD} needed): the intervals below leave it out",
+                        index.spread_from_steps
+                    )
+                }
+            );
+        }
         for chain in &index.chains {
             let (first, last) = (&chain[0], chain.last().expect("a chain has a point"));
             println!(
