@@ -1,7 +1,8 @@
 //! Every run record the repository keeps (`baselines/**/*.json`: the
-//! baseline, its history, the scale points; not the profile digest,
-//! `baselines/profile.json`, which `perf-report` reads and its tests
-//! load) loads with this version and
+//! baseline, its history, the scale points, the machines' own baselines;
+//! not the profile digest, `baselines/profile.json`, nor the performance
+//! history under `baselines/records/`, which `perf-report` reads and its
+//! tests load) loads with this version and
 //! is written back as it was read: names are typed in memory and spelled
 //! in files, and the spelling must not drift.
 
@@ -16,6 +17,9 @@ use serde_json::Value;
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.ends_with("baselines/records") {
+            continue;
+        }
         if path.is_dir() {
             json_files(&path, out);
         } else if path.extension().is_some_and(|e| e == "json")

@@ -273,3 +273,18 @@ fn steps_that_scatter_beyond_their_intervals_widen_the_chain_by_the_spread_betwe
         (4, 0.0)
     );
 }
+
+#[test]
+fn the_records_the_repository_keeps_load_with_this_version() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../baselines/records");
+    let history = History::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !history.commits.is_empty(),
+        "the repository carries at least one record of a commit"
+    );
+    for r in &history.commits {
+        assert_eq!(r.schema_version, RECORD_SCHEMA);
+        assert_eq!(r.commit.id.len(), 40, "{}", r.commit.id);
+        assert!(!r.metrics.is_empty() && !r.plan_id.is_empty());
+    }
+}

@@ -53,6 +53,20 @@ pub fn record_run(sh: &Shell, store: &Store, run: &Baseline, source: &Path) -> R
     }
     let commit = git_history::commit(sh, store.root(), id)?;
     let record = CommitRecord::of(run, commit);
+    // Counted twice, one run would weigh as two sessions in its commit's
+    // figure and interval.
+    let history = perf_report::history::load::History::load(&store.records_dir())?;
+    if history.commits.iter().any(|r| {
+        r.machine.id == record.machine.id
+            && r.commit.id == record.commit.id
+            && r.recorded_at == record.recorded_at
+    }) {
+        bail!(
+            "{} is already in the history ({}): a run is recorded once",
+            source.display(),
+            store.records_dir().join(&record.machine.id).display()
+        );
+    }
     let name = format!(
         "{}-{}-{}",
         &record.commit.id[..12.min(record.commit.id.len())],

@@ -53,6 +53,15 @@ fn a_recorded_run_is_printed_exported_and_drawn() {
     assert!(o.status.success());
     let files: Vec<_> = fs::read_dir(records.join(&machine)).unwrap().collect();
     assert_eq!(files.len(), 1, "one record in the machine's folder");
+    let o = xtask_env(
+        &["perf", "history", "--record-run", run.to_str().unwrap()],
+        &env,
+    );
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "a run is recorded once: {err}");
+    assert!(err.contains("already in the history"), "{err}");
+    let files: Vec<_> = fs::read_dir(records.join(&machine)).unwrap().collect();
+    assert_eq!(files.len(), 1, "still one record");
 
     let o = xtask_env(&["perf", "history"], &env);
     let (out, _) = text(&o);

@@ -275,9 +275,11 @@ fn print_relative(history: &History, line: &[String], profile: ProfileName, seri
     println!(
         "\nrelative index (recorded parent-versus-commit compares, composed along the branch):"
     );
+    let mut shown = false;
     for metric in metric_names(series) {
         let index = compose(history, line, profile, &metric);
         if !index.chains.is_empty() {
+            shown = true;
             println!(
                 "  {metric}: {}",
                 if index.spread_from_steps >= MIN_STEPS_FOR_SPREAD {
@@ -305,6 +307,9 @@ fn print_relative(history: &History, line: &[String], profile: ProfileName, seri
                 last.steps
             );
         }
+    }
+    if !shown {
+        println!("  no two neighbouring commits compared yet: `cargo xtask perf compare HEAD~1 HEAD --record` (as CI runs it) adds a step");
     }
     for c in check_chains(history, line, profile) {
         println!(
