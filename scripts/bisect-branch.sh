@@ -3,8 +3,8 @@
 # on: COMMITS commits on top of BASE, each changing only a note in
 # benchmarks/bisect-notes.txt (nothing measurable), except
 # commit AT, which tokenizes every rag_query question COUNT more times
-# (scripts/perturb.sh tokenize: COUNT 11 slows rag_query.latency by about
-# 5% on a 2-core Sapphire Rapids VM). Built in a temporary worktree: the
+# (scripts/perturb.sh tokenize: COUNT 11 slowed rag_query.latency by 4-8%
+# in paired compares on a 2-core Xeon, family 6 model 167, AVX-512/AMX). Built in a temporary worktree: the
 # working tree and index are not touched.
 #
 # Usage: scripts/bisect-branch.sh [BRANCH] [BASE] [COMMITS] [AT] [COUNT]

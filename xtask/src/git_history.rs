@@ -35,24 +35,22 @@ pub fn commit(sh: &Shell, root: &Path, rev: &str) -> Result<Commit> {
 /// The first-parent line ending at `head`, oldest first: the order of
 /// the history's x axis. A shallow clone gives the commits it has.
 pub fn first_parent_line(sh: &Shell, root: &Path, head: &str) -> Result<Vec<String>> {
-    let _dir = sh.push_dir(root);
-    let out = cmd!(sh, "git rev-list --first-parent --reverse {head}")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .with_context(|| format!("git cannot list the commits of `{head}`"))?;
-    Ok(out.lines().map(str::to_string).collect())
+    first_parent(sh, root, head)
 }
 
 /// The first-parent commits after `good` up to `bad`, oldest first.
 pub fn first_parent_range(sh: &Shell, root: &Path, good: &str, bad: &str) -> Result<Vec<String>> {
+    first_parent(sh, root, &format!("{good}..{bad}"))
+}
+
+/// `git rev-list --first-parent --reverse SPEC`, one id per line.
+fn first_parent(sh: &Shell, root: &Path, spec: &str) -> Result<Vec<String>> {
     let _dir = sh.push_dir(root);
-    let range = format!("{good}..{bad}");
-    let out = cmd!(sh, "git rev-list --first-parent --reverse {range}")
+    let out = cmd!(sh, "git rev-list --first-parent --reverse {spec}")
         .quiet()
         .ignore_stderr()
         .read()
-        .with_context(|| format!("git cannot list the commits {range}"))?;
+        .with_context(|| format!("git cannot list the commits of `{spec}`"))?;
     Ok(out.lines().map(str::to_string).collect())
 }
 

@@ -16,8 +16,9 @@
 //! the spread between two builds of the same code (where each binary's
 //! pages land, its layout) is in none of them, so recorded steps of
 //! commits that changed no code scatter more than their intervals say
-//! (measured: neutral commits' steps 1.4% apart where their intervals
-//! claimed 0.8%). Summed over sixteen steps that makes a chain look
+//! (measured on a 2-core Xeon, family 6 model 167, AVX-512/AMX: 15
+//! compares of commits that changed no code, `rag_query.latency` steps
+//! 1.4% apart where their intervals claimed 0.8%). Summed over sixteen steps that makes a chain look
 //! certain of a drift that is not there. So the history estimates that
 //! extra spread from its own steps, robustly (most commits change nothing
 //! measurable; a real step is an outlier of the median absolute
@@ -33,6 +34,7 @@ use serde::Serialize;
 use super::{
     load::History,
     record::{Commit, Step},
+    series::median,
 };
 
 /// The cumulative change of one metric from the start of a chain.
@@ -186,19 +188,10 @@ fn spread(history: &History, line: &[String], profile: ProfileName, metric: &str
             steps: steps.len(),
         };
     }
-    let median = |mut v: Vec<f64>| -> f64 {
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        }
-    };
     let logs: Vec<f64> = steps.iter().map(|s| s.log_ratio).collect();
-    let centre = median(logs.clone());
-    let mad = median(logs.iter().map(|l| (l - centre).abs()).collect());
-    let claimed = median(steps.iter().map(|s| s.se * s.se).collect());
+    let centre = median(logs.iter().copied());
+    let mad = median(logs.iter().map(|l| (l - centre).abs()));
+    let claimed = median(steps.iter().map(|s| s.se * s.se));
     Spread {
         tau2: ((1.4826 * mad).powi(2) - claimed).max(0.0),
         steps: steps.len(),

@@ -168,15 +168,12 @@ pub struct Built {
     pub other_plan: usize,
 }
 
-fn median(values: impl Iterator<Item = f64>) -> f64 {
+/// The median of `values` (at least one), as every summary of the tool
+/// computes it.
+pub(super) fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut v: Vec<f64> = values.collect();
     v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    perf_contract::summary::percentile_sorted(&v, 50.0)
 }
 
 /// One record: its own interval. Several (runs of one commit in separate
