@@ -105,6 +105,7 @@ fn series(
         unit,
         better,
         points,
+        set_aside: Vec::new(),
         change_points: change
             .map(|_| ChangePoint {
                 index: at,
@@ -112,6 +113,7 @@ fn series(
                 low_pct: pct - spread,
                 high_pct: pct + spread,
                 p_value: 0.002,
+                evidence: Default::default(),
             })
             .into_iter()
             .collect(),

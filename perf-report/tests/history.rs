@@ -16,7 +16,7 @@ use perf_report::history::{
     change_points::Options,
     load::History,
     record::{Commit, CommitRecord, Machine, Step, StepRecord, RECORD_SCHEMA},
-    relative::{check_chains, compose},
+    relative::{check_chains, compose, Compares},
     series::build,
 };
 use serde_json::Value;
@@ -287,4 +287,125 @@ fn the_records_the_repository_keeps_load_with_this_version() {
         assert_eq!(r.commit.id.len(), 40, "{}", r.commit.id);
         assert!(!r.metrics.is_empty() && !r.plan_id.is_empty());
     }
+}
+
+/// A series of `rag_query.latency` on one machine from `levels` (ms per
+/// commit), and compares of each commit against its parent from `steps`
+/// (percent per commit from 1 on, each with a ±1.5% interval).
+fn history_of(levels: &[f64], steps: &[f64]) -> (History, Vec<String>) {
+    let mut state = 11;
+    let mut history = History::default();
+    for (i, ms) in levels.iter().enumerate() {
+        history
+            .commits
+            .push(run_record(*ms, "CPU A", i, &mut state));
+    }
+    for (i, pct) in steps.iter().enumerate() {
+        history.steps.push(step_record(i, i + 1, *pct, 1.5));
+    }
+    let line = (0..levels.len()).map(|i| commit(i).id).collect();
+    (history, line)
+}
+
+/// Small scatter around 0 for compares of commits that change nothing.
+fn quiet_steps(n: usize, state: &mut u64) -> Vec<f64> {
+    (0..n).map(|_| 0.5 * normal(state)).collect()
+}
+
+#[test]
+fn a_drift_of_the_machine_that_the_paired_compares_do_not_show_is_set_aside() {
+    use perf_report::history::change_points::Evidence;
+    let mut state = 3;
+    // The machine quietens by 10% from commit 6 on; the code changes at
+    // commit 11 (+8%), which the compares see, while they see nothing at 6.
+    let levels: Vec<f64> = (0..17)
+        .map(|i| {
+            let machine = if i >= 6 { 0.90 } else { 1.0 };
+            let code = if i >= 11 { 1.08 } else { 1.0 };
+            2.0 * machine * code * (1.0 + 0.005 * normal(&mut state))
+        })
+        .collect();
+    let mut steps = quiet_steps(16, &mut state);
+    steps[10] = 8.0; // the compare of commit 11 against 10
+    let (history, line) = history_of(&levels, &steps);
+    let built = build(
+        &history,
+        &line,
+        ProfileName::Quick,
+        &Options::default(),
+        &|_, _| 0.0,
+    );
+    let s = &built.series[0];
+    let at =
+        |c: &perf_report::history::change_points::ChangePoint| s.points[c.index].commit.id.clone();
+    assert_eq!(s.change_points.len(), 1, "{:?}", s.change_points);
+    assert_eq!(at(&s.change_points[0]), commit(11).id);
+    assert!(
+        matches!(s.change_points[0].evidence, Evidence::Confirmed(_)),
+        "{:?}",
+        s.change_points[0]
+    );
+    assert_eq!(s.set_aside.len(), 1, "{:?}", s.set_aside);
+    assert_eq!(at(&s.set_aside[0]), commit(6).id);
+    assert!(matches!(s.set_aside[0].evidence, Evidence::Contradicted(_)));
+    assert!(s.set_aside[0].evidence_note().contains("say no change"));
+}
+
+#[test]
+fn a_step_only_the_paired_compares_resolve_is_found_and_one_builds_layout_is_not() {
+    use perf_report::history::change_points::Evidence;
+    let mut state = 5;
+    // Separate runs scatter 6%: the series' own test finds nothing.
+    let levels: Vec<f64> = (0..17)
+        .map(|i| {
+            let code = if i >= 9 { 1.06 } else { 1.0 };
+            2.0 * code * (1.0 + 0.06 * normal(&mut state))
+        })
+        .collect();
+    let mut steps = quiet_steps(16, &mut state);
+    steps[8] = 6.0; // commit 9: a real step, every later build keeps it
+    steps[0] = -10.0; // commit 1 against a base build that was slow by its layout
+    steps[3] = 8.0; // commit 4's build is slow by its layout, commit 5's is not
+    steps[4] = -8.0;
+    // A compare whose five rounds agreed by chance: a tiny interval.
+    let mut history_steps = steps.clone();
+    history_steps[12] = 1.0;
+    let (mut history, line) = history_of(&levels, &history_steps);
+    history.steps[12]
+        .metrics
+        .get_mut("rag_query.latency")
+        .unwrap()
+        .se = 1e-4;
+    let built = build(
+        &history,
+        &line,
+        ProfileName::Quick,
+        &Options::default(),
+        &|_, _| 0.0,
+    );
+    let s = &built.series[0];
+    let found: Vec<String> = s
+        .change_points
+        .iter()
+        .map(|c| s.points[c.index].commit.id.clone())
+        .collect();
+    assert_eq!(found, [commit(9).id], "{:?}", s.change_points);
+    assert!(matches!(
+        s.change_points[0].evidence,
+        Evidence::PairedOnly(_)
+    ));
+    // That compare alone is no certainty: its variance is moderated
+    // towards the others' before it is tested.
+    let compares = Compares::of(&history, &line, ProfileName::Quick, "rag_query.latency");
+    let lucky = compares.over(12, 13).unwrap();
+    assert!(lucky.p_value > Options::default().alpha, "{lucky:?}");
+    // Below the step the machine resolves, nothing is reported.
+    let built = build(
+        &history,
+        &line,
+        ProfileName::Quick,
+        &Options::default(),
+        &|_, _| 7.0,
+    );
+    assert!(built.series[0].change_points.is_empty());
 }

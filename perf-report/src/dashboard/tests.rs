@@ -67,12 +67,14 @@ fn series(m: Machine, metric: &str, commits: usize) -> Series {
         unit: Unit::Milliseconds,
         better: Better::Lower,
         points,
+        set_aside: Vec::new(),
         change_points: vec![ChangePoint {
             index: 3,
             change_pct: 5.2,
             low_pct: 3.1,
             high_pct: 7.4,
             p_value: 0.004,
+            evidence: Default::default(),
         }],
     }
 }

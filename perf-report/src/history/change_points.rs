@@ -121,16 +121,78 @@ pub struct ChangePoint {
     /// segments then may since have been cut by later points; the merge
     /// step's Welch check against the final neighbours passed at `alpha`).
     pub p_value: f64,
+    /// What the recorded paired compares of the commits in the step's
+    /// range say of it (`history::paired_evidence`); the series alone
+    /// when none were recorded.
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+/// A change point weighed against the paired compares (parent versus
+/// commit, both built and run side by side) recorded over its commits. A
+/// series of separate runs moves with the machine as well as with the
+/// code; a compare does not, so it decides where it was recorded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    /// No compare covers every commit of the range.
+    #[default]
+    SeriesOnly,
+    /// The compares over the range, composed, change the same way.
+    Confirmed(PairedChange),
+    /// The compares could not tell: their interval holds both no change
+    /// and the series' step. Not reported as a change point.
+    Unresolved(PairedChange),
+    /// The compares show no such change: their interval holds no change
+    /// and not the series' step. Not reported as a change point; the
+    /// machine drifted between the runs.
+    Contradicted(PairedChange),
+    /// Found by one compare alone (Holm over the series' compares at the
+    /// series' `alpha`), where the series' own test had no step: a step
+    /// too small for the separate runs' noise, or too recent for
+    /// `min_segment` points after it.
+    PairedOnly(PairedChange),
+}
+
+/// The composed change of the paired compares over a range, percent, with
+/// its 95% interval and the two-sided p-value of no change.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PairedChange {
+    pub change_pct: f64,
+    pub low_pct: f64,
+    pub high_pct: f64,
+    pub p_value: f64,
+    /// Compares composed.
+    pub steps: usize,
+}
+
+impl PairedChange {
+    pub fn label(&self) -> String {
+        step_label(self.change_pct, self.low_pct, self.high_pct)
+    }
+}
+
+fn step_label(change: f64, low: f64, high: f64) -> String {
+    format!("{change:+.1}% [{low:+.1}, {high:+.1}]")
 }
 
 impl ChangePoint {
     /// `+5.2% [+3.1, +7.4]`: the step and its interval, as every output
     /// names a change point.
     pub fn label(&self) -> String {
-        format!(
-            "{:+.1}% [{:+.1}, {:+.1}]",
-            self.change_pct, self.low_pct, self.high_pct
-        )
+        step_label(self.change_pct, self.low_pct, self.high_pct)
+    }
+
+    /// What backs the step, as every output words it after the label:
+    /// empty for the series alone.
+    pub fn evidence_note(&self) -> String {
+        match &self.evidence {
+            Evidence::SeriesOnly => String::new(),
+            Evidence::Confirmed(c) => format!(", paired compares {}", c.label()),
+            Evidence::Unresolved(c) => format!(", paired compares unresolved {}", c.label()),
+            Evidence::Contradicted(c) => format!(", paired compares {} say no change", c.label()),
+            Evidence::PairedOnly(c) => format!(", found by its paired compare {}", c.label()),
+        }
     }
 }
 
@@ -358,6 +420,7 @@ fn describe(logs: &[f64], found: &[(usize, f64)], k: usize) -> (Option<ChangePoi
         low_pct: pct(w.diff - w.half),
         high_pct: pct(w.diff + w.half),
         p_value,
+        evidence: Evidence::SeriesOnly,
     };
     (Some(point), w.p_value)
 }

@@ -48,10 +48,11 @@ pub fn comment(series: &[&Series]) -> String {
         };
         let change = match s.change_points.last() {
             Some(c) => format!(
-                "{} at `{}` (p={:.3})",
+                "{} at `{}` (p={:.3}{})",
                 c.label(),
                 short(&s.points[c.index].commit.id),
-                c.p_value
+                c.p_value,
+                c.evidence_note()
             ),
             None => "none".into(),
         };

@@ -12,6 +12,7 @@ pub mod bmf;
 pub mod change_points;
 pub mod load;
 pub mod markdown;
+pub mod paired_evidence;
 pub mod record;
 pub mod relative;
 pub mod series;

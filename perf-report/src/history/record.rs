@@ -296,3 +296,11 @@ impl RecordFile {
         }
     }
 }
+
+/// The median of `values` (at least one), as every summary of the tool
+/// computes it.
+pub(super) fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    perf_contract::summary::percentile_sorted(&v, 50.0)
+}

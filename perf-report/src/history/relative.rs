@@ -18,13 +18,19 @@
 //! commits that changed no code scatter more than their intervals say
 //! (measured on a 2-core Xeon, family 6 model 167, AVX-512/AMX: 15
 //! compares of commits that changed no code, `rag_query.latency` steps
-//! 1.4% apart where their intervals claimed 0.8%). Summed over sixteen steps that makes a chain look
-//! certain of a drift that is not there. So the history estimates that
-//! extra spread from its own steps, robustly (most commits change nothing
-//! measurable; a real step is an outlier of the median absolute
-//! deviation, not a widening of it): τ² = (1.4826 · MAD)² − the median
-//! step variance, at least 0, and adds τ² to every step it composes and to
-//! the long-range compare it checks.
+//! 1.4% apart where their intervals claimed 0.8%). Summed over sixteen
+//! steps that makes a chain look certain of a drift that is not there. So
+//! the history estimates that extra spread from its own steps: τ² = the
+//! steps' variance about their median, less the median step variance, at
+//! least 0. The variance keeps the steps' heavy tail (one build's layout
+//! moved a µs-scale stage 8–12%) and leaves out only the steps a robust
+//! rule calls outliers (further than 3.5 · 1.4826 · MAD from the median:
+//! the commits that changed the code). τ² is added to every step composed
+//! and to the long-range compare checked.
+//!
+//! Each step's own variance, from a handful of rounds, is first moderated
+//! towards the median step variance (see `Estimate::with_spread`), so a
+//! compare whose rounds agreed by chance is not taken as certain.
 
 use std::collections::BTreeMap;
 
@@ -32,9 +38,9 @@ use perf_contract::plan::ProfileName;
 use serde::Serialize;
 
 use super::{
+    change_points::PairedChange,
     load::History,
-    record::{Commit, Step},
-    series::median,
+    record::{median, Commit, Step},
 };
 
 /// The cumulative change of one metric from the start of a chain.
@@ -62,6 +68,11 @@ pub struct RelativeIndex {
     /// [`MIN_STEPS_FOR_SPREAD`] none is added, and the index says so.
     pub spread_from_steps: usize,
 }
+
+/// A step further than this many robust standard deviations (1.4826 ·
+/// MAD) from the median step is a change of the code, not scatter
+/// (Iglewicz and Hoaglin's cut-off for the modified z-score).
+const OUTLIER_Z: f64 = 3.5;
 
 /// Fewest recorded steps of a metric to estimate the spread between
 /// builds from.
@@ -102,15 +113,33 @@ impl Estimate {
     }
 
     /// With the spread between builds added: τ² estimated from `steps`
-    /// steps, its own degrees of freedom `steps - 1`.
+    /// steps, its own degrees of freedom `steps - 1`. First the step's own
+    /// variance is moderated towards the metric's typical one (the median
+    /// over its steps, as if from a typical compare's degrees of freedom),
+    /// as limma's moderated t does: a compare of five rounds that happen
+    /// to agree closely claims a tiny variance on four degrees of freedom,
+    /// and alone would make a 1% step of peak RSS look certain.
     fn with_spread(self, spread: Spread) -> Estimate {
+        let own_df = self.df();
+        let moderated = if spread.typical_var > 0.0 && self.var > 0.0 && own_df < 1e5 {
+            let (d0, d) = (spread.typical_df, own_df);
+            let var = (d0 * spread.typical_var + d * self.var) / (d0 + d);
+            Estimate {
+                log: self.log,
+                var,
+                var2_per_df: var * var / (d0 + d),
+            }
+        } else {
+            self
+        };
         if spread.tau2 <= 0.0 {
-            return self;
+            return moderated;
         }
         Estimate {
-            log: self.log,
-            var: self.var + spread.tau2,
-            var2_per_df: self.var2_per_df + spread.tau2 * spread.tau2 / (spread.steps as f64 - 1.0),
+            log: moderated.log,
+            var: moderated.var + spread.tau2,
+            var2_per_df: moderated.var2_per_df
+                + spread.tau2 * spread.tau2 / (spread.steps as f64 - 1.0),
         }
     }
 
@@ -160,11 +189,15 @@ impl Estimate {
     }
 }
 
-/// The spread between builds of one metric (τ², on log ratios).
+/// The spread between builds of one metric (τ², on log ratios), and the
+/// typical step variance and degrees of freedom each step's own is
+/// moderated towards.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct Spread {
     tau2: f64,
     steps: usize,
+    typical_var: f64,
+    typical_df: f64,
 }
 
 /// τ² from every recorded parent-versus-commit step of `metric` on
@@ -184,17 +217,29 @@ fn spread(history: &History, line: &[String], profile: ProfileName, metric: &str
         .collect();
     if steps.len() < MIN_STEPS_FOR_SPREAD {
         return Spread {
-            tau2: 0.0,
             steps: steps.len(),
+            ..Spread::default()
         };
     }
     let logs: Vec<f64> = steps.iter().map(|s| s.log_ratio).collect();
     let centre = median(logs.iter().copied());
-    let mad = median(logs.iter().map(|l| (l - centre).abs()));
+    let robust_sd = 1.4826 * median(logs.iter().map(|l| (l - centre).abs()));
+    // The steps' scatter as it is, heavy tail and all (one build's layout
+    // moves a µs-scale stage by 10%), less only the steps a robust rule
+    // calls outliers (modified z above 3.5): the commits that changed the
+    // code.
+    let kept: Vec<f64> = logs
+        .iter()
+        .filter(|l| (*l - centre).abs() <= OUTLIER_Z * robust_sd)
+        .map(|l| (l - centre).powi(2))
+        .collect();
+    let scatter = kept.iter().sum::<f64>() / (kept.len().max(2) - 1) as f64;
     let claimed = median(steps.iter().map(|s| s.se * s.se));
     Spread {
-        tau2: ((1.4826 * mad).powi(2) - claimed).max(0.0),
+        tau2: (scatter - claimed).max(0.0),
         steps: steps.len(),
+        typical_var: claimed,
+        typical_df: median(steps.iter().map(|s| s.df)),
     }
 }
 
@@ -219,6 +264,71 @@ fn step_between(
         first.base.clone(),
         first.head.clone(),
     ))
+}
+
+/// The recorded parent-versus-commit compares of one metric along a line,
+/// each widened by the spread between builds: any range of the line
+/// composed from them.
+pub struct Compares<'a> {
+    history: &'a History,
+    line: &'a [String],
+    profile: ProfileName,
+    metric: &'a str,
+    spread: Spread,
+}
+
+impl<'a> Compares<'a> {
+    pub fn of(
+        history: &'a History,
+        line: &'a [String],
+        profile: ProfileName,
+        metric: &'a str,
+    ) -> Compares<'a> {
+        Compares {
+            history,
+            line,
+            profile,
+            metric,
+            spread: spread(history, line, profile, metric),
+        }
+    }
+
+    /// `line[a]` → `line[b]` (a < b), from every compare between; `None`
+    /// when one of them was never recorded.
+    pub fn over(&self, a: usize, b: usize) -> Option<PairedChange> {
+        let total = self.estimate(a, b)?;
+        let (change_pct, low_pct, high_pct) = total.percent();
+        let p_value = crate::student_t::interval(total.log, total.var.sqrt(), total.df()).1;
+        Some(PairedChange {
+            change_pct,
+            low_pct,
+            high_pct,
+            p_value,
+            steps: b - a,
+        })
+    }
+
+    fn estimate(&self, a: usize, b: usize) -> Option<Estimate> {
+        if a >= b || b >= self.line.len() {
+            return None;
+        }
+        self.line[a..=b]
+            .windows(2)
+            .map(|p| {
+                step_between(
+                    self.history,
+                    self.profile,
+                    (&p[0], &p[1]),
+                    self.metric,
+                    self.spread,
+                )
+                .map(|s| s.0)
+            })
+            .try_fold(None, |acc: Option<Estimate>, s| {
+                s.map(|s| Some(acc.map_or(s, |a| a.plus(s))))
+            })
+            .flatten()
+    }
 }
 
 /// `metric`'s relative index along `line` (commit ids, oldest first).
@@ -296,19 +406,12 @@ pub fn check_chains(history: &History, line: &[String], profile: ProfileName) ->
             continue;
         }
         for (metric, direct) in &long.metrics {
-            let spread = spread(history, line, profile, metric);
-            let chain = line[a..=b]
-                .windows(2)
-                .map(|p| {
-                    step_between(history, profile, (&p[0], &p[1]), metric, spread).map(|s| s.0)
-                })
-                .try_fold(None, |acc: Option<Estimate>, s| {
-                    s.map(|s| Some(acc.map_or(s, |a| a.plus(s))))
-                })
-                .flatten();
-            let Some(chain) = chain else { continue };
+            let compares = Compares::of(history, line, profile, metric);
+            let Some(chain) = compares.estimate(a, b) else {
+                continue;
+            };
             // The long compare has two builds of its own.
-            let direct = Estimate::of(direct).with_spread(spread);
+            let direct = Estimate::of(direct).with_spread(compares.spread);
             let difference = Estimate {
                 log: chain.log - direct.log,
                 ..chain.plus(direct)

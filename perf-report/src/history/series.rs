@@ -16,7 +16,9 @@ use serde::Serialize;
 use super::{
     change_points::{detect, ChangePoint, Options},
     load::History,
-    record::{Commit, CommitRecord, Machine, Point},
+    paired_evidence,
+    record::{self, Commit, CommitRecord, Machine, Point},
+    relative::Compares,
 };
 
 /// One commit's figure on one machine.
@@ -58,6 +60,9 @@ pub struct Series {
     pub points: Vec<SeriesPoint>,
     /// Indexes into `points`.
     pub change_points: Vec<ChangePoint>,
+    /// Steps of the series that the paired compares over their commits
+    /// contradict (the machine drifted): not reported as change points.
+    pub set_aside: Vec<ChangePoint>,
 }
 
 /// Every series of `history` for `profile`, ordered along `line` (commit
@@ -128,7 +133,7 @@ pub fn build(
                 .map(|(position, (commit, points))| SeriesPoint {
                     commit: commit.clone(),
                     position,
-                    median: median(points.iter().map(|p| p.median)),
+                    median: record::median(points.iter().map(|p| p.median)),
                     interval: combined_interval(&points),
                     runs: points.len(),
                     n: points.iter().map(|p| p.n).sum(),
@@ -136,16 +141,21 @@ pub fn build(
                 })
                 .collect();
             let values: Vec<f64> = points.iter().map(|p| p.median).collect();
+            let positions: Vec<usize> = points.iter().map(|p| p.position).collect();
             let options = Options {
                 min_step_pct: min_step_pct(machine, metric).max(options.min_step_pct),
                 ..options.clone()
             };
+            let compares = Compares::of(history, line, profile, metric);
+            let (change_points, set_aside) =
+                paired_evidence::weigh(detect(&values, &options), &positions, &compares, &options);
             Series {
                 machine: machine.clone(),
                 metric: metric.to_string(),
                 unit: first.unit,
                 better: first.better,
-                change_points: detect(&values, &options),
+                change_points,
+                set_aside,
                 points,
             }
         })
@@ -168,14 +178,6 @@ pub struct Built {
     pub other_plan: usize,
 }
 
-/// The median of `values` (at least one), as every summary of the tool
-/// computes it.
-pub(super) fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    perf_contract::summary::percentile_sorted(&v, 50.0)
-}
-
 /// One record: its own interval. Several (runs of one commit in separate
 /// sessions, each one replicate): Student's t across their medians' logs,
 /// which holds the shift between sessions that each record's own interval
@@ -185,7 +187,7 @@ fn combined_interval(points: &[&Point]) -> Option<Interval> {
         return one.interval;
     }
     let medians: Vec<f64> = points.iter().map(|p| p.median).collect();
-    super::record::across_processes(&medians)
+    record::across_processes(&medians)
 }
 
 /// The newest recorded compare of the commit at `position` against the

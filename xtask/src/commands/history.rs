@@ -229,7 +229,7 @@ fn print_table(
             "newest [95% interval]",
             "change points (step [95% interval] at commit, p)",
         ]);
-        for s in list {
+        for s in &list {
             let newest = s.points.last().expect("a series has a point");
             let figure = match newest.interval {
                 Some(i) => format!(
@@ -248,11 +248,12 @@ fn print_table(
                 .map(|c| {
                     let at = &s.points[c.index].commit;
                     format!(
-                        "{} at {} \"{}\", p={:.3}",
+                        "{} at {} \"{}\", p={:.3}{}",
                         c.label(),
                         &at.id[..10.min(at.id.len())],
                         at.subject,
-                        c.p_value
+                        c.p_value,
+                        c.evidence_note()
                     )
                 })
                 .collect();
@@ -268,6 +269,18 @@ fn print_table(
             ]);
         }
         println!("{table}");
+        for s in &list {
+            for c in &s.set_aside {
+                let at = &s.points[c.index].commit;
+                println!(
+                    "set aside: {} {} at {}{}",
+                    s.metric,
+                    c.label(),
+                    &at.id[..10.min(at.id.len())],
+                    c.evidence_note()
+                );
+            }
+        }
     }
 }
 

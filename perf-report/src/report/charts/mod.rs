@@ -11,6 +11,7 @@ mod cdf;
 mod load;
 mod log_axis;
 mod recall_qps;
+pub(crate) mod recorded;
 mod scaling;
 mod stages;
 mod throughput;
@@ -103,6 +104,7 @@ pub fn all(inputs: &ReportInputs) -> Result<Vec<Chart>, ChartError> {
     out.extend(throughput::chart(&inputs.baseline)?);
     out.extend(stages::chart(&inputs.baseline)?);
     out.extend(trend::chart(inputs)?);
+    out.extend(recorded::chart(inputs)?);
     let vector = VectorFigures::of(&inputs.baseline);
     out.extend(scaling::charts(&vector)?);
     out.extend(recall_qps::chart(&vector, &inputs.baseline.plan.index)?);
