@@ -92,6 +92,7 @@ pub fn judge_paired(
         &candidate.workloads,
         &threshold_for,
         policy.seed,
+        policy.between_builds.as_ref(),
     );
     let mut j = Judgement {
         passed: false,

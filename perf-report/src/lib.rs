@@ -8,6 +8,7 @@
 
 mod bootstrap;
 pub mod bottleneck_table;
+pub mod build_spread;
 pub mod calibration;
 pub mod compare;
 pub mod dashboard;

@@ -29,6 +29,7 @@ use perf_contract::{
 };
 
 use crate::{
+    build_spread::BuildVariance,
     mann_whitney::normal_sf,
     walsh::{pct, signed_rank_cdf, walsh_estimate, MAX_EXACT_PAIRS},
 };
@@ -123,6 +124,10 @@ pub struct PairedMetric<'a> {
     /// How many of `pairs` each process pair (round) gave, in order; empty
     /// or fewer than `rounds::MIN_ROUNDS`: judged on the pairs alone.
     pub rounds: &'a [u32],
+    /// The spread between two builds of one source, when the two sides
+    /// are different builds and it was measured (`perf calibrate
+    /// --builds`): added to the variance across rounds.
+    pub between_builds: Option<BuildVariance>,
 }
 
 /// One metric's figures and verdict.
@@ -258,7 +263,7 @@ fn change_of(m: &PairedMetric<'_>) -> PairedChange {
         })
         .collect();
     let n_pairs = m.pairs.len();
-    match crate::rounds::across_rounds(&rounds) {
+    match crate::rounds::across_rounds_with(&rounds, m.between_builds) {
         Ok(r) => PairedChange {
             n_pairs,
             rounds: r.rounds,
@@ -451,6 +456,7 @@ mod tests {
             threshold_pct,
             pairs,
             rounds: &[],
+            between_builds: None,
         };
         let metrics: Vec<PairedMetric> = run.iter().map(|p| metric(p)).collect();
         let flagged = |js: Vec<PairedJudgement>| {

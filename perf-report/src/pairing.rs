@@ -14,6 +14,7 @@ use perf_contract::{
 };
 
 use crate::{
+    build_spread::BuildSpread,
     compare::{
         compare_each, compare_metric_of, metric_seed, Basis, Comparison, MetricChange, Verdict,
     },
@@ -49,11 +50,16 @@ type Paired = (String, Vec<(f64, f64)>, Vec<u32>);
 
 /// Every metric of either side, ordered by workload then metric name, as
 /// `compare::compare_results` orders them.
+///
+/// `between_builds`: the spread between two builds of one source, when
+/// the sides are different builds and it was measured; each paired
+/// metric it covers gets it in its interval.
 pub fn compare_paired(
     base: &BTreeMap<WorkloadName, WorkloadResult>,
     cand: &BTreeMap<WorkloadName, WorkloadResult>,
     threshold_for: &dyn Fn(WorkloadName, &str) -> f64,
     seed: u64,
+    between_builds: Option<&BuildSpread>,
 ) -> Vec<Comparison> {
     // The paired metrics, judged together once all are known.
     let mut paired: Vec<Paired> = Vec::new();
@@ -90,6 +96,7 @@ pub fn compare_paired(
             threshold_pct: rows[i].change.as_ref().expect("placeholder").threshold_pct,
             pairs,
             rounds,
+            between_builds: between_builds.and_then(|b| b.of(name)),
         })
         .collect();
     let judged = judge_run(&metrics, FAMILY_ALPHA);
@@ -190,7 +197,7 @@ mod tests {
     #[test]
     fn pairs_see_a_small_change_the_inputs_spread_would_hide() {
         let (a, b) = runs(60, 1.05);
-        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1);
+        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1, None);
         let ch = rows[0].change.as_ref().unwrap();
         assert_eq!(ch.basis, Basis::Paired);
         assert_eq!(verdict(&rows), &Verdict::Regressed, "{ch:?}");
@@ -201,7 +208,7 @@ mod tests {
     #[test]
     fn identical_builds_show_no_change() {
         let (a, b) = runs(60, 1.0);
-        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1);
+        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1, None);
         assert_eq!(verdict(&rows), &Verdict::WithinNoise);
     }
 
@@ -209,7 +216,7 @@ mod tests {
     fn a_noisy_pair_is_inconclusive_not_within_noise() {
         // Per-pair noise of about ±20%: no change can be told from 3%.
         let (a, b) = pairs(12, 1.0, |i| 1.0 + ((i * 7919 % 41) as f64 - 20.0) * 0.01);
-        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1);
+        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1, None);
         let ch = rows[0].change.as_ref().unwrap();
         assert!(ch.mde_pct.unwrap() > 3.0, "{ch:?}");
         assert_eq!(verdict(&rows), &Verdict::Inconclusive, "{ch:?}");
@@ -218,7 +225,7 @@ mod tests {
     #[test]
     fn five_pairs_are_inconclusive_whatever_they_show() {
         let (a, b) = runs(5, 0.9);
-        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1);
+        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1, None);
         assert_eq!(rows[0].change.as_ref().unwrap().basis, Basis::Paired);
         assert_eq!(verdict(&rows), &Verdict::Inconclusive);
     }
@@ -227,7 +234,7 @@ mod tests {
     fn unequal_counts_fall_back_to_the_unpaired_rule() {
         let (a, _) = runs(60, 1.0);
         let (_, b) = runs(59, 1.0);
-        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1);
+        let rows = compare_paired(&a, &b, &|_, _| 3.0, 1, None);
         assert_eq!(rows[0].change.as_ref().unwrap().basis, Basis::Bootstrap);
     }
 
@@ -260,9 +267,9 @@ mod tests {
             let mut single = both.clone();
             m(&mut single, 0).processes.clear();
             m(&mut single, 1).processes.clear();
-            compare_paired(&single.0, &single.1, &|_, _| 1.0, 1)
+            compare_paired(&single.0, &single.1, &|_, _| 1.0, 1, None)
         };
-        let across = compare_paired(&both.0, &both.1, &|_, _| 1.0, 1);
+        let across = compare_paired(&both.0, &both.1, &|_, _| 1.0, 1, None);
         let ch = across[0].change.as_ref().unwrap();
         assert_eq!((ch.basis, ch.rounds), (Basis::Paired, 5), "{ch:?}");
         assert!(
@@ -291,6 +298,7 @@ mod tests {
             &rss(&[110.0, 111.0, 108.0, 110.5]),
             &|_, _| 3.0,
             1,
+            None,
         );
         let ch = rows[0].change.as_ref().unwrap();
         assert_eq!((ch.basis, ch.rounds), (Basis::Paired, 4), "{ch:?}");

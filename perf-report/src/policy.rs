@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::calibration::Calibration;
+use crate::{build_spread::BuildSpread, calibration::Calibration};
 
 use perf_contract::{
     plan::WorkloadName,
@@ -39,6 +39,10 @@ pub struct Policy {
     /// calibrate`): a calibrated metric's interval pools it, and no floor
     /// raises its threshold.
     pub calibration: Option<Calibration>,
+    /// This machine's measured spread between two builds of one source
+    /// (`perf calibrate --builds`), set by `compare` when its two sides
+    /// are different builds: a paired interval adds it.
+    pub between_builds: Option<BuildSpread>,
 }
 
 impl Default for Policy {
@@ -50,6 +54,7 @@ impl Default for Policy {
             min_abs_us: DEFAULT_MIN_ABS_US,
             seed: BOOTSTRAP_SEED,
             calibration: None,
+            between_builds: None,
         }
     }
 }

@@ -15,6 +15,7 @@
 use perf_contract::summary::Interval;
 
 use crate::{
+    build_spread::BuildVariance,
     student_t,
     walsh::{hodges_lehmann, pct},
 };
@@ -35,11 +36,27 @@ pub struct AcrossRounds {
     pub ci_pct: Interval,
     /// Two-sided one-sample t-test of the rounds' estimates against 0.
     pub p_value: f64,
+    /// The estimate on the log scale, its standard error and degrees of
+    /// freedom, as the interval was built from them.
+    pub log_ratio: f64,
+    pub se_log: f64,
+    pub df: f64,
 }
 
 /// The change of one metric from its pairs, round by round (`rounds[r]`:
 /// the `(base, candidate)` pairs of process pair `r`), or why there is none.
 pub fn across_rounds(rounds: &[Vec<(f64, f64)>]) -> Result<AcrossRounds, String> {
+    across_rounds_with(rounds, None)
+}
+
+/// [`across_rounds`] for two sides that are different builds: `builds`,
+/// the spread between builds of one source (`crate::build_spread`), is
+/// added to the variance of the mean, which every round shares, with
+/// Welch-Satterthwaite degrees of freedom.
+pub fn across_rounds_with(
+    rounds: &[Vec<(f64, f64)>],
+    builds: Option<BuildVariance>,
+) -> Result<AcrossRounds, String> {
     if rounds.len() < MIN_ROUNDS {
         return Err(format!(
             "{} process pair(s), fewer than the {MIN_ROUNDS} an interval across processes needs",
@@ -66,8 +83,15 @@ pub fn across_rounds(rounds: &[Vec<(f64, f64)>]) -> Result<AcrossRounds, String>
     let k = estimates.len() as f64;
     let mean = estimates.iter().sum::<f64>() / k;
     let var = estimates.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (k - 1.0);
-    let se = (var / k).sqrt();
-    let df = k - 1.0;
+    let rounds_var = var / k;
+    let (se, df) = match builds.filter(|b| b.var > 0.0) {
+        None => (rounds_var.sqrt(), k - 1.0),
+        Some(b) => {
+            let total = rounds_var + b.var;
+            let per_df = rounds_var * rounds_var / (k - 1.0) + b.var * b.var / b.df;
+            (total.sqrt(), total * total / per_df)
+        }
+    };
     let (half, p_value) = student_t::interval(mean, se, df);
     Ok(AcrossRounds {
         rounds: rounds.len(),
@@ -78,6 +102,9 @@ pub fn across_rounds(rounds: &[Vec<(f64, f64)>]) -> Result<AcrossRounds, String>
             high: pct(mean + half),
         },
         p_value,
+        log_ratio: mean,
+        se_log: se,
+        df,
     })
 }
 

@@ -208,3 +208,61 @@ fn coverage_across_sessions(sessions: usize) -> (f64, f64) {
     eprintln!("{trials} simulated A/A checks, calibrated over {sessions} sessions (shift 3%, processes 3%): the 95% interval held 0 in {with} with the shift (mean half-width {half:.1}%), {without} without");
     (with, without)
 }
+
+/// Two builds of one source differ too (where the linker put the hot
+/// loops, the crate's symbol hashes): a random effect per build, which
+/// every round of a compare shares, so no number of rounds sees it. An A/A
+/// compare of two fresh builds, judged across rounds alone, misses its
+/// promise; with the spread between builds measured as `perf calibrate
+/// --builds` does (8 compares along 9 builds of the same source, afresh
+/// for every trial) added to its variance, it keeps it.
+#[test]
+fn the_spread_between_builds_is_in_an_interval_once_calibrated() {
+    use perf_report::{
+        build_spread::{BuildCompare, BuildSpread},
+        rounds::across_rounds_with,
+    };
+    let (build_sd, process_sd, sample_sd) = (0.02, 0.01, 0.02);
+    let mut state = 21;
+    // A compare of two builds: the candidate's layout effect against the
+    // base's, in every round.
+    let compare = |state: &mut u64, base: f64, candidate: f64| {
+        let change = (candidate - base).exp() - 1.0;
+        simulated(state, 5, 30, (process_sd, sample_sd), change)
+    };
+    let trials = 400;
+    let (mut without, mut with) = (0, 0);
+    for _ in 0..trials {
+        let builds: Vec<f64> = (0..9).map(|_| build_sd * normal(&mut state)).collect();
+        let raw: Vec<BuildCompare> = builds
+            .windows(2)
+            .map(|b| {
+                let c = across_rounds(&compare(&mut state, b[0], b[1])).unwrap();
+                [("m".to_string(), (c.log_ratio, c.se_log))].into()
+            })
+            .collect();
+        let spread = BuildSpread::from_compares(
+            raw,
+            9,
+            perf_contract::fixture::environment(),
+            "machine".into(),
+            perf_contract::plan::ProfileName::Quick,
+            chrono::Utc::now(),
+        );
+        let (a, b) = (build_sd * normal(&mut state), build_sd * normal(&mut state));
+        let rounds = compare(&mut state, a, b);
+        let holds = |ci: perf_contract::summary::Interval| ci.low <= 0.0 && 0.0 <= ci.high;
+        without += usize::from(holds(across_rounds(&rounds).unwrap().ci_pct));
+        with += usize::from(holds(
+            across_rounds_with(&rounds, spread.of("m")).unwrap().ci_pct,
+        ));
+    }
+    let share = |n: usize| n as f64 / trials as f64;
+    let (without, with) = (share(without), share(with));
+    eprintln!("{trials} simulated compares of two builds of one source: the 95% interval held 0 in {without} across rounds alone, {with} with the calibrated spread between builds");
+    assert!(without < 0.85, "across rounds alone: {without}");
+    assert!(
+        (0.93..=0.985).contains(&with),
+        "with the spread between builds: {with}"
+    );
+}

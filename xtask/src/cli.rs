@@ -508,6 +508,13 @@ pub struct CalibrateArgs {
     /// the shift between sessions is measured over more of them.
     #[arg(long)]
     pub fresh: bool,
+
+    /// Measure the spread between builds instead: N paired compares of
+    /// HEAD and N builds of it whose layout differs (an unused function
+    /// added), one after another; `compare` adds it to the interval of
+    /// every compare of two different builds on this machine.
+    #[arg(long, value_name = "N", conflicts_with_all = ["from_runs", "sessions"], value_parser = clap::value_parser!(u32).range(3..=40))]
+    pub builds: Option<u32>,
 }
 
 fn parse_profile(s: &str) -> Result<perf_contract::plan::ProfileName, String> {

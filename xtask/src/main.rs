@@ -106,9 +106,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Perf(PerfCommand::Baseline(args)) => {
             commands::baseline::run(&sh, &store, &args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Perf(PerfCommand::Calibrate(args)) => {
-            commands::calibrate::run(&sh, &store, &args).map(|()| ExitCode::SUCCESS)
+        Command::Perf(PerfCommand::Calibrate(args)) => match args.builds {
+            Some(n) => commands::calibrate_builds::run(&sh, &store, &args, n),
+            None => commands::calibrate::run(&sh, &store, &args),
         }
+        .map(|()| ExitCode::SUCCESS),
         Command::Perf(PerfCommand::Check(args)) => commands::check::run(&sh, &store, &args),
         Command::Perf(PerfCommand::Compare(args)) => commands::compare::run(&sh, &store, &args),
         Command::Perf(PerfCommand::Profile(args)) => {

@@ -130,6 +130,60 @@ fn working_tree(sh: &Shell, store: &Store) -> Result<Source> {
     })
 }
 
+/// The file a layout variant changes: in the crate every workload links,
+/// so its symbols, their hashes and the order code is laid out in move.
+const VARIANT_FILE: &str = "perf-workloads/src/rag.rs";
+
+/// `base` with an unused function appended to [`VARIANT_FILE`], its body
+/// depending on `k`: the same work, built into another layout. A commit
+/// no branch names, made through a private index like the working tree's
+/// snapshot; nothing in the user's tree or index changes.
+pub fn layout_variant(sh: &Shell, store: &Store, base: &Source, k: usize) -> Result<Source> {
+    let _dir = sh.push_dir(store.root());
+    let spec = format!("{}:{VARIANT_FILE}", base.commit);
+    let mut text = cmd!(sh, "git show {spec}")
+        .quiet()
+        .read()
+        .with_context(|| format!("cannot read {VARIANT_FILE} of {}", base.label))?;
+    // `read` trims the final newline.
+    text.push_str(&format!(
+        "\n\n/// Added by `perf calibrate --builds` (variant {k}): never called.\n#[allow(dead_code)]\n#[inline(never)]\npub fn calibration_layout_{k}(x: u64) -> u64 {{\n    x.rotate_left({}) ^ {:#x}\n}}\n",
+        k % 63 + 1,
+        0x5EED + k
+    ));
+    let index = store.compare_scratch(&format!("index.variant.{}", std::process::id()));
+    if let Some(dir) = index.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let commit = base.commit.clone();
+    let made = (|| -> Result<(String, String)> {
+        let _env = sh.push_env("GIT_INDEX_FILE", &index);
+        cmd!(sh, "git read-tree {commit}").quiet().run()?;
+        let blob = cmd!(sh, "git hash-object -w --stdin")
+            .stdin(text.as_bytes())
+            .quiet()
+            .read()?;
+        let entry = format!("100644,{blob},{VARIANT_FILE}");
+        cmd!(sh, "git update-index --cacheinfo {entry}")
+            .quiet()
+            .run()?;
+        let tree = cmd!(sh, "git write-tree").quiet().read()?;
+        let message = format!("perf calibrate --builds: layout variant {k}");
+        let variant = cmd!(sh, "git commit-tree {tree} -p {commit} -m {message}")
+            .quiet()
+            .read()?;
+        Ok((tree, variant))
+    })();
+    let _ = fs::remove_file(&index);
+    let (tree, variant) = made.context("cannot make a layout variant with git")?;
+    Ok(Source {
+        label: format!("{} + layout variant {k}", base.label),
+        commit: variant,
+        tree,
+        dirty: false,
+    })
+}
+
 /// One side's binary and how it came to be.
 #[derive(Debug, Clone)]
 pub struct Built {

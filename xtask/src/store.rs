@@ -18,7 +18,7 @@ use std::{
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use perf_contract::{plan::ProfileName, schema::Baseline};
-use perf_report::calibration::Calibration;
+use perf_report::{build_spread::BuildSpread, calibration::Calibration};
 
 use crate::children;
 
@@ -143,6 +143,31 @@ impl Store {
             )
         })?;
         Ok(Some((file, c)))
+    }
+
+    /// This machine's spread between builds for `profile` (`perf
+    /// calibrate --builds`), beside its calibration.
+    pub fn build_spread_file(&self, profile: ProfileName) -> PathBuf {
+        self.calibration_file(profile)
+            .with_file_name(format!("{profile}-builds.json"))
+    }
+
+    /// The spread between builds `perf calibrate --builds` kept for
+    /// `profile`, if any; one that does not load is an error naming it.
+    pub fn build_spread(&self, profile: ProfileName) -> Result<Option<(PathBuf, BuildSpread)>> {
+        let file = self.build_spread_file(profile);
+        let text = match fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+        };
+        let b = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} does not load: run `cargo xtask perf calibrate --builds 8` again, or delete it",
+                file.display()
+            )
+        })?;
+        Ok(Some((file, b)))
     }
 
     /// The performance history (`baselines/records/`, or the folder

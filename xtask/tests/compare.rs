@@ -297,3 +297,87 @@ fn a_second_compare_waits_for_the_one_building() {
     assert!(found, "no `{waiting}` line; stderr: {seen:#?}");
     assert!(still_waiting, "it waits while the lock is held");
 }
+
+/// Runs of two commits are two builds: with this machine's spread between
+/// builds calibrated (`perf calibrate --builds`), their interval includes
+/// it and the note says so; without, the note says the interval leaves it
+/// out; one commit on both sides gets neither.
+#[test]
+fn two_builds_get_the_calibrated_spread_between_builds() {
+    use perf_report::build_spread::BuildSpread;
+    let dir = tempfile::tempdir().unwrap();
+    let calibrations = dir.path().join("calibration");
+    fs::create_dir_all(&calibrations).unwrap();
+    // Five rounds of four pairs, the candidate 1% slower, steadily.
+    let side = |slower: f64, commit: &str| {
+        let mut b = run_on("Test CPU", "");
+        let samples: Vec<f64> = (0..20)
+            .map(|i| (10.0 + f64::from(i % 4) * 0.01) * slower * (1.0 + 0.001 * f64::from(i / 4)))
+            .collect();
+        let m = b
+            .workloads
+            .get_mut(&WorkloadName::RagQuery)
+            .unwrap()
+            .metrics
+            .get_mut("latency")
+            .unwrap();
+        m.samples = samples;
+        m.processes = vec![4; 5];
+        b.environment.git_commit = Some(commit.into());
+        b
+    };
+    let (base, candidate) = (side(1.0, "aaaa"), side(1.01, "bbbb"));
+    let (b, c) = (
+        dir.path().join("base.json"),
+        dir.path().join("candidate.json"),
+    );
+    base.save(&b).unwrap();
+    candidate.save(&c).unwrap();
+    let judge = |b: &Path, c: &Path| {
+        let (b, c) = (b.display().to_string(), c.display().to_string());
+        let env = [("PERF_CALIBRATION_DIR", Some(calibrations.to_str().unwrap()))];
+        let o = support::xtask_env(
+            &["perf", "compare", "--runs", &b, &c, "--format", "json"],
+            &env,
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+        let row = json["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == "latency")
+            .unwrap()
+            .clone();
+        let ci = &row["change"]["ratio_ci"];
+        let width = ci["high"].as_f64().unwrap() - ci["low"].as_f64().unwrap();
+        (width, json["notes"].to_string())
+    };
+    let (narrow, notes) = judge(&b, &c);
+    assert!(notes.contains("leaves out how far two builds"), "{notes}");
+
+    let spread = BuildSpread::from_compares(
+        vec![[("rag_query.latency".to_string(), (0.03, 0.001))].into(); 4],
+        5,
+        base.environment.clone(),
+        base.machine_fingerprint.clone(),
+        base.plan.profile,
+        base.created_at,
+    );
+    let file = calibrations.join(format!("{}-builds.json", base.plan.profile));
+    fs::write(&file, serde_json::to_string(&spread).unwrap()).unwrap();
+    let (wide, notes) = judge(&b, &c);
+    assert!(
+        notes.contains("includes the spread between builds"),
+        "{notes}"
+    );
+    assert!(wide > 3.0 * narrow, "{narrow} → {wide}");
+
+    // One commit on both sides: one build, nothing added.
+    let mut same = candidate.clone();
+    same.environment.git_commit = Some("aaaa".into());
+    same.save(&c).unwrap();
+    let (one, notes) = judge(&b, &c);
+    assert!(!notes.contains("two builds"), "{notes}");
+    assert!(one < 2.0 * narrow, "{narrow} vs {one}");
+}

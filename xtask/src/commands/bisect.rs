@@ -90,6 +90,10 @@ pub fn run(sh: &Shell, store: &Store, args: &BisectArgs) -> Result<ExitCode> {
     // the gate's, not what this search looks for.
     let mut policy = thresholds::policy(&loaded.check, Some(args.threshold));
     policy.per_key.clear();
+    // Every step compares two builds.
+    let (spread, note) = paired_rounds::between_builds(store, &environment, plan.profile, true)?;
+    policy.between_builds = spread;
+    eprintln!("{}", note.expect("two builds always have a note"));
     let search = Search {
         sh,
         store,

@@ -43,7 +43,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     thresholds::check_key_workloads(&loaded.check, &loaded.name())?;
     let mut policy = thresholds::policy(&loaded.check, args.threshold);
     if let Some(files) = &args.runs {
-        return rejudge(&cwd, files, &policy, args);
+        return rejudge(store, &cwd, files, &policy, args);
     }
     let mut run_args = args.run.clone();
     // The retrieval side (`WorkloadName::traits`); the LLM workloads are
@@ -76,6 +76,11 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     }
 
     let environment = machine::probe(sh, root);
+    let different = base_tree.tree != candidate_tree.tree;
+    let (spread, note) =
+        paired_rounds::between_builds(store, &environment, plan.profile, different)?;
+    policy.between_builds = spread;
+    notes.extend(note);
     let sides = Sides {
         base: (&base, &base_tree, &plan),
         candidate: (&candidate, &candidate_tree, &candidate_plan),
@@ -147,6 +152,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
 /// again under this policy; two runs of different machines are refused,
 /// as `check` refuses a baseline of another machine.
 fn rejudge(
+    store: &Store,
     cwd: &Path,
     files: &[std::path::PathBuf],
     policy: &perf_report::policy::Policy,
@@ -166,7 +172,14 @@ fn rejudge(
             candidate.display()
         );
     }
-    let mut j = judge_paired(&b, &c, &base.display().to_string(), policy).map_err(|e| {
+    // Runs of two commits are two builds: the spread between builds this
+    // machine measured is theirs too.
+    let mut policy = policy.clone();
+    let different = b.environment.git_commit != c.environment.git_commit;
+    let (spread, note) =
+        paired_rounds::between_builds(store, &c.environment, c.plan.profile, different)?;
+    policy.between_builds = spread;
+    let mut j = judge_paired(&b, &c, &base.display().to_string(), &policy).map_err(|e| {
         anyhow::anyhow!(
             "{} and {} did not measure the same thing ({})",
             base.display(),
@@ -174,6 +187,7 @@ fn rejudge(
             e.0
         )
     })?;
+    j.notes.extend(note);
     j.notes.push(format!(
         "judged again from saved runs {} and {}",
         base.display(),

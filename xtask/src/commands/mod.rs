@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod bisect;
 pub mod calibrate;
+pub mod calibrate_builds;
 pub mod check;
 pub mod compare;
 pub mod history;
