@@ -117,17 +117,11 @@ impl BuildSpread {
         environment: &Environment,
         profile: ProfileName,
     ) -> Option<String> {
-        if self.machine_fingerprint != fingerprint {
-            return Some(format!(
-                "measured on `{}`, not this machine",
-                self.machine_fingerprint
-            ));
-        }
-        if let Some(cpu) = self.environment.other_cpu(environment) {
-            return Some(format!("measured on another processor: {cpu}"));
-        }
-        (self.profile != profile)
-            .then(|| format!("measured with the {} profile, not {profile}", self.profile))
+        crate::calibration::unlike(
+            "measured",
+            (&self.machine_fingerprint, &self.environment, self.profile),
+            (fingerprint, environment, profile),
+        )
     }
 }
 

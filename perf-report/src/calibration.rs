@@ -254,21 +254,11 @@ impl Calibration {
         environment: &Environment,
         profile: ProfileName,
     ) -> Option<String> {
-        if self.machine_fingerprint != fingerprint {
-            return Some(format!(
-                "calibrated on `{}`, not this machine",
-                self.machine_fingerprint
-            ));
-        }
-        if let Some(cpu) = self.environment.other_cpu(environment) {
-            return Some(format!("calibrated on another processor: {cpu}"));
-        }
-        (self.profile != profile).then(|| {
-            format!(
-                "calibrated with the {} profile, this run is {profile}",
-                self.profile
-            )
-        })
+        unlike(
+            "calibrated",
+            (&self.machine_fingerprint, &self.environment, self.profile),
+            (fingerprint, environment, profile),
+        )
     }
 
     /// Fewest processes (from `least` up to `most`) a run needs beside a
@@ -334,6 +324,24 @@ pub struct Need {
     /// Headline metrics no number of processes resolves on this machine,
     /// each with why.
     pub session_bound: Vec<String>,
+}
+
+/// Why something `done` ("calibrated", "measured") on the machine and
+/// profile `kept` does not describe a run on `here`, or `None` when it
+/// does: another fingerprint, another processor, another profile.
+pub(crate) fn unlike(
+    done: &str,
+    kept: (&str, &Environment, ProfileName),
+    here: (&str, &Environment, ProfileName),
+) -> Option<String> {
+    if kept.0 != here.0 {
+        return Some(format!("{done} on `{}`, not this machine", kept.0));
+    }
+    if let Some(cpu) = kept.1.other_cpu(here.1) {
+        return Some(format!("{done} on another processor: {cpu}"));
+    }
+    (kept.2 != here.2)
+        .then(|| format!("{done} with the {} profile, this run is {}", kept.2, here.2))
 }
 
 #[cfg(test)]

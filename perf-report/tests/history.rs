@@ -3,7 +3,11 @@
 //! name the commit of a step, parent-versus-commit compares compose into
 //! a relative index that agrees with a direct compare, and the BMF export
 //! passes the format's documented JSON schema (fixtures/bmf.schema.json,
-//! Bencher's https://bencher.dev/bmf.json).
+//! Bencher's https://bencher.dev/bmf.json). Change points are weighed
+//! against the compares recorded over their commits, and the report's
+//! section 8 draws them.
+
+mod support;
 
 use chrono::{Duration, TimeZone, Utc};
 use perf_contract::{
@@ -19,7 +23,9 @@ use perf_report::history::{
     relative::{check_chains, compose, Compares},
     series::build,
 };
+use perf_report::report::{render, Recorded};
 use serde_json::Value;
+use support::{inputs, write_fixture};
 
 fn commit(i: usize) -> Commit {
     Commit {
@@ -66,13 +72,7 @@ fn two_machines_make_two_series_and_a_step_is_found_at_its_commit() {
         ));
     }
     let line: Vec<String> = (0..16).map(|i| commit(i).id).collect();
-    let built = build(
-        &history,
-        &line,
-        ProfileName::Quick,
-        &Options::default(),
-        &|_, _| 0.0,
-    );
+    let built = series_of(&history, &line);
     assert_eq!(built.off_line, 0);
     assert_eq!(built.series.len(), 2, "one series per machine");
     for s in &built.series {
@@ -92,14 +92,20 @@ fn two_machines_make_two_series_and_a_step_is_found_at_its_commit() {
 
     // A commit the branch does not hold is left out, and counted.
     let line: Vec<String> = (0..15).map(|i| commit(i).id).collect();
-    let built = build(
-        &history,
-        &line,
+    let built = series_of(&history, &line);
+    assert_eq!(built.off_line, 2);
+}
+
+/// The series of `history` along `line`, quick profile, default change
+/// point options, no step the machine is known to resolve.
+fn series_of(history: &History, line: &[String]) -> perf_report::history::series::Built {
+    build(
+        history,
+        line,
         ProfileName::Quick,
         &Options::default(),
         &|_, _| 0.0,
-    );
-    assert_eq!(built.off_line, 2);
+    )
 }
 
 fn machine() -> Machine {
@@ -328,13 +334,7 @@ fn a_drift_of_the_machine_that_the_paired_compares_do_not_show_is_set_aside() {
     let mut steps = quiet_steps(16, &mut state);
     steps[10] = 8.0; // the compare of commit 11 against 10
     let (history, line) = history_of(&levels, &steps);
-    let built = build(
-        &history,
-        &line,
-        ProfileName::Quick,
-        &Options::default(),
-        &|_, _| 0.0,
-    );
+    let built = series_of(&history, &line);
     let s = &built.series[0];
     let at =
         |c: &perf_report::history::change_points::ChangePoint| s.points[c.index].commit.id.clone();
@@ -376,13 +376,7 @@ fn a_step_only_the_paired_compares_resolve_is_found_and_one_builds_layout_is_not
         .get_mut("rag_query.latency")
         .unwrap()
         .se = 1e-4;
-    let built = build(
-        &history,
-        &line,
-        ProfileName::Quick,
-        &Options::default(),
-        &|_, _| 0.0,
-    );
+    let built = series_of(&history, &line);
     let s = &built.series[0];
     let found: Vec<String> = s
         .change_points
@@ -408,4 +402,108 @@ fn a_step_only_the_paired_compares_resolve_is_found_and_one_builds_layout_is_not
         &|_, _| 7.0,
     );
     assert!(built.series[0].change_points.is_empty());
+}
+
+/// The report's trend section marks the recorded history's change points:
+/// section 8 lists them and names `charts/recorded.svg`, which draws the
+/// series with each change point as a dashed line before its commit,
+/// labelled with its size.
+#[test]
+fn the_recorded_history_chart_marks_its_change_points() {
+    let mut state = 9;
+    let mut history = History::default();
+    for i in 0..12 {
+        // +12% from commit 7 on.
+        let level = if i >= 7 { 2.24 } else { 2.0 };
+        let samples = (0..40)
+            .map(|_| level * (1.0 + 0.01 * normal(&mut state)))
+            .collect();
+        let run = baseline(&[(
+            WorkloadName::RagQuery,
+            "latency",
+            Unit::Milliseconds,
+            Better::Lower,
+            samples,
+        )]);
+        history.commits.push(CommitRecord::of(&run, commit(i)));
+    }
+    let line: Vec<String> = (0..12).map(|i| commit(i).id).collect();
+    let built = build(
+        &history,
+        &line,
+        ProfileName::Quick,
+        &Options::default(),
+        &|_, _| 0.0,
+    );
+    assert_eq!(built.series[0].change_points.len(), 1);
+    let step = format!("{:+.1}%", built.series[0].change_points[0].change_pct);
+
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path(), true, true);
+    let mut with = inputs(dir.path());
+    with.recorded = Some(Recorded {
+        source: "baselines/records".into(),
+        machine: "the fixture machine".into(),
+        series: built.series,
+        off_line: 0,
+        other_plan: 0,
+    });
+    let report = render(&with).unwrap();
+    let chart = report
+        .charts
+        .iter()
+        .find(|c| c.path == "charts/recorded.svg")
+        .expect("the recorded history is charted");
+    assert!(
+        chart.title.contains("1 change point dashed"),
+        "{}",
+        chart.title
+    );
+    if let Ok(dump) = std::env::var("DUMP_RECORDED_SVG") {
+        std::fs::write(dump, &chart.svg).unwrap();
+    }
+    assert!(chart.svg.contains(&step), "the step's size labels its line");
+    // The dashed line sits between commit 6 and 7 (x = 6.5 of 0..11): in
+    // the drawing, between those two points' circles.
+    let circles: Vec<f64> = chart
+        .svg
+        .split("<circle")
+        .skip(1)
+        .filter(|c| c.contains("fill=\"#0072B2\""))
+        .map(|c| {
+            c.split("cx=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(circles.len(), 12);
+    let label_x: f64 = chart
+        .svg
+        .split("<text")
+        .find(|t| t.contains(&step))
+        .and_then(|t| t.split("x=\"").nth(1))
+        .and_then(|x| x.split('"').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        circles[6] < label_x && label_x < circles[7],
+        "{circles:?} {label_x}"
+    );
+    assert!(report.markdown.contains("`charts/recorded.svg`"));
+    assert!(report
+        .markdown
+        .contains(&format!("at `{}", &commit(7).id[..10])));
+
+    // Without records there is no such chart.
+    let report = render(&inputs(dir.path())).unwrap();
+    assert!(report
+        .charts
+        .iter()
+        .all(|c| c.path != "charts/recorded.svg"));
 }
