@@ -152,6 +152,9 @@ name_enum! {
     pub enum Kernel: "kernel" {
         /// The fastest path this CPU runs: the default.
         Auto => "auto",
+        /// bf16 tiles (`tdpbf16ps`); needs AMX-BF16 and Linux's grant of
+        /// the tile state.
+        AmxBf16 => "amx-bf16",
         /// bf16 dot products (`vdpbf16ps`); needs AVX-512 BF16.
         Bf16Avx512 => "bf16-avx512",
         /// f32 throughout.
@@ -331,7 +334,7 @@ mod tests {
         );
         assert_eq!(
             spelled(&Kernel::ALL.map(Kernel::as_str)),
-            "auto bf16-avx512 f32"
+            "auto amx-bf16 bf16-avx512 f32"
         );
         assert_eq!(
             spelled(&CandleWeights::ALL.map(CandleWeights::as_str)),

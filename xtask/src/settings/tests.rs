@@ -382,7 +382,7 @@ fn a_files_mistakes_are_refused_as_it_is_read() {
         ("[profile.full]\npasses = -1\n", "p.toml (line 2): [profile.full] passes: invalid value: integer `-1`, expected u32"),
         ("[vector]\nengines = [\"qdrant\"]\n", "p.toml (line 2): [vector] engines: unknown vector engine `qdrant` (known: usearch, exact, chroma"),
         ("[embedding]\nengines = [\"onnx\"]\n", "p.toml (line 2): [embedding] engines: unknown embedding engine `onnx` (known: native, candle)"),
-        ("[embedding]\nkernel = \"avx\"\n", "p.toml (line 2): [embedding] kernel: unknown kernel `avx` (known: auto, bf16-avx512, f32)"),
+        ("[embedding]\nkernel = \"avx\"\n", "p.toml (line 2): [embedding] kernel: unknown kernel `avx` (known: auto, amx-bf16, bf16-avx512, f32)"),
         ("[vector.load]\nseed = 1\ntargets = [\"redis\"]\n", "p.toml (line 3): [vector.load] targets: unknown load target `redis` (known: chroma, openai, rag)"),
         ("[llm.openai]\nconcurrency = \"x\"\n", "p.toml (line 2): [llm.openai] concurrency: invalid type: string \"x\", expected a sequence"),
         ("[llm]\nengines = [\"vllm\"]\n", "p.toml (line 2): [llm] engines: unknown engine `vllm` (known: llamacpp, candle, openai"),

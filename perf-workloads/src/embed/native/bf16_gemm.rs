@@ -246,28 +246,42 @@ mod x86 {
     }
 }
 
+/// What a bf16 kernel computes, for their tests: `a·wᵀ + bias` from the
+/// bf16-rounded inputs, summed in f64.
+#[cfg(test)]
+pub(super) fn reference(
+    a: &[f32],
+    m: usize,
+    w: &[f32],
+    n: usize,
+    k: usize,
+    bias: &[f32],
+) -> Vec<f32> {
+    let r = |x: f32| f32::from_bits((to_bf16(x) as u32) << 16);
+    let mut c = vec![0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let dot: f64 = (0..k)
+                .map(|t| (r(a[i * k + t]) * r(w[j * k + t])) as f64)
+                .sum();
+            c[i * n + j] = dot as f32 + bias[j];
+        }
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reference(a: &[f32], m: usize, w: &[f32], n: usize, k: usize, bias: &[f32]) -> Vec<f32> {
-        let r = |x: f32| f32::from_bits((to_bf16(x) as u32) << 16);
-        let mut c = vec![0f32; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                let dot: f64 = (0..k)
-                    .map(|t| (r(a[i * k + t]) * r(w[j * k + t])) as f64)
-                    .sum();
-                c[i * n + j] = dot as f32 + bias[j];
-            }
-        }
-        c
-    }
+    use crate::embed::native::{tier_runs, KernelPath};
 
     #[test]
+    #[cfg_attr(
+        no_avx512_bf16,
+        ignore = "this CPU has no AVX-512 BF16: the f32 tier is tested"
+    )]
     fn matches_a_bf16_rounded_reference_on_ragged_shapes() {
-        if !supported() {
-            eprintln!("skipped: this CPU has no AVX-512 BF16");
+        if !tier_runs(KernelPath::Bf16Avx512, cfg!(no_avx512_bf16)) {
             return;
         }
         // m not a multiple of the tile or block; k spanning two k blocks.
