@@ -25,7 +25,12 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 0.5;
     let p = p * r + 1.0;
     let p = p * r + 1.0;
-    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
+    // 2ᵏ from float arithmetic alone: adding 2²³ + 127 leaves k + 127 in
+    // the low mantissa bits, which the shift moves into the exponent (the
+    // bits above it fall off). `k as i32` is Rust's saturating conversion,
+    // which LLVM compiled lane by lane: GELU ran 3× slower with it (2.0 ns
+    // a value against 0.66 on a 2-core Xeon, family 6 model 167).
+    p * f32::from_bits((k + (127.0 + 8_388_608.0)).to_bits() << 23)
 }
 
 /// `erf(x)`, absolute error below 2e-7 (Abramowitz and Stegun 7.1.26).
