@@ -2,7 +2,8 @@
 //! machine measures as many processes as the calibration says a check of
 //! as many needs to resolve its thresholds, and none more where the shift
 //! between sessions leaves the threshold out of reach; a second
-//! calibration joins the first one's sessions.
+//! calibration joins the first one's sessions; a calibration of builds
+//! that cannot estimate a spread is refused before building.
 
 mod support;
 
@@ -106,4 +107,22 @@ fn a_baseline_takes_its_processes_from_this_machines_calibration() {
         err.contains("no number of processes resolves rag_query.latency (sessions alone leave ±"),
         "{err}"
     );
+}
+
+/// `--builds` asks for at least 3 compares and measures on its own: mixed
+/// with saved runs or sessions it is refused in one line before anything
+/// is built.
+#[test]
+fn a_calibration_of_builds_is_refused_when_it_cannot_estimate_a_spread() {
+    for args in [
+        &["perf", "calibrate", "--builds", "2"][..],
+        &["perf", "calibrate", "--builds", "3", "--sessions", "2"],
+        &["perf", "calibrate", "--builds", "3", "--from-run", "x.json"],
+    ] {
+        let o = xtask_env(args, &[]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        let line = err.lines().find(|l| l.starts_with("error")).unwrap_or("");
+        assert!(line.contains("--builds"), "{args:?}: {err}");
+    }
 }
