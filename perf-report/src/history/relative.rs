@@ -40,7 +40,7 @@ use serde::Serialize;
 use super::{
     change_points::PairedChange,
     load::History,
-    record::{median, Commit, Step},
+    record::{median, Commit, Step, StepRecord},
 };
 
 /// The cumulative change of one metric from the start of a chain.
@@ -243,54 +243,44 @@ fn spread(history: &History, line: &[String], profile: ProfileName, metric: &str
     }
 }
 
-/// Every recorded compare of `base` → `head` for `metric`, pooled.
-fn step_between(
-    history: &History,
-    profile: ProfileName,
-    (base, head): (&str, &str),
-    metric: &str,
-    spread: Spread,
-) -> Option<(Estimate, Commit, Commit)> {
-    let found: Vec<_> = history
-        .steps
-        .iter()
-        .filter(|s| s.profile == profile && s.base.id == base && s.head.id == head)
-        .filter_map(|s| Some((Estimate::of(s.metrics.get(metric)?).with_spread(spread), s)))
-        .collect();
-    let (_, first) = found.first()?;
-    let estimates: Vec<Estimate> = found.iter().map(|(e, _)| *e).collect();
-    Some((
-        Estimate::pool(&estimates)?,
-        first.base.clone(),
-        first.head.clone(),
-    ))
-}
-
 /// The recorded parent-versus-commit compares of one metric along a line,
-/// each widened by the spread between builds: any range of the line
-/// composed from them.
-pub struct Compares<'a> {
-    history: &'a History,
-    line: &'a [String],
-    profile: ProfileName,
-    metric: &'a str,
+/// each widened by the spread between builds, found once: any range of
+/// the line composed from them.
+pub struct Compares {
+    /// The compares of `line[i]` → `line[i + 1]`, pooled, at `i`.
+    adjacent: Vec<Option<(Estimate, Commit, Commit)>>,
     spread: Spread,
 }
 
-impl<'a> Compares<'a> {
-    pub fn of(
-        history: &'a History,
-        line: &'a [String],
-        profile: ProfileName,
-        metric: &'a str,
-    ) -> Compares<'a> {
-        Compares {
-            history,
-            line,
-            profile,
-            metric,
-            spread: spread(history, line, profile, metric),
+impl Compares {
+    pub fn of(history: &History, line: &[String], profile: ProfileName, metric: &str) -> Compares {
+        let spread = spread(history, line, profile, metric);
+        let place: BTreeMap<(&str, &str), usize> = line
+            .windows(2)
+            .enumerate()
+            .map(|(i, p)| ((p[0].as_str(), p[1].as_str()), i))
+            .collect();
+        let mut found: Vec<Vec<(Estimate, &StepRecord)>> =
+            vec![Vec::new(); line.len().saturating_sub(1)];
+        for s in history.steps.iter().filter(|s| s.profile == profile) {
+            let at = place.get(&(s.base.id.as_str(), s.head.id.as_str()));
+            if let (Some(&i), Some(step)) = (at, s.metrics.get(metric)) {
+                found[i].push((Estimate::of(step).with_spread(spread), s));
+            }
         }
+        let adjacent = found
+            .into_iter()
+            .map(|f| {
+                let first = f.first()?.1;
+                let estimates: Vec<Estimate> = f.iter().map(|(e, _)| *e).collect();
+                Some((
+                    Estimate::pool(&estimates)?,
+                    first.base.clone(),
+                    first.head.clone(),
+                ))
+            })
+            .collect();
+        Compares { adjacent, spread }
     }
 
     /// `line[a]` → `line[b]` (a < b), from every compare between; `None`
@@ -309,23 +299,15 @@ impl<'a> Compares<'a> {
     }
 
     fn estimate(&self, a: usize, b: usize) -> Option<Estimate> {
-        if a >= b || b >= self.line.len() {
+        if a >= b {
             return None;
         }
-        self.line[a..=b]
-            .windows(2)
-            .map(|p| {
-                step_between(
-                    self.history,
-                    self.profile,
-                    (&p[0], &p[1]),
-                    self.metric,
-                    self.spread,
-                )
-                .map(|s| s.0)
-            })
+        self.adjacent
+            .get(a..b)?
+            .iter()
             .try_fold(None, |acc: Option<Estimate>, s| {
-                s.map(|s| Some(acc.map_or(s, |a| a.plus(s))))
+                let (s, ..) = s.as_ref()?;
+                Some(Some(acc.map_or(*s, |a| a.plus(*s))))
             })
             .flatten()
     }
@@ -338,14 +320,13 @@ pub fn compose(
     profile: ProfileName,
     metric: &str,
 ) -> RelativeIndex {
-    let spread = spread(history, line, profile, metric);
+    let compares = Compares::of(history, line, profile, metric);
+    let spread = compares.spread;
     let mut chains = Vec::new();
     let mut chain: Vec<IndexPoint> = Vec::new();
     let mut sum: Option<Estimate> = None;
-    for (i, pair) in line.windows(2).enumerate() {
-        let Some((step, base, head)) =
-            step_between(history, profile, (&pair[0], &pair[1]), metric, spread)
-        else {
+    for (i, found) in compares.adjacent.iter().enumerate() {
+        let Some((step, base, head)) = found.clone() else {
             if !chain.is_empty() {
                 chains.push(std::mem::take(&mut chain));
             }
