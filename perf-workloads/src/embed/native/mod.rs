@@ -184,8 +184,20 @@ impl NativeEncoder {
         if rayon::current_thread_index().is_none() {
             return rayon::scope(|_| self.encode(seqs));
         }
+        // The buffers of the last pass on this thread are reused: fresh
+        // ones are zeroed and faulted in again on every query.
+        thread_local! {
+            static KEPT: std::cell::RefCell<Workspace> = Default::default();
+        }
+        KEPT.with(|kept| match kept.try_borrow_mut() {
+            Ok(mut ws) => self.encode_with(seqs, &mut ws),
+            // An encode nested in one on this thread (a stolen job).
+            Err(_) => self.encode_with(seqs, &mut Workspace::default()),
+        })
+    }
+
+    fn encode_with(&self, seqs: &[&[u32]], ws: &mut Workspace) -> Vec<Vec<f32>> {
         let mut out = Vec::with_capacity(seqs.len());
-        let mut ws = Workspace::default();
         let mut start = 0;
         while start < seqs.len() {
             let mut end = start + 1;
@@ -194,7 +206,7 @@ impl NativeEncoder {
                 tokens += seqs[end].len();
                 end += 1;
             }
-            out.extend(self.forward(&seqs[start..end], &mut ws));
+            out.extend(self.forward(&seqs[start..end], ws));
             start = end;
         }
         out
