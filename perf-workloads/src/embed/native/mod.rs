@@ -112,6 +112,7 @@ pub struct NativeEncoder {
     shape: Shape,
     weights: Weights,
     path: KernelPath,
+    kept: std::sync::Mutex<Workspace>,
 }
 
 /// Buffers one forward pass reuses across its layers.
@@ -168,6 +169,7 @@ impl NativeEncoder {
             shape,
             weights,
             path,
+            kept: Default::default(),
         })
     }
 
@@ -184,16 +186,15 @@ impl NativeEncoder {
         if rayon::current_thread_index().is_none() {
             return rayon::scope(|_| self.encode(seqs));
         }
-        // The buffers of the last pass on this thread are reused: fresh
-        // ones are zeroed and faulted in again on every query.
-        thread_local! {
-            static KEPT: std::cell::RefCell<Workspace> = Default::default();
-        }
-        KEPT.with(|kept| match kept.try_borrow_mut() {
+        // The encoder's buffers are reused from one call to the next
+        // (fresh ones were zeroed and faulted in again on every query);
+        // kept by the encoder, not per thread, so which worker serves a
+        // call changes nothing. A call while another holds them (encodes
+        // from several threads at once) works in buffers of its own.
+        match self.kept.try_lock() {
             Ok(mut ws) => self.encode_with(seqs, &mut ws),
-            // An encode nested in one on this thread (a stolen job).
             Err(_) => self.encode_with(seqs, &mut Workspace::default()),
-        })
+        }
     }
 
     fn encode_with(&self, seqs: &[&[u32]], ws: &mut Workspace) -> Vec<Vec<f32>> {
