@@ -181,7 +181,7 @@ pub fn matmul(
     // row is written below, the padding rows with zeros.
     let need = rows * pairs + 16;
     if scratch.len() < need {
-        scratch.resize(need, 0);
+        super::fit(scratch, need);
     }
     let skip = (64 - scratch.as_ptr() as usize % 64) % 64 / 4;
     let a16 = &mut scratch[skip..skip + rows * pairs];

@@ -98,7 +98,7 @@ pub fn matmul(
     // only grows and is not cleared: zeroing it cost a query 5% of its time.
     let tiles = m.div_ceil(MR);
     if a_tiles.len() < tiles * MR * pairs {
-        a_tiles.resize(tiles * MR * pairs, 0);
+        super::fit(a_tiles, tiles * MR * pairs);
     }
     a_tiles
         .par_chunks_mut(MR * pairs)

@@ -224,7 +224,7 @@ impl NativeEncoder {
             t += seq.len();
         }
         ws.x.clear();
-        ws.x.reserve(t * h);
+        ws.x.reserve_exact(t * h);
         for seq in seqs {
             for (pos, &id) in seq.iter().enumerate() {
                 let id = (id as usize).min(s.vocab - 1);
@@ -243,11 +243,11 @@ impl NativeEncoder {
         ws.x.par_chunks_mut(rows)
             .for_each(|x| simd::layer_norm(x, g, b, s.eps));
         for layer in &w.layers {
-            ws.qkv.resize(t * 3 * h, 0.0);
+            fit(&mut ws.qkv, t * 3 * h);
             layer.qkv.forward(&ws.x, t, &mut ws.qkv, &mut ws.pairs);
-            ws.ctx.resize(t * h, 0.0);
+            fit(&mut ws.ctx, t * h);
             attention::attention(&ws.qkv, &spans, h, &mut ws.ctx);
-            ws.tmp.resize(t * h, 0.0);
+            fit(&mut ws.tmp, t * h);
             layer
                 .attn_out
                 .forward(&ws.ctx, t, &mut ws.tmp, &mut ws.pairs);
@@ -256,7 +256,7 @@ impl NativeEncoder {
                 .zip(ws.tmp.par_chunks(rows))
                 .for_each(|(x, r)| simd::add_layer_norm(x, r, g, b, s.eps));
             let i = layer.up.out_features();
-            ws.up.resize(t * i, 0.0);
+            fit(&mut ws.up, t * i);
             layer.up.forward(&ws.x, t, &mut ws.up, &mut ws.pairs);
             ws.up.par_chunks_mut(GELU_CHUNK).for_each(simd::gelu);
             layer.down.forward(&ws.up, t, &mut ws.tmp, &mut ws.pairs);
@@ -282,6 +282,17 @@ impl NativeEncoder {
             })
             .collect()
     }
+}
+
+/// `v` at length `len`, its allocation grown to exactly that when short:
+/// kept buffers grow once per larger batch, and `resize`'s doubling
+/// allocated up to twice what the batch needs (a batch of 50 sentences
+/// after one of 32: +32% bytes allocated).
+fn fit<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
+    if v.capacity() < len {
+        v.reserve_exact(len - v.len());
+    }
+    v.resize(len, T::default());
 }
 
 /// For the tiers' tests (the kernels' own and `tests/parity.rs`): whether
