@@ -126,17 +126,6 @@ struct Workspace {
     pairs: Vec<u32>,
 }
 
-/// Buffers kept between calls, at most: a pass of about 100 tokens (a
-/// query is a dozen; a batch of ten sentences about 120).
-const KEEP_AT_MOST: usize = 1 << 21;
-
-impl Workspace {
-    fn bytes(&self) -> usize {
-        let f = [&self.x, &self.qkv, &self.ctx, &self.tmp, &self.up];
-        4 * (f.iter().map(|v| v.capacity()).sum::<usize>() + self.pairs.capacity())
-    }
-}
-
 impl NativeEncoder {
     /// Reads `config.json` (a BERT config) and the safetensors weights.
     pub fn load(config: &Path, weights: &Path, path: KernelPath) -> Result<NativeEncoder, String> {
@@ -197,24 +186,13 @@ impl NativeEncoder {
         if rayon::current_thread_index().is_none() {
             return rayon::scope(|_| self.encode(seqs));
         }
-        // A query's buffers are reused from one call to the next (fresh
-        // ones were zeroed and faulted in again on every query); kept by
-        // the encoder, not per thread, so which worker serves a call
-        // changes nothing. A call while another holds them (encodes from
-        // several threads at once) works in buffers of its own.
+        // The encoder's buffers are reused from one call to the next
+        // (fresh ones were zeroed and faulted in again on every query);
+        // kept by the encoder, not per thread, so which worker serves a
+        // call changes nothing. A call while another holds them (encodes
+        // from several threads at once) works in buffers of its own.
         match self.kept.try_lock() {
-            Ok(mut ws) => {
-                let out = self.encode_with(seqs, &mut ws);
-                // A large batch's buffers are freed, as before they were
-                // kept: held, they left glibc's mmap threshold low, and
-                // candle's large tensors, later in the same process, were
-                // mapped and faulted in afresh each time (its chunks at
-                // batch 10 measured 8.7% slower, -10.9 to -6.4%).
-                if ws.bytes() > KEEP_AT_MOST {
-                    *ws = Workspace::default();
-                }
-                out
-            }
+            Ok(mut ws) => self.encode_with(seqs, &mut ws),
             Err(_) => self.encode_with(seqs, &mut Workspace::default()),
         }
     }
