@@ -410,9 +410,16 @@ pub struct CompareArgs {
     pub rounds: u32,
 
     /// Keep running rounds (each adds a process pair) until every headline
-    /// metric is conclusive or --max-time is reached.
+    /// metric is conclusive, a regression is confirmed (the verdict cannot
+    /// improve), or --max-time is reached.
     #[arg(long)]
     pub until_conclusive: bool,
+
+    /// With --until-conclusive: run rounds until this one metric
+    /// (`workload.metric`, e.g. rag_query.latency) is conclusive, whatever
+    /// the others show (a regression elsewhere no longer ends the compare).
+    #[arg(long, value_name = "METRIC", requires = "until_conclusive")]
+    pub watch: Option<String>,
 
     /// Time budget of --until-conclusive, in seconds: no round starts that
     /// would end after it.

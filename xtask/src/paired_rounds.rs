@@ -55,6 +55,18 @@ pub struct Budget {
     pub watch: Option<(perf_contract::plan::WorkloadName, String)>,
 }
 
+/// `workload.metric` as `flag` names it (`--metric`, `--watch`): the
+/// workload checked by name, the metric left to the run to find.
+pub fn metric_name(flag: &str, name: &str) -> Result<(perf_contract::plan::WorkloadName, String)> {
+    let Some((workload, metric)) = name.split_once('.') else {
+        anyhow::bail!("{flag} {name}: name it as `workload.metric`, e.g. rag_query.latency");
+    };
+    let workload = workload
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{flag} {name}: {e}"))?;
+    Ok((workload, metric.to_string()))
+}
+
 /// The judgement after the last round.
 pub struct Paired {
     pub judgement: Judgement,

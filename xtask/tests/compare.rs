@@ -173,6 +173,38 @@ fn bad_revisions_and_thresholds_are_refused_in_one_line() {
     );
     assert!(err.contains("closest: rag_query"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    // The one metric --until-conclusive waits for: named as
+    // workload.metric, of a workload the compare runs, before any build.
+    for (watch, says) in [
+        ("latency", "--watch latency: name it as `workload.metric`"),
+        (
+            "rag_qeury.latency",
+            "--watch rag_qeury.latency: unknown workload",
+        ),
+        (
+            "embedding.native.ingest.chunks_per_s",
+            "the compare does not run embedding (add --workload embedding)",
+        ),
+    ] {
+        let o = xtask(&[
+            "perf",
+            "compare",
+            "--quick",
+            "--workload",
+            "rag_query",
+            "--until-conclusive",
+            "--watch",
+            watch,
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{watch}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    let o = xtask(&["perf", "compare", "--quick", "--watch", "rag_query.latency"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--until-conclusive"), "{}", stderr(&o));
 }
 
 /// A saved run recorded on a CPU named `cpu_model` with processor

@@ -34,15 +34,8 @@ pub fn run(sh: &Shell, store: &Store, args: &BisectArgs) -> Result<ExitCode> {
     let root = store.root();
     let started = Instant::now();
     store.clear_stale();
-    let Some((workload, metric)) = args.metric.split_once('.') else {
-        bail!(
-            "--metric {}: name it as `workload.metric`, e.g. rag_query.latency",
-            args.metric
-        );
-    };
-    let workload: WorkloadName = workload
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--metric {}: {e}", args.metric))?;
+    let (workload, metric) = paired_rounds::metric_name("--metric", &args.metric)?;
+    let metric = metric.as_str();
     if !(args.threshold > 0.0 && args.threshold.is_finite()) {
         bail!("--threshold {}: give a percentage above 0", args.threshold);
     }

@@ -52,6 +52,16 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
         .settings
         .or_set("workload", names(&WorkloadName::compared_by_default()));
     let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?;
+    let watch = match &args.watch {
+        Some(name) => {
+            let (workload, metric) = paired_rounds::metric_name("--watch", name)?;
+            if !plan.workloads.contains(&workload) {
+                anyhow::bail!("--watch {name}: the compare does not run {workload} (add --workload {workload})");
+            }
+            Some((workload, metric))
+        }
+        None => None,
+    };
     let mut candidate_plan = plan.clone();
     candidate_plan.inject_delay = args.inject_delay.clone();
     let base_tree = revision::resolve(sh, store, Some(&args.base))?;
@@ -90,7 +100,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
         until_conclusive: args.until_conclusive,
         deadline: started + Duration::from_secs(args.max_time),
         max_time: args.max_time,
-        watch: None,
+        watch,
     };
     let paired = paired_rounds::run(
         store,
