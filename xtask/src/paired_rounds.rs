@@ -50,9 +50,10 @@ pub struct Budget {
     pub deadline: Instant,
     /// The budget in seconds, as messages name it.
     pub max_time: u64,
-    /// The one metric whose conclusiveness decides (`bisect`'s); `None`:
-    /// every headline metric.
-    pub watch: Option<(perf_contract::plan::WorkloadName, String)>,
+    /// The one metric whose conclusiveness decides (`bisect`'s, `compare
+    /// --watch`'s), and the flag that named it; `None`: every headline
+    /// metric.
+    pub watch: Option<(perf_contract::plan::WorkloadName, String, &'static str)>,
 }
 
 /// `workload.metric` as `flag` names it (`--metric`, `--watch`): the
@@ -141,6 +142,20 @@ pub fn run(
                 &base_run,
                 Path::new("(this compare's base run)"),
             )?;
+            if let Some((w, m, flag)) = &budget.watch {
+                let known = base_run.workloads.get(w).map(|r| &r.metrics);
+                if !known.is_some_and(|k| k.keys().any(|key| key.as_str() == m)) {
+                    let names = known.into_iter().flat_map(|k| k.keys().map(|k| k.as_str()));
+                    let near = crate::spelling::closest(m, names, 3);
+                    anyhow::bail!(
+                        "{flag} {w}.{m}: the {w} workload reports no such metric{}",
+                        match near.first() {
+                            Some(n) => format!("; closest: {w}.{n}"),
+                            None => String::new(),
+                        }
+                    );
+                }
+            }
             // The rounds give the intervals; a calibration of this machine
             // only lifts the absolute floors of the metrics it covers.
             if let Some((file, c)) = store.calibration(base_run.plan.profile)? {
@@ -167,7 +182,7 @@ pub fn run(
                 budget
                     .watch
                     .as_ref()
-                    .is_none_or(|(w, m)| c.workload == *w && c.metric.as_str() == m)
+                    .is_none_or(|(w, m, _)| c.workload == *w && c.metric.as_str() == m)
             })
             .count();
         // A regression ends a compare (its verdict cannot improve); a

@@ -136,6 +136,16 @@ fn identical_builds_pass_and_an_injected_slowdown_fails_and_explains_itself() {
         .unwrap_or_else(|| panic!("no differential flamegraph named: {out}"));
     let text = std::fs::read_to_string(svg).unwrap();
     assert!(text.contains("<svg"), "{svg} is an SVG");
+
+    // A watched metric the workload does not report is refused once the
+    // first round has named its metrics, not waited for until --max-time.
+    let typo = compare(&["--until-conclusive", "--watch", "rag_query.latncy"]);
+    let err = stderr(&typo);
+    assert_eq!(typo.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--watch rag_query.latncy: the rag_query workload reports no such metric; closest: rag_query.latency"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -270,7 +270,7 @@ impl Search<'_> {
             until_conclusive: true,
             deadline: Instant::now() + Duration::from_secs(args.max_time),
             max_time: args.max_time,
-            watch: Some((workload, metric.to_string())),
+            watch: Some((workload, metric.to_string(), "--metric")),
         };
         let mut notes = Vec::new();
         let paired = match paired_rounds::run(

@@ -58,7 +58,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
             if !plan.workloads.contains(&workload) {
                 anyhow::bail!("--watch {name}: the compare does not run {workload} (add --workload {workload})");
             }
-            Some((workload, metric))
+            Some((workload, metric, "--watch"))
         }
         None => None,
     };
