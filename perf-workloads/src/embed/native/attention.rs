@@ -131,34 +131,27 @@ fn one_head(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,fma")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn wide(
-            rows: &[f32],
-            hidden: usize,
-            head: usize,
-            queries: &mut [f32],
-            keys_t: &mut [f32],
-            values: &mut [f32],
-            probs: &mut [f32],
-            out: &mut [f32],
-        ) {
-            head_body::<true>(rows, hidden, head, queries, keys_t, values, probs, out)
+        // One `head_body::<true>` copy compiled for `$features`.
+        macro_rules! fma_copy {
+            ($name:ident, $features:literal) => {
+                #[target_feature(enable = $features)]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn $name(
+                    rows: &[f32],
+                    hidden: usize,
+                    head: usize,
+                    queries: &mut [f32],
+                    keys_t: &mut [f32],
+                    values: &mut [f32],
+                    probs: &mut [f32],
+                    out: &mut [f32],
+                ) {
+                    head_body::<true>(rows, hidden, head, queries, keys_t, values, probs, out)
+                }
+            };
         }
-        #[target_feature(enable = "avx2,fma")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn avx2(
-            rows: &[f32],
-            hidden: usize,
-            head: usize,
-            queries: &mut [f32],
-            keys_t: &mut [f32],
-            values: &mut [f32],
-            probs: &mut [f32],
-            out: &mut [f32],
-        ) {
-            head_body::<true>(rows, hidden, head, queries, keys_t, values, probs, out)
-        }
+        fma_copy!(wide, "avx512f,avx512bw,avx512dq,avx512vl,fma");
+        fma_copy!(avx2, "avx2,fma");
         match level {
             // SAFETY: the CPU has the features each copy is built for
             // (`attention_at` checked that it runs `level`).
