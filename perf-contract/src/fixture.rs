@@ -77,6 +77,7 @@ pub fn plan() -> Plan {
             warmup_batches: 1,
             engines: EmbeddingPlan::default_engines(),
             kernel: Default::default(),
+            scale_ingest_chunks: 0,
         },
         llm: Default::default(),
         vector: Default::default(),

@@ -282,6 +282,12 @@ pub struct EmbeddingPlan {
     /// The native engine's kernel path. Absent from older plans.
     #[serde(default)]
     pub kernel: Kernel,
+    /// Chunks of the ingest at scale: the main corpus, then the scaling
+    /// corpus's chunks (`vector.scaling_corpus`), up to this many, embedded
+    /// once by the stack's engine as it indexes them; 0 skips it. Absent
+    /// from older plans (skipped).
+    #[serde(default)]
+    pub scale_ingest_chunks: usize,
 }
 
 impl EmbeddingPlan {

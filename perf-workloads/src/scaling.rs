@@ -112,6 +112,18 @@ pub fn scaling_vectors(
     })
 }
 
+/// Up to `need` chunk texts of the scaling folders beyond the main
+/// corpus's (the texts `scaling_vectors` embeds), for the ingest at scale.
+/// `inputs.main_vectors` is not read.
+pub fn scaling_texts(
+    inputs: &ScalingInputs<'_>,
+    need: usize,
+    progress: &mut dyn FnMut(&str, usize, usize),
+    note: &mut dyn FnMut(String),
+) -> Result<Vec<String>, WorkloadError> {
+    Ok(extra_texts(inputs, need, progress, note)?.0)
+}
+
 /// Appends synthetic vectors up to `want`: vector `i` is real vector
 /// `i mod real` plus noise, renormalised.
 fn fill_synthetic(vectors: &mut Vec<Vec<f32>>, want: usize) {

@@ -60,6 +60,15 @@ fn retrieval_workloads_report_real_samples() {
         .collect();
     let mut plan = common::plan(dir.path(), &common::default_queries(), retrieval);
     plan.embedding_cache_dir = dir.path().join("cache");
+    // The ingest at scale: the corpus, then a scaling folder's chunks.
+    let more = tempfile::tempdir().unwrap();
+    std::fs::write(
+        more.path().join("extra.md"),
+        "# Extra\n\nA scaling folder adds chunks of its own.\n\nAn index grows with them.\n",
+    )
+    .unwrap();
+    plan.vector.scaling_corpus = vec![more.path().to_path_buf()];
+    plan.embedding.scale_ingest_chunks = 1_000;
     let (r, messages) = run(&plan);
     r.unwrap();
 
@@ -134,6 +143,30 @@ fn retrieval_workloads_report_real_samples() {
             .iter()
             .all(|&c| c >= 0.999));
     }
+    // One pass of the stack's engine alone, over more than the corpus.
+    let scale = results
+        .iter()
+        .find(|r| r.workload == WorkloadName::Embedding)
+        .and_then(|r| {
+            r.metrics
+                .iter()
+                .find(|m| m.name == "native.ingest.scale_tokens_per_s")
+        })
+        .expect("the ingest at scale");
+    assert!(scale.samples.len() == 1 && scale.samples[0] > 0.0);
+    let over = format!("({} of the corpus, the rest", corpus.chunks);
+    assert!(scale.description.contains(&over), "{}", scale.description);
+    let total: usize = scale
+        .description
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next()?.parse().ok())
+        .unwrap();
+    assert!(total > corpus.chunks, "{}", scale.description);
+    assert!(results.iter().all(|r| r
+        .metrics
+        .iter()
+        .all(|m| m.name != "candle.ingest.scale_tokens_per_s")));
     let recall = metric(WorkloadName::VectorQuery, "recall_at_5");
     assert_eq!(recall.len(), questions);
     assert!(recall.iter().all(|r| (0.0..=1.0).contains(r)));

@@ -60,6 +60,8 @@ pub fn further_processes(plan: &Plan, asked: &[WorkloadName]) -> Plan {
     again
         .workloads
         .retain(|w| w.traits().replicated || asked.contains(w));
+    // The ingest at scale is minutes of one pass: the first process's.
+    again.embedding.scale_ingest_chunks = 0;
     again
 }
 

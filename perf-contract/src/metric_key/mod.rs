@@ -53,6 +53,9 @@ name_enum! {
     pub enum IngestFigure: "ingest figure" {
         ChunksPerS => "chunks_per_s",
         TokensPerS => "tokens_per_s",
+        /// The same over the ingest at scale (`scale_ingest_chunks`).
+        ScaleChunksPerS => "scale_chunks_per_s",
+        ScaleTokensPerS => "scale_tokens_per_s",
     }
 }
 

@@ -17,6 +17,7 @@ use crate::{
     hook::Op,
     probe::Probe,
     reporter::{MetricSet, Reporter},
+    scaling::{scaling_texts, ScalingInputs},
     stage_timer::Stage,
     workloads::{load_embedder, Cx, Needs, Workload, PREPARE_BATCH as INGEST_BATCH},
 };
@@ -77,6 +78,9 @@ impl Workload for Embedding {
             // pace takes far longer than the one batch it counts.
             if !callgrind::active() {
                 ingest(cx, embedder, &mut m, reporter)?;
+                if engine == p.embedder.engine() && plan.embedding.scale_ingest_chunks > 0 {
+                    ingest_at_scale(cx, embedder, &mut m, reporter)?;
+                }
             }
             // Quality guard: a faster engine that no longer matches the
             // reference implementation is not an improvement. One sample
@@ -236,6 +240,82 @@ fn ingest(
         (IngestFigure::TokensPerS, tokens_per_s),
     ] {
         m.push(MetricKind::Ingest { engine, figure }, what.clone(), samples);
+    }
+    Ok(())
+}
+
+/// What a user indexing a large folder waits on: the corpus, then the
+/// scaling corpus's chunks, up to `scale_ingest_chunks`, embedded once the
+/// way the stack indexes (as `ingest`). One pass, in the first process of
+/// a run only (`measure::further_processes` in xtask): at a few hundred
+/// chunks a second, 100k chunks take minutes; the stack's engine only.
+fn ingest_at_scale(
+    cx: &Cx<'_>,
+    embedder: &Embedder,
+    m: &mut MetricSet,
+    reporter: &mut Reporter<'_>,
+) -> Result<(), WorkloadError> {
+    let (plan, p) = (cx.plan, cx.prepared);
+    let want = plan.embedding.scale_ingest_chunks;
+    let main: Vec<&str> = p.corpus.chunks.iter().map(|c| c.text.as_str()).collect();
+    let mut notes = Vec::new();
+    let extra = if want > main.len() {
+        let inputs = ScalingInputs {
+            main_vectors: &[],
+            main_texts: &main,
+            folders: &plan.vector.scaling_corpus,
+            exclude: &plan.corpus.exclude,
+            chunk_size: plan.corpus.chunk_size,
+            chunk_overlap: plan.corpus.chunk_overlap,
+            cache_dir: &plan.embedding_cache_dir,
+            embedder,
+        };
+        scaling_texts(
+            &inputs,
+            want - main.len(),
+            &mut |phase, done, total| {
+                reporter.progress(WorkloadName::Embedding, phase, done, total)
+            },
+            &mut |n| notes.push(n),
+        )?
+    } else {
+        Vec::new()
+    };
+    for n in notes {
+        reporter.note(n);
+    }
+    let chunks: Vec<&str> = main
+        .iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str))
+        .take(want)
+        .collect();
+    let tokens = embedder.tokenize(&chunks)?.tokens;
+    let engine = embedder.engine();
+    let label = format!("{engine} ingest at scale");
+    let op = Op::new(WorkloadName::Embedding, CountedOp::Ingest(engine));
+    let (out, sample) = cx.meter.measure(op, true, || {
+        embedder.embed_batched(&chunks, INGEST_BATCH, &mut |done, total| {
+            reporter.progress(WorkloadName::Embedding, &label, done, total)
+        })
+    });
+    out?;
+    let secs = sample.elapsed.as_secs_f64();
+    let what = format!(
+        "{}: {} chunks ({} of the corpus, the rest of the scaling corpus), {tokens} tokens, {INGEST_BATCH} at a time, longest first; one pass",
+        embedder.describe(),
+        chunks.len(),
+        main.len().min(chunks.len())
+    );
+    for (figure, value) in [
+        (IngestFigure::ScaleChunksPerS, chunks.len() as f64 / secs),
+        (IngestFigure::ScaleTokensPerS, tokens as f64 / secs),
+    ] {
+        m.push(
+            MetricKind::Ingest { engine, figure },
+            what.clone(),
+            vec![value],
+        );
     }
     Ok(())
 }
