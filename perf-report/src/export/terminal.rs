@@ -6,7 +6,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ContentArra
 
 use crate::{
     judgement::Judgement,
-    table::{format_range, format_value, summary_table},
+    table::{format_number, format_range, format_value, summary_table},
 };
 
 use super::{
@@ -76,7 +76,8 @@ fn judgement_text(j: &Judgement) -> String {
 }
 
 /// The headline rows, grouped by workload (its name on its first row),
-/// the interval without the unit the median beside it carries.
+/// the interval and p95 without the unit the median beside them carries
+/// (with it, `llamacpp.decode_tokens_per_s` wrapped in 100 columns).
 fn headline_table(rows: &[Row]) -> Table {
     let mut table = Table::new();
     table
@@ -97,7 +98,7 @@ fn headline_table(rows: &[Row]) -> Table {
             Cell::new(r.metric.count_label()),
             Cell::new(format_value(s.median, unit)),
             Cell::new(format_range(s.median_ci, unit)),
-            Cell::new(format_value(s.p95, unit)),
+            Cell::new(format_number(s.p95, unit)),
         ]);
     }
     for i in 2..6 {
