@@ -215,18 +215,11 @@ fn ingest(
     let engine = embedder.engine();
     let chunks: Vec<&str> = p.corpus.chunks.iter().map(|c| c.text.as_str()).collect();
     let tokens = embedder.tokenize(&chunks)?.tokens;
-    let op = Op::new(WorkloadName::Embedding, CountedOp::Ingest(engine));
     let passes = ingest_passes(cx, engine);
     let (mut chunks_per_s, mut tokens_per_s) = (Vec::new(), Vec::new());
     for pass in 0..passes {
         let label = format!("{engine} ingest pass {}/{passes}", pass + 1);
-        let (out, sample) = cx.meter.measure(op, true, || {
-            embedder.embed_batched(&chunks, INGEST_BATCH, &mut |done, total| {
-                reporter.progress(WorkloadName::Embedding, &label, done, total)
-            })
-        });
-        out?;
-        let secs = sample.elapsed.as_secs_f64();
+        let secs = ingest_pass(cx, embedder, &chunks, &label, reporter)?;
         chunks_per_s.push(chunks.len() as f64 / secs);
         tokens_per_s.push(tokens as f64 / secs);
     }
@@ -293,14 +286,7 @@ fn ingest_at_scale(
     let tokens = embedder.tokenize(&chunks)?.tokens;
     let engine = embedder.engine();
     let label = format!("{engine} ingest at scale");
-    let op = Op::new(WorkloadName::Embedding, CountedOp::Ingest(engine));
-    let (out, sample) = cx.meter.measure(op, true, || {
-        embedder.embed_batched(&chunks, INGEST_BATCH, &mut |done, total| {
-            reporter.progress(WorkloadName::Embedding, &label, done, total)
-        })
-    });
-    out?;
-    let secs = sample.elapsed.as_secs_f64();
+    let secs = ingest_pass(cx, embedder, &chunks, &label, reporter)?;
     let what = format!(
         "{}: {} chunks ({} of the corpus, the rest of the scaling corpus), {tokens} tokens, {INGEST_BATCH} at a time, longest first; one pass",
         embedder.describe(),
@@ -318,4 +304,26 @@ fn ingest_at_scale(
         );
     }
     Ok(())
+}
+
+/// Seconds to embed `chunks` once the way the stack indexes them
+/// (`INGEST_BATCH` at a time, longest first), progress under `label`.
+fn ingest_pass(
+    cx: &Cx<'_>,
+    embedder: &Embedder,
+    chunks: &[&str],
+    label: &str,
+    reporter: &mut Reporter<'_>,
+) -> Result<f64, WorkloadError> {
+    let op = Op::new(
+        WorkloadName::Embedding,
+        CountedOp::Ingest(embedder.engine()),
+    );
+    let (out, sample) = cx.meter.measure(op, true, || {
+        embedder.embed_batched(chunks, INGEST_BATCH, &mut |done, total| {
+            reporter.progress(WorkloadName::Embedding, label, done, total)
+        })
+    });
+    out?;
+    Ok(sample.elapsed.as_secs_f64())
 }
