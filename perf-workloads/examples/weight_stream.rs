@@ -13,7 +13,10 @@
 //! share, a barrier between passes): warm, the same buffer again and again
 //! (the last-level cache holds it where it fits), and from memory, a buffer
 //! 16 times larger read in weight-sized slices one after another so that
-//! no slice is cached when it is read again.
+//! no slice is cached when it is read again. Then the round trip of one
+//! cache line between two threads pinned to the first two logical cores:
+//! what each hand-over between the encoder's two workers costs at least
+//! (on the 2-vCPU VMs it moves with where the host runs the vCPUs).
 //!
 //! Not a workload and not a test: nothing here is recorded in a baseline.
 
@@ -94,7 +97,71 @@ fn run() -> Result<(), String> {
             break;
         }
     }
+    if threads > 1 {
+        let ns = round_trip_ns(passes);
+        println!("a cache line between two threads (cores 0 and 1): {ns:.0} ns round trip, median of {passes} bursts of {BURST}");
+    }
     Ok(())
+}
+
+/// Round trips per burst of [`round_trip_ns`].
+const BURST: u64 = 20_000;
+
+/// Median round trip of one counter passed back and forth between two
+/// spinning threads, each pinned to its core where the OS allows it.
+fn round_trip_ns(bursts: usize) -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let flag = Arc::new(AtomicU64::new(0));
+    let done = u64::MAX;
+    let echo = {
+        let flag = flag.clone();
+        std::thread::spawn(move || {
+            pin(1);
+            loop {
+                let v = flag.load(Ordering::Acquire);
+                if v == done {
+                    break;
+                }
+                if v % 2 == 1 {
+                    flag.store(v + 1, Ordering::Release);
+                }
+                std::hint::spin_loop();
+            }
+        })
+    };
+    pin(0);
+    let mut v = 0u64;
+    let mut times = Vec::with_capacity(bursts);
+    for _ in 0..bursts {
+        let began = Instant::now();
+        for _ in 0..BURST {
+            flag.store(v + 1, Ordering::Release);
+            while flag.load(Ordering::Acquire) != v + 2 {
+                std::hint::spin_loop();
+            }
+            v += 2;
+        }
+        times.push(began.elapsed().as_nanos() as f64 / BURST as f64);
+    }
+    flag.store(done, Ordering::Release);
+    echo.join().expect("the echo thread");
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Runs the calling thread on logical core `core` only (Linux); elsewhere,
+/// or where it is refused, the scheduler places it.
+fn pin(core: usize) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a zeroed cpu_set_t is a valid empty set, CPU_SET writes
+    // inside it, and sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = core;
 }
 
 fn count(flag: &str, s: &str) -> Result<usize, String> {
