@@ -336,6 +336,16 @@ impl Plan {
         }
     }
 
+    /// The plan without the ingest at scale: what every command but
+    /// `baseline` measures. One pass over 100k chunks is minutes; judged
+    /// in lockstep rounds (`compare`, `bisect`), again per process
+    /// (`check`, `calibrate`) or under a profiler, it would cost hours,
+    /// and a baseline's single sample gives no interval to judge anyway.
+    pub fn without_ingest_at_scale(mut self) -> Plan {
+        self.embedding.scale_ingest_chunks = 0;
+        self
+    }
+
     /// The passes of the LLM workloads: `llm.passes` measured (else the
     /// harness's), after at most one warm-up pass (a model is warm after
     /// one generation of each prompt; more would only cost minutes).

@@ -61,8 +61,7 @@ pub fn further_processes(plan: &Plan, asked: &[WorkloadName]) -> Plan {
         .workloads
         .retain(|w| w.traits().replicated || asked.contains(w));
     // The ingest at scale is minutes of one pass: the first process's.
-    again.embedding.scale_ingest_chunks = 0;
-    again
+    again.without_ingest_at_scale()
 }
 
 /// [`measure`] with the process started as `launch` says.
@@ -227,5 +226,21 @@ mod tests {
         let m = &first.workloads[&WorkloadName::RagQuery].metrics["latency"];
         assert_eq!(m.processes, [2, 2, 2]);
         assert_eq!(m.by_process()[2], [1.2, 2.2]);
+    }
+
+    /// The first process of a run measures the ingest at scale; a further
+    /// one measures its replicated workloads again, without it.
+    #[test]
+    fn further_processes_leave_out_the_ingest_at_scale() {
+        let mut plan = perf_contract::fixture::plan();
+        plan.embedding.scale_ingest_chunks = 100_000;
+        plan.workloads = vec![WorkloadName::Embedding, WorkloadName::Inference];
+        let again = further_processes(&plan, &[]);
+        assert_eq!(again.workloads, [WorkloadName::Embedding]);
+        assert_eq!(again.embedding.scale_ingest_chunks, 0);
+        assert_eq!(
+            again.embedding.batch_sizes, plan.embedding.batch_sizes,
+            "nothing else changes"
+        );
     }
 }

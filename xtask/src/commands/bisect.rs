@@ -42,7 +42,7 @@ pub fn run(sh: &Shell, store: &Store, args: &BisectArgs) -> Result<ExitCode> {
     let loaded = settings::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
     let mut run_args = args.run.clone();
     run_args.settings.or_set("workload", names(&[workload]));
-    let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?;
+    let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?.without_ingest_at_scale();
     let good = revision::resolve(sh, store, Some(&args.good))?;
     let bad = revision::resolve(sh, store, Some(&args.bad))?;
     let mut line = vec![good.commit.clone()];

@@ -110,7 +110,7 @@ fn measure_sessions(
     loaded: &settings::LoadedConfig,
     count: usize,
 ) -> Result<(Vec<Baseline>, ProfileName, Vec<PathBuf>)> {
-    let plan = plan_for(sh, store.root(), cwd, run_args, loaded)?;
+    let plan = plan_for(sh, store.root(), cwd, run_args, loaded)?.without_ingest_at_scale();
     let least = if count > 1 { 2 } else { 3 };
     if (plan.harness.processes as usize) < least {
         bail!(

@@ -43,7 +43,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CalibrateArgs, builds: u32) -> Resu
     run_args
         .settings
         .or_set("workload", names(&WorkloadName::compared_by_default()));
-    let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?;
+    let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?.without_ingest_at_scale();
     let head = revision::resolve(sh, store, Some("HEAD"))?;
     let mut sources: Vec<Source> = vec![head.clone()];
     for k in 1..=builds as usize {

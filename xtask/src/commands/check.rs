@@ -104,7 +104,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     let current = match &args.run_file {
         Some(f) => Baseline::load_as(&cwd.join(f), FileRole::Run)?,
         None if use_callgrind => {
-            let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?;
+            let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?.without_ingest_at_scale();
             p.inject_delay = args.inject_delay.clone();
             let r = callgrind::measure_instructions(sh, store, &p)?;
             let saved = store.save_run_as(&r, "-instructions")?;
@@ -117,7 +117,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             r
         }
         None => {
-            let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?;
+            let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?.without_ingest_at_scale();
             p.inject_delay = args.inject_delay.clone();
             if !args.run.settings.has("processes") {
                 let c = calibration.as_ref().map(|(_, c)| c);

@@ -51,7 +51,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     run_args
         .settings
         .or_set("workload", names(&WorkloadName::compared_by_default()));
-    let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?;
+    let plan = plan_for(sh, root, &cwd, &run_args, &loaded)?.without_ingest_at_scale();
     let watch = match &args.watch {
         Some(name) => {
             let (workload, metric) = paired_rounds::metric_name("--watch", name)?;

@@ -35,7 +35,7 @@ pub fn run(sh: &Shell, store: &Store, args: &ProfileArgs) -> Result<()> {
         .settings
         .extend("workload", names(&args.workload_names));
     let loaded = settings::load(run_args.config.as_deref(), &store.root().join("perf.toml"))?;
-    let plan = plan_for(sh, store.root(), &cwd, &run_args, &loaded)?;
+    let plan = plan_for(sh, store.root(), &cwd, &run_args, &loaded)?.without_ingest_at_scale();
     let dir = match &args.output_dir {
         Some(d) => cwd.join(d),
         None => store.new_profile_dir(Utc::now()),

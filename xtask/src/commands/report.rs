@@ -151,6 +151,7 @@ fn refresh(
         hz: defaults.frequency,
         dhat: defaults.dhat,
     };
+    let plan = plan.without_ingest_at_scale();
     measure::profile(sh, store, &plan, &dir, settings)?;
     if args.profiles.is_none() {
         store.point_latest_profile(&dir);
