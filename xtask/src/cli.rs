@@ -370,6 +370,21 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub max_time: u64,
 
+    /// Build the baseline's commit and measure it beside this tree in
+    /// lockstep rounds, as `perf compare <commit>` does, and judge the
+    /// pairs (the baseline file names the commit, plan and machine). What
+    /// check does unasked when this machine's calibration says whole
+    /// sessions shift more than a headline threshold. Needs a baseline
+    /// recorded from a clean tree.
+    #[arg(long, conflicts_with_all = ["unpaired", "run_file"])]
+    pub paired: bool,
+
+    /// Never pair: judge against the baseline file's figures even where
+    /// this machine's sessions shift more than a threshold (the verdict
+    /// is then inconclusive, with the reason).
+    #[arg(long)]
+    pub unpaired: bool,
+
     /// What checks do unasked now (measure more while inconclusive, within
     /// --max-time); kept so scripts that pass it still run.
     #[arg(long, hide = true)]

@@ -16,6 +16,7 @@ mod history_record;
 mod lockstep;
 mod machine;
 mod measure;
+mod paired_check;
 mod paired_rounds;
 mod printer;
 mod progress;

@@ -74,6 +74,9 @@ pub struct Paired {
     /// Lockstep steps over all rounds.
     pub steps: usize,
     pub rounds: u32,
+    /// Each side's record over every round (also saved).
+    pub base_run: Baseline,
+    pub candidate_run: Baseline,
 }
 
 pub fn run(
@@ -105,7 +108,7 @@ pub fn run(
     let mut steps = 0;
     // Both sides' records so far: each round's samples are added to them.
     let mut runs: Option<(Baseline, Baseline)> = None;
-    let judgement = loop {
+    let (judgement, base_run, candidate_run) = loop {
         let round_start = Instant::now();
         let r = run_lockstep(
             &base.binary,
@@ -202,7 +205,7 @@ pub fn run(
                 ));
             }
             save_runs(store, &base_run, &candidate_run, notes)?;
-            break judgement;
+            break (judgement, base_run, candidate_run);
         }
         if planned_done {
             eprintln!(
@@ -215,6 +218,8 @@ pub fn run(
         judgement,
         steps,
         rounds,
+        base_run,
+        candidate_run,
     })
 }
 

@@ -14,6 +14,18 @@ use crate::{measure, store::Store};
 /// them one at a time within its time budget.
 pub const MOST_UP_FRONT: usize = 10;
 
+/// What the calibration decided for a run.
+#[derive(Debug, Default)]
+pub struct Replicates {
+    /// Why the plan's processes changed, or why no number of them helps.
+    pub note: Option<String>,
+    /// Headline metrics (each with why) whose threshold a run beside a
+    /// baseline of another session cannot resolve on this machine: the
+    /// shift between sessions alone exceeds it, or more processes than
+    /// are measured up front would be needed.
+    pub unresolved: Vec<String>,
+}
+
 /// Sets `plan`'s processes from `calibration` when it describes this
 /// machine and profile and asks for more than the plan has; the note says
 /// why. `base_processes`: the baseline's, or `None` for a baseline (the
@@ -26,13 +38,13 @@ pub fn from_calibration(
     base_processes: Option<usize>,
     policy: &Policy,
     threshold_for: &dyn Fn(&Policy, WorkloadName, &str) -> f64,
-) -> Option<String> {
+) -> Replicates {
     let here = crate::machine::probe(sh, store.root());
     if calibration
         .unlike_machine(&here.fingerprint(), &here, plan.profile)
         .is_some()
     {
-        return None;
+        return Replicates::default();
     }
     // The thresholds as the judgement will apply them: no floor for a
     // calibrated metric.
@@ -57,9 +69,12 @@ pub fn from_calibration(
         Ok(need) => need,
         Err(why) => {
             plan.harness.processes = most as u32;
-            return Some(format!(
-                "{most} processes, the most measured up front: {why}"
-            ));
+            return Replicates {
+                note: Some(format!(
+                    "{most} processes, the most measured up front: {why}"
+                )),
+                unresolved: vec![why],
+            };
         }
     };
     let mut notes = Vec::new();
@@ -77,5 +92,8 @@ pub fn from_calibration(
             need.session_bound.join(", ")
         ));
     }
-    (!notes.is_empty()).then(|| notes.join("; "))
+    Replicates {
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+        unresolved: need.session_bound,
+    }
 }

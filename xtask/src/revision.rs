@@ -334,6 +334,49 @@ fn keep(binary: &Path, kept: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Builds the two sides (`revision::build`: one checkout path, binaries
+/// kept by source tree). The same source on both sides (a clean tree
+/// against its HEAD) is built once and run as both.
+pub fn build_sides(
+    sh: &Shell,
+    store: &Store,
+    base: &Source,
+    candidate: &Source,
+) -> Result<(Built, Built, Vec<String>)> {
+    let mut notes = Vec::new();
+    let say = |side: &str, tree: &Source, b: &Built| match b.build_time {
+        Some(t) => format!("{side} {} built in {:.0} s", tree.label, t.as_secs_f64()),
+        None => format!(
+            "{side} {}: kept build reused ({})",
+            tree.label,
+            b.binary.display()
+        ),
+    };
+    if base.tree == candidate.tree {
+        eprintln!("building {} (same code on both sides)", candidate.label);
+        let built = build(sh, store, candidate)?;
+        notes.extend(built.note.clone());
+        notes.push(format!(
+            "{}; base and candidate are the same code, so one build runs as both",
+            say("candidate", candidate, &built)
+        ));
+        return Ok((built.clone(), built, notes));
+    }
+    eprintln!("building base {}", base.label);
+    let b = build(sh, store, base)?;
+    eprintln!("building candidate {}", candidate.label);
+    let c = build(sh, store, candidate)?;
+    notes.push(say("base", base, &b));
+    notes.push(say("candidate", candidate, &c));
+    for line in &notes {
+        eprintln!("{line}");
+    }
+    // Already said on stderr when the build began.
+    notes.extend(b.note.clone());
+    notes.extend(c.note.clone());
+    Ok((b, c, notes))
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;

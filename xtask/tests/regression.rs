@@ -218,3 +218,76 @@ fn clean_run_passes_and_injected_slowdown_fails() {
         "the suspect was re-run before calling it: {notes:?}"
     );
 }
+
+/// `check --paired`: the baseline's commit is built again and measured
+/// beside this tree in lockstep rounds, so the verdict rests on pairs, as
+/// `perf compare`'s; a baseline recorded from uncommitted changes names
+/// no code to build and is refused in one line.
+#[test]
+fn a_paired_check_measures_the_baseline_commit_beside_this_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let o = xtask(&[
+        "perf",
+        "baseline",
+        "--quick",
+        "--workload",
+        "rag_query",
+        "--output",
+        baseline.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Recorded at HEAD from a clean tree, whatever state this checkout is
+    // in: the test is about pairing, not about the tree it runs in.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let mut at_head = Baseline::load(&baseline).unwrap();
+    at_head.environment.git_commit = Some(String::from_utf8(head.stdout).unwrap().trim().into());
+    at_head.environment.git_dirty = Some(false);
+    at_head.save(&baseline).unwrap();
+
+    let paired = check(&baseline, &["--paired", "--quick"]);
+    let report = not_flagged(&paired, "a paired check of this tree");
+    let latency = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["workload"] == "rag_query" && c["metric"] == "latency")
+        .expect("latency judged");
+    assert_eq!(latency["change"]["basis"], "paired", "{latency}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("paired with the baseline's commit"),
+        "{notes}"
+    );
+
+    let slow = check(
+        &baseline,
+        &["--paired", "--quick", "--inject-delay", "embed:5000"],
+    );
+    assert_eq!(
+        slow.status.code(),
+        Some(1),
+        "a 5 ms slowdown fails a paired check: {}",
+        String::from_utf8_lossy(&slow.stdout)
+    );
+
+    let mut dirty = Baseline::load(&baseline).unwrap();
+    dirty.environment.git_dirty = Some(true);
+    let dirty_path = dir.path().join("dirty.json");
+    dirty.save(&dirty_path).unwrap();
+    let o = check(&dirty_path, &["--paired", "--quick"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "cannot be built again: it was recorded from a working tree with uncommitted changes"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}

@@ -41,7 +41,7 @@ pub fn run(sh: &Shell, store: &Store, args: &BaselineArgs) -> Result<()> {
                 &policy,
                 &threshold_for,
             );
-            if let Some(note) = note {
+            if let Some(note) = note.note {
                 eprintln!("{note} ({}; --processes N to choose)", file.display());
             }
         }

@@ -20,7 +20,7 @@ use perf_contract::{
 use perf_report::{
     calibration::Calibration,
     compare::Verdict,
-    export::Document,
+    export::{self, Document},
     guards::{incomparable_reason, other_machine_reason},
     judgement::{is_regressed, judge, Judgement},
     noise::{RunNoise, MIN_RUNS},
@@ -32,7 +32,7 @@ use crate::{
     baseline_update::{clear_stale_temps, missing_baseline, replace_baseline},
     callgrind,
     cli::{CheckArgs, Mode},
-    measure, printer, replicates,
+    measure, paired_check, printer, replicates,
     settings::{self, names, plan_for},
     store::Store,
     thresholds,
@@ -70,6 +70,12 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     let use_callgrind = args.mode == Mode::Instructions && callgrind::has_counts(&baseline);
     if args.mode == Mode::Instructions && args.update {
         bail!("--update with --mode instructions: an instruction check measures no times to record; update with a time check or `cargo xtask perf baseline --update`");
+    }
+    if args.paired {
+        if args.mode == Mode::Instructions {
+            bail!("--paired with --mode instructions: instruction counts do not move with the machine's state, so there is nothing to pair; drop one");
+        }
+        paired_check::buildable(&baseline, &baseline_path)?;
     }
     // perf.toml once: the plan and the policy both come from it.
     let loaded = settings::load(args.run.config.as_deref(), &root.join("perf.toml"))?;
@@ -118,7 +124,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         }
         None => {
             let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?.without_ingest_at_scale();
-            p.inject_delay = args.inject_delay.clone();
+            let mut unresolved = Vec::new();
             if !args.run.settings.has("processes") {
                 let c = calibration.as_ref().map(|(_, c)| c);
                 let base_processes = baseline
@@ -132,8 +138,8 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                     let b = baseline.workloads.get(&w).and_then(|r| r.metrics.get(m));
                     policy.pct_for(w, m, b)
                 };
-                notes.extend(c.and_then(|c| {
-                    replicates::from_calibration(
+                if let Some(c) = c {
+                    let r = replicates::from_calibration(
                         sh,
                         store,
                         c,
@@ -141,9 +147,32 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                         Some(base_processes),
                         &policy,
                         &threshold_for,
-                    )
-                }));
+                    );
+                    unresolved = r.unresolved;
+                    notes.extend(r.note);
+                }
             }
+            if let Some(why) = pairing(args, &baseline, &unresolved, &mut notes) {
+                eprintln!("{why}");
+                let mut candidate_plan = p.clone();
+                candidate_plan.inject_delay = args.inject_delay.clone();
+                let paired = paired_check::run(
+                    sh,
+                    store,
+                    (&baseline, &baseline_path),
+                    &p,
+                    &candidate_plan,
+                    &policy,
+                    &loaded,
+                    (!args.no_rerun, args.max_time),
+                    &mut notes,
+                )?;
+                let mut judgement = paired.judgement;
+                notes.extend(export::stages::moved_stages(&judgement));
+                judgement.notes = notes;
+                return finish(judgement, &paired.current, &baseline_path, args);
+            }
+            p.inject_delay = args.inject_delay.clone();
             let r = measure::measure(sh, store, &p)?;
             let saved = store.save_run(&r)?;
             notes.push(format!("this run: {}", saved.display()));
@@ -334,6 +363,54 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     }
 
     judgement.notes = notes;
+    finish(judgement, &current, &baseline_path, args)
+}
+
+/// Why this check measures the baseline's commit beside this tree
+/// (`paired_check`), or `None` to judge against the baseline file: asked
+/// with `--paired`, or unasked when this machine's calibration says a
+/// headline threshold cannot be resolved across sessions and the
+/// baseline's commit can be built again (a note says when it cannot).
+fn pairing(
+    args: &CheckArgs,
+    baseline: &Baseline,
+    unresolved: &[String],
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    if args.paired {
+        return Some(
+            "--paired: building the baseline's commit to measure it beside this tree".into(),
+        );
+    }
+    if args.unpaired || unresolved.is_empty() || args.mode == Mode::Instructions {
+        return None;
+    }
+    let why = format!(
+        "this machine's calibration says a check beside the baseline file cannot resolve {}",
+        unresolved.join(", ")
+    );
+    match paired_check::baseline_commit(baseline) {
+        Ok(c) => Some(format!(
+            "{why}: measuring the baseline's commit {} beside this tree in lockstep rounds instead (--unpaired judges the file)",
+            &c[..c.len().min(12)]
+        )),
+        Err(e) => {
+            notes.push(format!(
+                "{why}, and its commit cannot be built again to pair with ({e}): judged unpaired"
+            ));
+            None
+        }
+    }
+}
+
+/// Prints the judgement, updates the baseline when asked and the check
+/// passed, and gives the exit code.
+fn finish(
+    mut judgement: Judgement,
+    current: &Baseline,
+    baseline_path: &Path,
+    args: &CheckArgs,
+) -> Result<ExitCode> {
     judgement.settle();
     printer::print(
         &Document::Judgement {
@@ -364,7 +441,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     let passed = judgement.passed;
     if args.update {
         if passed {
-            if let Some(moved) = replace_baseline(&baseline_path, &current)? {
+            if let Some(moved) = replace_baseline(baseline_path, current)? {
                 eprintln!("previous baseline kept as {}", moved.display());
             }
             eprintln!("baseline updated: {}", baseline_path.display());
@@ -565,5 +642,53 @@ fn describe_counting(run: &Baseline) -> &str {
     match run.context.counting.as_str() {
         "" => "not recorded",
         s => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use perf_contract::fixture;
+
+    use super::*;
+    use crate::cli::{Cli, Command, PerfCommand};
+
+    fn args(flags: &[&str]) -> CheckArgs {
+        let argv = ["cargo xtask", "perf", "check"].iter().chain(flags);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Perf(PerfCommand::Check(a)) => a,
+            _ => unreachable!("a check"),
+        }
+    }
+
+    /// Pairs when asked, or unasked when the calibration says the file
+    /// cannot resolve a headline threshold and the commit can be built;
+    /// never with `--unpaired`; says so when the commit cannot be built.
+    #[test]
+    fn a_check_pairs_when_the_sessions_leave_it_no_answer() {
+        let mut clean = fixture::baseline(&[]);
+        clean.environment.git_commit = Some("0123456789abcdef".into());
+        clean.environment.git_dirty = Some(false);
+        let mut dirty = clean.clone();
+        dirty.environment.git_dirty = Some(true);
+        let bound =
+            ["rag_query.latency (sessions alone leave ±23.0%, threshold ±10.0%)".to_string()];
+        let mut notes = Vec::new();
+        let why = pairing(&args(&[]), &clean, &bound, &mut notes).unwrap();
+        assert!(
+            why.contains("measuring the baseline's commit 0123456789ab beside this tree"),
+            "{why}"
+        );
+        assert!(pairing(&args(&[]), &clean, &[], &mut notes).is_none());
+        assert!(pairing(&args(&["--unpaired"]), &clean, &bound, &mut notes).is_none());
+        assert!(pairing(&args(&["--paired"]), &clean, &[], &mut notes).is_some());
+        assert!(notes.is_empty(), "{notes:?}");
+        assert!(pairing(&args(&[]), &dirty, &bound, &mut notes).is_none());
+        assert!(
+            notes[0].ends_with("uncommitted changes): judged unpaired"),
+            "{notes:?}"
+        );
+        let both = Cli::try_parse_from(["cargo xtask", "perf", "check", "--paired", "--unpaired"]);
+        assert!(both.is_err());
     }
 }

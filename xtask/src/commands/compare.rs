@@ -24,8 +24,7 @@ use crate::{
     cli::{CompareArgs, Format},
     explain, git_history, history_record, machine,
     paired_rounds::{self, Budget, Sides},
-    printer,
-    revision::{self, Built, Source},
+    printer, revision,
     settings::{self, names, plan_for},
     store::Store,
     thresholds,
@@ -72,7 +71,8 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
             "--record: the candidate is the working tree with uncommitted changes: a step of the history is between two commits; commit first, or drop --record"
         );
     }
-    let (base, candidate, build_notes) = build_sides(sh, store, &base_tree, &candidate_tree)?;
+    let (base, candidate, build_notes) =
+        revision::build_sides(sh, store, &base_tree, &candidate_tree)?;
     let mut notes = build_notes;
     notes.push(format!(
         "base: {}; candidate: {}",
@@ -236,47 +236,4 @@ fn exit_code(j: &Judgement) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// Builds the two sides (`revision::build`: one checkout path, binaries
-/// kept by source tree). The same source on both sides (a clean tree
-/// against its HEAD) is built once and run as both.
-fn build_sides(
-    sh: &Shell,
-    store: &Store,
-    base: &Source,
-    candidate: &Source,
-) -> Result<(Built, Built, Vec<String>)> {
-    let mut notes = Vec::new();
-    let say = |side: &str, tree: &Source, b: &Built| match b.build_time {
-        Some(t) => format!("{side} {} built in {:.0} s", tree.label, t.as_secs_f64()),
-        None => format!(
-            "{side} {}: kept build reused ({})",
-            tree.label,
-            b.binary.display()
-        ),
-    };
-    if base.tree == candidate.tree {
-        eprintln!("building {} (same code on both sides)", candidate.label);
-        let built = revision::build(sh, store, candidate)?;
-        notes.extend(built.note.clone());
-        notes.push(format!(
-            "{}; base and candidate are the same code, so one build runs as both",
-            say("candidate", candidate, &built)
-        ));
-        return Ok((built.clone(), built, notes));
-    }
-    eprintln!("building base {}", base.label);
-    let b = revision::build(sh, store, base)?;
-    eprintln!("building candidate {}", candidate.label);
-    let c = revision::build(sh, store, candidate)?;
-    notes.push(say("base", base, &b));
-    notes.push(say("candidate", candidate, &c));
-    for line in &notes {
-        eprintln!("{line}");
-    }
-    // Already said on stderr when the build began.
-    notes.extend(b.note.clone());
-    notes.extend(c.note.clone());
-    Ok((b, c, notes))
 }

@@ -1,0 +1,205 @@
+//! `perf check` beside the baseline's own commit: the commit the baseline
+//! was recorded at is built again and measured in lockstep rounds with
+//! this tree, as `perf compare <commit>` does, and the pairs are judged.
+//!
+//! Why: a check against a baseline file compares two sessions of the
+//! machine. On a shared VM whole sessions shift against each other (on
+//! the 2-core Zen 4 VM, periods 0.5–10 s long whose query times sit 30–40%
+//! apart), so a ±10% gate there can say only "inconclusive", however many
+//! processes it measures: the calibration says so before anything runs.
+//! Measuring the baseline's code beside this tree in every round cancels
+//! the machine's state, as `compare` does; the baseline file still names
+//! the commit, the plan and the machine, and how far its recorded figures
+//! lie from its code measured now is reported (the machine's drift, not
+//! the change).
+
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::Result;
+use perf_contract::{plan::Plan, schema::Baseline};
+use perf_report::{judgement::Judgement, policy::Policy};
+use xshell::Shell;
+
+use crate::{
+    machine,
+    paired_rounds::{self, Budget, Sides},
+    revision,
+    settings::LoadedConfig,
+    store::Store,
+};
+
+/// Rounds always run before the data may stop them (`perf compare`'s
+/// default): fewer would let stopping on the data bias the interval.
+const ROUNDS: u32 = 5;
+
+/// The baseline's commit when its code can be built again: recorded from
+/// a clean tree; `Err` says why not.
+pub fn baseline_commit(baseline: &Baseline) -> Result<String, String> {
+    let env = &baseline.environment;
+    match (&env.git_commit, env.git_dirty) {
+        (Some(c), Some(false)) => Ok(c.clone()),
+        (Some(_), _) => Err("it was recorded from a working tree with uncommitted changes".into()),
+        (None, _) => Err("it names no commit".into()),
+    }
+}
+
+/// [`baseline_commit`] as the error `--paired` gives, naming the file.
+pub fn buildable(baseline: &Baseline, baseline_path: &Path) -> Result<String> {
+    baseline_commit(baseline).map_err(|why| {
+        anyhow::anyhow!(
+            "--paired: baseline {} cannot be built again: {why}; record it from a clean tree (`cargo xtask perf baseline --update` after committing)",
+            baseline_path.display()
+        )
+    })
+}
+
+/// What the paired check measured.
+pub struct PairedCheck {
+    pub judgement: Judgement,
+    /// This tree's record over every round (what `--update` keeps).
+    pub current: Baseline,
+}
+
+/// Builds the baseline's commit and this tree, measures them in lockstep
+/// rounds on `plan` until every headline metric is conclusive (when
+/// `more` allows) or `max_time` seconds have passed, and judges the pairs.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    sh: &Shell,
+    store: &Store,
+    (baseline, baseline_path): (&Baseline, &Path),
+    plan: &Plan,
+    candidate_plan: &Plan,
+    policy: &Policy,
+    loaded: &LoadedConfig,
+    (more, max_time): (bool, u64),
+    notes: &mut Vec<String>,
+) -> Result<PairedCheck> {
+    let started = Instant::now();
+    let commit = buildable(baseline, baseline_path)?;
+    let base_tree = revision::resolve(sh, store, Some(&commit)).map_err(|_| {
+        anyhow::anyhow!(
+            "--paired: the commit of baseline {} ({commit}) is not in this repository: fetch it, or check --unpaired",
+            baseline_path.display()
+        )
+    })?;
+    let candidate_tree = revision::resolve(sh, store, None)?;
+    let (base, candidate, build_notes) =
+        revision::build_sides(sh, store, &base_tree, &candidate_tree)?;
+    notes.extend(build_notes);
+    let environment = machine::probe(sh, store.root());
+    let mut policy = policy.clone();
+    let (spread, note) = paired_rounds::between_builds(
+        store,
+        &environment,
+        plan.profile,
+        base_tree.tree != candidate_tree.tree,
+    )?;
+    policy.between_builds = spread;
+    notes.extend(note);
+    let sides = Sides {
+        base: (&base, &base_tree, plan),
+        candidate: (&candidate, &candidate_tree, candidate_plan),
+    };
+    let budget = Budget {
+        rounds: ROUNDS,
+        until_conclusive: more && max_time > 0,
+        deadline: started + Duration::from_secs(max_time),
+        max_time,
+        watch: None,
+    };
+    let paired = paired_rounds::run(
+        store,
+        &sides,
+        &environment,
+        &mut policy,
+        loaded,
+        &budget,
+        notes,
+    )?;
+    notes.push(format!(
+        "paired with the baseline's commit: {} built and measured beside {} in {} round(s), each a fresh process pair ({} steps in lockstep); the baseline file's own figures are not judged",
+        base_tree.label, candidate_tree.label, paired.rounds, paired.steps
+    ));
+    notes.extend(drift(baseline, &paired.base_run));
+    let mut judgement = paired.judgement;
+    judgement.baseline = format!("{} at {}", baseline_path.display(), base_tree.label);
+    Ok(PairedCheck {
+        judgement,
+        current: paired.candidate_run,
+    })
+}
+
+/// How far the baseline's code measured now lies from the baseline file's
+/// figures, headline metrics only: the machine's state between the two
+/// sessions (the same code on both), which the paired verdict cancels.
+fn drift(recorded: &Baseline, now: &Baseline) -> Option<String> {
+    let mut moved: Vec<(f64, String)> = Vec::new();
+    for (w, result) in &now.workloads {
+        for (key, m) in &result.metrics {
+            if !key.kind().is_headline() {
+                continue;
+            }
+            let Some(old) = recorded.workloads.get(w).and_then(|r| r.metrics.get(key)) else {
+                continue;
+            };
+            let (a, b) = (old.summary.median, m.summary.median);
+            if a > 0.0 && b.is_finite() {
+                let pct = (b / a - 1.0) * 100.0;
+                moved.push((pct, format!("{w}.{key} {pct:+.1}%")));
+            }
+        }
+    }
+    moved.sort_by(|x, y| y.0.abs().total_cmp(&x.0.abs()));
+    (!moved.is_empty()).then(|| {
+        format!(
+            "the baseline's code now against its recorded medians (the machine's state between sessions, not a change): {}",
+            moved
+                .iter()
+                .take(4)
+                .map(|(_, s)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use perf_contract::{
+        fixture,
+        plan::WorkloadName::RagQuery,
+        units::{Better::Lower, Unit::Milliseconds},
+    };
+
+    use super::*;
+
+    #[test]
+    fn only_a_clean_recorded_commit_can_be_built_again() {
+        let mut b = fixture::baseline(&[]);
+        b.environment.git_commit = Some("abc".into());
+        b.environment.git_dirty = Some(false);
+        assert_eq!(baseline_commit(&b), Ok("abc".into()));
+        b.environment.git_dirty = Some(true);
+        assert!(baseline_commit(&b).unwrap_err().contains("uncommitted"));
+        b.environment.git_commit = None;
+        assert!(baseline_commit(&b).unwrap_err().contains("no commit"));
+    }
+
+    /// The drift names headline metrics only, largest first.
+    #[test]
+    fn drift_is_the_baseline_code_now_against_its_file() {
+        let run = |latency: f64, embed: f64| {
+            fixture::baseline(&[
+                (RagQuery, "latency", Milliseconds, Lower, vec![latency; 5]),
+                (RagQuery, "stage.embed", Milliseconds, Lower, vec![embed; 5]),
+            ])
+        };
+        let note = drift(&run(1.0, 1.0), &run(1.25, 2.0)).unwrap();
+        assert!(note.ends_with(": rag_query.latency +25.0%"), "{note}");
+        assert_eq!(drift(&run(1.0, 1.0), &fixture::baseline(&[])), None);
+    }
+}
