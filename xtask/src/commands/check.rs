@@ -4,7 +4,10 @@
 //! what looks regressed in more processes, measures one more process at a
 //! time while a headline metric's minimum detectable effect exceeds its
 //! threshold (within `--max-time`), prints the judgement through `perf_report::export`, and exits
-//! 0 / 1 (regression) / 2 (error) / 3 (inconclusive).
+//! 0 / 1 (regression) / 2 (error) / 3 (inconclusive). With `--paired`, or
+//! where this machine's calibration says the sessions leave a headline
+//! threshold unresolved, it measures the baseline's commit beside this
+//! tree instead (`paired_check`).
 
 use std::{
     path::{Path, PathBuf},
@@ -124,7 +127,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
         }
         None => {
             let mut p = plan_for(sh, root, &cwd, &run_args, &loaded)?.without_ingest_at_scale();
-            let mut unresolved = Vec::new();
+            let (mut unresolved, mut processes_note) = (Vec::new(), None);
             if !args.run.settings.has("processes") {
                 let c = calibration.as_ref().map(|(_, c)| c);
                 let base_processes = baseline
@@ -148,12 +151,14 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                         &policy,
                         &threshold_for,
                     );
-                    unresolved = r.unresolved;
-                    notes.extend(r.note);
+                    (unresolved, processes_note) = (r.unresolved, r.note);
                 }
             }
             if let Some(why) = pairing(args, &baseline, &unresolved, &mut notes) {
+                // The processes a check beside the file would take do not
+                // apply: the rounds decide.
                 eprintln!("{why}");
+                notes.push(why);
                 let mut candidate_plan = p.clone();
                 candidate_plan.inject_delay = args.inject_delay.clone();
                 let paired = paired_check::run(
@@ -172,6 +177,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                 judgement.notes = notes;
                 return finish(judgement, &paired.current, &baseline_path, args);
             }
+            notes.extend(processes_note);
             p.inject_delay = args.inject_delay.clone();
             let r = measure::measure(sh, store, &p)?;
             let saved = store.save_run(&r)?;
