@@ -25,6 +25,7 @@ mod recorded;
 mod replicates;
 mod revision;
 mod runner;
+mod session_notes;
 mod settings;
 mod spelling;
 mod step_summary;

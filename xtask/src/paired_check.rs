@@ -46,6 +46,45 @@ pub fn baseline_commit(baseline: &Baseline) -> Result<String, String> {
     }
 }
 
+/// Why a check measures the baseline's commit beside this tree, or `None`
+/// to judge against the baseline file: `asked` (`--paired`), or unasked
+/// when this machine's calibration leaves headline thresholds
+/// `unresolved` across sessions and the baseline's commit can be built
+/// again (a note says when it cannot); never when `refused` (`--unpaired`,
+/// or instruction counts, which do not move with the machine's state).
+pub fn reason(
+    asked: bool,
+    refused: bool,
+    baseline: &Baseline,
+    unresolved: &[String],
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    if asked {
+        return Some(
+            "--paired: building the baseline's commit to measure it beside this tree".into(),
+        );
+    }
+    if refused || unresolved.is_empty() {
+        return None;
+    }
+    let why = format!(
+        "this machine's calibration says a check beside the baseline file cannot resolve {}",
+        unresolved.join(", ")
+    );
+    match baseline_commit(baseline) {
+        Ok(c) => Some(format!(
+            "{why}: measuring the baseline's commit {} beside this tree in lockstep rounds instead (--unpaired judges the file)",
+            &c[..c.len().min(12)]
+        )),
+        Err(e) => {
+            notes.push(format!(
+                "{why}, and its commit cannot be built again to pair with ({e}): judged unpaired"
+            ));
+            None
+        }
+    }
+}
+
 /// [`baseline_commit`] as the error `--paired` gives, naming the file.
 pub fn buildable(baseline: &Baseline, baseline_path: &Path) -> Result<String> {
     baseline_commit(baseline).map_err(|why| {
@@ -201,5 +240,34 @@ mod tests {
         let note = drift(&run(1.0, 1.0), &run(1.25, 2.0)).unwrap();
         assert!(note.ends_with(": rag_query.latency +25.0%"), "{note}");
         assert_eq!(drift(&run(1.0, 1.0), &fixture::baseline(&[])), None);
+    }
+
+    /// Pairs when asked, or unasked when the calibration says the file
+    /// cannot resolve a headline threshold and the commit can be built;
+    /// never when refused; says so when the commit cannot be built.
+    #[test]
+    fn a_check_pairs_when_the_sessions_leave_it_no_answer() {
+        let mut clean = fixture::baseline(&[]);
+        clean.environment.git_commit = Some("0123456789abcdef".into());
+        clean.environment.git_dirty = Some(false);
+        let mut dirty = clean.clone();
+        dirty.environment.git_dirty = Some(true);
+        let bound =
+            ["rag_query.latency (sessions alone leave ±23.0%, threshold ±10.0%)".to_string()];
+        let mut notes = Vec::new();
+        let why = reason(false, false, &clean, &bound, &mut notes).unwrap();
+        assert!(
+            why.contains("measuring the baseline's commit 0123456789ab beside this tree"),
+            "{why}"
+        );
+        assert!(reason(false, false, &clean, &[], &mut notes).is_none());
+        assert!(reason(false, true, &clean, &bound, &mut notes).is_none());
+        assert!(reason(true, false, &dirty, &[], &mut notes).is_some());
+        assert!(notes.is_empty(), "{notes:?}");
+        assert!(reason(false, false, &dirty, &bound, &mut notes).is_none());
+        assert!(
+            notes[0].ends_with("uncommitted changes): judged unpaired"),
+            "{notes:?}"
+        );
     }
 }

@@ -21,7 +21,6 @@ use perf_contract::{
     schema::{Baseline, FileRole},
 };
 use perf_report::{
-    calibration::Calibration,
     compare::Verdict,
     export::{self, Document},
     guards::{incomparable_reason, other_machine_reason},
@@ -36,6 +35,7 @@ use crate::{
     callgrind,
     cli::{CheckArgs, Mode},
     measure, paired_check, printer, replicates,
+    session_notes::{calibration_for, sessions_note},
     settings::{self, names, plan_for},
     store::Store,
     thresholds,
@@ -154,7 +154,10 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                     (unresolved, processes_note) = (r.unresolved, r.note);
                 }
             }
-            if let Some(why) = pairing(args, &baseline, &unresolved, &mut notes) {
+            let refused = args.unpaired || args.mode == Mode::Instructions;
+            if let Some(why) =
+                paired_check::reason(args.paired, refused, &baseline, &unresolved, &mut notes)
+            {
                 // The processes a check beside the file would take do not
                 // apply: the rounds decide.
                 eprintln!("{why}");
@@ -372,43 +375,6 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
     finish(judgement, &current, &baseline_path, args)
 }
 
-/// Why this check measures the baseline's commit beside this tree
-/// (`paired_check`), or `None` to judge against the baseline file: asked
-/// with `--paired`, or unasked when this machine's calibration says a
-/// headline threshold cannot be resolved across sessions and the
-/// baseline's commit can be built again (a note says when it cannot).
-fn pairing(
-    args: &CheckArgs,
-    baseline: &Baseline,
-    unresolved: &[String],
-    notes: &mut Vec<String>,
-) -> Option<String> {
-    if args.paired {
-        return Some(
-            "--paired: building the baseline's commit to measure it beside this tree".into(),
-        );
-    }
-    if args.unpaired || unresolved.is_empty() || args.mode == Mode::Instructions {
-        return None;
-    }
-    let why = format!(
-        "this machine's calibration says a check beside the baseline file cannot resolve {}",
-        unresolved.join(", ")
-    );
-    match paired_check::baseline_commit(baseline) {
-        Ok(c) => Some(format!(
-            "{why}: measuring the baseline's commit {} beside this tree in lockstep rounds instead (--unpaired judges the file)",
-            &c[..c.len().min(12)]
-        )),
-        Err(e) => {
-            notes.push(format!(
-                "{why}, and its commit cannot be built again to pair with ({e}): judged unpaired"
-            ));
-            None
-        }
-    }
-}
-
 /// Prints the judgement, updates the baseline when asked and the check
 /// passed, and gives the exit code.
 fn finish(
@@ -511,71 +477,6 @@ fn baseline_bound(judgement: &Judgement, baseline: &Baseline) -> Option<String> 
     })
 }
 
-/// Fewer sessions than this estimate their shift roughly: in simulation
-/// (perf-report/tests/process_replicates.rs) three hold 0 in about 86% of
-/// A/A checks, eight in 94%.
-const ROUGH_BELOW_SESSIONS: usize = 8;
-
-/// What the intervals hold of the two sessions a check compares. An A/A
-/// series on a noisy VM saw every figure of a check move together against
-/// a baseline of minutes before: a shift of the whole machine, which no
-/// spread between one session's processes holds; a calibration over
-/// several sessions measures it, and the interval includes it.
-fn sessions_note(baseline: &Baseline, current: &Baseline, c: Option<&Calibration>) -> String {
-    let when = |r: &Baseline| r.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
-    let times = format!(
-        "the baseline was measured at {} and this run at {}",
-        when(baseline),
-        when(current)
-    );
-    match c.filter(|c| c.sessions > 1) {
-        Some(c) => format!(
-            "unpaired: {times}; the intervals include this machine's shift between sessions, calibrated over {} sessions{}",
-            c.sessions,
-            if c.sessions < ROUGH_BELOW_SESSIONS {
-                " (a rough estimate of a variance: each `perf calibrate` adds sessions)"
-            } else {
-                ""
-            }
-        ),
-        None => format!(
-            "unpaired: {times}; the intervals hold the spread between processes within a session, not a shift of the whole machine between sessions (`perf calibrate` measures it over several; `perf compare` measures both builds in every round)"
-        ),
-    }
-}
-
-/// This machine's calibration for the run's profile when it describes the
-/// run, with a note either way: without one, absolute floors stand in.
-fn calibration_for(
-    calibration: Option<(PathBuf, Calibration)>,
-    current: &Baseline,
-    policy: &Policy,
-    notes: &mut Vec<String>,
-) -> Option<Calibration> {
-    let profile = current.plan.profile;
-    let Some((file, c)) = calibration else {
-        notes.push(format!(
-            "no calibration of this machine for the {profile} profile: absolute floors ({} µs, {} ms) raise the thresholds of short timings; `cargo xtask perf calibrate{}` measures what this machine resolves",
-            policy.min_abs_us,
-            policy.min_abs_ms,
-            if profile == ProfileName::Quick { " --quick" } else { "" }
-        ));
-        return None;
-    };
-    if let Some(why) = c.unlike(current) {
-        notes.push(format!("calibration {} not used: {why}", file.display()));
-        return None;
-    }
-    notes.push(format!(
-        "calibration of this machine ({}, {} processes in {} session(s), {} metrics): its spread between processes is pooled with this run's, and no absolute floor applies to those metrics",
-        c.created_at.format("%Y-%m-%d %H:%M UTC"),
-        c.processes,
-        c.sessions,
-        c.metrics.len()
-    ));
-    Some(c)
-}
-
 /// In deterministic mode only instruction counts are judged, and only
 /// those of one source: callgrind's and the hardware counter's differ
 /// (callgrind runs its own CPU model).
@@ -648,53 +549,5 @@ fn describe_counting(run: &Baseline) -> &str {
     match run.context.counting.as_str() {
         "" => "not recorded",
         s => s,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::Parser;
-    use perf_contract::fixture;
-
-    use super::*;
-    use crate::cli::{Cli, Command, PerfCommand};
-
-    fn args(flags: &[&str]) -> CheckArgs {
-        let argv = ["cargo xtask", "perf", "check"].iter().chain(flags);
-        match Cli::try_parse_from(argv).unwrap().command {
-            Command::Perf(PerfCommand::Check(a)) => a,
-            _ => unreachable!("a check"),
-        }
-    }
-
-    /// Pairs when asked, or unasked when the calibration says the file
-    /// cannot resolve a headline threshold and the commit can be built;
-    /// never with `--unpaired`; says so when the commit cannot be built.
-    #[test]
-    fn a_check_pairs_when_the_sessions_leave_it_no_answer() {
-        let mut clean = fixture::baseline(&[]);
-        clean.environment.git_commit = Some("0123456789abcdef".into());
-        clean.environment.git_dirty = Some(false);
-        let mut dirty = clean.clone();
-        dirty.environment.git_dirty = Some(true);
-        let bound =
-            ["rag_query.latency (sessions alone leave ±23.0%, threshold ±10.0%)".to_string()];
-        let mut notes = Vec::new();
-        let why = pairing(&args(&[]), &clean, &bound, &mut notes).unwrap();
-        assert!(
-            why.contains("measuring the baseline's commit 0123456789ab beside this tree"),
-            "{why}"
-        );
-        assert!(pairing(&args(&[]), &clean, &[], &mut notes).is_none());
-        assert!(pairing(&args(&["--unpaired"]), &clean, &bound, &mut notes).is_none());
-        assert!(pairing(&args(&["--paired"]), &clean, &[], &mut notes).is_some());
-        assert!(notes.is_empty(), "{notes:?}");
-        assert!(pairing(&args(&[]), &dirty, &bound, &mut notes).is_none());
-        assert!(
-            notes[0].ends_with("uncommitted changes): judged unpaired"),
-            "{notes:?}"
-        );
-        let both = Cli::try_parse_from(["cargo xtask", "perf", "check", "--paired", "--unpaired"]);
-        assert!(both.is_err());
     }
 }
