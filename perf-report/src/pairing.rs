@@ -14,12 +14,13 @@ use perf_contract::{
 };
 
 use crate::{
-    build_spread::BuildSpread,
+    build_spread::{BuildSpread, BuildVariance},
     compare::{
         compare_each, compare_metric_of, metric_seed, Basis, Comparison, MetricChange, Verdict,
     },
     paired::{judge_run, PairedJudgement, PairedMetric, PairedVerdict, FAMILY_ALPHA, MIN_PAIRS},
     rounds::MIN_ROUNDS,
+    student_t,
 };
 
 /// Whether two sides' samples of one metric are judged pair by pair: a
@@ -100,10 +101,23 @@ pub fn compare_paired(
         })
         .collect();
     let judged = judge_run(&metrics, FAMILY_ALPHA);
-    for (&i, judged) in at.iter().zip(&judged) {
-        fill(rows[i].change.as_mut().expect("placeholder"), judged);
+    for ((&i, judged), m) in at.iter().zip(&judged).zip(&metrics) {
+        let change = rows[i].change.as_mut().expect("placeholder");
+        fill(change, judged);
+        change.floor_pct = m
+            .between_builds
+            .filter(|b| b.var > 0.0 && b.df > 0.0)
+            .map(build_floor_pct);
     }
     rows
+}
+
+/// The half-width no number of rounds narrows: with the rounds' own
+/// variance gone, the spread between two builds of one source alone
+/// (a 95% interval on its degrees of freedom).
+fn build_floor_pct(b: BuildVariance) -> f64 {
+    let half = student_t::quantile(0.975, b.df) * b.var.sqrt();
+    (half.exp() - (-half).exp()) * 50.0
 }
 
 /// The medians and counts of a paired metric, before its pairs are judged.
@@ -303,5 +317,24 @@ mod tests {
         let ch = rows[0].change.as_ref().unwrap();
         assert_eq!((ch.basis, ch.rounds), (Basis::Paired, 4), "{ch:?}");
         assert_eq!(verdict(&rows), &Verdict::Regressed, "{ch:?}");
+    }
+
+    /// The floor is the interval's half-width once the rounds agree
+    /// exactly: what the spread between builds alone leaves.
+    #[test]
+    fn the_build_floor_is_what_rounds_without_spread_leave() {
+        let b = BuildVariance {
+            var: 0.02f64.powi(2),
+            df: 7.0,
+        };
+        let rounds = vec![vec![(1.0, 1.0); 10]; 200];
+        let with = crate::rounds::across_rounds_with(&rounds, Some(b)).unwrap();
+        let mde = (with.ci_pct.high - with.ci_pct.low) / 2.0;
+        assert!(
+            (build_floor_pct(b) - mde).abs() < 1e-6,
+            "{} vs {mde}",
+            build_floor_pct(b)
+        );
+        assert!((4.0..6.0).contains(&mde), "t(7) × 2%: {mde}");
     }
 }

@@ -179,7 +179,7 @@ pub fn run(
                     e.0
                 )
             })?;
-        let unsure = judgement
+        let unsure: Vec<_> = judgement
             .inconclusive()
             .filter(|c| {
                 budget
@@ -187,7 +187,23 @@ pub fn run(
                     .as_ref()
                     .is_none_or(|(w, m, _)| c.workload == *w && c.metric.as_str() == m)
             })
-            .count();
+            .collect();
+        // What the spread between two builds alone leaves, which no
+        // number of rounds narrows: beyond the threshold, more rounds
+        // only spend the budget.
+        let bound: Vec<String> = unsure
+            .iter()
+            .filter_map(|c| {
+                let m = c.change.as_ref()?;
+                let floor = m.floor_pct.filter(|f| *f > m.threshold_pct)?;
+                Some(format!(
+                    "{}.{} (±{floor:.1}% at best, threshold ±{:.1}%)",
+                    c.workload, c.metric, m.threshold_pct
+                ))
+            })
+            .collect();
+        let stuck = !unsure.is_empty() && bound.len() == unsure.len();
+        let unsure = unsure.len();
         // A regression ends a compare (its verdict cannot improve); a
         // watched metric decides alone (a bisect's other metrics may fail).
         let stop_on_failure = !judgement.passed && budget.watch.is_none();
@@ -196,9 +212,18 @@ pub fn run(
         // before them would bias the interval.
         let planned_done = rounds >= budget.rounds;
         if planned_done
-            && (!budget.until_conclusive || unsure == 0 || stop_on_failure || !another_fits)
+            && (!budget.until_conclusive
+                || unsure == 0
+                || stop_on_failure
+                || !another_fits
+                || stuck)
         {
-            if budget.until_conclusive && unsure > 0 && !another_fits {
+            if budget.until_conclusive && stuck {
+                notes.push(format!(
+                    "more rounds cannot make {} conclusive: two builds of one source differ that much on this machine (`perf calibrate --builds`), whatever the rounds",
+                    bound.join(", ")
+                ));
+            } else if budget.until_conclusive && unsure > 0 && !another_fits {
                 notes.push(format!(
                     "--until-conclusive: {unsure} headline metric(s) still inconclusive when another round would pass --max-time {} s",
                     budget.max_time

@@ -141,10 +141,10 @@ fn saved_run_rules(dir: &Path, baseline: &Path) {
     }
 }
 
-#[test]
-fn clean_run_passes_and_injected_slowdown_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let baseline = dir.path().join("baseline.json");
+/// A quick baseline of `rag_query` recorded in `dir`: the check's tests
+/// start from one of this machine.
+fn quick_rag_baseline(dir: &Path) -> std::path::PathBuf {
+    let baseline = dir.join("baseline.json");
     let o = xtask(&[
         "perf",
         "baseline",
@@ -154,7 +154,14 @@ fn clean_run_passes_and_injected_slowdown_fails() {
         "--output",
         baseline.to_str().unwrap(),
     ]);
-    assert!(o.status.success());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    baseline
+}
+
+#[test]
+fn clean_run_passes_and_injected_slowdown_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = quick_rag_baseline(dir.path());
     let recorded = Baseline::load(&baseline).unwrap();
     let embed_ms = recorded.workloads[&perf_contract::plan::WorkloadName::RagQuery].metrics
         ["stage.embed"]
@@ -226,17 +233,7 @@ fn clean_run_passes_and_injected_slowdown_fails() {
 #[test]
 fn a_paired_check_measures_the_baseline_commit_beside_this_tree() {
     let dir = tempfile::tempdir().unwrap();
-    let baseline = dir.path().join("baseline.json");
-    let o = xtask(&[
-        "perf",
-        "baseline",
-        "--quick",
-        "--workload",
-        "rag_query",
-        "--output",
-        baseline.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let baseline = quick_rag_baseline(dir.path());
     // Recorded at HEAD from a clean tree, whatever state this checkout is
     // in: the test is about pairing, not about the tree it runs in.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

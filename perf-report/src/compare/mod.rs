@@ -120,7 +120,9 @@ pub struct MetricChange {
     pub processes: Option<(usize, usize)>,
     /// The MDE no number of processes of the current run goes below: the
     /// baseline's processes and the machine's shift between sessions
-    /// ([`Basis::Processes`] only).
+    /// ([`Basis::Processes`]), or, for two builds judged on pairs, what
+    /// the calibrated spread between builds alone leaves, whatever the
+    /// rounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor_pct: Option<f64>,
 }
