@@ -12,9 +12,11 @@
 #                    query latency +4.3%)
 #   search BYTES     a scratch buffer of BYTES filled on every HNSW search
 #                    (vector_query.hnsw.latency and rag_query's search)
-#   spin N           N dependent multiply-adds on every HNSW search: a
-#                    fixed compute cost, no memory traffic (a buffer beyond
-#                    128 KiB is mmapped per search and the step jumps)
+#   spin N           N dependent shift-xor-multiply steps on every HNSW
+#                    search: a fixed compute cost, no memory traffic (a
+#                    buffer beyond 128 KiB is mmapped per search and the
+#                    step jumps; a multiply-add chain LLVM folds 8 steps
+#                    into one, which left hnsw.latency unmoved)
 #   revert           undo any of the above
 # Refuses a tree where those files already differ from HEAD.
 set -euo pipefail
@@ -56,7 +58,7 @@ EOF
         ;;
     spin)
         [[ "$count" =~ ^[0-9]+$ ]] || { echo "error: spin needs a count, e.g. scripts/perturb.sh spin 2000" >&2; exit 2; }
-        perl -0pi -e "s/(fn search\(&self, query: &\[f32\], k: usize\) -> Result<Vec<Hit>, WorkloadError> \{\n)/\$1        let mut spin = std::hint::black_box(query.len() as u64);\n        for _ in 0..$count {\n            spin = spin.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);\n        }\n        std::hint::black_box(spin);\n/" "$hnsw"
+        perl -0pi -e "s/(fn search\(&self, query: &\[f32\], k: usize\) -> Result<Vec<Hit>, WorkloadError> \{\n)/\$1        let mut spin = std::hint::black_box(query.len() as u64);\n        for _ in 0..$count {\n            spin = (spin ^ (spin >> 29)).wrapping_mul(0xBF58476D1CE4E5B9);\n        }\n        std::hint::black_box(spin);\n/" "$hnsw"
         ;;
     *)
         echo "error: unknown mode \`$mode\`: cosmetic, tokenize N, search BYTES, spin N or revert" >&2

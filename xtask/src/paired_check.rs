@@ -10,8 +10,8 @@
 //! Measuring the baseline's code beside this tree in every round cancels
 //! the machine's state, as `compare` does; the baseline file still names
 //! the commit, the plan and the machine, and how far its recorded figures
-//! lie from its code measured now is reported (the machine's drift, not
-//! the change).
+//! lie from its code measured now is reported (the machine's drift and
+//! the lockstep's own context, not the change).
 
 use std::{
     path::Path,
@@ -195,7 +195,7 @@ fn drift(recorded: &Baseline, now: &Baseline) -> Option<String> {
     moved.sort_by(|x, y| y.0.abs().total_cmp(&x.0.abs()));
     (!moved.is_empty()).then(|| {
         format!(
-            "the baseline's code now against its recorded medians (the machine's state between sessions, not a change): {}",
+            "the baseline's code now against its recorded medians (the same code: the machine's state between sessions, and lockstep beside another process against alone; not the change): {}",
             moved
                 .iter()
                 .take(4)
