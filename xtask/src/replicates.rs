@@ -88,7 +88,7 @@ pub fn from_calibration(
     if !need.session_bound.is_empty() {
         // More processes cannot help: say so rather than spend them.
         notes.push(format!(
-            "no number of processes resolves {} on this machine: its calibration saw whole sessions shift that much against each other (`perf compare` measures both builds in every round)",
+            "no number of processes resolves {} on this machine: its calibration saw whole sessions shift that much against each other (`perf check --paired` measures the baseline's commit beside this tree in every round, and check does so unasked when that commit can be built)",
             need.session_bound.join(", ")
         ));
     }

@@ -36,7 +36,7 @@ pub fn sessions_note(baseline: &Baseline, current: &Baseline, c: Option<&Calibra
             }
         ),
         None => format!(
-            "unpaired: {times}; the intervals hold the spread between processes within a session, not a shift of the whole machine between sessions (`perf calibrate` measures it over several; `perf compare` measures both builds in every round)"
+            "unpaired: {times}; the intervals hold the spread between processes within a session, not a shift of the whole machine between sessions (`perf calibrate` measures it over several; `perf check --paired` measures the baseline's commit beside this tree in every round)"
         ),
     }
 }

@@ -471,7 +471,7 @@ fn baseline_bound(judgement: &Judgement, baseline: &Baseline) -> Option<String> 
     };
     (!bound.is_empty()).then(|| {
         format!(
-            "more processes of this run cannot make it conclusive: {}; a baseline in more processes (`perf baseline --processes N --update`) narrows what its processes leave, not a shift between sessions; {compare} measures both builds in every round, which cancels it",
+            "more processes of this run cannot make it conclusive: {}; a baseline in more processes (`perf baseline --processes N --update`) narrows what its processes leave, not a shift between sessions; {compare} measures both builds in every round, which cancels it (`perf check --paired` does so against this baseline's commit)",
             bound.join(", ")
         )
     })
