@@ -50,13 +50,16 @@ pub fn baseline_commit(baseline: &Baseline) -> Result<String, String> {
 /// to judge against the baseline file: `asked` (`--paired`), or unasked
 /// when this machine's calibration leaves headline thresholds
 /// `unresolved` across sessions and the baseline's commit can be built
-/// again (a note says when it cannot); never when `refused` (`--unpaired`,
-/// or instruction counts, which do not move with the machine's state).
+/// again: recorded from a clean tree, and a commit `in_repo` knows (a
+/// shallow clone may lack it; a note says when it cannot); never when
+/// `refused` (`--unpaired`, or instruction counts, which do not move with
+/// the machine's state).
 pub fn reason(
     asked: bool,
     refused: bool,
     baseline: &Baseline,
     unresolved: &[String],
+    in_repo: &dyn Fn(&str) -> bool,
     notes: &mut Vec<String>,
 ) -> Option<String> {
     if asked {
@@ -71,7 +74,14 @@ pub fn reason(
         "this machine's calibration says a check beside the baseline file cannot resolve {}",
         unresolved.join(", ")
     );
-    match baseline_commit(baseline) {
+    let commit = baseline_commit(baseline).and_then(|c| {
+        if in_repo(&c) {
+            Ok(c)
+        } else {
+            Err(format!("{c} is not a commit of this repository"))
+        }
+    });
+    match commit {
         Ok(c) => Some(format!(
             "{why}: measuring the baseline's commit {} beside this tree in lockstep rounds instead (--unpaired judges the file)",
             &c[..c.len().min(12)]
@@ -255,18 +265,28 @@ mod tests {
         let bound =
             ["rag_query.latency (sessions alone leave ±23.0%, threshold ±10.0%)".to_string()];
         let mut notes = Vec::new();
-        let why = reason(false, false, &clean, &bound, &mut notes).unwrap();
+        let known = |_: &str| true;
+        let why = reason(false, false, &clean, &bound, &known, &mut notes).unwrap();
         assert!(
             why.contains("measuring the baseline's commit 0123456789ab beside this tree"),
             "{why}"
         );
-        assert!(reason(false, false, &clean, &[], &mut notes).is_none());
-        assert!(reason(false, true, &clean, &bound, &mut notes).is_none());
-        assert!(reason(true, false, &dirty, &[], &mut notes).is_some());
+        assert!(reason(false, false, &clean, &[], &known, &mut notes).is_none());
+        assert!(reason(false, true, &clean, &bound, &known, &mut notes).is_none());
+        assert!(reason(true, false, &dirty, &[], &known, &mut notes).is_some());
         assert!(notes.is_empty(), "{notes:?}");
-        assert!(reason(false, false, &dirty, &bound, &mut notes).is_none());
+        assert!(reason(false, false, &dirty, &bound, &known, &mut notes).is_none());
         assert!(
             notes[0].ends_with("uncommitted changes): judged unpaired"),
+            "{notes:?}"
+        );
+        // A shallow clone without the commit judges the file, unasked.
+        let shallow = |_: &str| false;
+        assert!(reason(false, false, &clean, &bound, &shallow, &mut notes).is_none());
+        assert!(
+            notes[1].ends_with(
+                "(0123456789abcdef is not a commit of this repository): judged unpaired"
+            ),
             "{notes:?}"
         );
     }

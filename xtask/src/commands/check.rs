@@ -34,7 +34,7 @@ use crate::{
     baseline_update::{clear_stale_temps, missing_baseline, replace_baseline},
     callgrind,
     cli::{CheckArgs, Mode},
-    measure, paired_check, printer, replicates,
+    measure, paired_check, printer, replicates, revision,
     session_notes::{calibration_for, sessions_note},
     settings::{self, names, plan_for},
     store::Store,
@@ -155,9 +155,15 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                 }
             }
             let refused = args.unpaired || args.mode == Mode::Instructions;
-            if let Some(why) =
-                paired_check::reason(args.paired, refused, &baseline, &unresolved, &mut notes)
-            {
+            let in_repo = |c: &str| revision::resolve(sh, store, Some(c)).is_ok();
+            if let Some(why) = paired_check::reason(
+                args.paired,
+                refused,
+                &baseline,
+                &unresolved,
+                &in_repo,
+                &mut notes,
+            ) {
                 // The processes a check beside the file would take do not
                 // apply: the rounds decide.
                 eprintln!("{why}");
