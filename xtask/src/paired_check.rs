@@ -19,12 +19,11 @@ use std::{
 };
 
 use anyhow::Result;
-use perf_contract::{plan::Plan, schema::Baseline};
+use perf_contract::{environment::Environment, plan::Plan, schema::Baseline};
 use perf_report::{judgement::Judgement, policy::Policy};
 use xshell::Shell;
 
 use crate::{
-    machine,
     paired_rounds::{self, Budget, Sides},
     revision,
     settings::LoadedConfig,
@@ -115,11 +114,13 @@ pub struct PairedCheck {
 /// Builds the baseline's commit and this tree, measures them in lockstep
 /// rounds on `plan` until every headline metric is conclusive (when
 /// `more` allows) or `max_time` seconds have passed, and judges the pairs.
+/// `environment`: the check's own probe of this machine, not another.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     sh: &Shell,
     store: &Store,
     (baseline, baseline_path): (&Baseline, &Path),
+    environment: &Environment,
     plan: &Plan,
     candidate_plan: &Plan,
     policy: &Policy,
@@ -139,11 +140,10 @@ pub fn run(
     let (base, candidate, build_notes) =
         revision::build_sides(sh, store, &base_tree, &candidate_tree)?;
     notes.extend(build_notes);
-    let environment = machine::probe(sh, store.root());
     let mut policy = policy.clone();
     let (spread, note) = paired_rounds::between_builds(
         store,
-        &environment,
+        environment,
         plan.profile,
         base_tree.tree != candidate_tree.tree,
     )?;
@@ -163,7 +163,7 @@ pub fn run(
     let paired = paired_rounds::run(
         store,
         &sides,
-        &environment,
+        environment,
         &mut policy,
         loaded,
         &budget,

@@ -174,6 +174,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                     sh,
                     store,
                     (&baseline, &baseline_path),
+                    &here,
                     &p,
                     &candidate_plan,
                     &policy,
