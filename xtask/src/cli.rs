@@ -366,7 +366,8 @@ pub struct CheckArgs {
     pub no_rerun: bool,
 
     /// While a headline metric is inconclusive, measure its workload in one
-    /// more process at a time, for at most SECS seconds (0: never).
+    /// more process at a time (a paired check: one more round of that
+    /// workload alone), for at most SECS seconds (0: never).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub max_time: u64,
 

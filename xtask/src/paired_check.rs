@@ -13,10 +13,7 @@
 //! lie from its code measured now is reported (the machine's drift and
 //! the lockstep's own context, not the change).
 
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+use std::{path::Path, time::Duration};
 
 use anyhow::Result;
 use perf_contract::{environment::Environment, plan::Plan, schema::Baseline};
@@ -24,7 +21,7 @@ use perf_report::{judgement::Judgement, policy::Policy};
 use xshell::Shell;
 
 use crate::{
-    paired_rounds::{self, Budget, Sides},
+    paired_rounds::{self, Budget, Deadline, Sides},
     revision,
     settings::LoadedConfig,
     store::Store,
@@ -112,8 +109,9 @@ pub struct PairedCheck {
 }
 
 /// Builds the baseline's commit and this tree, measures them in lockstep
-/// rounds on `plan` until every headline metric is conclusive (when
-/// `more` allows) or `max_time` seconds have passed, and judges the pairs.
+/// rounds on `plan`, then more while a headline metric is inconclusive
+/// (when `more` allows) for at most `max_time` seconds, and judges the
+/// pairs.
 /// `environment`: the check's own probe of this machine, not another.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
@@ -128,7 +126,6 @@ pub fn run(
     (more, max_time): (bool, u64),
     notes: &mut Vec<String>,
 ) -> Result<PairedCheck> {
-    let started = Instant::now();
     let commit = buildable(baseline, baseline_path)?;
     let base_tree = revision::resolve(sh, store, Some(&commit)).map_err(|_| {
         anyhow::anyhow!(
@@ -156,7 +153,7 @@ pub fn run(
     let budget = Budget {
         rounds: ROUNDS,
         until_conclusive: more && max_time > 0,
-        deadline: started + Duration::from_secs(max_time),
+        deadline: Deadline::AfterPlanned(Duration::from_secs(max_time)),
         max_time,
         watch: None,
     };

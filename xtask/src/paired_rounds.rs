@@ -9,12 +9,15 @@
 //! this machine's spread between builds in their intervals
 //! ([`between_builds`]).
 
-use std::{path::Path, time::Instant};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, Result};
 use perf_contract::{
     environment::Environment,
-    plan::{Plan, ProfileName},
+    plan::{Plan, ProfileName, WorkloadName},
     schema::Baseline,
 };
 use perf_report::{
@@ -47,13 +50,24 @@ pub struct Budget {
     /// More rounds while a headline metric is inconclusive...
     pub until_conclusive: bool,
     /// ...if another round would end before this.
-    pub deadline: Instant,
+    pub deadline: Deadline,
     /// The budget in seconds, as messages name it.
     pub max_time: u64,
     /// The one metric whose conclusiveness decides (`bisect`'s, `compare
     /// --watch`'s), and the flag that named it; `None`: every headline
     /// metric.
     pub watch: Option<(perf_contract::plan::WorkloadName, String, &'static str)>,
+}
+
+/// When the last round must end.
+#[derive(Debug, Clone, Copy)]
+pub enum Deadline {
+    /// A compare's whole budget (`compare --max-time`).
+    At(Instant),
+    /// This long once the planned rounds are done (`check --max-time`:
+    /// what it may measure beyond them, as an unpaired check's further
+    /// processes).
+    AfterPlanned(Duration),
 }
 
 /// `workload.metric` as `flag` names it (`--metric`, `--watch`): the
@@ -108,8 +122,22 @@ pub fn run(
     let mut steps = 0;
     // Both sides' records so far: each round's samples are added to them.
     let mut runs: Option<(Baseline, Baseline)> = None;
+    let mut deadline = match budget.deadline {
+        Deadline::At(at) => Some(at),
+        Deadline::AfterPlanned(_) => None,
+    };
+    // Beyond the planned rounds, a round measures only the workloads whose
+    // awaited metrics are still inconclusive (both sides alike, so each
+    // round's pairs stay pairs): a quick `embedding` round is a minute of
+    // two engines, a `vector_query` one seconds.
+    let mut narrowed: Option<(Plan, Plan)> = None;
+    let mut narrowed_to: Vec<WorkloadName> = Vec::new();
     let (judgement, base_run, candidate_run) = loop {
         let round_start = Instant::now();
+        let (base_plan, candidate_plan) = match &narrowed {
+            Some((b, c)) => (b, c),
+            None => (base_plan, candidate_plan),
+        };
         let r = run_lockstep(
             &base.binary,
             &candidate.binary,
@@ -203,14 +231,19 @@ pub fn run(
             })
             .collect();
         let stuck = !unsure.is_empty() && bound.len() == unsure.len();
+        let mut awaited: Vec<WorkloadName> = unsure.iter().map(|c| c.workload).collect();
+        awaited.dedup();
         let unsure = unsure.len();
         // A regression ends a compare (its verdict cannot improve); a
         // watched metric decides alone (a bisect's other metrics may fail).
         let stop_on_failure = !judgement.passed && budget.watch.is_none();
-        let another_fits = Instant::now() + round_start.elapsed() <= budget.deadline;
         // The planned rounds always run: stopping on what the data show
         // before them would bias the interval.
         let planned_done = rounds >= budget.rounds;
+        if let (Deadline::AfterPlanned(extra), true) = (budget.deadline, rounds == budget.rounds) {
+            deadline = Some(Instant::now() + extra);
+        }
+        let another_fits = deadline.is_none_or(|d| Instant::now() + round_start.elapsed() <= d);
         if planned_done
             && (!budget.until_conclusive
                 || unsure == 0
@@ -229,12 +262,31 @@ pub fn run(
                     budget.max_time
                 ));
             }
+            if !narrowed_to.is_empty() {
+                notes.push(format!(
+                    "rounds {}–{rounds} measured only {} (the workloads whose headline metrics were still inconclusive), both sides alike",
+                    budget.rounds + 1,
+                    WorkloadName::list(&narrowed_to)
+                ));
+            }
             save_runs(store, &base_run, &candidate_run, notes)?;
             break (judgement, base_run, candidate_run);
         }
         if planned_done {
+            let only = |plan: &Plan| {
+                let mut plan = plan.clone();
+                plan.workloads.retain(|w| awaited.contains(w));
+                plan
+            };
+            narrowed = Some((only(sides.base.2), only(sides.candidate.2)));
+            for w in &awaited {
+                if !narrowed_to.contains(w) {
+                    narrowed_to.push(*w);
+                }
+            }
             eprintln!(
-                "round {rounds}: {unsure} headline metric(s) inconclusive; running another round (a fresh process pair)"
+                "round {rounds}: {unsure} headline metric(s) inconclusive; running another round of {} (a fresh process pair)",
+                WorkloadName::list(&awaited)
             );
         }
         runs = Some((base_run, candidate_run));

@@ -146,6 +146,48 @@ fn identical_builds_pass_and_an_injected_slowdown_fails_and_explains_itself() {
         err.contains("--watch rag_query.latncy: the rag_query workload reports no such metric; closest: rag_query.latency"),
         "{err}"
     );
+
+    // Beyond the planned rounds, a round measures only the workload still
+    // awaited: rag_query keeps its three process pairs, vector_query
+    // (watched, at a threshold no round reaches) gets more.
+    let more = compare(&[
+        "--workload",
+        "vector_query",
+        "--rounds",
+        "3",
+        "--until-conclusive",
+        "--watch",
+        "vector_query.hnsw.latency",
+        "--threshold",
+        "0.01",
+        "--max-time",
+        "20",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(more.status.code(), Some(3), "{}", stderr(&more));
+    let j: serde_json::Value = serde_json::from_slice(&more.stdout).expect("json on stdout");
+    let notes: Vec<&str> = j["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("rounds 4–") && n.contains("measured only vector_query")),
+        "{notes:?}"
+    );
+    let runs = notes
+        .iter()
+        .find_map(|n| n.strip_prefix("runs: "))
+        .expect("the runs are named");
+    let base_run = runs.split(" and ").next().unwrap();
+    let base: Baseline = serde_json::from_str(&fs::read_to_string(base_run).unwrap()).unwrap();
+    let processes = |w: WorkloadName, m: &str| base.workloads[&w].metrics[m].processes.len();
+    assert_eq!(processes(WorkloadName::RagQuery, "latency"), 3);
+    assert!(processes(WorkloadName::VectorQuery, "hnsw.latency") > 3);
 }
 
 #[test]

@@ -21,7 +21,7 @@ use xshell::Shell;
 use crate::{
     cli::{BisectArgs, Format},
     git_history, machine,
-    paired_rounds::{self, Budget, Sides},
+    paired_rounds::{self, Budget, Deadline, Sides},
     printer,
     revision::{self, Source},
     settings::{self, names, plan_for},
@@ -268,7 +268,7 @@ impl Search<'_> {
         let budget = Budget {
             rounds: args.rounds,
             until_conclusive: true,
-            deadline: Instant::now() + Duration::from_secs(args.max_time),
+            deadline: Deadline::At(Instant::now() + Duration::from_secs(args.max_time)),
             max_time: args.max_time,
             watch: Some((workload, metric.to_string(), "--metric")),
         };

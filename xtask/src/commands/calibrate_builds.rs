@@ -25,7 +25,7 @@ use xshell::Shell;
 use crate::{
     cli::CalibrateArgs,
     machine,
-    paired_rounds::{self, Budget, Sides},
+    paired_rounds::{self, Budget, Deadline, Sides},
     revision::{self, Source},
     settings::{self, names, plan_for},
     store::Store,
@@ -69,7 +69,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CalibrateArgs, builds: u32) -> Resu
         let budget = Budget {
             rounds: ROUNDS,
             until_conclusive: false,
-            deadline: Instant::now() + Duration::from_secs(3600),
+            deadline: Deadline::At(Instant::now() + Duration::from_secs(3600)),
             max_time: 3600,
             watch: None,
         };

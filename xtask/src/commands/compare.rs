@@ -23,7 +23,7 @@ use xshell::Shell;
 use crate::{
     cli::{CompareArgs, Format},
     explain, git_history, history_record, machine,
-    paired_rounds::{self, Budget, Sides},
+    paired_rounds::{self, Budget, Deadline, Sides},
     printer, revision,
     settings::{self, names, plan_for},
     store::Store,
@@ -98,7 +98,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CompareArgs) -> Result<ExitCode> {
     let budget = Budget {
         rounds: args.rounds,
         until_conclusive: args.until_conclusive,
-        deadline: started + Duration::from_secs(args.max_time),
+        deadline: Deadline::At(started + Duration::from_secs(args.max_time)),
         max_time: args.max_time,
         watch,
     };
