@@ -16,6 +16,7 @@ mod history_record;
 mod lockstep;
 mod machine;
 mod measure;
+mod page_cache;
 mod paired_check;
 mod paired_rounds;
 mod printer;

@@ -120,6 +120,12 @@ pub fn run(
     .last()
     .is_some_and(|b| b % 2 == 1);
     let mut steps = 0;
+    // Both files cached alike, so neither side's resident set carries how
+    // its binary came to be cached (`page_cache`).
+    notes.extend(crate::page_cache::refresh(&[
+        &base.binary,
+        &candidate.binary,
+    ]));
     // Both sides' records so far: each round's samples are added to them.
     let mut runs: Option<(Baseline, Baseline)> = None;
     let mut deadline = match budget.deadline {
