@@ -1,10 +1,13 @@
-//! The rounds of a paired compare, shared by `perf compare` and `perf
-//! bisect`: each round a fresh process pair of the two builds run in
-//! lockstep (`lockstep`), which side starts alternating; the samples of
-//! every round joined into one record per side and judged after each round
+//! The rounds of a paired compare, shared by `perf compare`, `perf
+//! bisect`, a paired `perf check` and `perf calibrate --builds`: each
+//! round a fresh process pair of the two builds run in lockstep
+//! (`lockstep`), which side starts alternating, both binaries first read
+//! afresh into the page cache (`page_cache`); the samples of every round
+//! joined into one record per side and judged after each round
 //! (`perf_report::judgement::judge_paired`), until the planned rounds are
 //! done (and, when asked, until every headline metric is conclusive or the
-//! time budget ends). Both sides' records are saved under
+//! time budget ends: [`Deadline`]; those further rounds run only the
+//! workloads still inconclusive). Both sides' records are saved under
 //! `target/perf-runs/compare/`. Two sides that are different builds get
 //! this machine's spread between builds in their intervals
 //! ([`between_builds`]).

@@ -149,8 +149,15 @@ fn identical_builds_pass_and_an_injected_slowdown_fails_and_explains_itself() {
 
     // Beyond the planned rounds, a round measures only the workload still
     // awaited: rag_query keeps its three process pairs, vector_query
-    // (watched, at a threshold no round reaches) gets more.
+    // (watched, at a threshold no round reaches) gets more. The tests run
+    // uncalibrated, where an absolute floor (5 µs) would raise that
+    // threshold to what a few rounds conclude on: lifted.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("perf.toml");
+    fs::write(&cfg, "[check]\nmin_abs_ms = 0.0\nmin_abs_us = 0.0\n").unwrap();
     let more = compare(&[
+        "--config",
+        cfg.to_str().unwrap(),
         "--workload",
         "vector_query",
         "--rounds",
