@@ -1,8 +1,8 @@
 //! The rounds of a paired compare, shared by `perf compare`, `perf
 //! bisect`, a paired `perf check` and `perf calibrate --builds`: each
 //! round a fresh process pair of the two builds run in lockstep
-//! (`lockstep`), which side starts alternating, both binaries first read
-//! afresh into the page cache (`page_cache`); the samples of every round
+//! (`lockstep`), which side starts alternating, both binaries first
+//! dropped from the page cache (`page_cache`); the samples of every round
 //! joined into one record per side and judged after each round
 //! (`perf_report::judgement::judge_paired`), until the planned rounds are
 //! done (and, when asked, until every headline metric is conclusive or the

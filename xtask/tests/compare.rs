@@ -172,7 +172,13 @@ fn identical_builds_pass_and_an_injected_slowdown_fails_and_explains_itself() {
         "--format",
         "json",
     ]);
-    assert_eq!(more.status.code(), Some(3), "{}", stderr(&more));
+    // Identical code; at a 0.01% threshold the run's 5% family-wise false
+    // alarm may flag some metric (exit 1), never nothing-comparable.
+    assert!(
+        matches!(more.status.code(), Some(1 | 3)),
+        "{}",
+        stderr(&more)
+    );
     let j: serde_json::Value = serde_json::from_slice(&more.stdout).expect("json on stdout");
     let notes: Vec<&str> = j["notes"]
         .as_array()
