@@ -28,6 +28,11 @@ pub fn measure(sh: &Shell, store: &Store, plan: &Plan) -> Result<Baseline> {
     let mut progress = Progress::auto();
     // One build for every process: a tree edited meanwhile is not measured.
     let (environment, binary) = prepare(sh, store)?;
+    // The command's first process faults the binary in from disk, as a
+    // baseline's did, however the file sits in the page cache now.
+    if let Some(note) = crate::page_cache::refresh_once(&binary) {
+        eprintln!("note: {note}");
+    }
     let direct = runner::Launch::Direct;
     let outcome = runner::run_plan(&binary, plan, &store.plan_file(), &direct, &mut progress)?;
     let mut run = record(environment, plan, outcome)?;
