@@ -23,15 +23,29 @@ use crate::{machine, progress::Progress, runner, store::Store};
 /// one run record: the first process measures every workload, each further
 /// one the replicated workloads (`WorkloadTraits::replicated`) again, and
 /// their samples are kept process by process (`Metric::processes`), the
-/// replicate a comparison's interval rests on.
+/// replicate a comparison's interval rests on. A new record: its first
+/// process faults the binary in from disk ([`crate::page_cache`]), as every
+/// baseline's and calibration session's first process did.
 pub fn measure(sh: &Shell, store: &Store, plan: &Plan) -> Result<Baseline> {
+    measure_processes(sh, store, plan, true)
+}
+
+/// [`measure`] of processes added to a record already begun (a check's
+/// second look, its inconclusive rounds): the binary is left in the page
+/// cache as the record's earlier processes left it, so every process after
+/// a record's first finds it cached alike.
+pub fn measure_more(sh: &Shell, store: &Store, plan: &Plan) -> Result<Baseline> {
+    measure_processes(sh, store, plan, false)
+}
+
+fn measure_processes(sh: &Shell, store: &Store, plan: &Plan, new_record: bool) -> Result<Baseline> {
     let mut progress = Progress::auto();
     // One build for every process: a tree edited meanwhile is not measured.
     let (environment, binary) = prepare(sh, store)?;
-    // The command's first process faults the binary in from disk, as a
-    // baseline's did, however the file sits in the page cache now.
-    if let Some(note) = crate::page_cache::refresh_once(&binary) {
-        eprintln!("note: {note}");
+    if new_record {
+        if let Some(note) = crate::page_cache::refresh(&[&binary]) {
+            eprintln!("note: {note}");
+        }
     }
     let direct = runner::Launch::Direct;
     let outcome = runner::run_plan(&binary, plan, &store.plan_file(), &direct, &mut progress)?;

@@ -10,17 +10,12 @@
 //! dropped before the rounds, so the first process of each side faults
 //! them in the same way. (Reading both back instead cost 6.4 s for two
 //! 229 MB binaries, most of it debug info no process maps.) A baseline and
-//! an unpaired check drop their one binary before their first process
-//! too ([`refresh_once`]), so a check faults it in as the baseline it is
-//! judged against did.
+//! an unpaired check (and each calibration session) drop their one binary
+//! before their first process too (`measure::measure`; a check's added
+//! processes do not: `measure::measure_more`), so a check faults it in as
+//! the baseline it is judged against did.
 
-use std::{
-    fs::File,
-    io,
-    os::fd::AsRawFd,
-    path::{Path, PathBuf},
-    sync::Mutex,
-};
+use std::{fs::File, io, os::fd::AsRawFd, path::Path};
 
 /// Writes back and drops each file's cached pages; a file that cannot be
 /// is named in the returned note (the rounds still run).
@@ -40,20 +35,6 @@ pub fn refresh(files: &[&Path]) -> Option<String> {
             failed.join(", ")
         )
     })
-}
-
-/// [`refresh`] of a file this process has not refreshed yet: a command
-/// that measures in several calls (a check's added processes, calibration's
-/// sessions) drops the file before its first process only, as a baseline's
-/// one call of nine processes does.
-pub fn refresh_once(path: &Path) -> Option<String> {
-    static DONE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
-    if done.iter().any(|p| p == path) {
-        return None;
-    }
-    done.push(path.to_path_buf());
-    refresh(&[path])
 }
 
 fn refresh_one(path: &Path) -> io::Result<()> {
@@ -82,15 +63,5 @@ mod tests {
         let gone = dir.path().join("gone");
         let note = refresh(&[&here, &gone]).expect("a note");
         assert!(note.contains("gone") && !note.contains("bin ("), "{note}");
-    }
-
-    #[test]
-    fn a_file_is_refreshed_once_per_process() {
-        let dir = tempfile::tempdir().unwrap();
-        let gone = dir.path().join("gone");
-        // A missing file is named the first time only: the second call
-        // does not touch it.
-        assert!(refresh_once(&gone).is_some());
-        assert_eq!(refresh_once(&gone), None);
     }
 }

@@ -309,7 +309,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
             // Added to the processes already measured, never in their
             // place: the verdict rests on all of them, and a second look
             // can only take a regression back, not make one.
-            measure::add_samples(&mut current, measure::measure(sh, store, &again)?)?;
+            measure::add_samples(&mut current, measure::measure_more(sh, store, &again)?)?;
             let kept = std::mem::take(&mut judgement.notes);
             judgement = rejudge(&baseline, &current, &baseline_name, &policy, &widen)?;
             keep_mode(&mut judgement, args.mode, use_callgrind);
@@ -365,7 +365,7 @@ pub fn run(sh: &Shell, store: &Store, args: &CheckArgs) -> Result<ExitCode> {
                 WorkloadName::list(&unsure),
                 WorkloadName::list(&again.workloads)
             );
-            let more = measure::measure(sh, store, &again)?;
+            let more = measure::measure_more(sh, store, &again)?;
             measure::add_samples(&mut current, more)?;
             let kept = std::mem::take(&mut judgement.notes);
             judgement = rejudge(&baseline, &current, &baseline_name, &policy, &widen)?;
