@@ -140,7 +140,7 @@ mod tests {
             assert!(out.contains("latency"), "{out}");
             assert!(out.contains("recall_at_5"), "{out}");
         }
-        assert!(text.contains("regressed") && md.contains("| regressed |"));
+        assert!(text.contains("regressed") && md.contains("| regressed (one process a side) |"));
         assert!(text.ends_with("FAIL: 1 regressed metric(s), 0 failed quality guard(s)\n"));
         assert!(md.contains("**FAIL: 1 regressed metric(s), 0 failed quality guard(s)**"));
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();

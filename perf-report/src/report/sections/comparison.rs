@@ -48,7 +48,7 @@ fn previous(inputs: &ReportInputs) -> String {
         Ok(j) => j,
     };
     out.push_str(
-        "Change is (current − previous) / previous of the medians; verdicts by `perf_report::compare` with the check's thresholds and seed (section 3). \"medians only\" marks metrics with too few samples for an interval.\n\n",
+        "Change is (current − previous) / previous of the medians; verdicts by `perf_report::compare` with the check's thresholds and seed (section 3). \"medians only\" marks metrics with too few samples for an interval; \"one process a side\" a metric measured in one process on each side with no calibration of this machine for it (`perf calibrate`): its interval sees only the spread within each process, narrower than the spread between processes, so read its verdict as a lead to confirm (`perf compare`, rounds of fresh processes), not as a finding.\n\n",
     );
     out.push_str(&comparison_markdown(&judged.comparisons));
     out.push('\n');

@@ -7,7 +7,7 @@ use perf_contract::plan::WorkloadName;
 
 use super::{baseline_command, heading, history_missing, time};
 use crate::{
-    compare::{Comparison, Verdict},
+    compare::{Basis, Comparison, Verdict},
     report::{
         headline::{Engine, Figure, Headline, Latency},
         previous::{compare_with_previous, Tally},
@@ -160,6 +160,20 @@ fn since(inputs: &ReportInputs) -> String {
         "{head} {} improved, {} regressed, {} beyond the threshold but not significant, {} within noise, {} inconclusive (could not have seen a change of the threshold), {} informational",
         t.improved, t.regressed, t.not_significant, t.within_noise, t.inconclusive, t.informational
     );
+    // A move judged within one process a side is a lead, not a finding:
+    // the headline count must not read as if it were.
+    let within_one = judged
+        .comparisons
+        .iter()
+        .filter_map(|c| c.change.as_ref())
+        .filter(|m| matches!(m.verdict, Verdict::Improved | Verdict::Regressed))
+        .filter(|m| m.basis == Basis::Bootstrap)
+        .count();
+    if within_one > 0 {
+        text.push_str(&format!(
+            " ({within_one} of the improved and regressed on one process a side, an interval within each process)"
+        ));
+    }
     let moves = largest_moves(&judged.comparisons);
     if !moves.is_empty() {
         text.push_str(&format!("; largest judged moves: {}", moves.join(", ")));
